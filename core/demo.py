@@ -1,0 +1,52 @@
+"""Demo users, one per role: created once, their passwords printed once."""
+
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from core import access
+
+DEMO_USERS = [
+    ("command", "Casey Command", access.COMMAND_STAFF),
+    ("authoriser", "Alex Authoriser", access.AUTHORISING_OFFICER),
+    ("contributor", "Chris Contributor", access.WATCHLIST_CONTRIBUTOR),
+    ("manager", "Morgan Manager", access.WATCHLIST_MANAGER),
+    ("officer", "Olive Officer", access.OFFICER),
+    ("officer2", "Omar Officer", access.OFFICER),
+    ("oversight", "Olu Oversight", access.OVERSIGHT),
+    ("admin", "Ada Admin", access.ADMIN),
+]
+
+
+def credentials_path():
+    return settings.VAR_DIR / "demo_credentials.txt"
+
+
+def seed_users(stdout=None) -> list[tuple[str, str, str]]:
+    """Create missing demo users; return (username, password, role) of those created."""
+    User = get_user_model()
+    created = []
+    for username, full_name, role in DEMO_USERS:
+        if User.objects.filter(username=username).exists():
+            continue
+        first, last = full_name.split(" ", 1)
+        password = "-".join(secrets.token_hex(3) for _ in range(3))
+        user = User.objects.create_user(
+            username=username,
+            password=password,
+            first_name=first,
+            last_name=last,
+            is_staff=(role == access.ADMIN),
+        )
+        user.groups.add(Group.objects.get(name=role))
+        created.append((username, password, role))
+    if created:
+        path = credentials_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as fh:
+            for username, password, role in created:
+                fh.write(f"{username}\t{password}\t{access.ROLE_LABELS[role]}\n")
+        path.chmod(0o600)
+    return created

@@ -1,0 +1,55 @@
+"""Run the whole product in one process: ASGI server, Celery worker and beat.
+
+This is the embedded default's answer to the in-process channel layer: alerts raised by
+the worker and the websockets that push them share one process, so they share a layer.
+"""
+
+import os
+import socket
+import threading
+
+from django.conf import settings
+from django.core.management import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Serve lfr with an embedded Celery worker and beat (the demo / embedded default)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--concurrency", type=int, default=4)
+
+    def handle(self, *args, host, port, concurrency, **options):
+        from celery.worker import WorkController
+        from daphne.endpoints import build_endpoint_description_strings
+        from daphne.server import Server
+
+        from lfr_site.asgi import application
+        from lfr_site.celery import app
+
+        settings.LFR_EMBEDDED_WORKER = True
+        app.loader.import_default_modules()
+        worker = WorkController(
+            app=app,
+            hostname=f"embedded@{socket.gethostname()}",
+            pool_cls="threads",
+            concurrency=concurrency,
+            queues=["default", "streams"],
+            beat=True,
+            without_mingle=True,
+            without_gossip=True,
+            loglevel="WARNING",
+        )
+        thread = threading.Thread(target=worker.start, name="celery-embedded", daemon=True)
+        thread.start()
+        self.stdout.write(self.style.SUCCESS(f"lfr is running at http://{host}:{port}/"))
+        self.stdout.write("Embedded worker and beat are running in this process. Ctrl-C stops all.")
+        try:
+            Server(
+                application=application,
+                endpoints=build_endpoint_description_strings(host=host, port=port),
+                signal_handlers=True,
+            ).run()
+        finally:
+            worker.stop(in_sighandler=False)

@@ -1,0 +1,21 @@
+from django.core.management import BaseCommand, call_command, get_commands
+
+from core import access
+from core.demo import credentials_path, seed_users
+
+
+class Command(BaseCommand):
+    help = "Create one demo user per role (printing passwords once) and the demo data."
+
+    def handle(self, *args, **options):
+        created = seed_users()
+        if created:
+            self.stdout.write(self.style.SUCCESS("Demo users (passwords are shown only now):"))
+            for username, password, role in created:
+                self.stdout.write(f"  {username:<12} {password:<22} {access.ROLE_LABELS[role]}")
+            self.stdout.write(f"(also written to {credentials_path()}, readable by you only)")
+        else:
+            self.stdout.write(f"Demo users exist already; passwords are in {credentials_path()}")
+        # Demo camera, watchlist and deployment, when the recognition app provides them.
+        if "seed_demo_data" in get_commands():
+            call_command("seed_demo_data", stdout=self.stdout, stderr=self.stderr)

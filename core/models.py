@@ -1,0 +1,69 @@
+from django.db import models
+
+
+class Capability(models.Model):
+    """Anchor for the role capabilities (no rows: only its permissions are used)."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [
+            ("plan_deployment", "Plan and submit deployments"),
+            ("authorise_deployment", "Authorise or refuse deployments"),
+            ("submit_watchlist_entry", "Propose watchlist entries"),
+            ("approve_watchlist_entry", "Approve, reject and expire watchlist entries"),
+            ("watch_alerts", "Watch and adjudicate alerts of assigned deployments"),
+            ("read_all", "Read every record, the audit log and the reports"),
+            ("view_audit", "Read the audit log"),
+            ("manage_cameras", "Register sites and cameras, manage users"),
+            ("place_legal_hold", "Place and lift legal holds on alerts"),
+        ]
+
+
+class AuditEvent(models.Model):
+    """One append-only, hash-chained record of who did what to which record, and why."""
+
+    OUTCOME_ALLOWED = "allowed"
+    OUTCOME_DENIED = "denied"
+    OUTCOMES = [(OUTCOME_ALLOWED, "allowed"), (OUTCOME_DENIED, "denied")]
+
+    seq = models.BigIntegerField(unique=True)
+    at = models.DateTimeField(db_index=True)
+    # The actor is kept by id and name, not by foreign key: deleting or renaming a user
+    # must never rewrite (and so break) the chain.
+    actor_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    actor_username = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=80, db_index=True)
+    object_type = models.CharField(max_length=80, blank=True, db_index=True)
+    object_id = models.CharField(max_length=80, blank=True)
+    outcome = models.CharField(max_length=10, choices=OUTCOMES, default=OUTCOME_ALLOWED)
+    purpose = models.TextField(blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    client_addr = models.CharField(max_length=64, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-seq"]
+        default_permissions = ("view",)
+
+    def __str__(self):
+        return f"#{self.seq} {self.actor_username or 'system'} {self.action} {self.outcome}"
+
+
+class LoginThrottle(models.Model):
+    """Consecutive failed logins per username, and the lock they caused."""
+
+    username = models.CharField(max_length=150, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+
+class WorkerHeartbeat(models.Model):
+    """The last time each Celery worker said it was alive (for the health page)."""
+
+    hostname = models.CharField(max_length=200, unique=True)
+    seen_at = models.DateTimeField()
+    queues = models.CharField(max_length=200, blank=True)

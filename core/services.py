@@ -1,0 +1,160 @@
+"""Writes owned by core: the audit chain and login throttling.
+
+`audit_record` is the only code that writes AuditEvent rows.
+"""
+
+import hashlib
+import json
+import threading
+from datetime import UTC, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from core import request_context
+from core.models import AuditEvent, LoginThrottle
+
+GENESIS = "0" * 64
+# Any constant; it names the lock that serialises audit appends across processes.
+_ADVISORY_LOCK_KEY = 0x1F5A_0D17
+_local_lock = threading.Lock()
+
+# Keys that must never reach the audit log: it is read by many and kept for years.
+_FORBIDDEN_DETAIL_KEYS = {"encoding", "encodings", "embedding", "crop", "image", "landmarks"}
+
+
+def _canonical(event: AuditEvent) -> str:
+    return json.dumps(
+        {
+            "seq": event.seq,
+            "at": event.at.astimezone(UTC).isoformat(),
+            "actor_id": event.actor_id,
+            "actor_username": event.actor_username,
+            "action": event.action,
+            "object_type": event.object_type,
+            "object_id": event.object_id,
+            "outcome": event.outcome,
+            "purpose": event.purpose,
+            "request_id": event.request_id,
+            "client_addr": event.client_addr,
+            "details": event.details,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+
+
+def _hash(prev_hash: str, event: AuditEvent) -> str:
+    return hashlib.sha256((prev_hash + _canonical(event)).encode()).hexdigest()
+
+
+def audit_record(
+    *,
+    actor=None,
+    action: str,
+    obj=None,
+    object_type: str = "",
+    object_id: str | int = "",
+    outcome: str = AuditEvent.OUTCOME_ALLOWED,
+    purpose: str = "",
+    details: dict | None = None,
+) -> AuditEvent:
+    """Append one event to the chain. Call inside the transaction of the change it records."""
+    details = dict(details or {})
+    bad = _FORBIDDEN_DETAIL_KEYS & set(details)
+    if bad:
+        raise ValueError(f"audit details may not carry biometric data: {sorted(bad)}")
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or obj.pk
+    request_id, client_addr = request_context.current()
+    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    with _local_lock, transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_KEY])
+        last = AuditEvent.objects.order_by("-seq").only("seq", "hash").first()
+        event = AuditEvent(
+            seq=(last.seq + 1) if last else 1,
+            at=timezone.now(),
+            actor_id=actor.pk if authenticated else None,
+            actor_username=actor.get_username() if authenticated else "",
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id),
+            outcome=outcome,
+            purpose=purpose,
+            request_id=request_id,
+            client_addr=client_addr,
+            details=details,
+            prev_hash=last.hash if last else GENESIS,
+        )
+        # Round-trip the details through JSON now so the hash is computed over exactly
+        # what the database will give back when the chain is verified.
+        event.details = json.loads(json.dumps(event.details, default=str))
+        event.hash = _hash(event.prev_hash, event)
+        event.save(force_insert=True)
+    return event
+
+
+def audit_verify(*, batch_size: int = 2000):
+    """Walk the chain from the start; return (ok, checked, first bad event or None, why)."""
+    prev_hash = GENESIS
+    expected_seq = 1
+    checked = 0
+    for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=batch_size):
+        if event.seq != expected_seq:
+            return False, checked, event, f"sequence gap: expected #{expected_seq}"
+        if event.prev_hash != prev_hash:
+            return False, checked, event, "previous-hash link broken"
+        if _hash(prev_hash, event) != event.hash:
+            return False, checked, event, "content does not match its hash"
+        prev_hash = event.hash
+        expected_seq += 1
+        checked += 1
+    return True, checked, None, ""
+
+
+# --- Login throttling -------------------------------------------------------------------
+
+
+def login_is_locked(*, username: str) -> bool:
+    row = LoginThrottle.objects.filter(username=username.lower()).first()
+    return bool(row and row.locked_until and row.locked_until > timezone.now())
+
+
+@transaction.atomic
+def login_failed(*, username: str) -> LoginThrottle:
+    now = timezone.now()
+    row, _ = LoginThrottle.objects.select_for_update().get_or_create(username=username.lower())
+    row.failures += 1
+    row.last_failure_at = now
+    locked = row.failures >= settings.LFR_LOGIN_MAX_FAILURES
+    if locked:
+        row.locked_until = now + timedelta(minutes=settings.LFR_LOGIN_LOCK_MINUTES)
+    row.save()
+    audit_record(
+        action="login.failed",
+        object_type="auth.user",
+        object_id=username[:80],
+        outcome=AuditEvent.OUTCOME_DENIED,
+        details={"failures": row.failures, "locked": locked},
+    )
+    return row
+
+
+@transaction.atomic
+def login_succeeded(*, user) -> None:
+    LoginThrottle.objects.filter(username=user.get_username().lower()).delete()
+    audit_record(actor=user, action="login.succeeded", obj=user)
+
+
+def login_refused_locked(*, username: str) -> None:
+    audit_record(
+        action="login.locked",
+        object_type="auth.user",
+        object_id=username[:80],
+        outcome=AuditEvent.OUTCOME_DENIED,
+    )

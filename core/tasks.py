@@ -1,0 +1,13 @@
+import socket
+
+from celery import shared_task
+from django.utils import timezone
+
+from core.models import WorkerHeartbeat
+
+
+@shared_task(bind=True, name="core.tasks.worker_heartbeat")
+def worker_heartbeat(self):
+    WorkerHeartbeat.objects.update_or_create(
+        hostname=self.request.hostname or socket.gethostname(), defaults={"seen_at": timezone.now()}
+    )

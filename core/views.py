@@ -1,0 +1,144 @@
+import time
+
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from core import access, services
+from core.models import WorkerHeartbeat
+
+
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """Django's login form, refusing locked accounts and counting failures."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "locked": "Too many failed attempts: this account is locked for %(minutes)s minutes.",
+    }
+
+    def clean(self):
+        username = self.cleaned_data.get("username") or ""
+        if username and services.login_is_locked(username=username):
+            services.login_refused_locked(username=username)
+            raise self.get_locked_error()
+        try:
+            return super().clean()
+        except Exception:
+            if username:
+                row = services.login_failed(username=username)
+                if row.locked_until:
+                    raise self.get_locked_error()
+            raise
+
+    def get_locked_error(self):
+        from django.core.exceptions import ValidationError
+
+        return ValidationError(
+            self.error_messages["locked"],
+            code="locked",
+            params={"minutes": settings.LFR_LOGIN_LOCK_MINUTES},
+        )
+
+
+class LoginView(auth_views.LoginView):
+    form_class = ThrottledAuthenticationForm
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.login_succeeded(user=form.get_user())
+        return response
+
+
+class LogoutView(auth_views.LogoutView):
+    def post(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            services.audit_record(actor=request.user, action="logout", obj=request.user)
+        return super().post(request, *args, **kwargs)
+
+
+@login_required
+def home(request):
+    return render(request, "core/home.html")
+
+
+def _check_database():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return f"{connection.vendor} reachable"
+
+
+def _check_channel_layer():
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+
+    async def roundtrip():
+        channel = await layer.new_channel()
+        await layer.send(channel, {"type": "health.ping"})
+        return await layer.receive(channel)
+
+    async_to_sync(roundtrip)()
+    return f"{type(layer).__name__} round-trip ok"
+
+
+def _check_broker():
+    from lfr_site.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+        return f"{conn.transport_cls} reachable"
+
+
+def _check_worker():
+    beat = WorkerHeartbeat.objects.order_by("-seen_at").first()
+    if beat is None:
+        raise RuntimeError("no worker has reported yet")
+    age = (timezone.now() - beat.seen_at).total_seconds()
+    if age > 60:
+        raise RuntimeError(f"last heartbeat from {beat.hostname} {age:.0f} s ago")
+    return f"{beat.hostname} seen {age:.0f} s ago"
+
+
+CHECKS = [
+    ("database", _check_database),
+    ("channel layer", _check_channel_layer),
+    ("broker", _check_broker),
+    ("worker heartbeat", _check_worker),
+]
+
+
+def run_health_checks():
+    results = []
+    for name, check in CHECKS:
+        started = time.monotonic()
+        try:
+            detail, ok = check(), True
+        except Exception as exc:  # a health page reports failures, it does not raise them
+            detail, ok = f"{type(exc).__name__}: {exc}", False
+        results.append(
+            {
+                "name": name,
+                "ok": ok,
+                "detail": detail,
+                "ms": round((time.monotonic() - started) * 1000, 1),
+            }
+        )
+    return results
+
+
+@login_required
+def health(request):
+    if not (access.has(request.user, "manage_cameras") or access.has(request.user, "read_all")):
+        access.require(request.user, "audit", "view")
+    results = run_health_checks()
+    healthy = all(r["ok"] for r in results)
+    if request.GET.get("format") == "json":
+        return JsonResponse({"healthy": healthy, "checks": results}, status=200 if healthy else 503)
+    return render(request, "core/health.html", {"results": results, "healthy": healthy})

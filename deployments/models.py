@@ -1,0 +1,132 @@
+from django.conf import settings
+from django.db import models
+
+
+class UseCase(models.TextChoices):
+    # DOMAIN.md §1: the Met policy's use cases.
+    CRIME_HOTSPOT = "crime_hotspot", "Crime hotspot"
+    MISSING_PERSONS = "missing_persons", "Missing persons"
+    CRITICAL_INFRASTRUCTURE = "critical_infrastructure", "Protection of critical infrastructure"
+    EVENT_PROTECTION = "event_protection", "Event protection"
+    SPECIFIC_INTELLIGENCE = "specific_intelligence", "Specific intelligence"
+
+
+class Site(models.Model):
+    """A place where cameras can be deployed."""
+
+    name = models.CharField(max_length=200, unique=True)
+    address = models.TextField(blank=True)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+
+    def __str__(self):
+        return self.name
+
+
+class Camera(models.Model):
+    """A video source (RTSP, HTTP MJPEG, or a file inside LFR_CAMERA_FILE_ROOT)."""
+
+    name = models.CharField(max_length=200, unique=True)
+    stream_url = models.CharField(max_length=500)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="cameras")
+    enabled = models.BooleanField(default=True)
+    # File sources only: play the file in a loop (the demo camera).
+    loop = models.BooleanField(default=False)
+
+    def __str__(self):
+        return self.name
+
+
+class Deployment(models.Model):
+    """One planned use of LFR at a site and time, with its authority and its lifecycle."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Submitted for authorisation"
+        AUTHORISED = "authorised", "Authorised"
+        REFUSED = "refused", "Refused"
+        LIVE = "live", "Live"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    reference = models.CharField(max_length=40, unique=True)
+    use_case = models.CharField(max_length=30, choices=UseCase.choices)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="deployments")
+    cameras = models.ManyToManyField(Camera, related_name="deployments")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    necessity = models.TextField()
+    proportionality = models.TextField()
+    location_rationale = models.TextField()
+    watchlist_categories = models.JSONField(default=list)  # keys of watchlists.Category
+    max_watchlist_size = models.PositiveIntegerField()
+    include_minors = models.BooleanField(default=False)
+    minors_reason = models.TextField(blank=True)
+    threshold = models.FloatField(help_text="maximum dlib face distance that alerts")
+    dpia_reference = models.CharField(max_length=120, blank=True)
+    policy_reference = models.CharField(max_length=120, blank=True)
+    equality_reference = models.CharField(max_length=120, blank=True)
+    public_notice = models.BooleanField(default=True)
+    no_notice_reason = models.TextField(blank=True)
+    urgent = models.BooleanField(default=False)
+    state = models.CharField(
+        max_length=12, choices=State.choices, default=State.DRAFT, db_index=True
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    authorised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    authorised_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+    officers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="assigned_deployments"
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # Counters only: the number of faces seen survives, the faces never do.
+    faces_seen = models.BigIntegerField(default=0)
+    # Last per-deployment alert sequence number handed out (see recognition.Alert.seq).
+    last_alert_seq = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+
+    def __str__(self):
+        return self.reference
+
+
+class DeploymentWatchlist(models.Model):
+    """The watchlist frozen at authorisation; its encodings are destroyed after the end."""
+
+    deployment = models.OneToOneField(
+        Deployment, on_delete=models.CASCADE, related_name="watchlist"
+    )
+    frozen_at = models.DateTimeField()
+    # Row i of `encodings` belongs to entry_ids[i]; the id list is kept after destruction.
+    entry_ids = models.JSONField(default=list)
+    # float32 matrix, len(entry_ids) x 128, row-major; null once destroyed.
+    encodings = models.BinaryField(null=True)
+    size_by_category = models.JSONField(default=dict)
+    destroyed_at = models.DateTimeField(null=True, blank=True)
+
+
+class DeploymentRecord(models.Model):
+    """The published record of a finished deployment (the Met's fields) and its review."""
+
+    deployment = models.OneToOneField(Deployment, on_delete=models.CASCADE, related_name="record")
+    computed_at = models.DateTimeField()
+    fields = models.JSONField(default=dict)  # keyed by the Met's published field names
+    review = models.TextField(blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    signed_off_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    signed_off_at = models.DateTimeField(null=True, blank=True)

@@ -1,0 +1,269 @@
+"""Settings for lfr, driven by environment variables only.
+
+With no variable set this is the embedded default used by `make demo`: SQLite under
+var/, an in-process channel layer and a file-system Celery broker. LFR_ENV=production
+refuses every one of those embedded pieces.
+"""
+
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from lfr_site.env import (
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+    parse_database_url,
+    secret_key,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("LFR_VAR_DIR", str(BASE_DIR / "var"))).resolve()
+
+LFR_ENV = env_str("LFR_ENV", "development")
+if LFR_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured(f"LFR_ENV must be development or production, got {LFR_ENV!r}")
+PRODUCTION = LFR_ENV == "production"
+
+SECRET_KEY = secret_key("SECRET_KEY", VAR_DIR, production=PRODUCTION)
+DEBUG = env_bool("DEBUG", False)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DEBUG must be false when LFR_ENV=production")
+
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]", "testserver"]
+)
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must be set when LFR_ENV=production")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "channels",
+    "core",
+    "watchlists",
+    "deployments",
+    "recognition",
+    "oversight",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.middleware.RequestContextMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "lfr_site.urls"
+ASGI_APPLICATION = "lfr_site.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "core.context_processors.navigation",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'lfr.sqlite3'}")
+DATABASES = {"default": parse_database_url("DATABASE_URL", DATABASE_URL)}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    if PRODUCTION:
+        raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL when LFR_ENV=production")
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    # A file, not :memory:, so tests can share the test database with worker processes.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: channel layer and Celery broker --------------------------------------------
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL is not None and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(f"REDIS_URL must start with redis://, got {REDIS_URL!r}")
+if PRODUCTION and not REDIS_URL:
+    raise ImproperlyConfigured("REDIS_URL must be set when LFR_ENV=production")
+
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 10},
+        }
+    }
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # A stream slice runs for up to LFR_STREAM_SLICE_SECONDS; redelivery must not
+        # hand it to a second worker while the first still holds the lease.
+        "visibility_timeout": 3600,
+    }
+else:
+    # Embedded default: the in-process layer is visible only inside one process, so
+    # `manage.py lfr_demo` runs the Celery worker inside the ASGI server process.
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    BROKER_DIR = VAR_DIR / "broker"
+    for sub in ("queue", "processed"):
+        (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "processed_folder": str(BROKER_DIR / "processed"),
+        "store_processed": False,
+    }
+
+EMBEDDED_LAYER = CHANNEL_LAYERS["default"]["BACKEND"].endswith("InMemoryChannelLayer")
+
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {"recognition.tasks.stream_slice": {"queue": "streams"}}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "heartbeat": {"task": "core.tasks.worker_heartbeat", "schedule": 10.0},
+}
+
+# --- Auth, sessions, login throttling --------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+# Inactivity timeout: the session cookie is refreshed on every request, so it expires
+# after this many idle minutes.
+SESSION_COOKIE_AGE = env_int("LFR_SESSION_IDLE_MINUTES", 30, minimum=1) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+LFR_LOGIN_MAX_FAILURES = env_int("LFR_LOGIN_MAX_FAILURES", 5, minimum=1)
+LFR_LOGIN_LOCK_MINUTES = env_int("LFR_LOGIN_LOCK_MINUTES", 15, minimum=1)
+
+# --- Security (production) -------------------------------------------------------------
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+
+# --- Static files ----------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+# Without collectstatic (the demo) WhiteNoise serves straight from the app folders.
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = not PRODUCTION
+
+# --- Uploads -------------------------------------------------------------------------
+LFR_MAX_UPLOAD_BYTES = env_int("LFR_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, minimum=1024)
+LFR_MAX_IMAGE_PIXELS = env_int("LFR_MAX_IMAGE_PIXELS", 40_000_000, minimum=10_000)
+DATA_UPLOAD_MAX_MEMORY_SIZE = LFR_MAX_UPLOAD_BYTES + 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = LFR_MAX_UPLOAD_BYTES + 1024 * 1024
+
+# --- DRF ---------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "lfr API",
+    "DESCRIPTION": "Live facial recognition: watchlists, deployments, alerts, oversight.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Sample data and cameras -----------------------------------------------------------
+_default_data = BASE_DIR.parent / "shared" / "data"
+LFR_DATA_DIR = Path(env_str("LFR_DATA_DIR", str(_default_data))).resolve()
+# File cameras (recorded footage, the demo clip) may only read inside this folder.
+LFR_CAMERA_FILE_ROOT = Path(env_str("LFR_CAMERA_FILE_ROOT", str(LFR_DATA_DIR))).resolve()
+
+# --- Domain rules (DOMAIN.md); every number here is configurable -----------------------
+# Match threshold is a dlib face distance (0..1, lower = closer). The operating point is
+# calibrated from measured false-match rates (see README, "Operating point"); a
+# deployment may be stricter (lower) but never looser than LFR_THRESHOLD_MAX.
+LFR_THRESHOLD_DEFAULT = env_float("LFR_THRESHOLD_DEFAULT", 0.5)
+LFR_THRESHOLD_MAX = env_float("LFR_THRESHOLD_MAX", 0.55)
+if not 0 < LFR_THRESHOLD_DEFAULT <= LFR_THRESHOLD_MAX <= 1:
+    raise ImproperlyConfigured(
+        "LFR_THRESHOLD_DEFAULT must be above 0 and no looser than LFR_THRESHOLD_MAX (<= 1)"
+    )
+LFR_WEEKLY_CAPACITY = env_int("LFR_WEEKLY_CAPACITY", 10, minimum=1)
+LFR_MAX_DEPLOYMENT_HOURS = env_int("LFR_MAX_DEPLOYMENT_HOURS", 12, minimum=1)
+LFR_URGENT_MODE = env_bool("LFR_URGENT_MODE", False)
+LFR_URGENT_AUTHORISE_HOURS = env_int("LFR_URGENT_AUTHORISE_HOURS", 2, minimum=1)
+LFR_WATCHLIST_GRACE_HOURS = env_int("LFR_WATCHLIST_GRACE_HOURS", 24, minimum=0)
+LFR_ALERT_RETENTION_DAYS = env_int("LFR_ALERT_RETENTION_DAYS", 31, minimum=1)
+LFR_FOOTAGE_RETENTION_DAYS = env_int("LFR_FOOTAGE_RETENTION_DAYS", 31, minimum=1)
+LFR_ENTRY_PURGE_DAYS = env_int("LFR_ENTRY_PURGE_DAYS", 0, minimum=0)
+LFR_MIN_FACE_PX = env_int("LFR_MIN_FACE_PX", 80, minimum=20)
+LFR_UNADJUDICATED_MINUTES = env_int("LFR_UNADJUDICATED_MINUTES", 5, minimum=1)
+LFR_STREAM_SLICE_SECONDS = env_int("LFR_STREAM_SLICE_SECONDS", 60, minimum=5)
+LFR_STREAM_LEASE_STALE_SECONDS = env_int("LFR_STREAM_LEASE_STALE_SECONDS", 20, minimum=5)
+LFR_EQUALITY_GROUPS = env_list(
+    "LFR_EQUALITY_GROUPS", ["Asian", "Black", "Mixed", "White", "Other", "Not recorded"]
+)
+# Run the Celery worker (and beat) inside the ASGI server process: set by `lfr_demo`.
+LFR_EMBEDDED_WORKER = env_bool("LFR_EMBEDDED_WORKER", False)
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = env_str("TIME_ZONE", "Europe/London")
+USE_I18N = False
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+}

@@ -1,0 +1,96 @@
+from django.conf import settings
+from django.db import models
+
+from deployments.models import Camera, Deployment
+
+
+class StreamLease(models.Model):
+    """Which worker processes a live deployment's camera now, and how the stream is doing."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="leases")
+    camera = models.ForeignKey(Camera, on_delete=models.CASCADE, related_name="leases")
+    holder = models.CharField(max_length=200, blank=True)  # worker id; blank = free
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    slice_no = models.PositiveIntegerField(default=0)
+    # Where a file source resumes after a hand-over (frame index).
+    position = models.BigIntegerField(default=0)
+    connected = models.BooleanField(default=False)
+    frames_in = models.BigIntegerField(default=0)
+    frames_processed = models.BigIntegerField(default=0)
+    fps_in = models.FloatField(default=0)
+    fps_processed = models.FloatField(default=0)
+    faces_seen = models.BigIntegerField(default=0)
+    last_frame_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    stopped = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["deployment", "camera"], name="one_lease_per_camera")
+        ]
+
+
+class Alert(models.Model):
+    """A possible match: a probe face within the deployment's threshold of a watchlist entry."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.PROTECT, related_name="alerts")
+    camera = models.ForeignKey(Camera, on_delete=models.PROTECT, related_name="alerts")
+    seq = models.BigIntegerField()  # per deployment, 1, 2, 3 ...: the replay cursor
+    # Kept by id: the entry may be purged while the alert is retained.
+    entry_id = models.BigIntegerField()
+    subject_reference = models.CharField(max_length=64)
+    distance = models.FloatField()
+    threshold = models.FloatField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    frame_at = models.DateTimeField()
+    track_id = models.CharField(max_length=64)
+    crop = models.BinaryField(null=True)  # JPEG of the matched probe face; null once purged
+    legal_hold = models.BooleanField(default=False)
+    hold_reason = models.TextField(blank=True)
+    held_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    held_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["deployment", "seq"], name="alert_seq_per_deployment")
+        ]
+
+
+class Adjudication(models.Model):
+    """An officer's decision on an alert; a correction is a new row pointing at the first."""
+
+    class Outcome(models.TextChoices):
+        ARREST = "arrest", "Arrest"
+        OTHER = "other", "Other"
+        NO_ACTION = "no_action", "No action"
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="adjudications")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    is_true_match = models.BooleanField()
+    confirmed = models.BooleanField()
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    note = models.TextField(blank=True)
+    # Optional, for equality monitoring (settings.LFR_EQUALITY_GROUPS).
+    perceived_group = models.CharField(max_length=60, blank=True)
+    corrects = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrected_by"
+    )
+
+    class Meta:
+        ordering = ["at"]
+
+
+class EvaluationRun(models.Model):
+    """One accuracy measurement of the engine on a labelled set of image pairs."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    dataset = models.TextField()  # what the pairs are and where they came from
+    pairs = models.PositiveIntegerField()
+    operating_threshold = models.FloatField()
+    thresholds = models.JSONField(default=list)  # [{threshold, tpr, fpr, accuracy}]
+    operating_point = models.JSONField(default=dict)
+    no_face = models.JSONField(default=list)

@@ -1,0 +1,55 @@
+import pytest
+from django.conf import settings
+
+from core import access
+from tests.helpers import PASSWORD, make_user
+
+
+def pytest_report_header(config):
+    db = settings.DATABASES["default"]
+    layer = settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1]
+    return [
+        f"lfr: database {db['ENGINE'].rsplit('.', 1)[-1]} ({db['NAME']}), "
+        f"broker {settings.CELERY_BROKER_URL.split('@')[-1]}, channel layer {layer}",
+        f"lfr: sample data {settings.LFR_DATA_DIR}",
+    ]
+
+
+@pytest.fixture
+def users(db):
+    """One user per role, plus an outsider with no role (alice-bob-charlie, lfr edition)."""
+
+    class Users:
+        command = make_user("cmd", access.COMMAND_STAFF)
+        command2 = make_user("cmd2", access.COMMAND_STAFF)
+        authoriser = make_user("auth", access.AUTHORISING_OFFICER)
+        contributor = make_user("contrib", access.WATCHLIST_CONTRIBUTOR)
+        manager = make_user("mgr", access.WATCHLIST_MANAGER)
+        manager2 = make_user("mgr2", access.WATCHLIST_MANAGER)
+        officer = make_user("off", access.OFFICER)
+        officer2 = make_user("off2", access.OFFICER)
+        oversight = make_user("ovs", access.OVERSIGHT)
+        admin = make_user("adm", access.ADMIN, is_staff=True)
+        nobody = make_user("nobody")
+
+    return Users
+
+
+@pytest.fixture
+def login(client):
+    def _login(user):
+        client.force_login(user)
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def password():
+    return PASSWORD
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Real hashing costs ~0.3 s a user; tests create many users and test no hashing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,101 @@
+from datetime import date
+
+from django.conf import settings
+from django.db import models
+
+
+class Category(models.TextChoices):
+    # DOMAIN.md §3: a fixed list with no catch-all (Bridges ¶124).
+    WANTED = "wanted", "Wanted by police or courts"
+    SUSPECT = "suspect", "Suspected of an offence"
+    MISSING = "missing", "Missing or vulnerable person"
+    RISK_OF_HARM = "risk_of_harm", "Risk of harm to self or others"
+
+
+class Subject(models.Model):
+    """A person who may be placed on watchlists, known by an internal reference."""
+
+    reference = models.CharField(max_length=64, unique=True)
+    display_name = models.CharField(max_length=200)
+    date_of_birth = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["reference"]
+
+    def __str__(self):
+        return f"{self.reference} {self.display_name}"
+
+    def age_on(self, day: date) -> int | None:
+        if self.date_of_birth is None:
+            return None
+        dob = self.date_of_birth
+        return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
+
+    @property
+    def is_under_18(self) -> bool:
+        age = self.age_on(date.today())
+        return age is not None and age < 18
+
+
+class WatchlistEntry(models.Model):
+    """A proposal, then a decision, to hold one subject's images on watchlists, and why."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending approval"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        EXPIRED = "expired", "Expired"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="entries")
+    category = models.CharField(max_length=20, choices=Category.choices)
+    legal_basis = models.TextField()
+    case_reference = models.CharField(max_length=120)
+    provenance = models.TextField()
+    state = models.CharField(
+        max_length=12, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    review_due = models.DateField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)  # expired or withdrawn
+    purged_at = models.DateTimeField(null=True, blank=True)  # images and encodings deleted
+
+    class Meta:
+        ordering = ["submitted_at"]
+        verbose_name_plural = "watchlist entries"
+
+    def __str__(self):
+        return f"entry {self.pk} ({self.subject.reference}, {self.category}, {self.state})"
+
+
+class ReferenceImage(models.Model):
+    """One reference photo of an entry, re-encoded from pixels, with its face encoding."""
+
+    entry = models.ForeignKey(WatchlistEntry, on_delete=models.CASCADE, related_name="images")
+    # JPEG re-encoded from decoded pixels: no EXIF, GPS or trailing bytes survive.
+    jpeg = models.BinaryField(null=True)
+    # 128 float32 values (512 bytes) from face_recognition; null once purged.
+    encoding = models.BinaryField(null=True)
+    pixel_sha256 = models.CharField(max_length=64, db_index=True)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    face_px = models.PositiveIntegerField(help_text="height of the face box in pixels")
+    sharpness = models.FloatField(help_text="variance of the Laplacian over the face")
+    pose_score = models.FloatField(help_text="0 = frontal, 1 = extreme pose")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
