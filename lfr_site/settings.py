@@ -150,8 +150,17 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"recognition.tasks.stream_slice": {"queue": "streams"}}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
+# Every periodic job in one place; each task is a thin caller of its app's service.
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "core.tasks.worker_heartbeat", "schedule": 10.0},
+    "deployment-lifecycle": {"task": "deployments.tasks.lifecycle_tick", "schedule": 15.0},
+    "deployment-watchlist-retention": {
+        "task": "deployments.tasks.watchlist_retention",
+        "schedule": 300.0,
+    },
+    "watchlist-entry-retention": {"task": "watchlists.tasks.entry_retention", "schedule": 300.0},
+    "stream-supervisor": {"task": "recognition.tasks.stream_supervisor", "schedule": 10.0},
+    "alert-retention": {"task": "recognition.tasks.alert_retention", "schedule": 3600.0},
 }
 
 # --- Auth, sessions, login throttling --------------------------------------------------

@@ -4,6 +4,14 @@ from django.conf import settings
 from core import access
 from tests.helpers import PASSWORD, make_user
 
+pytest_plugins = [
+    "tests.fixtures_watchlists",
+    "tests.fixtures_deployments",
+    "tests.fixtures_recognition",
+    "tests.fixtures_console",
+    "tests.fixtures_oversight",
+]
+
 
 def pytest_report_header(config):
     db = settings.DATABASES["default"]
