@@ -109,6 +109,7 @@ class DeploymentWatchlist(models.Model):
     frozen_at = models.DateTimeField()
     # Row i of `encodings` belongs to entry_ids[i]; the id list is kept after destruction.
     entry_ids = models.JSONField(default=list)
+    subject_references = models.JSONField(default=list)  # aligned with entry_ids
     # float32 matrix, len(entry_ids) x 128, row-major; null once destroyed.
     encodings = models.BinaryField(null=True)
     size_by_category = models.JSONField(default=dict)
