@@ -82,6 +82,14 @@ class Adjudication(models.Model):
 
     class Meta:
         ordering = ["at"]
+        constraints = [
+            # A decision is recorded once; anything later is a correction pointing at it.
+            models.UniqueConstraint(
+                fields=["alert"],
+                condition=models.Q(corrects__isnull=True),
+                name="one_first_decision_per_alert",
+            )
+        ]
 
 
 class EvaluationRun(models.Model):
