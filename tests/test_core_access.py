@@ -1,0 +1,106 @@
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.urls import NoReverseMatch, reverse
+
+from core import access
+from core.models import AuditEvent
+
+# What each role's navigation shows (labels from core.context_processors.NAV).
+EXPECTED_NAV = {
+    "command": {"Deployments"},
+    "authoriser": {"Deployments"},
+    "contributor": {"Watchlist", "Submit entry"},
+    "manager": {"Watchlist", "Review queue"},
+    "officer": {"Live alerts"},
+    "oversight": {"Deployments", "Watchlist", "Live alerts", "Audit", "Reports", "Health"},
+    "admin": {"Deployments", "Audit", "Cameras", "Health"},
+    "nobody": set(),
+}
+NAV_URLS = {
+    "Deployments": "deployments:calendar",
+    "Watchlist": "watchlists:entries",
+    "Review queue": "watchlists:queue",
+    "Submit entry": "watchlists:submit",
+    "Live alerts": "recognition:consoles",
+    "Audit": "oversight:audit",
+    "Reports": "oversight:reports",
+    "Cameras": "deployments:cameras",
+    "Health": "health",
+}
+
+
+def _built(label):
+    try:
+        reverse(NAV_URLS[label])
+        return True
+    except NoReverseMatch:
+        return False
+
+
+@pytest.mark.parametrize("who", sorted(EXPECTED_NAV))
+def test_it_shows_each_role_only_its_navigation(client, users, who):
+    user = getattr(users, {"command": "command", "authoriser": "authoriser"}.get(who, who))
+    client.force_login(user)
+    response = client.get(reverse("home"))
+    assert response.status_code == 200
+    shown = {item["label"] for item in response.context["nav_items"]}
+    assert shown == {label for label in EXPECTED_NAV[who] if _built(label)}
+
+
+@pytest.mark.parametrize(
+    "who, status",
+    [("admin", 200), ("oversight", 200), ("officer", 404), ("command", 404), ("nobody", 404)],
+)
+def test_it_guards_the_health_page(client, users, who, status):
+    client.force_login(getattr(users, who))
+    assert client.get(reverse("health")).status_code == status
+
+
+def test_it_sends_anonymous_users_from_health_to_login(client, db):
+    assert client.get(reverse("health")).status_code == 302
+
+
+def test_it_reports_each_health_check(client, users):
+    client.force_login(users.admin)
+    response = client.get(reverse("health") + "?format=json")
+    checks = {c["name"]: c for c in response.json()["checks"]}
+    assert set(checks) == {"database", "channel layer", "broker", "worker heartbeat"}
+    assert checks["database"]["ok"] and checks["channel layer"]["ok"] and checks["broker"]["ok"]
+    # No worker runs in this test, and the page says so instead of pretending.
+    assert not checks["worker heartbeat"]["ok"]
+    assert response.status_code == 503
+
+
+class _Entry:
+    def __init__(self, submitted_by_id):
+        self.submitted_by_id = submitted_by_id
+
+
+def test_it_forbids_approving_ones_own_entry(users):
+    assert access.can(users.manager, "watchlist", "approve", _Entry(users.manager2.pk))
+    assert not access.can(users.manager, "watchlist", "approve", _Entry(users.manager.pk))
+
+
+def test_it_gives_outsiders_404_and_readers_403_and_audits_both(users):
+    with pytest.raises(Http404):
+        access.require(users.officer, "watchlist", "view")
+    with pytest.raises(PermissionDenied):
+        access.require(users.oversight, "watchlist", "approve", _Entry(users.contributor.pk))
+    denied = AuditEvent.objects.filter(outcome="denied").values_list("actor_username", flat=True)
+    assert set(denied) == {"off", "ovs"}
+
+
+def test_it_denies_inactive_users_everything(users):
+    users.admin.is_active = False
+    assert not access.can(users.admin, "camera", "manage")
+    assert not access.can_see(users.admin, "audit")
+
+
+@pytest.mark.parametrize(
+    "who, allowed",
+    [("oversight", True), ("admin", True), ("command", False), ("officer", False)],
+)
+def test_it_lets_only_oversight_and_admin_read_the_audit_log(users, who, allowed):
+    assert access.can(getattr(users, who), "audit", "view") is allowed
+    assert not access.can(getattr(users, who), "audit", "edit")
