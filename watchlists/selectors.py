@@ -1,0 +1,142 @@
+"""Reads of watchlist data: lists for pages and API, and what deployments may freeze."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db.models import Q, QuerySet
+
+from core import access
+from watchlists.models import Category, ReferenceImage, Subject, WatchlistEntry
+
+
+@dataclass(frozen=True)
+class SnapshotRow:
+    """One approved entry as a deployment snapshot needs it: id, reference, category, faces."""
+
+    entry_id: int
+    subject_reference: str
+    category: str
+    encodings: list[bytes]  # each 128 float32 = 512 bytes
+
+
+def _minus_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February in a non-leap year
+        return day.replace(year=day.year - years, day=28)
+
+
+def _minor_q(at: datetime) -> Q:
+    """Subjects born less than 18 years before `at` (unknown birth date counts as adult)."""
+    return Q(subject__date_of_birth__gt=_minus_years(at.date(), 18))
+
+
+def _live_entries(*, categories: list[str] | None, at: datetime) -> QuerySet:
+    qs = WatchlistEntry.objects.filter(
+        state=WatchlistEntry.State.APPROVED, purged_at__isnull=True
+    ).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
+    if categories is not None:
+        qs = qs.filter(category__in=list(categories))
+    return qs.filter(images__encoding__isnull=False).distinct()
+
+
+def snapshot_candidates(
+    *, categories: list[str], include_minors: bool, at: datetime
+) -> list[SnapshotRow]:
+    """Approved, unexpired, unpurged entries with at least one encoding, by entry id."""
+    qs = _live_entries(categories=categories, at=at)
+    if not include_minors:
+        qs = qs.exclude(_minor_q(at))
+    entries = list(qs.select_related("subject").order_by("pk"))
+    encodings: dict[int, list[bytes]] = {e.pk: [] for e in entries}
+    images = (
+        ReferenceImage.objects.filter(entry_id__in=list(encodings), encoding__isnull=False)
+        .order_by("entry_id", "pk")
+        .values_list("entry_id", "encoding")
+    )
+    for entry_id, enc in images:
+        encodings[entry_id].append(bytes(enc))
+    return [
+        SnapshotRow(
+            entry_id=e.pk,
+            subject_reference=e.subject.reference,
+            category=e.category,
+            encodings=encodings[e.pk],
+        )
+        for e in entries
+    ]
+
+
+def counts_by_category(
+    *, categories: list[str] | None, include_minors: bool, at: datetime
+) -> dict[str, int]:
+    """Watchlist size per category at `at`, plus "excluded_minors" (0 when included)."""
+    qs = _live_entries(categories=categories, at=at)
+    keys = list(categories) if categories is not None else list(Category.values)
+    counts = {key: 0 for key in keys}
+    minors = 0
+    rows = qs.values_list("pk", "category", "subject__date_of_birth")
+    cutoff = _minus_years(at.date(), 18)
+    for _pk, category, dob in rows:
+        if dob is not None and dob > cutoff and not include_minors:
+            minors += 1
+            continue
+        counts[category] = counts.get(category, 0) + 1
+    counts["excluded_minors"] = minors
+    return counts
+
+
+def reference_image_for_entry(entry_id: int) -> ReferenceImage | None:
+    """The entry's first image whose JPEG is still held (sharpest first), or None."""
+    return (
+        ReferenceImage.objects.filter(entry_id=entry_id, jpeg__isnull=False)
+        .order_by("-face_px", "pk")
+        .first()
+    )
+
+
+# --- pages and API -----------------------------------------------------------------------
+
+
+def entry_list(*, user, state: str = "", category: str = "", q: str = "") -> QuerySet:
+    """Entries the user may see, filtered; visibility itself is checked by the caller."""
+    access.require(user, "watchlist", "list")
+    qs = WatchlistEntry.objects.select_related("subject", "submitted_by", "decided_by")
+    if state:
+        qs = qs.filter(state=state)
+    if category:
+        qs = qs.filter(category=category)
+    if q:
+        qs = qs.filter(
+            Q(subject__reference__icontains=q)
+            | Q(subject__display_name__icontains=q)
+            | Q(case_reference__icontains=q)
+        )
+    return qs.order_by("-submitted_at", "-pk")
+
+
+def review_queue() -> QuerySet:
+    """Pending entries, oldest first (the manager works the queue from the top)."""
+    return (
+        WatchlistEntry.objects.filter(state=WatchlistEntry.State.PENDING)
+        .select_related("subject", "submitted_by")
+        .order_by("submitted_at", "pk")
+    )
+
+
+def subject_images(subject: Subject, *, exclude_entry_id: int | None = None) -> QuerySet:
+    """Images of a subject still held, other entries first — shown beside a candidate."""
+    qs = ReferenceImage.objects.filter(entry__subject=subject, jpeg__isnull=False)
+    if exclude_entry_id is not None:
+        qs = qs.exclude(entry_id=exclude_entry_id)
+    return qs.select_related("entry").order_by("-created_at")
+
+
+def subject_encodings(subject: Subject) -> list[tuple[int, bytes, str]]:
+    """(image id, encoding, pixel sha256) of the subject's unpurged images, for duplicates."""
+    return [
+        (pk, bytes(enc), sha)
+        for pk, enc, sha in ReferenceImage.objects.filter(
+            entry__subject=subject, encoding__isnull=False
+        ).values_list("pk", "encoding", "pixel_sha256")
+    ]
