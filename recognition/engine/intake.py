@@ -41,8 +41,9 @@ MIN_SHARPNESS = 20.0
 # Pose score: the larger of yaw (offset of the nose tip from the eye midpoint along the
 # eye line, over inter-ocular distance) and roll (tilt of the eye line, degrees / 60);
 # 0 = frontal, 1 = extreme. The accepted sample portraits score 0.01-0.22 (biden.jpg's
-# head is tilted ~13 degrees); rotating them by 35 degrees lifts every one above 0.5. 0.35 refuses tilts beyond ~21 degrees and yaw where the nose sits a third of the
-# eye distance off centre. The partial faces (obama_partial_face*.jpg) score a frontal
+# head is tilted ~13 degrees); a roll of 35 degrees alone scores 0.58. 0.35 refuses
+# tilts beyond ~21 degrees and yaw where the nose sits a third of the eye distance off
+# centre. The partial faces (obama_partial_face*.jpg) score a frontal
 # 0.06 because the landmarks are extrapolated: they are refused by the edge rule below.
 MAX_POSE = 0.35
 
