@@ -1,0 +1,41 @@
+from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+
+from core.models import AuditEvent, LoginThrottle, WorkerHeartbeat
+from core.views import ThrottledAuthenticationForm
+
+
+class ThrottledAdminAuthenticationForm(ThrottledAuthenticationForm, AdminAuthenticationForm):
+    """The admin login obeys the same lock-out as the main login."""
+
+
+admin.site.login_form = ThrottledAdminAuthenticationForm
+admin.site.site_header = "lfr administration"
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ("seq", "at", "actor_username", "action", "object_type", "object_id", "outcome")
+    list_filter = ("outcome", "action")
+    search_fields = ("actor_username", "action", "object_id", "purpose")
+
+
+@admin.register(LoginThrottle)
+class LoginThrottleAdmin(admin.ModelAdmin):
+    list_display = ("username", "failures", "last_failure_at", "locked_until")
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(ReadOnlyAdmin):
+    list_display = ("hostname", "seen_at")
