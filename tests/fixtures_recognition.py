@@ -1,1 +1,85 @@
 """Shared pytest fixtures for this area (registered in tests/conftest.py)."""
+
+import functools
+import itertools
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.utils import timezone
+
+from deployments.models import Camera, Deployment, DeploymentWatchlist, Site
+from tests.helpers import faces, make_user
+
+HAMILTON_CLIP = "faces/face_recognition/examples/short_hamilton_clip.mp4"
+_numbers = itertools.count(1)
+
+
+@functools.cache
+def encoding_of(path: Path) -> bytes:
+    """The float32 encoding (512 bytes) of the one face in a sample image."""
+    from recognition.engine import face_api
+
+    api = face_api()
+    found = api.face_encodings(api.load_image_file(str(path)))
+    assert len(found) == 1, f"expected one face in {path.name}"
+    return np.asarray(found[0], dtype=np.float32).tobytes()
+
+
+def watchlist_rows(*names: str) -> list[tuple[str, bytes]]:
+    """(subject reference, encoding) per sample image name under examples/."""
+    return [(Path(name).stem, encoding_of(faces("examples", name))) for name in names]
+
+
+@pytest.fixture
+def live_deployment(db):
+    """Make a live deployment with one camera and a frozen watchlist of sample faces.
+
+    `rows` are (subject reference, encoding bytes); entry ids are 1001, 1002, ... per row.
+    """
+
+    def make(
+        *,
+        rows: list[tuple[str, bytes]],
+        stream_url: str = HAMILTON_CLIP,
+        loop: bool = False,
+        threshold: float = 0.5,
+        cameras: int = 1,
+    ) -> Deployment:
+        n = next(_numbers)
+        requester = make_user(f"planner{n}")
+        site = Site.objects.create(name=f"Site {n}")
+        now = timezone.now()
+        deployment = Deployment.objects.create(
+            reference=f"STR-{n}",
+            use_case="crime_hotspot",
+            site=site,
+            starts_at=now - timedelta(minutes=5),
+            ends_at=now + timedelta(hours=2),
+            necessity="n",
+            proportionality="p",
+            location_rationale="l",
+            watchlist_categories=["wanted"],
+            max_watchlist_size=100,
+            threshold=threshold,
+            state=Deployment.State.LIVE,
+            requested_by=requester,
+            started_at=now,
+        )
+        for c in range(cameras):
+            deployment.cameras.add(
+                Camera.objects.create(
+                    name=f"cam {n}.{c}", stream_url=stream_url, site=site, loop=loop
+                )
+            )
+        DeploymentWatchlist.objects.create(
+            deployment=deployment,
+            frozen_at=now,
+            entry_ids=[1001 + i for i in range(len(rows))],
+            subject_references=[ref for ref, _ in rows],
+            encodings=b"".join(enc for _, enc in rows),
+        )
+        return deployment
+
+    return make

@@ -1,0 +1,324 @@
+"""Stream leases: each live camera is worked in bounded slices by whoever holds its lease.
+
+A slice claims the lease (a conditional UPDATE checked by row count), runs the pipeline
+for at most LFR_STREAM_SLICE_SECONDS, heartbeats every HEARTBEAT_SECONDS, then releases
+and asks for a successor. A worker that dies (SIGKILL) stops heartbeating; after
+LFR_STREAM_LEASE_STALE_SECONDS the supervisor hands the camera to any other worker, which
+resumes file sources at the recorded position.
+
+Non-matches leave nothing: frames and faces live only in this process's memory for the
+length of one frame; only counters are written (frames, faces seen).
+"""
+
+import logging
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import F, Q
+from django.utils import timezone
+
+from deployments.models import Deployment
+from recognition.models import StreamLease
+from recognition.services.alerts import alert_raise
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 2.0
+
+
+def holder_id(worker: str = "") -> str:
+    """A name unique to one slice: the worker, its process, and a token (thread pools)."""
+    return f"{worker or socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
+
+
+def holder_pid(holder: str) -> int | None:
+    """The process id inside a holder name, or None for a free lease."""
+    parts = holder.rsplit("/", 2)
+    return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
+
+
+def _stale_cutoff():
+    return timezone.now() - timedelta(seconds=settings.LFR_STREAM_LEASE_STALE_SECONDS)
+
+
+# --- Supervision --------------------------------------------------------------------------
+
+
+def streams_supervise() -> list[int]:
+    """Make the leases match the live deployments; return the ids of leases to (re)start.
+
+    A lease needs a start when it has never beaten or its heartbeat is stale: either its
+    holder died, or it was released and no successor claimed it in time (a lost task).
+    """
+    wanted = set(
+        Deployment.objects.filter(state=Deployment.State.LIVE, cameras__enabled=True)
+        .values_list("pk", "cameras__pk")
+        .distinct()
+    )
+    have = {
+        (lease.deployment_id, lease.camera_id): lease.pk
+        for lease in StreamLease.objects.filter(deployment__state=Deployment.State.LIVE)
+    }
+    for deployment_id, camera_id in wanted - set(have):
+        lease, _ = StreamLease.objects.get_or_create(
+            deployment_id=deployment_id, camera_id=camera_id
+        )
+        have[(deployment_id, camera_id)] = lease.pk
+    keep = [pk for key, pk in have.items() if key in wanted]
+    # Deployment ended, camera disabled or removed: the holder sees `stopped` at its next
+    # heartbeat and ends its slice without a successor.
+    StreamLease.objects.filter(stopped=False).exclude(pk__in=keep).update(
+        stopped=True, connected=False, fps_in=0, fps_processed=0
+    )
+    StreamLease.objects.filter(pk__in=keep, stopped=True).update(stopped=False)
+    return list(
+        StreamLease.objects.filter(
+            Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=_stale_cutoff()), pk__in=keep
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+# --- The lease ------------------------------------------------------------------------------
+
+
+def lease_claim(*, lease_id: int, holder: str) -> bool:
+    """Take the lease if it is free or its holder stopped beating; True if we got it."""
+    now = timezone.now()
+    claimable = Q(holder="") | Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=_stale_cutoff())
+    taken = StreamLease.objects.filter(claimable, pk=lease_id, stopped=False).update(
+        holder=holder, heartbeat_at=now, slice_no=F("slice_no") + 1
+    )
+    return taken == 1
+
+
+@dataclass
+class _Tally:
+    """Counts accumulated since the last heartbeat, flushed with F() so nothing is lost."""
+
+    frames_in: int = 0
+    frames_processed: int = 0
+    faces_seen: int = 0
+    since: float = field(default_factory=time.monotonic)
+
+    def rates(self) -> tuple[float, float]:
+        elapsed = max(time.monotonic() - self.since, 1e-6)
+        return round(self.frames_in / elapsed, 2), round(self.frames_processed / elapsed, 2)
+
+
+def lease_heartbeat(*, lease, holder: str, tally: _Tally, status: dict) -> bool:
+    """Flush counters and status; False if the lease was lost or stopped meanwhile."""
+    fps_in, fps_processed = tally.rates()
+    counters = {
+        "frames_in": F("frames_in") + tally.frames_in,
+        "frames_processed": F("frames_processed") + tally.frames_processed,
+        "faces_seen": F("faces_seen") + tally.faces_seen,
+    }
+    held = StreamLease.objects.filter(pk=lease.pk, holder=holder, stopped=False).update(
+        heartbeat_at=timezone.now(),
+        fps_in=fps_in,
+        fps_processed=fps_processed,
+        **counters,
+        **status,
+    )
+    if not held:
+        StreamLease.objects.filter(pk=lease.pk).update(**counters)
+    if tally.faces_seen:
+        Deployment.objects.filter(pk=lease.deployment_id).update(
+            faces_seen=F("faces_seen") + tally.faces_seen
+        )
+    tally.frames_in = tally.frames_processed = tally.faces_seen = 0
+    tally.since = time.monotonic()
+    return bool(held)
+
+
+def lease_release(*, lease_id: int, holder: str, status: dict) -> None:
+    StreamLease.objects.filter(pk=lease_id, holder=holder).update(
+        holder="", heartbeat_at=timezone.now(), fps_in=0, fps_processed=0, **status
+    )
+
+
+def _still_wanted(lease) -> bool:
+    return (
+        Deployment.objects.filter(pk=lease.deployment_id, state=Deployment.State.LIVE).exists()
+        and lease.deployment.cameras.filter(pk=lease.camera_id, enabled=True).exists()
+    )
+
+
+# --- One slice ------------------------------------------------------------------------------
+
+
+@dataclass
+class SliceOutcome:
+    """How a slice ended; `successor` says whether the camera should go on at once."""
+
+    claimed: bool = False
+    successor: bool = False
+    reason: str = ""
+    frames: int = 0
+    alerts: int = 0
+
+
+def stream_slice_run(*, lease_id: int, holder: str, seconds: float | None = None) -> SliceOutcome:
+    """Work one camera for one bounded slice. Never raises for source trouble."""
+    outcome = SliceOutcome()
+    if not lease_claim(lease_id=lease_id, holder=holder):
+        outcome.reason = "not claimed"
+        return outcome
+    outcome.claimed = True
+    lease = StreamLease.objects.select_related("deployment", "camera").get(pk=lease_id)
+    status: dict = {}
+    try:
+        outcome.reason, outcome.successor = _work(lease, holder, status, outcome, seconds)
+    except Exception as exc:
+        # A bug or a broken model must not spin: no successor; the supervisor retries
+        # once the lease looks stale. The message names the type only (no frame data).
+        status.update(connected=False, last_error=f"slice failed: {type(exc).__name__}")
+        outcome.reason, outcome.successor = "failed", False
+        raise
+    finally:
+        if not outcome.successor:
+            status["connected"] = False
+        lease_release(lease_id=lease_id, holder=holder, status=status)
+    return outcome
+
+
+def _pipeline_for(deployment):
+    from recognition.engine.pipeline import Pipeline, PipelineConfig, Watchlist
+
+    snapshot = getattr(deployment, "watchlist", None)
+    if snapshot is None or snapshot.encodings is None or not snapshot.entry_ids:
+        return None
+    # Label = row index; alert_raise maps it back to (entry id, subject reference).
+    watchlist = Watchlist.from_bytes(
+        bytes(snapshot.encodings), list(range(len(snapshot.entry_ids)))
+    )
+    return Pipeline(watchlist, deployment.threshold, PipelineConfig())
+
+
+def _work(lease, holder, status, outcome, seconds) -> tuple[str, bool]:
+    from recognition.engine.sources import SourceError, backoff_delays, open_source
+
+    deployment, camera = lease.deployment, lease.camera
+    if not _still_wanted(lease):
+        return "not live", False
+    pipeline = _pipeline_for(deployment)
+    if pipeline is None:
+        status.update(connected=False, last_error="the frozen watchlist is not available")
+        return "no watchlist", False
+
+    deadline = time.monotonic() + (seconds or settings.LFR_STREAM_SLICE_SECONDS)
+    tally = _Tally()
+    next_beat = time.monotonic() + HEARTBEAT_SECONDS
+    position = lease.position  # index in a file of the next frame; where a successor resumes
+    delays = None
+    source = None
+    next_no = 0
+    paced_from = None  # (monotonic time, frame no) a file's playback clock started at
+
+    def beat() -> bool:
+        nonlocal next_beat
+        next_beat = time.monotonic() + HEARTBEAT_SECONDS
+        status["position"] = position
+        return lease_heartbeat(lease=lease, holder=holder, tally=tally, status=status) and (
+            _still_wanted(lease)
+        )
+
+    def back_off(error: str) -> bool:
+        nonlocal delays
+        status.update(connected=False, last_error=error[:500])
+        delays = delays or backoff_delays()
+        return _sleep(next(delays), deadline, beat)
+
+    try:
+        while time.monotonic() < deadline:
+            if source is None:
+                try:
+                    source = open_source(
+                        camera.stream_url,
+                        file_root=settings.LFR_CAMERA_FILE_ROOT,
+                        start_frame=position,
+                        loop=camera.loop,
+                    )
+                except SourceError as exc:
+                    if not back_off(str(exc)):
+                        return "stopped", False
+                    continue
+                delays, paced_from, next_no = None, None, position
+                status.update(connected=True, last_error="")
+            # Frames the detector will skip are only grabbed, never decoded.
+            item = source.read(decode=pipeline.needs_frame(next_no))
+            if item is None:
+                live = source.live
+                source.close()
+                source = None
+                if not live and not camera.loop:
+                    # The file is over. No successor: the supervisor looks again once the
+                    # lease is stale, which costs one short task per stale period.
+                    status.update(connected=False, last_error="end of file")
+                    return "end of file", False
+                if not back_off("stream ended; reconnecting"):
+                    return "stopped", False
+                continue
+            frame_no, frame = item
+            next_no = frame_no + 1
+            position = source.position
+            tally.frames_in += 1
+            if not source.live:
+                paced_from = _pace(paced_from, frame_no, source.fps)
+            now = timezone.now()
+            result = pipeline.process(frame, frame_no)
+            tally.frames_processed += int(result.detected)
+            tally.faces_seen += result.new_tracks
+            outcome.frames += 1
+            status["last_frame_at"] = now
+            for match in result.matches:
+                alert_raise(
+                    deployment=deployment,
+                    camera=camera,
+                    row_label=int(match.label),
+                    distance=match.distance,
+                    crop_jpeg=match.crop_jpeg,
+                    # Tracks restart with every slice; the slice number keeps ids unique.
+                    track_id=f"{lease.slice_no}-{match.track_id}",
+                    frame_at=now,
+                )
+                outcome.alerts += 1
+            if time.monotonic() >= next_beat and not beat():
+                return "stopped", False
+        return "slice over", True
+    finally:
+        if source is not None:
+            source.close()
+        status["position"] = position
+        lease_heartbeat(lease=lease, holder=holder, tally=tally, status={})
+
+
+def _pace(paced_from, frame_no, fps):
+    """Play a file at its frame rate, as a camera would; never run ahead of it."""
+    now = time.monotonic()
+    if paced_from is None or not fps or fps <= 0:
+        return (now, frame_no)
+    start, first = paced_from
+    due = start + (frame_no - first) / fps
+    if due > now:
+        time.sleep(due - now)
+    return paced_from
+
+
+def _sleep(seconds: float, deadline: float, beat) -> bool:
+    """Back off without letting the lease go stale; False if the slice must stop."""
+    end = min(time.monotonic() + seconds, deadline)
+    while True:
+        remaining = end - time.monotonic()
+        if remaining <= 0:
+            return True
+        time.sleep(min(remaining, HEARTBEAT_SECONDS))
+        if not beat():
+            return False

@@ -1,0 +1,52 @@
+"""Recognition's Celery tasks: thin callers of recognition.services (JSON args, ids only)."""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    bind=True,
+    name="recognition.tasks.stream_slice",
+    ignore_result=True,
+    # Solo pools cannot enforce these; prefork and threads-with-signals can. A slice
+    # stuck in a blocking read is also covered by the lease going stale.
+    soft_time_limit=settings.LFR_STREAM_SLICE_SECONDS + 60,
+    time_limit=settings.LFR_STREAM_SLICE_SECONDS + 120,
+)
+def stream_slice(self, lease_id: int):
+    """Work one camera for one bounded slice, then hand it to a successor task."""
+    from recognition.services.streams import holder_id, stream_slice_run
+
+    outcome = stream_slice_run(lease_id=lease_id, holder=holder_id(self.request.hostname or ""))
+    if outcome.successor:
+        transaction.on_commit(lambda: stream_slice.delay(lease_id))
+    return outcome.reason
+
+
+@shared_task(name="recognition.tasks.stream_supervisor", ignore_result=True)
+def stream_supervisor():
+    """Beat job: keep one lease per live camera and restart any that went stale."""
+    from recognition.services.streams import streams_supervise
+
+    for lease_id in streams_supervise():
+        transaction.on_commit(lambda lease_id=lease_id: stream_slice.delay(lease_id))
+
+
+@shared_task(name="recognition.tasks.alert_retention", ignore_result=True)
+def alert_retention():
+    """Beat job: purge alerts past retention (the oversight app's service)."""
+    import importlib
+
+    try:
+        retention = importlib.import_module("recognition.services.retention")
+    except ModuleNotFoundError as exc:
+        if exc.name != "recognition.services.retention":
+            raise
+        return None
+    purge = getattr(retention, "alerts_purge_expired", None)
+    return purge() if purge else None
