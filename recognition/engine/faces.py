@@ -1,0 +1,111 @@
+"""Face detection, encoding, view quality and crops over OpenCV BGR frames.
+
+Boxes are (top, right, bottom, left) in full-frame pixels, like face_recognition.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from . import face_api
+
+Box = tuple[int, int, int, int]
+
+
+def _dlib_models():
+    api = face_api().api
+    return api.face_detector, api.pose_predictor_5_point, api.face_encoder
+
+
+def detect(gray: np.ndarray, upsample: int) -> list[tuple[Box, float, int]]:
+    """HOG faces in a grayscale image: (box, detector score, sub-detector index).
+
+    Grayscale is a third cheaper than RGB for dlib's HOG and finds the same faces.
+    """
+    detector, _, _ = _dlib_models()
+    rects, scores, kinds = detector.run(gray, upsample, 0.0)
+    height, width = gray.shape[:2]
+    found = []
+    for rect, score, kind in zip(rects, scores, kinds, strict=True):
+        box = (
+            max(rect.top(), 0),
+            min(rect.right(), width),
+            min(rect.bottom(), height),
+            max(rect.left(), 0),
+        )
+        if box[2] > box[0] and box[1] > box[3]:
+            found.append((box, float(score), int(kind)))
+    return found
+
+
+def encode(frame_bgr: np.ndarray, boxes: list[Box]) -> np.ndarray:
+    """128-d encodings for boxes of a full-resolution BGR frame, as (len(boxes), 128) float32.
+
+    Each face is encoded from a padded region around it so only that region is colour
+    converted; the landmark model and the 150x150 chip need nothing else.
+    """
+    import dlib
+
+    _, predictor, encoder = _dlib_models()
+    out = np.empty((len(boxes), 128), dtype=np.float32)
+    height, width = frame_bgr.shape[:2]
+    for i, (top, right, bottom, left) in enumerate(boxes):
+        pad = max(bottom - top, right - left) // 2
+        y0, y1 = max(top - pad, 0), min(bottom + pad, height)
+        x0, x1 = max(left - pad, 0), min(right + pad, width)
+        roi = cv2.cvtColor(frame_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2RGB)
+        rect = dlib.rectangle(left - x0, top - y0, right - x0, bottom - y0)
+        shape = predictor(roi, rect)
+        out[i] = np.asarray(encoder.compute_face_descriptor(roi, shape, 1), dtype=np.float32)
+    return out
+
+
+def sharpness(gray: np.ndarray, box: Box) -> float:
+    """Variance of the Laplacian inside the box: low for blurred or smeared faces."""
+    top, right, bottom, left = box
+    patch = gray[top:bottom, left:right]
+    if patch.size == 0:
+        return 0.0
+    return float(cv2.Laplacian(patch, cv2.CV_32F).var())
+
+
+def view_quality(width_px: float, sharp: float, kind: int) -> float:
+    """Bigger, sharper and frontal views score higher; used to decide re-encoding."""
+    size = min(width_px, 200.0)  # past the 150 px chip size a bigger face adds nothing
+    focus = min(sharp / 100.0, 1.0)
+    frontal = 1.0 if kind == 0 else 0.7
+    return size * (0.5 + 0.5 * focus) * frontal
+
+
+def crop_jpeg(frame_bgr: np.ndarray, box: Box, margin: float = 0.25) -> bytes:
+    """JPEG of the face with a margin, for a match's evidence (never called for non-matches)."""
+    top, right, bottom, left = box
+    height, width = frame_bgr.shape[:2]
+    pad = int(max(bottom - top, right - left) * margin)
+    region = frame_bgr[
+        max(top - pad, 0) : min(bottom + pad, height), max(left - pad, 0) : min(right + pad, width)
+    ]
+    ok, buf = cv2.imencode(".jpg", region, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    if not ok:
+        raise ValueError("could not encode the face crop as JPEG")
+    return buf.tobytes()
+
+
+def encode_reference(path: Path, upsample: int = 1) -> np.ndarray | None:
+    """The encoding of the largest face in a reference image file, or None if no face.
+
+    Reference images get the careful treatment (full resolution, one upsample): they
+    are encoded once, unlike stream frames.
+    """
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"cannot decode image {Path(path).name}")
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    found = detect(gray, upsample)
+    if not found:
+        return None
+    box = max(found, key=lambda item: (item[0][1] - item[0][3]) * (item[0][2] - item[0][0]))[0]
+    return encode(image, [box])[0]

@@ -1,0 +1,166 @@
+"""The production recognition pipeline: detect, track, encode when needed, match.
+
+Time goes to HOG detection (~50 ms at 640x360 with one upsample, grayscale) and to
+encoding (~80 ms per face); decoding and resizing are a few ms. So detection runs on a
+downscaled grayscale frame every few frames, tracks carry faces between detections, a
+track is encoded on first sighting and again only for a clearly better view, and all new
+encodings of a frame are matched in one matrix product.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from . import faces
+from .matching import Watchlist
+from .tracking import Tracker
+
+__all__ = ["FrameResult", "Match", "Pipeline", "PipelineConfig", "Watchlist"]
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Knobs of the pipeline; the defaults are the measured production operating point."""
+
+    # Frames wider than this are downscaled before detection; with one HOG upsample a
+    # face of ~40 px at this width is still found (80 px without upsampling).
+    detect_max_width: int = 640
+    upsample: int = 1
+    model: str = "hog"
+    # Run detection on one frame in this many; tracks carry the boxes in between.
+    detect_every: int = 5
+    # Re-encode a track only when its view quality beats the best encoded one by this
+    # fraction (bigger, sharper, more frontal), and at most max_encodes_per_track times.
+    reencode_min_gain: float = 0.3
+    max_encodes_per_track: int = 4
+    # Tracking: same face if boxes overlap this much, or the centre moved at most this
+    # many face widths; a track unseen for max_missed_frames frames is forgotten.
+    min_iou: float = 0.3
+    max_centre_shift: float = 0.75
+    max_missed_frames: int = 15
+
+
+@dataclass(frozen=True)
+class Match:
+    """A track whose encoding is within the threshold of a watchlist row."""
+
+    track_id: str
+    label: object
+    distance: float
+    crop_jpeg: bytes
+    box: tuple
+    frame_no: int
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """What one frame produced: counters, and matches only."""
+
+    faces_detected: int
+    new_tracks: int
+    faces_encoded: int
+    matches: list[Match]
+    detected: bool = True  # False when this frame was carried by the tracker
+
+
+_SKIPPED = FrameResult(0, 0, 0, [], detected=False)
+
+
+class Pipeline:
+    """Processes one camera's frames in order; holds tracks, never a non-match's data."""
+
+    def __init__(
+        self, watchlist: Watchlist, threshold: float, config: PipelineConfig = PipelineConfig()
+    ):
+        if config.model != "hog":
+            # The CNN detector needs a GPU to be usable; only HOG is supported here.
+            raise ValueError(f"unsupported detection model {config.model!r}")
+        self.watchlist = watchlist
+        self.threshold = float(threshold)
+        self.config = config
+        self.tracker = Tracker(
+            min_iou=config.min_iou,
+            max_centre_shift=config.max_centre_shift,
+            max_missed_frames=config.max_missed_frames,
+        )
+        self._last_detect: int | None = None
+
+    def needs_frame(self, frame_no: int) -> bool:
+        """Whether process() will look at this frame's pixels (a source may skip decoding)."""
+        return self._last_detect is None or not (
+            0 <= frame_no - self._last_detect < self.config.detect_every
+        )
+
+    def process(self, frame_bgr: np.ndarray | None, frame_no: int) -> FrameResult:
+        if frame_bgr is None or not self.needs_frame(frame_no):
+            return _SKIPPED
+        self._last_detect = frame_no
+        gray, scale = self._detection_image(frame_bgr)
+        found = faces.detect(gray, self.config.upsample)
+        if not found:
+            self.tracker.update([], frame_no)
+            return FrameResult(0, 0, 0, [])
+
+        height, width = frame_bgr.shape[:2]
+        boxes = [_scale_box(box, scale, width, height) for box, _, _ in found]
+        assigned = self.tracker.update(boxes, frame_no)
+
+        to_encode = []  # (track, box, quality)
+        for (small_box, _score, kind), box, (track, _is_new) in zip(
+            found, boxes, assigned, strict=True
+        ):
+            quality = faces.view_quality(box[1] - box[3], faces.sharpness(gray, small_box), kind)
+            if track.encodes == 0 or (
+                track.encodes < self.config.max_encodes_per_track
+                and quality >= track.best_quality * (1 + self.config.reencode_min_gain)
+            ):
+                to_encode.append((track, box, quality))
+
+        matches: list[Match] = []
+        if to_encode:
+            probes = faces.encode(frame_bgr, [box for _, box, _ in to_encode])
+            rows, distances = self.watchlist.nearest(probes)
+            for (track, box, quality), row, distance in zip(
+                to_encode, rows, distances, strict=True
+            ):
+                track.encodes += 1
+                track.best_quality = max(track.best_quality, quality)
+                if row < 0 or distance > self.threshold:
+                    continue
+                label = self.watchlist.labels[row]
+                if label in track.matched_labels:
+                    continue
+                track.matched_labels.add(label)
+                matches.append(
+                    Match(
+                        track_id=track.track_id,
+                        label=label,
+                        distance=float(distance),
+                        crop_jpeg=faces.crop_jpeg(frame_bgr, box),
+                        box=box,
+                        frame_no=frame_no,
+                    )
+                )
+            # The probes go out of scope here: nothing of a non-match outlives the frame.
+            del probes
+        new_tracks = sum(1 for _, is_new in assigned if is_new)
+        return FrameResult(len(found), new_tracks, len(to_encode), matches)
+
+    def _detection_image(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, float]:
+        height, width = frame_bgr.shape[:2]
+        gray = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY)
+        if width <= self.config.detect_max_width:
+            return gray, 1.0
+        scale = self.config.detect_max_width / width
+        size = (self.config.detect_max_width, max(1, round(height * scale)))
+        return cv2.resize(gray, size, interpolation=cv2.INTER_AREA), scale
+
+
+def _scale_box(box: faces.Box, scale: float, width: int, height: int) -> faces.Box:
+    if scale == 1.0:
+        return box
+    top, right, bottom, left = (round(v / scale) for v in box)
+    return (max(top, 0), min(right, width), min(bottom, height), max(left, 0))

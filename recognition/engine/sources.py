@@ -1,0 +1,156 @@
+"""Video sources through OpenCV: a file under a root folder, HTTP MJPEG, RTSP."""
+
+from __future__ import annotations
+
+import random
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import cv2
+import numpy as np
+
+NETWORK_SCHEMES = {"http": 80, "https": 443, "rtsp": 554, "rtsps": 322}
+CONNECT_TIMEOUT_S = 5.0
+OPEN_TIMEOUT_MS = 10_000
+READ_TIMEOUT_MS = 10_000
+
+
+class SourceError(Exception):
+    """A source cannot be opened or read; the message says why, without credentials."""
+
+
+def redact(url: str) -> str:
+    """The URL without user:password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, ""))
+
+
+class VideoSource:
+    """Frames in order from an opened cv2.VideoCapture.
+
+    ``frame_no`` grows monotonically (also across loops of a file); ``position`` is the
+    index in the file of the next frame, where a hand-over to another worker resumes.
+    """
+
+    def __init__(self, capture, *, name: str, live: bool, start_frame: int = 0, loop: bool = False):
+        self._capture = capture
+        self.name = name
+        self.live = live
+        self.loop = loop
+        fps = capture.get(cv2.CAP_PROP_FPS) or 0.0
+        self.fps = float(fps) if 0 < fps < 1000 else 0.0
+        count = capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0
+        self.frame_count = int(count) if not live and count > 0 else 0
+        self.position = start_frame
+        self._next_no = start_frame
+
+    def read(self, decode: bool = True) -> tuple[int, np.ndarray | None] | None:
+        """(frame_no, BGR frame) or None at the end of a file / when a stream drops.
+
+        With decode=False the frame is only grabbed (no colour conversion) and None is
+        returned in its place: for frames the pipeline will not look at.
+        """
+        ok = self._capture.grab()
+        if not ok and self.loop and not self.live and self.position > 0:
+            self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            self.position = 0
+            ok = self._capture.grab()
+        if not ok:
+            return None
+        frame = None
+        if decode:
+            ok, frame = self._capture.retrieve()
+            if not ok:
+                return None
+        frame_no = self._next_no
+        self._next_no += 1
+        self.position += 1
+        return frame_no, frame
+
+    def close(self) -> None:
+        self._capture.release()
+
+    def __enter__(self) -> VideoSource:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _resolve_file(raw: str, file_root: Path) -> Path:
+    root = Path(file_root).resolve()
+    candidate = Path(raw)
+    path = (candidate if candidate.is_absolute() else root / candidate).resolve()
+    if not path.is_relative_to(root):
+        raise SourceError(f"file {raw!r} is outside the allowed camera file folder")
+    if not path.is_file():
+        raise SourceError(f"file {raw!r} does not exist in the camera file folder")
+    return path
+
+
+def _check_reachable(url: str) -> None:
+    """Fail fast, with the reason, when nothing listens (OpenCV only says 'cannot open')."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise SourceError(f"{redact(url)}: no host in URL")
+    try:
+        port = parts.port or NETWORK_SCHEMES[parts.scheme]
+    except ValueError as exc:
+        raise SourceError(f"{redact(url)}: bad port ({exc})") from None
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=CONNECT_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise SourceError(f"{redact(url)} is unreachable: {reason}") from None
+
+
+def open_source(
+    url: str, *, file_root: Path, start_frame: int = 0, loop: bool = False
+) -> VideoSource:
+    """Open a camera URL: ``file:`` or a plain path (inside file_root), http(s), rtsp(s)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme in ("", "file"):
+        raw = parts.path if scheme == "file" else url
+        path = _resolve_file(raw, file_root)
+        capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+        if not capture.isOpened():
+            capture.release()
+            raise SourceError(f"cannot decode {path.name} as video")
+        if start_frame:
+            capture.set(cv2.CAP_PROP_POS_FRAMES, start_frame)
+        return VideoSource(capture, name=path.name, live=False, start_frame=start_frame, loop=loop)
+    if scheme not in NETWORK_SCHEMES:
+        raise SourceError(f"unsupported source scheme {scheme!r} (use a file, http(s) or rtsp(s))")
+    _check_reachable(url)
+    capture = cv2.VideoCapture(
+        url,
+        cv2.CAP_FFMPEG,
+        [
+            cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+            OPEN_TIMEOUT_MS,
+            cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+            READ_TIMEOUT_MS,
+        ],
+    )
+    if not capture.isOpened():
+        capture.release()
+        raise SourceError(f"{redact(url)} answered but no video could be decoded from it")
+    return VideoSource(capture, name=redact(url), live=True)
+
+
+def backoff_delays(base: float = 1.0, cap: float = 30.0) -> Iterator[float]:
+    """Reconnect delays: exponential up to ``cap``, with jitter so cameras don't stampede."""
+    attempt = 0
+    while True:
+        ceiling = min(cap, base * (2**attempt))
+        yield ceiling / 2 + random.uniform(0, ceiling / 2)
+        attempt = min(attempt + 1, 30)

@@ -1,0 +1,96 @@
+"""Keep a face's identity across frames from box geometry alone.
+
+A track holds only its box, a view-quality score and the labels it already matched:
+never an encoding or pixels, so a non-matching face leaves nothing once it is gone.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass, field
+
+from .faces import Box
+
+
+@dataclass
+class Track:
+    """One face followed across detections."""
+
+    track_id: str
+    box: Box
+    last_seen: int  # frame number of the last detection that matched this track
+    best_quality: float = 0.0  # quality of the best view encoded so far (0: never encoded)
+    encodes: int = 0
+    matched_labels: set = field(default_factory=set)
+
+
+def iou(a: Box, b: Box) -> float:
+    top, right = max(a[0], b[0]), min(a[1], b[1])
+    bottom, left = min(a[2], b[2]), max(a[3], b[3])
+    inter = max(0, right - left) * max(0, bottom - top)
+    area_a = (a[1] - a[3]) * (a[2] - a[0])
+    area_b = (b[1] - b[3]) * (b[2] - b[0])
+    union = area_a + area_b - inter
+    return inter / union if union > 0 else 0.0
+
+
+def centre_shift(a: Box, b: Box) -> float:
+    """Distance between the box centres, relative to the larger box width."""
+    ax, ay = (a[1] + a[3]) / 2, (a[0] + a[2]) / 2
+    bx, by = (b[1] + b[3]) / 2, (b[0] + b[2]) / 2
+    width = max(a[1] - a[3], b[1] - b[3], 1)
+    return ((ax - bx) ** 2 + (ay - by) ** 2) ** 0.5 / width
+
+
+class Tracker:
+    """Greedy association of each detection round's boxes to live tracks.
+
+    A detection joins the track it overlaps most (IoU), or failing any overlap the one
+    whose centre moved least (people walk between detection frames); a track unseen for
+    more than ``max_missed_frames`` frames is dropped.
+    """
+
+    def __init__(self, *, min_iou: float, max_centre_shift: float, max_missed_frames: int):
+        self.min_iou = min_iou
+        self.max_centre_shift = max_centre_shift
+        self.max_missed_frames = max_missed_frames
+        self.tracks: dict[str, Track] = {}
+        # Random prefix: track ids stay unique across slices and restarts of a camera.
+        self._prefix = uuid.uuid4().hex[:8]
+        self._counter = itertools.count(1)
+
+    def update(self, boxes: list[Box], frame_no: int) -> list[tuple[Track, bool]]:
+        """Assign boxes to tracks; returns (track, is_new) aligned with ``boxes``."""
+        self.tracks = {
+            tid: t
+            for tid, t in self.tracks.items()
+            if frame_no - t.last_seen <= self.max_missed_frames
+        }
+        candidates = []
+        for i, box in enumerate(boxes):
+            for tid, track in self.tracks.items():
+                overlap = iou(box, track.box)
+                shift = centre_shift(box, track.box)
+                if overlap >= self.min_iou or shift <= self.max_centre_shift:
+                    # Prefer overlap, then the smallest move.
+                    candidates.append((-overlap, shift, i, tid))
+        candidates.sort()
+        assigned: dict[int, Track] = {}
+        taken: set[str] = set()
+        for _, _, i, tid in candidates:
+            if i in assigned or tid in taken:
+                continue
+            assigned[i] = self.tracks[tid]
+            taken.add(tid)
+        result = []
+        for i, box in enumerate(boxes):
+            track = assigned.get(i)
+            is_new = track is None
+            if is_new:
+                track = Track(f"{self._prefix}-{next(self._counter)}", box, frame_no)
+                self.tracks[track.track_id] = track
+            track.box = box
+            track.last_seen = frame_no
+            result.append((track, is_new))
+        return result
