@@ -86,6 +86,13 @@ class Deployment(models.Model):
     )
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Why it ended or was cancelled (scheduled end, stopped early, lapsed urgent start...).
+    end_reason = models.TextField(blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Set when an urgent start lapsed unauthorised and its alerts and snapshot were deleted.
+    purged_at = models.DateTimeField(null=True, blank=True)
     # Counters only: the number of faces seen survives, the faces never do.
     faces_seen = models.BigIntegerField(default=0)
     # Last per-deployment alert sequence number handed out (see recognition.Alert.seq).
@@ -107,12 +114,18 @@ class DeploymentWatchlist(models.Model):
         Deployment, on_delete=models.CASCADE, related_name="watchlist"
     )
     frozen_at = models.DateTimeField()
-    # Row i of `encodings` belongs to entry_ids[i]; the id list is kept after destruction.
+    # One element per ENCODING ROW, not per entry: an entry with three reference images
+    # appears three times, so row i of `encodings` belongs to entry_ids[i] and
+    # subject_references[i]. The id list is kept after the encodings are destroyed.
     entry_ids = models.JSONField(default=list)
-    subject_references = models.JSONField(default=list)  # aligned with entry_ids
+    subject_references = models.JSONField(default=list)  # aligned with entry_ids (per row)
     # float32 matrix, len(entry_ids) x 128, row-major; null once destroyed.
     encodings = models.BinaryField(null=True)
+    # Distinct ENTRIES per category (what "watchlist size" means here), and the total.
     size_by_category = models.JSONField(default=dict)
+    entry_count = models.PositiveIntegerField(default=0)
+    # Entries left out because the subject was under 18 at freezing time (a count only).
+    excluded_minors = models.PositiveIntegerField(default=0)
     destroyed_at = models.DateTimeField(null=True, blank=True)
 
 

@@ -1,4 +1,12 @@
-from django.urls import path  # noqa: F401
+"""Public pages: no login, nothing personal (DOMAIN.md §10)."""
+
+from django.urls import path
+
+from deployments import api, views
 
 app_name = "transparency"
-urlpatterns = []
+urlpatterns = [
+    path("", views.transparency, name="index"),
+    path("deployments.csv", views.transparency_csv, name="csv"),
+    path("deployments.json", api.PublishedRecordsApi.as_view(), name="json"),
+]

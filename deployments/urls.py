@@ -1,4 +1,20 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from deployments import views
 
 app_name = "deployments"
-urlpatterns = []
+urlpatterns = [
+    path("", views.calendar, name="calendar"),
+    path("all/", views.deployment_list, name="list"),
+    path("new/", views.deployment_create, name="create"),
+    path("<int:pk>/", views.deployment_detail, name="detail"),
+    path("<int:pk>/edit/", views.deployment_edit, name="edit"),
+    path("<int:pk>/submit/", views.deployment_submit, name="submit"),
+    path("<int:pk>/authorise/", views.deployment_authorise, name="authorise"),
+    path("<int:pk>/cancel/", views.deployment_cancel, name="cancel"),
+    path("<int:pk>/stop/", views.deployment_stop, name="stop"),
+    path("<int:pk>/record/", views.deployment_record, name="record"),
+    path("<int:pk>/signoff/", views.deployment_signoff, name="signoff"),
+    path("cameras/", views.cameras, name="cameras"),
+    path("cameras/<int:pk>/edit/", views.camera_edit, name="camera_edit"),
+]

@@ -1,0 +1,448 @@
+"""Deployment API: one APIView per operation; access via core.access, rules in services."""
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core import access
+from core.services import audit_record
+from deployments import selectors, services
+from deployments.models import Camera, Deployment, Site, UseCase
+from watchlists.models import Category
+
+TAG = ["deployments"]
+
+
+def _call(fn, **kwargs):
+    """Run a service; its refusals become 400 responses with the same clear message."""
+    try:
+        return fn(**kwargs)
+    except DjangoValidationError as exc:
+        raise ValidationError({"detail": exc.messages})
+
+
+def _deployment(request, pk: int, action: str) -> Deployment:
+    deployment = selectors.deployment_get(pk)
+    if deployment is None:
+        raise Http404("No such deployment.")
+    access.require(request.user, "deployment", action, deployment)
+    return deployment
+
+
+class DeploymentOut(serializers.ModelSerializer):
+    site = serializers.CharField(source="site.name")
+    cameras = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    officers = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    requested_by = serializers.CharField(source="requested_by.username")
+    authorised_by = serializers.CharField(source="authorised_by.username", default=None)
+
+    class Meta:
+        model = Deployment
+        fields = [
+            "id",
+            "reference",
+            "state",
+            "use_case",
+            "site",
+            "site_id",
+            "cameras",
+            "officers",
+            "starts_at",
+            "ends_at",
+            "necessity",
+            "proportionality",
+            "location_rationale",
+            "watchlist_categories",
+            "max_watchlist_size",
+            "include_minors",
+            "minors_reason",
+            "threshold",
+            "dpia_reference",
+            "policy_reference",
+            "equality_reference",
+            "public_notice",
+            "no_notice_reason",
+            "urgent",
+            "requested_by",
+            "submitted_at",
+            "authorised_by",
+            "authorised_at",
+            "decision_reason",
+            "started_at",
+            "ended_at",
+            "end_reason",
+            "faces_seen",
+        ]
+
+
+class PlanIn(serializers.Serializer):
+    use_case = serializers.ChoiceField(choices=UseCase.choices)
+    site = serializers.PrimaryKeyRelatedField(queryset=Site.objects.all())
+    cameras = serializers.PrimaryKeyRelatedField(queryset=Camera.objects.all(), many=True)
+    officers = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.filter(groups__name=access.OFFICER),
+        many=True,
+        required=False,
+    )
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    necessity = serializers.CharField()
+    proportionality = serializers.CharField()
+    location_rationale = serializers.CharField()
+    watchlist_categories = serializers.ListField(
+        child=serializers.ChoiceField(choices=Category.choices)
+    )
+    max_watchlist_size = serializers.IntegerField(min_value=1)
+    include_minors = serializers.BooleanField(default=False)
+    minors_reason = serializers.CharField(required=False, allow_blank=True, default="")
+    threshold = serializers.FloatField(required=False)
+    dpia_reference = serializers.CharField(required=False, allow_blank=True, default="")
+    policy_reference = serializers.CharField(required=False, allow_blank=True, default="")
+    equality_reference = serializers.CharField(required=False, allow_blank=True, default="")
+    public_notice = serializers.BooleanField(default=True)
+    no_notice_reason = serializers.CharField(required=False, allow_blank=True, default="")
+    urgent = serializers.BooleanField(default=False)
+
+
+class ReasonIn(serializers.Serializer):
+    reason = serializers.CharField()
+
+
+class Paginated(PageNumberPagination):
+    page_size = 50
+
+
+class DeploymentListApi(APIView):
+    class FilterSerializer(serializers.Serializer):
+        state = serializers.ChoiceField(choices=Deployment.State.choices, required=False)
+
+    @extend_schema(tags=TAG, parameters=[FilterSerializer], responses=DeploymentOut(many=True))
+    def get(self, request):
+        access.require(request.user, "deployment", "list")
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        qs = selectors.deployments_visible_to(request.user).prefetch_related("cameras", "officers")
+        if filters.validated_data.get("state"):
+            qs = qs.filter(state=filters.validated_data["state"])
+        paginator = Paginated()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(DeploymentOut(page, many=True).data)
+
+
+class DeploymentCreateApi(APIView):
+    InputSerializer = PlanIn
+
+    @extend_schema(tags=TAG, request=PlanIn, responses={201: DeploymentOut})
+    def post(self, request):
+        access.require(request.user, "deployment", "create")
+        data = PlanIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        plan = dict(data.validated_data)
+        cameras, officers = plan.pop("cameras"), plan.pop("officers", [])
+        d = _call(
+            services.deployment_create, by=request.user, cameras=cameras, officers=officers, **plan
+        )
+        return Response(DeploymentOut(d).data, status=201)
+
+
+class DeploymentDetailApi(APIView):
+    @extend_schema(tags=TAG, responses=DeploymentOut)
+    def get(self, request, pk):
+        d = _deployment(request, pk, "view")
+        audit_record(actor=request.user, action="deployment.view", obj=d, details={"via": "api"})
+        return Response(DeploymentOut(d).data)
+
+
+class DeploymentUpdateApi(APIView):
+    class InputSerializer(PlanIn):
+        pass
+
+    @extend_schema(tags=TAG, request=InputSerializer, responses=DeploymentOut)
+    def post(self, request, pk):
+        d = _deployment(request, pk, "edit")
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        plan = dict(data.validated_data)
+        cameras, officers = plan.pop("cameras"), plan.pop("officers", None)
+        d = _call(
+            services.deployment_update,
+            deployment=d,
+            by=request.user,
+            cameras=cameras,
+            officers=officers,
+            **plan,
+        )
+        return Response(DeploymentOut(d).data)
+
+
+class DeploymentSubmitApi(APIView):
+    @extend_schema(tags=TAG, request=None, responses=DeploymentOut)
+    def post(self, request, pk):
+        d = _deployment(request, pk, "submit")
+        d = _call(services.deployment_submit, deployment=d, by=request.user)
+        return Response(DeploymentOut(d).data)
+
+
+class AuthorisationViewApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        deployment = DeploymentOut()
+        watchlist_size_by_category = serializers.DictField(child=serializers.IntegerField())
+        watchlist_total = serializers.IntegerField()
+        excluded_minors = serializers.IntegerField()
+        activation_blockers = serializers.ListField(child=serializers.CharField())
+
+    @extend_schema(tags=TAG, responses=OutputSerializer)
+    def get(self, request, pk):
+        """Everything an authorising officer is asked to authorise, as of now."""
+        d = _deployment(request, pk, "authorise")
+        audit_record(
+            actor=request.user,
+            action="deployment.view",
+            obj=d,
+            details={"via": "api", "screen": "authorisation"},
+        )
+        counts = selectors.watchlist_counts(deployment=d, at=timezone.now())
+        excluded = counts.pop("excluded_minors", 0)
+        return Response(
+            self.OutputSerializer(
+                {
+                    "deployment": d,
+                    "watchlist_size_by_category": counts,
+                    "watchlist_total": sum(counts.values()),
+                    "excluded_minors": excluded,
+                    "activation_blockers": services.activation_blockers(d),
+                }
+            ).data
+        )
+
+
+class DeploymentAuthoriseApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(required=False, allow_blank=True, default="")
+        seen_updated_at = serializers.DateTimeField(required=False, allow_null=True)
+
+    @extend_schema(tags=TAG, request=InputSerializer, responses=DeploymentOut)
+    def post(self, request, pk):
+        d = _deployment(request, pk, "authorise")
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        d = _call(
+            services.deployment_authorise, deployment=d, by=request.user, **data.validated_data
+        )
+        return Response(DeploymentOut(d).data)
+
+
+def _reasoned_api(name: str, action: str, service, doc: str):
+    class View(APIView):
+        InputSerializer = ReasonIn
+
+        @extend_schema(tags=TAG, request=ReasonIn, responses=DeploymentOut, description=doc)
+        def post(self, request, pk):
+            d = _deployment(request, pk, action)
+            data = ReasonIn(data=request.data)
+            data.is_valid(raise_exception=True)
+            d = _call(service, deployment=d, by=request.user, reason=data.validated_data["reason"])
+            return Response(DeploymentOut(d).data)
+
+    View.__name__ = View.__qualname__ = name
+    return View
+
+
+DeploymentRefuseApi = _reasoned_api(
+    "DeploymentRefuseApi", "refuse", services.deployment_refuse, "Refuse a submitted deployment."
+)
+DeploymentCancelApi = _reasoned_api(
+    "DeploymentCancelApi", "cancel", services.deployment_cancel, "Cancel before it goes live."
+)
+DeploymentStopApi = _reasoned_api(
+    "DeploymentStopApi", "stop", services.deployment_stop, "Stop a live deployment early."
+)
+
+
+class RecordOut(serializers.Serializer):
+    deployment = serializers.CharField(source="deployment.reference")
+    computed_at = serializers.DateTimeField()
+    fields = serializers.DictField()
+    review = serializers.CharField()
+    reviewed_at = serializers.DateTimeField()
+    signed_off_at = serializers.DateTimeField()
+
+
+class RecordApi(APIView):
+    @extend_schema(tags=TAG, responses=RecordOut)
+    def get(self, request, pk):
+        d = _deployment(request, pk, "view")
+        if d.state != Deployment.State.COMPLETED:
+            raise ValidationError({"detail": ["The record exists once the deployment completes."]})
+        record = services.record_compute(deployment=d)
+        audit_record(
+            actor=request.user, action="deployment.view", obj=d, details={"screen": "record"}
+        )
+        return Response(RecordOut(record).data)
+
+
+class RecordReviewApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        review = serializers.CharField()
+
+    @extend_schema(tags=TAG, request=InputSerializer, responses=RecordOut)
+    def post(self, request, pk):
+        d = _deployment(request, pk, "review")
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        record = _call(services.record_review, deployment=d, by=request.user, **data.validated_data)
+        return Response(RecordOut(record).data)
+
+
+class RecordSignoffApi(APIView):
+    @extend_schema(tags=TAG, request=None, responses=RecordOut)
+    def post(self, request, pk):
+        d = _deployment(request, pk, "signoff")
+        record = _call(services.record_signoff, deployment=d, by=request.user)
+        return Response(RecordOut(record).data)
+
+
+class CalendarApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        week = serializers.CharField(source="label")
+        used = serializers.IntegerField()
+        capacity = serializers.IntegerField()
+        days = serializers.SerializerMethodField()
+
+        def get_days(self, obj) -> list[dict]:
+            return [
+                {
+                    "date": day["date"].isoformat(),
+                    "deployments": [
+                        {"id": d.pk, "reference": d.reference, "state": d.state}
+                        for d in day["deployments"]
+                    ],
+                }
+                for day in obj["days"]
+            ]
+
+    @extend_schema(
+        tags=TAG,
+        parameters=[
+            inline_serializer("WeekParam", {"week": serializers.CharField(required=False)})
+        ],
+        responses=OutputSerializer,
+    )
+    def get(self, request):
+        access.require(request.user, "deployment", "list")
+        year, week = selectors.parse_iso_week(request.query_params.get("week"))
+        return Response(
+            self.OutputSerializer(
+                selectors.calendar_week(user=request.user, year=year, week=week)
+            ).data
+        )
+
+
+class SiteOut(serializers.ModelSerializer):
+    class Meta:
+        model = Site
+        fields = ["id", "name", "address", "latitude", "longitude"]
+
+
+class CameraOut(serializers.ModelSerializer):
+    class Meta:
+        model = Camera
+        fields = ["id", "name", "site", "stream_url", "enabled", "loop"]
+
+
+class SiteListApi(APIView):
+    @extend_schema(tags=TAG, responses=SiteOut(many=True))
+    def get(self, request):
+        access.require(request.user, "camera", "list")
+        paginator = Paginated()
+        page = paginator.paginate_queryset(selectors.sites_list(), request, view=self)
+        return paginator.get_paginated_response(SiteOut(page, many=True).data)
+
+
+class SiteCreateApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField()
+        address = serializers.CharField(required=False, allow_blank=True, default="")
+        latitude = serializers.DecimalField(9, 6, required=False, allow_null=True)
+        longitude = serializers.DecimalField(9, 6, required=False, allow_null=True)
+
+    @extend_schema(tags=TAG, request=InputSerializer, responses={201: SiteOut})
+    def post(self, request):
+        access.require(request.user, "camera", "manage")
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        site = _call(services.site_create, by=request.user, **data.validated_data)
+        return Response(SiteOut(site).data, status=201)
+
+
+class CameraListApi(APIView):
+    @extend_schema(tags=TAG, responses=CameraOut(many=True))
+    def get(self, request):
+        access.require(request.user, "camera", "list")
+        paginator = Paginated()
+        page = paginator.paginate_queryset(selectors.cameras_list(), request, view=self)
+        return paginator.get_paginated_response(CameraOut(page, many=True).data)
+
+
+class CameraIn(serializers.Serializer):
+    name = serializers.CharField()
+    stream_url = serializers.CharField()
+    site = serializers.PrimaryKeyRelatedField(queryset=Site.objects.all())
+    enabled = serializers.BooleanField(default=True)
+    loop = serializers.BooleanField(default=False)
+
+
+class CameraCreateApi(APIView):
+    InputSerializer = CameraIn
+
+    @extend_schema(tags=TAG, request=CameraIn, responses={201: CameraOut})
+    def post(self, request):
+        access.require(request.user, "camera", "manage")
+        data = CameraIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        camera = _call(services.camera_create, by=request.user, **data.validated_data)
+        return Response(CameraOut(camera).data, status=201)
+
+
+class CameraUpdateApi(APIView):
+    InputSerializer = CameraIn
+
+    @extend_schema(tags=TAG, request=CameraIn, responses=CameraOut)
+    def post(self, request, pk):
+        camera = Camera.objects.filter(pk=pk).first()
+        if camera is None:
+            raise Http404("No such camera.")
+        access.require(request.user, "camera", "manage", camera)
+        data = CameraIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        camera = _call(
+            services.camera_update, camera=camera, by=request.user, **data.validated_data
+        )
+        return Response(CameraOut(camera).data)
+
+
+class PublishedRecordsApi(APIView):
+    """Public: every completed deployment's record, keyed exactly by the Met's field names."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        tags=["transparency"],
+        auth=[],
+        responses=inline_serializer(
+            "PublishedRecord",
+            {name: serializers.CharField() for name in selectors.MET_FIELDS},
+            many=True,
+        ),
+    )
+    def get(self, request):
+        return Response(selectors.published_rows())

@@ -1,0 +1,104 @@
+"""Forms for the deployment pages; they only shape input, the services hold the rules."""
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from core import access
+from deployments.models import Camera, Deployment, Site
+from watchlists.models import Category
+
+DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class DeploymentForm(forms.ModelForm):
+    watchlist_categories = forms.MultipleChoiceField(
+        choices=Category.choices, widget=forms.CheckboxSelectMultiple
+    )
+    cameras = forms.ModelMultipleChoiceField(
+        queryset=Camera.objects.filter(enabled=True).select_related("site"),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    officers = forms.ModelMultipleChoiceField(
+        queryset=get_user_model().objects.filter(groups__name=access.OFFICER, is_active=True),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Engagement officers who will see this deployment's alerts.",
+    )
+
+    class Meta:
+        model = Deployment
+        fields = [
+            "use_case",
+            "site",
+            "cameras",
+            "starts_at",
+            "ends_at",
+            "necessity",
+            "proportionality",
+            "location_rationale",
+            "watchlist_categories",
+            "max_watchlist_size",
+            "include_minors",
+            "minors_reason",
+            "threshold",
+            "dpia_reference",
+            "policy_reference",
+            "equality_reference",
+            "public_notice",
+            "no_notice_reason",
+            "urgent",
+            "officers",
+        ]
+        widgets = {
+            "starts_at": DATETIME,
+            "ends_at": DATETIME,
+            "necessity": forms.Textarea(attrs={"rows": 3}),
+            "proportionality": forms.Textarea(attrs={"rows": 3}),
+            "location_rationale": forms.Textarea(attrs={"rows": 3}),
+            "minors_reason": forms.Textarea(attrs={"rows": 2}),
+            "no_notice_reason": forms.Textarea(attrs={"rows": 2}),
+        }
+        labels = {
+            "location_rationale": "Why this location",
+            "threshold": "Match threshold (face distance; lower is stricter)",
+            "dpia_reference": "DPIA reference",
+            "equality_reference": "Equality impact assessment reference",
+            "policy_reference": "Appropriate policy document reference",
+            "public_notice": "Advance public notice",
+        }
+
+    def plan(self) -> dict:
+        data = dict(self.cleaned_data)
+        data.pop("cameras", None)
+        data.pop("officers", None)
+        return data
+
+
+class DecisionForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    seen_updated_at = forms.DateTimeField(widget=forms.HiddenInput, required=False)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ReviewForm(forms.Form):
+    review = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}))
+
+
+class SiteForm(forms.ModelForm):
+    class Meta:
+        model = Site
+        fields = ["name", "address", "latitude", "longitude"]
+        widgets = {"address": forms.Textarea(attrs={"rows": 2})}
+
+
+class CameraForm(forms.ModelForm):
+    class Meta:
+        model = Camera
+        fields = ["name", "site", "stream_url", "enabled", "loop"]
+        help_texts = {
+            "stream_url": "rtsp://…, http(s)://… (MJPEG), or a file path inside the camera folder.",
+            "loop": "File sources only: play the file in a loop.",
+        }

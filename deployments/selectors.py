@@ -1,0 +1,338 @@
+"""Reads for deployments: visibility, the calendar and capacity, the watchlist at a
+moment, the figures behind the published record, and the public transparency data."""
+
+from collections import Counter
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from django.apps import apps
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from core import access
+from core.models import AuditEvent
+from deployments.models import (
+    Camera,
+    Deployment,
+    DeploymentRecord,
+    DeploymentWatchlist,
+    Site,
+    UseCase,
+)
+
+S = Deployment.State
+
+# The Met's published field names (DOMAIN.md §10), in their order: the CSV header and the
+# JSON keys are exactly these.
+MET_FIELDS = [
+    "Deployment Location",
+    "Date",
+    "Duration",
+    "LFR Use Case",
+    "Watchlist Size",
+    "Min Threshold Setting",
+    "Total Alerts",
+    "True Alerts Confirmed",
+    "True Alerts Unconfirmed",
+    "False Alerts Confirmed",
+    "False Alerts Unconfirmed",
+    "False Alert Rate",
+    "Outcome - Arrest",
+    "Outcome - Other",
+    "No action",
+    "Faces seen (estimate)",
+]
+COUNT_FIELDS = [
+    "Watchlist Size",
+    "Total Alerts",
+    "True Alerts Confirmed",
+    "True Alerts Unconfirmed",
+    "False Alerts Confirmed",
+    "False Alerts Unconfirmed",
+    "Outcome - Arrest",
+    "Outcome - Other",
+    "No action",
+    "Faces seen (estimate)",
+]
+
+
+def deployments_visible_to(user):
+    """Staff readers see all; an officer sees only the deployments assigned to them."""
+    qs = Deployment.objects.select_related("site")
+    if not access.can(user, "deployment", "list"):
+        return qs.none()
+    if any(
+        access.has(user, c)
+        for c in ("plan_deployment", "authorise_deployment", "read_all", "manage_cameras")
+    ):
+        return qs
+    return qs.filter(officers=user)
+
+
+def deployment_get(pk: int):
+    return (
+        Deployment.objects.select_related("site", "requested_by", "authorised_by")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+# --- calendar and capacity -------------------------------------------------------------
+
+
+def iso_week_bounds(year: int, week: int) -> tuple[datetime, datetime]:
+    """Monday 00:00 to the next Monday 00:00, in the site's local time zone."""
+    monday = date.fromisocalendar(year, week, 1)
+    start = timezone.make_aware(datetime.combine(monday, time.min))
+    return start, start + timedelta(days=7)
+
+
+def week_capacity_used(*, year: int, week: int, exclude: int | None = None) -> int:
+    """Deployments counted against the week's capacity: submitted or further, not refused
+    or cancelled, by their start time."""
+    start, end = iso_week_bounds(year, week)
+    qs = Deployment.objects.filter(
+        starts_at__gte=start,
+        starts_at__lt=end,
+        state__in=(S.SUBMITTED, S.AUTHORISED, S.LIVE, S.COMPLETED),
+    )
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude)
+    return qs.count()
+
+
+def parse_iso_week(value: str | None) -> tuple[int, int]:
+    """'2026-W48' → (2026, 48); anything else → this week."""
+    try:
+        year, week = (value or "").upper().split("-W")
+        date.fromisocalendar(int(year), int(week), 1)
+        return int(year), int(week)
+    except (ValueError, TypeError):
+        iso = timezone.localdate().isocalendar()
+        return iso[0], iso[1]
+
+
+def calendar_week(*, user, year: int, week: int) -> dict:
+    start, end = iso_week_bounds(year, week)
+    qs = (
+        deployments_visible_to(user)
+        .filter(starts_at__gte=start, starts_at__lt=end)
+        .order_by("starts_at")
+    )
+    days = []
+    for i in range(7):
+        day = (start + timedelta(days=i)).date()
+        days.append(
+            {
+                "date": day,
+                "deployments": [d for d in qs if timezone.localtime(d.starts_at).date() == day],
+            }
+        )
+    prev_year, prev_week, _ = (start - timedelta(days=7)).isocalendar()
+    next_year, next_week, _ = end.isocalendar()
+    return {
+        "year": year,
+        "week": week,
+        "label": f"{year}-W{week:02d}",
+        "starts": start.date(),
+        "days": days,
+        "used": week_capacity_used(year=year, week=week),
+        "capacity": settings.LFR_WEEKLY_CAPACITY,
+        "prev": f"{prev_year}-W{prev_week:02d}",
+        "next": f"{next_year}-W{next_week:02d}",
+    }
+
+
+def watchlist_of(deployment: Deployment):
+    """The frozen snapshot's row (for counts; pages never show its encodings or refs)."""
+    return (
+        DeploymentWatchlist.objects.filter(deployment=deployment)
+        .defer("encodings", "subject_references")
+        .first()
+    )
+
+
+def sites_list():
+    return Site.objects.order_by("name")
+
+
+def cameras_list():
+    return Camera.objects.select_related("site").order_by("site__name", "name")
+
+
+def camera_source(camera: Camera) -> str:
+    """What a stream worker opens: the URL, or the file's absolute path re-checked now
+    (a link may have been changed since the camera was registered)."""
+    url = camera.stream_url
+    if url.startswith(("rtsp://", "http://", "https://")):
+        return url
+    root = Path(settings.LFR_CAMERA_FILE_ROOT).resolve()
+    resolved = (root / url).resolve()
+    if ".." in Path(url).parts or not resolved.is_relative_to(root):
+        raise ValueError("camera file is outside LFR_CAMERA_FILE_ROOT")
+    return str(resolved)
+
+
+# --- the watchlist at a moment ---------------------------------------------------------
+
+
+def watchlist_candidates(*, deployment: Deployment, at: datetime) -> list:
+    from watchlists import selectors as wl
+
+    return wl.snapshot_candidates(
+        categories=list(deployment.watchlist_categories),
+        include_minors=deployment.include_minors,
+        at=at,
+    )
+
+
+def watchlist_counts(*, deployment: Deployment, at: datetime) -> dict:
+    from watchlists import selectors as wl
+
+    return wl.counts_by_category(
+        categories=list(deployment.watchlist_categories),
+        include_minors=deployment.include_minors,
+        at=at,
+    )
+
+
+def activation_refusal_recorded(deployment: Deployment) -> bool:
+    """Beat retries every 15 s; one refusal event per deployment is enough."""
+    return AuditEvent.objects.filter(
+        action="deployment.activation_refused",
+        object_type=deployment._meta.label_lower,
+        object_id=str(deployment.pk),
+    ).exists()
+
+
+# --- the published record --------------------------------------------------------------
+
+
+def alert_figures(deployment: Deployment) -> dict:
+    """Alert counts by each alert's effective (latest) adjudication.
+
+    Alerts and adjudications belong to the recognition app, which imports this app
+    (it needs Deployment and Camera). Importing recognition here would make the
+    dependency circular, so this one function looks the models up by name at call time.
+    A correction is a newer Adjudication row of the same alert; the newest one counts.
+    """
+    alert_model = apps.get_model("recognition", "Alert")
+    adjudication_model = apps.get_model("recognition", "Adjudication")
+    total = alert_model.objects.filter(deployment=deployment).count()
+    latest: dict[int, object] = {}
+    for adj in adjudication_model.objects.filter(alert__deployment=deployment).order_by("at", "pk"):
+        latest[adj.alert_id] = adj
+    kinds, outcomes = Counter(), Counter()
+    for adj in latest.values():
+        kinds[(adj.is_true_match, adj.confirmed)] += 1
+        outcomes[adj.outcome] += 1
+    return {
+        "total": total,
+        "true_confirmed": kinds[(True, True)],
+        "true_unconfirmed": kinds[(True, False)],
+        "false_confirmed": kinds[(False, True)],
+        "false_unconfirmed": kinds[(False, False)],
+        "arrest": outcomes["arrest"],
+        "other": outcomes["other"],
+        "no_action": outcomes["no_action"],
+        "unadjudicated": total - len(latest),
+    }
+
+
+def format_rate(false_alerts: int, total: int) -> str:
+    """False alerts as a percentage of all alerts, two decimals ("0.48%"); "n/a" when
+    there were no alerts (a rate of nothing is not 0 %)."""
+    if not total:
+        return "n/a"
+    return f"{100 * false_alerts / total:.2f}%"
+
+
+def format_duration(start: datetime, end: datetime) -> str:
+    minutes = max(0, int((end - start).total_seconds() // 60))
+    return f"{minutes // 60}h {minutes % 60:02d}m"
+
+
+def record_fields(deployment: Deployment) -> dict:
+    figures = alert_figures(deployment)
+    wl = watchlist_of(deployment)
+    start = deployment.started_at or deployment.starts_at
+    end = deployment.ended_at or deployment.ends_at
+    false_alerts = figures["false_confirmed"] + figures["false_unconfirmed"]
+    fields = {
+        "Deployment Location": deployment.site.name,
+        "Date": timezone.localtime(start).date().isoformat(),
+        "Duration": format_duration(start, end),
+        "LFR Use Case": UseCase(deployment.use_case).label,
+        "Watchlist Size": wl.entry_count if wl else 0,
+        "Min Threshold Setting": deployment.threshold,
+        "Total Alerts": figures["total"],
+        "True Alerts Confirmed": figures["true_confirmed"],
+        "True Alerts Unconfirmed": figures["true_unconfirmed"],
+        "False Alerts Confirmed": figures["false_confirmed"],
+        "False Alerts Unconfirmed": figures["false_unconfirmed"],
+        "False Alert Rate": format_rate(false_alerts, figures["total"]),
+        "Outcome - Arrest": figures["arrest"],
+        "Outcome - Other": figures["other"],
+        "No action": figures["no_action"],
+        "Faces seen (estimate)": deployment.faces_seen,
+    }
+    assert list(fields) == MET_FIELDS
+    return fields
+
+
+# --- transparency (public: nothing personal) -------------------------------------------
+
+
+def published_records():
+    return (
+        DeploymentRecord.objects.filter(deployment__state=S.COMPLETED)
+        .select_related("deployment", "deployment__site")
+        .order_by("-deployment__starts_at")
+    )
+
+
+def published_rows() -> list[dict]:
+    """One dict per completed deployment, keys exactly MET_FIELDS and nothing else."""
+    return [{k: r.fields.get(k, "") for k in MET_FIELDS} for r in published_records()]
+
+
+def upcoming_notices(now: datetime | None = None):
+    """Authorised or live deployments announced in advance (public_notice); never those
+    authorised to run without notice."""
+    now = now or timezone.now()
+    return (
+        Deployment.objects.filter(
+            public_notice=True, state__in=(S.AUTHORISED, S.LIVE), ends_at__gt=now
+        )
+        .select_related("site")
+        .order_by("starts_at")
+    )
+
+
+def yearly_summary() -> list[dict]:
+    years: dict[str, dict] = {}
+    for row in published_rows():
+        year = str(row["Date"])[:4]
+        totals = years.setdefault(
+            year, {"Year": year, "Deployments": 0, **dict.fromkeys(COUNT_FIELDS, 0)}
+        )
+        totals["Deployments"] += 1
+        for key in COUNT_FIELDS:
+            totals[key] += int(row[key] or 0)
+    for totals in years.values():
+        false_alerts = totals["False Alerts Confirmed"] + totals["False Alerts Unconfirmed"]
+        totals["False Alert Rate"] = format_rate(false_alerts, totals["Total Alerts"])
+    return sorted(years.values(), key=lambda t: t["Year"], reverse=True)
+
+
+def deployments_needing_attention(user):
+    """For the list page: what this user is expected to act on."""
+    qs = deployments_visible_to(user)
+    if access.has(user, "authorise_deployment"):
+        return qs.filter(state=S.SUBMITTED).exclude(requested_by=user)
+    if access.has(user, "read_all"):
+        return qs.filter(Q(record__reviewed_at__isnull=False, record__signed_off_at__isnull=True))
+    if access.has(user, "plan_deployment"):
+        return qs.filter(state=S.COMPLETED, record__reviewed_at__isnull=True)
+    return qs.none()

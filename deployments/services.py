@@ -1,0 +1,832 @@
+"""Writes for deployments: planning, authorisation, the activation gate, the frozen
+watchlist, the lifecycle and the published record.
+
+Every rule is refused with a ValidationError whose message says what to change. State
+changes are claimed with a conditional UPDATE checked by row count, so two people (or
+the beat task and a person) acting at once cannot both win.
+"""
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+from django.apps import apps
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from core import access
+from core.services import audit_record
+from deployments import selectors
+from deployments.models import (
+    Camera,
+    Deployment,
+    DeploymentRecord,
+    DeploymentWatchlist,
+    Site,
+    UseCase,
+)
+from watchlists.models import Category
+
+S = Deployment.State
+
+# The lifecycle diagram (issue 4): draft → submitted → authorised | refused → live →
+# completed | cancelled. Anything not listed here is refused.
+TRANSITIONS = {
+    S.DRAFT: {S.SUBMITTED, S.CANCELLED},
+    # submitted → live only for an urgent start (LFR_URGENT_MODE).
+    S.SUBMITTED: {S.AUTHORISED, S.REFUSED, S.CANCELLED, S.LIVE},
+    # authorised → submitted: an edit sends it back for authorisation.
+    S.AUTHORISED: {S.LIVE, S.SUBMITTED, S.CANCELLED},
+    S.REFUSED: set(),
+    # live → cancelled only when an urgent start lapses without authorisation.
+    S.LIVE: {S.COMPLETED, S.CANCELLED},
+    S.COMPLETED: set(),
+    S.CANCELLED: set(),
+}
+# States that hold a camera and a slot in the weekly capacity.
+COMMITTED = (S.SUBMITTED, S.AUTHORISED, S.LIVE, S.COMPLETED)
+EDITABLE = (S.DRAFT, S.SUBMITTED, S.AUTHORISED)
+PLAN_FIELDS = (
+    "use_case",
+    "site",
+    "starts_at",
+    "ends_at",
+    "necessity",
+    "proportionality",
+    "location_rationale",
+    "watchlist_categories",
+    "max_watchlist_size",
+    "include_minors",
+    "minors_reason",
+    "threshold",
+    "dpia_reference",
+    "policy_reference",
+    "equality_reference",
+    "public_notice",
+    "no_notice_reason",
+    "urgent",
+)
+
+
+# --- sites and cameras -----------------------------------------------------------------
+
+
+def camera_validate_stream_url(url: str) -> str:
+    """Accept rtsp://, http(s):// (MJPEG) or a file that resolves inside the camera root."""
+    url = (url or "").strip()
+    if not url:
+        raise ValidationError("A stream URL or file path is required.")
+    if url.startswith(("rtsp://", "http://", "https://")):
+        if not urlsplit(url).hostname:
+            raise ValidationError(f"The stream URL {url!r} has no host name.")
+        return url
+    if "://" in url or url.lower().startswith("file:"):
+        raise ValidationError(
+            "Only rtsp://, http:// or https:// streams, or a file inside the camera folder, "
+            "are allowed."
+        )
+    root = Path(settings.LFR_CAMERA_FILE_ROOT).resolve()
+    raw = Path(url)
+    if ".." in raw.parts:
+        raise ValidationError("A camera file path may not contain '..'.")
+    candidate = raw if raw.is_absolute() else root / raw
+    # resolve() follows symlinks, so a link pointing out of the folder is caught here.
+    resolved = candidate.resolve()
+    if not resolved.is_relative_to(root):
+        raise ValidationError(f"Camera files must be inside {root}; {url!r} is not.")
+    if not resolved.is_file():
+        raise ValidationError(f"No such video file inside the camera folder: {url!r}.")
+    return url
+
+
+@transaction.atomic
+def site_create(*, by, name: str, address: str = "", latitude=None, longitude=None) -> Site:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError("A site needs a name.")
+    if Site.objects.filter(name__iexact=name).exists():
+        raise ValidationError(f"A site called {name!r} exists already.")
+    site = Site.objects.create(name=name, address=address, latitude=latitude, longitude=longitude)
+    audit_record(actor=by, action="site.create", obj=site, details={"name": name})
+    return site
+
+
+@transaction.atomic
+def camera_create(
+    *, by, name: str, stream_url: str, site: Site, enabled: bool = True, loop: bool = False
+) -> Camera:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError("A camera needs a name.")
+    if Camera.objects.filter(name__iexact=name).exists():
+        raise ValidationError(f"A camera called {name!r} exists already.")
+    stream_url = camera_validate_stream_url(stream_url)
+    camera = Camera.objects.create(
+        name=name, stream_url=stream_url, site=site, enabled=enabled, loop=loop
+    )
+    audit_record(
+        actor=by,
+        action="camera.create",
+        obj=camera,
+        details={"name": name, "site_id": site.pk, "enabled": enabled},
+    )
+    return camera
+
+
+@transaction.atomic
+def camera_update(
+    *, camera: Camera, by, name: str, stream_url: str, site: Site, enabled: bool, loop: bool
+) -> Camera:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError("A camera needs a name.")
+    if Camera.objects.filter(name__iexact=name).exclude(pk=camera.pk).exists():
+        raise ValidationError(f"A camera called {name!r} exists already.")
+    camera.stream_url = camera_validate_stream_url(stream_url)
+    camera.name, camera.site, camera.enabled, camera.loop = name, site, enabled, loop
+    camera.save()
+    audit_record(
+        actor=by,
+        action="camera.update",
+        obj=camera,
+        details={"name": name, "site_id": site.pk, "enabled": enabled},
+    )
+    return camera
+
+
+# --- planning rules --------------------------------------------------------------------
+
+
+def _check_plan(*, plan: dict, cameras) -> None:
+    """Rules that hold for any deployment at any stage; all failures reported at once."""
+    errors = []
+    starts_at, ends_at = plan.get("starts_at"), plan.get("ends_at")
+    if plan.get("use_case") not in UseCase.values:
+        errors.append(f"The use case must be one of: {', '.join(UseCase.values)}.")
+    if not (starts_at and ends_at):
+        errors.append("A deployment needs a fixed start and end.")
+    elif starts_at >= ends_at:
+        errors.append("The start must be before the end.")
+    elif ends_at - starts_at > timedelta(hours=settings.LFR_MAX_DEPLOYMENT_HOURS):
+        errors.append(
+            f"A deployment may last at most {settings.LFR_MAX_DEPLOYMENT_HOURS} hours; "
+            f"this one lasts {(ends_at - starts_at).total_seconds() / 3600:.1f}."
+        )
+    categories = plan.get("watchlist_categories") or []
+    bad = [c for c in categories if c not in Category.values]
+    if not categories:
+        errors.append("Choose at least one watchlist category.")
+    if bad:
+        errors.append(f"Unknown watchlist categories: {', '.join(map(str, bad))}.")
+    if len(set(categories)) != len(categories):
+        errors.append("A watchlist category is listed twice.")
+    if not plan.get("max_watchlist_size") or plan["max_watchlist_size"] < 1:
+        errors.append("The maximum watchlist size must be at least 1.")
+    threshold = plan.get("threshold")
+    if threshold is None or threshold <= 0:
+        errors.append("The match threshold must be a face distance above 0.")
+    elif threshold > settings.LFR_THRESHOLD_MAX:
+        errors.append(
+            f"The match threshold {threshold} is looser than the permitted maximum "
+            f"distance {settings.LFR_THRESHOLD_MAX} (lower is stricter): choose "
+            f"{settings.LFR_THRESHOLD_MAX} or less."
+        )
+    for field, label in (
+        ("necessity", "necessity"),
+        ("proportionality", "proportionality"),
+        ("location_rationale", "why this location"),
+    ):
+        if not (plan.get(field) or "").strip():
+            errors.append(f"State the {label}.")
+    if plan.get("include_minors") and not (plan.get("minors_reason") or "").strip():
+        errors.append("Including under-18s needs a recorded reason.")
+    if not plan.get("public_notice") and not (plan.get("no_notice_reason") or "").strip():
+        errors.append("Deploying without advance public notice needs a recorded reason.")
+    if plan.get("urgent") and not settings.LFR_URGENT_MODE:
+        errors.append("Urgent starts are not enabled here (LFR_URGENT_MODE).")
+    site = plan.get("site")
+    cameras = list(cameras)
+    if not cameras:
+        errors.append("Choose at least one camera.")
+    for camera in cameras:
+        if site is not None and camera.site_id != site.pk:
+            errors.append(f"Camera {camera.name} is not at {site.name}.")
+        if not camera.enabled:
+            errors.append(f"Camera {camera.name} is disabled.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _check_commitments(*, deployment: Deployment, now: datetime) -> None:
+    """Submission-time rules: end not past, no camera clash, weekly capacity.
+
+    Locks the cameras and the week's deployments first so two submissions racing for the
+    same camera or the last slot of a week are serialised (PostgreSQL; SQLite serialises
+    writers anyway).
+    """
+    if deployment.ends_at <= now:
+        raise ValidationError("This deployment's end is in the past: change its times.")
+    camera_ids = sorted(deployment.cameras.values_list("pk", flat=True))
+    list(Camera.objects.select_for_update().filter(pk__in=camera_ids).order_by("pk"))
+    clash = (
+        Deployment.objects.filter(
+            state__in=COMMITTED,
+            cameras__in=camera_ids,
+            starts_at__lt=deployment.ends_at,
+            ends_at__gt=deployment.starts_at,
+        )
+        .exclude(pk=deployment.pk)
+        .distinct()
+        .first()
+    )
+    if clash is not None:
+        names = ", ".join(sorted(c.name for c in clash.cameras.all() if c.pk in set(camera_ids)))
+        raise ValidationError(
+            f"Camera {names} is already in deployment {clash.reference} "
+            f"({clash.starts_at:%Y-%m-%d %H:%M}–{clash.ends_at:%H:%M}), which overlaps."
+        )
+    year, week, _ = timezone.localtime(deployment.starts_at).isocalendar()
+    start, end = selectors.iso_week_bounds(year, week)
+    list(
+        Deployment.objects.select_for_update()
+        .filter(starts_at__gte=start, starts_at__lt=end)
+        .values_list("pk", flat=True)
+    )
+    used = selectors.week_capacity_used(year=year, week=week, exclude=deployment.pk)
+    if used >= settings.LFR_WEEKLY_CAPACITY:
+        raise ValidationError(
+            f"ISO week {year}-W{week:02d} is full: {used} of "
+            f"{settings.LFR_WEEKLY_CAPACITY} deployments are already planned."
+        )
+
+
+def _transition(deployment: Deployment, to: str, *, now: datetime | None = None, **fields):
+    """Move one deployment from its current state to `to`, claiming the row atomically."""
+    frm = deployment.state
+    if to not in TRANSITIONS[frm]:
+        raise ValidationError(
+            f"A deployment cannot go from {S(frm).label.lower()} to {S(to).label.lower()}."
+        )
+    fields["updated_at"] = now or timezone.now()
+    won = Deployment.objects.filter(pk=deployment.pk, state=frm).update(state=to, **fields)
+    if won != 1:
+        raise ValidationError(
+            "This deployment was changed by someone else a moment ago: reload and retry."
+        )
+    deployment.refresh_from_db()
+    return frm
+
+
+def _next_reference(now: datetime) -> str:
+    prefix = f"DEP-{now:%Y%m%d}-"
+    count = Deployment.objects.filter(reference__startswith=prefix).count()
+    while True:
+        count += 1
+        ref = f"{prefix}{count:03d}"
+        if not Deployment.objects.filter(reference=ref).exists():
+            return ref
+
+
+def _plan_summary(d: Deployment) -> dict:
+    return {
+        "reference": d.reference,
+        "use_case": d.use_case,
+        "site_id": d.site_id,
+        "camera_ids": sorted(d.cameras.values_list("pk", flat=True)),
+        "starts_at": d.starts_at.isoformat(),
+        "ends_at": d.ends_at.isoformat(),
+        "watchlist_categories": d.watchlist_categories,
+        "max_watchlist_size": d.max_watchlist_size,
+        "include_minors": d.include_minors,
+        "threshold": d.threshold,
+        "public_notice": d.public_notice,
+        "urgent": d.urgent,
+    }
+
+
+@transaction.atomic
+def deployment_create(*, by, cameras, officers=(), **plan) -> Deployment:
+    if not access.has(by, "plan_deployment"):
+        raise ValidationError("Only command staff may plan deployments.")
+    plan = {k: plan.get(k) for k in PLAN_FIELDS if k in plan}
+    plan.setdefault("threshold", settings.LFR_THRESHOLD_DEFAULT)
+    plan.setdefault("public_notice", True)
+    _check_plan(plan=plan, cameras=cameras)
+    now = timezone.now()
+    deployment = Deployment.objects.create(
+        reference=_next_reference(now), requested_by=by, state=S.DRAFT, **plan
+    )
+    deployment.cameras.set(cameras)
+    deployment.officers.set(officers)
+    audit_record(
+        actor=by, action="deployment.create", obj=deployment, details=_plan_summary(deployment)
+    )
+    return deployment
+
+
+@transaction.atomic
+def deployment_update(*, deployment: Deployment, by, cameras, officers=None, **plan):
+    """Edit the plan. An authorised deployment goes back to `submitted` and loses its
+    authorisation and frozen watchlist: what was authorised is no longer what will run."""
+    deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    if deployment.state not in EDITABLE:
+        raise ValidationError(f"A {S(deployment.state).label.lower()} deployment cannot be edited.")
+    merged = {k: getattr(deployment, k) for k in PLAN_FIELDS}
+    merged.update({k: v for k, v in plan.items() if k in PLAN_FIELDS})
+    _check_plan(plan=merged, cameras=cameras)
+    before = _plan_summary(deployment)
+    for key, value in merged.items():
+        setattr(deployment, key, value)
+    deployment.save()
+    deployment.cameras.set(cameras)
+    if officers is not None:
+        deployment.officers.set(officers)
+    after = _plan_summary(deployment)
+    changed = sorted(k for k in after if after[k] != before[k])
+    was = deployment.state
+    if was in (S.SUBMITTED, S.AUTHORISED):
+        _check_commitments(deployment=deployment, now=timezone.now())
+    if was == S.AUTHORISED:
+        _transition(deployment, S.SUBMITTED, authorised_by=None, authorised_at=None)
+        _snapshot_discard(deployment=deployment, by=by, why="edited after authorisation")
+    audit_record(
+        actor=by,
+        action="deployment.update",
+        obj=deployment,
+        details={"changed": changed, "from_state": was, "to_state": deployment.state},
+    )
+    return deployment
+
+
+@transaction.atomic
+def deployment_submit(*, deployment: Deployment, by) -> Deployment:
+    deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    if deployment.state != S.DRAFT:
+        raise ValidationError("Only a draft can be submitted for authorisation.")
+    _check_plan(
+        plan={k: getattr(deployment, k) for k in PLAN_FIELDS}, cameras=deployment.cameras.all()
+    )
+    now = timezone.now()
+    _check_commitments(deployment=deployment, now=now)
+    frm = _transition(deployment, S.SUBMITTED, now=now, submitted_at=now)
+    audit_record(
+        actor=by,
+        action="deployment.submit",
+        obj=deployment,
+        details={"from_state": frm, "to_state": deployment.state},
+    )
+    return deployment
+
+
+# --- authorisation and the frozen watchlist --------------------------------------------
+
+
+def _check_authoriser(*, deployment: Deployment, by) -> None:
+    if not access.has(by, "authorise_deployment"):
+        raise ValidationError("Only an authorising officer may authorise or refuse a deployment.")
+    if deployment.requested_by_id == by.pk:
+        raise ValidationError(
+            "You requested this deployment, so you may not authorise or refuse it: "
+            "another authorising officer must decide."
+        )
+
+
+def _snapshot_freeze(*, deployment: Deployment, now: datetime) -> DeploymentWatchlist:
+    """Copy the approved entries' encodings now; later approvals never reach this copy."""
+    rows = selectors.watchlist_candidates(deployment=deployment, at=now)
+    counts = selectors.watchlist_counts(deployment=deployment, at=now)
+    entries = {row.entry_id: row for row in rows}
+    if len(entries) > deployment.max_watchlist_size:
+        raise ValidationError(
+            f"The watchlist for {', '.join(deployment.watchlist_categories)} has "
+            f"{len(entries)} entries, more than the maximum of {deployment.max_watchlist_size} "
+            "in this plan: narrow the categories or raise the maximum (an edit, which needs "
+            "authorising again)."
+        )
+    entry_ids, references, blobs = [], [], []
+    size_by_category: dict[str, int] = {}
+    for row in rows:
+        size_by_category[row.category] = size_by_category.get(row.category, 0) + 1
+        for blob in row.encodings:
+            entry_ids.append(row.entry_id)
+            references.append(row.subject_reference)
+            blobs.append(np.frombuffer(blob, dtype=np.float32))
+    matrix = np.vstack(blobs).astype(np.float32) if blobs else np.zeros((0, 128), np.float32)
+    if matrix.shape[1:] != (128,):
+        raise ValidationError("A reference encoding has the wrong shape; re-enrol the entry.")
+    DeploymentWatchlist.objects.filter(deployment=deployment).delete()
+    return DeploymentWatchlist.objects.create(
+        deployment=deployment,
+        frozen_at=now,
+        entry_ids=entry_ids,
+        subject_references=references,
+        encodings=matrix.tobytes(),
+        size_by_category=size_by_category,
+        entry_count=len(entries),
+        excluded_minors=int(counts.get("excluded_minors", 0)),
+    )
+
+
+def _snapshot_discard(*, deployment: Deployment, by, why: str) -> None:
+    """Destroy a snapshot that will never be used (edit, cancel); a receipt, no content."""
+    wl = DeploymentWatchlist.objects.filter(deployment=deployment).first()
+    if wl is None:
+        return
+    audit_record(
+        actor=by,
+        action="deployment.watchlist_discarded",
+        obj=deployment,
+        details={"rows": len(wl.entry_ids), "entries": wl.entry_count, "why": why},
+    )
+    wl.delete()
+
+
+def _snapshot_summary(wl: DeploymentWatchlist) -> dict:
+    return {
+        "entries": wl.entry_count,
+        "rows": len(wl.entry_ids),
+        "size_by_category": wl.size_by_category,
+        "excluded_minors": wl.excluded_minors,
+    }
+
+
+@transaction.atomic
+def deployment_authorise(
+    *, deployment: Deployment, by, reason: str = "", seen_updated_at: datetime | None = None
+) -> Deployment:
+    """Authorise and freeze the watchlist. Refused if the plan changed since the screen
+    was shown (`seen_updated_at`) or the watchlist is larger than authorised."""
+    deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    _check_authoriser(deployment=deployment, by=by)
+    if seen_updated_at is not None and deployment.updated_at != seen_updated_at:
+        raise ValidationError(
+            "The deployment changed after you opened it: review it again before authorising."
+        )
+    now = timezone.now()
+    if deployment.state == S.LIVE and deployment.urgent and deployment.authorised_at is None:
+        # Retrospective authority for an urgent start: the watchlist frozen at start stays.
+        Deployment.objects.filter(pk=deployment.pk).update(
+            authorised_by=by, authorised_at=now, decision_reason=reason, updated_at=now
+        )
+        deployment.refresh_from_db()
+        audit_record(
+            actor=by,
+            action="deployment.authorise",
+            obj=deployment,
+            details={"urgent": True, "state": deployment.state, "reason": reason},
+        )
+        return deployment
+    if deployment.state != S.SUBMITTED:
+        raise ValidationError("Only a submitted deployment can be authorised.")
+    if deployment.ends_at <= now:
+        raise ValidationError("This deployment's end has passed: it can no longer be authorised.")
+    wl = _snapshot_freeze(deployment=deployment, now=now)
+    frm = _transition(
+        deployment,
+        S.AUTHORISED,
+        now=now,
+        authorised_by=by,
+        authorised_at=now,
+        decision_reason=reason,
+    )
+    audit_record(
+        actor=by,
+        action="deployment.authorise",
+        obj=deployment,
+        details={
+            "from_state": frm,
+            "to_state": deployment.state,
+            "reason": reason,
+            "plan": _plan_summary(deployment),
+            "watchlist": _snapshot_summary(wl),
+        },
+    )
+    return deployment
+
+
+@transaction.atomic
+def deployment_refuse(*, deployment: Deployment, by, reason: str) -> Deployment:
+    deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    _check_authoriser(deployment=deployment, by=by)
+    if not (reason or "").strip():
+        raise ValidationError("Say why the deployment is refused.")
+    if deployment.state != S.SUBMITTED:
+        raise ValidationError("Only a submitted deployment can be refused.")
+    frm = _transition(deployment, S.REFUSED, decision_reason=reason)
+    audit_record(
+        actor=by,
+        action="deployment.refuse",
+        obj=deployment,
+        details={"from_state": frm, "to_state": deployment.state, "reason": reason},
+    )
+    return deployment
+
+
+@transaction.atomic
+def deployment_cancel(*, deployment: Deployment, by, reason: str) -> Deployment:
+    deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    if not (reason or "").strip():
+        raise ValidationError("Say why the deployment is cancelled.")
+    if deployment.state == S.LIVE:
+        raise ValidationError("A live deployment is stopped, not cancelled: use Stop.")
+    frm = _transition(
+        deployment, S.CANCELLED, ended_at=timezone.now(), end_reason=reason, ended_by=by
+    )
+    _snapshot_discard(deployment=deployment, by=by, why="cancelled")
+    audit_record(
+        actor=by,
+        action="deployment.cancel",
+        obj=deployment,
+        details={"from_state": frm, "to_state": deployment.state, "reason": reason},
+    )
+    return deployment
+
+
+# --- the activation gate and the lifecycle ---------------------------------------------
+
+
+def activation_blockers(deployment: Deployment, *, urgent_start: bool = False) -> list[str]:
+    """Why this deployment may not go live now; empty when it may (DOMAIN.md §1, §2)."""
+    missing = []
+    if deployment.authorised_at is None or deployment.authorised_by_id is None:
+        if not (urgent_start and deployment.urgent and settings.LFR_URGENT_MODE):
+            missing.append("no authorisation")
+    for field, label in (
+        ("dpia_reference", "DPIA reference"),
+        ("policy_reference", "appropriate policy document reference"),
+        ("equality_reference", "equality impact assessment reference"),
+    ):
+        if not getattr(deployment, field).strip():
+            missing.append(f"no {label}")
+    return missing
+
+
+@transaction.atomic
+def deployment_go_live(*, deployment: Deployment, now: datetime | None = None) -> bool:
+    """The activation gate. Returns True if the deployment went live."""
+    now = now or timezone.now()
+    deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    urgent_start = deployment.state == S.SUBMITTED
+    if deployment.state not in (S.AUTHORISED, S.SUBMITTED):
+        return False
+    blockers = activation_blockers(deployment, urgent_start=urgent_start)
+    if blockers:
+        if not selectors.activation_refusal_recorded(deployment):
+            audit_record(
+                action="deployment.activation_refused",
+                obj=deployment,
+                outcome="denied",
+                details={"blockers": blockers},
+            )
+        return False
+    wl = None
+    if urgent_start:
+        wl = _snapshot_freeze(deployment=deployment, now=now)
+    frm = _transition(deployment, S.LIVE, now=now, started_at=now)
+    audit_record(
+        action="deployment.live",
+        obj=deployment,
+        details={
+            "from_state": frm,
+            "to_state": deployment.state,
+            "urgent_start": urgent_start,
+            **({"watchlist": _snapshot_summary(wl)} if wl else {}),
+        },
+    )
+    return True
+
+
+@transaction.atomic
+def deployment_complete(
+    *, deployment: Deployment, by=None, reason: str = "scheduled end", now=None
+) -> Deployment:
+    """Live → completed (at its end, or stopped early by command staff) and compute the
+    published record."""
+    now = now or timezone.now()
+    deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    if deployment.state != S.LIVE:
+        raise ValidationError("Only a live deployment can be stopped.")
+    frm = _transition(
+        deployment,
+        S.COMPLETED,
+        now=now,
+        ended_at=min(now, deployment.ends_at),
+        end_reason=reason,
+        ended_by=by,
+    )
+    record = record_compute(deployment=deployment)
+    audit_record(
+        actor=by,
+        action="deployment.stop" if by else "deployment.complete",
+        obj=deployment,
+        details={
+            "from_state": frm,
+            "to_state": deployment.state,
+            "reason": reason,
+            "total_alerts": record.fields["Total Alerts"],
+        },
+    )
+    return deployment
+
+
+def deployment_stop(*, deployment: Deployment, by, reason: str) -> Deployment:
+    if not (reason or "").strip():
+        raise ValidationError("Say why the deployment is stopped early.")
+    if not access.has(by, "plan_deployment"):
+        raise ValidationError("Only command staff may stop a deployment.")
+    return deployment_complete(deployment=deployment, by=by, reason=f"stopped early: {reason}")
+
+
+@transaction.atomic
+def _urgent_lapse(*, deployment: Deployment, now: datetime) -> None:
+    """An urgent start not authorised in time: stop it and delete what it collected."""
+    deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    if deployment.state != S.LIVE or deployment.authorised_at is not None:
+        return
+    frm = _transition(
+        deployment,
+        S.CANCELLED,
+        now=now,
+        ended_at=now,
+        purged_at=now,
+        end_reason=(f"urgent start not authorised within {settings.LFR_URGENT_AUTHORISE_HOURS} h"),
+    )
+    # Alerts belong to the recognition app, which imports us; looking the model up by
+    # name keeps the import direction one way (see selectors.alert_figures).
+    alert_model = apps.get_model("recognition", "Alert")
+    alerts = alert_model.objects.filter(deployment=deployment)
+    alert_count = alerts.count()
+    adjudication_model = apps.get_model("recognition", "Adjudication")
+    adjudication_model.objects.filter(alert__deployment=deployment).delete()
+    alerts.delete()
+    wl = DeploymentWatchlist.objects.filter(deployment=deployment).first()
+    rows = len(wl.entry_ids) if wl else 0
+    DeploymentWatchlist.objects.filter(deployment=deployment).update(
+        encodings=None, destroyed_at=now
+    )
+    audit_record(
+        action="deployment.urgent_lapsed",
+        obj=deployment,
+        details={
+            "from_state": frm,
+            "to_state": deployment.state,
+            "alerts_deleted": alert_count,
+            "watchlist_rows_destroyed": rows,
+        },
+    )
+
+
+def lifecycle_tick(*, now: datetime | None = None) -> dict:
+    """Run by beat every few seconds: start, end, expire. Each deployment in its own
+    transaction, so one failure does not hold up the others."""
+    now = now or timezone.now()
+    done = {"live": 0, "completed": 0, "cancelled": 0, "lapsed": 0}
+    for d in Deployment.objects.filter(state=S.LIVE, ends_at__lte=now):
+        deployment_complete(deployment=d, now=now)
+        done["completed"] += 1
+    if settings.LFR_URGENT_MODE or Deployment.objects.filter(state=S.LIVE, urgent=True).exists():
+        deadline = now - timedelta(hours=settings.LFR_URGENT_AUTHORISE_HOURS)
+        for d in Deployment.objects.filter(
+            state=S.LIVE, urgent=True, authorised_at__isnull=True, started_at__lte=deadline
+        ):
+            _urgent_lapse(deployment=d, now=now)
+            done["lapsed"] += 1
+    due = Deployment.objects.filter(starts_at__lte=now, ends_at__gt=now)
+    starters = list(due.filter(state=S.AUTHORISED))
+    if settings.LFR_URGENT_MODE:
+        starters += list(due.filter(state=S.SUBMITTED, urgent=True))
+    for d in starters:
+        try:
+            done["live"] += deployment_go_live(deployment=d, now=now)
+        except ValidationError as exc:
+            # e.g. an urgent watchlist larger than its maximum: it stays put, and says why.
+            with transaction.atomic():
+                if not selectors.activation_refusal_recorded(d):
+                    audit_record(
+                        action="deployment.activation_refused",
+                        obj=d,
+                        outcome="denied",
+                        details={"blockers": exc.messages},
+                    )
+    for d in Deployment.objects.filter(state__in=(S.SUBMITTED, S.AUTHORISED), ends_at__lte=now):
+        with transaction.atomic():
+            try:
+                _transition(
+                    d,
+                    S.CANCELLED,
+                    now=now,
+                    ended_at=now,
+                    end_reason="its end passed before it went live",
+                )
+            except ValidationError:
+                continue
+            _snapshot_discard(deployment=d, by=None, why="end passed before going live")
+            audit_record(
+                action="deployment.expire",
+                obj=d,
+                details={"to_state": d.state, "reason": d.end_reason},
+            )
+            done["cancelled"] += 1
+    return done
+
+
+def watchlist_retention(*, now: datetime | None = None) -> dict:
+    """Destroy frozen encodings once the deployment ended + LFR_WATCHLIST_GRACE_HOURS ago.
+    The entry id list stays (who was on the list is part of the record); faces do not."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(hours=settings.LFR_WATCHLIST_GRACE_HOURS)
+    destroyed, rows = [], 0
+    candidates = DeploymentWatchlist.objects.filter(destroyed_at__isnull=True).select_related(
+        "deployment"
+    )
+    with transaction.atomic():
+        for wl in candidates:
+            d = wl.deployment
+            if d.state == S.LIVE:
+                continue  # the tick completes it first; never pull a list from a live run
+            if (d.ended_at or d.ends_at) > cutoff:
+                continue
+            won = DeploymentWatchlist.objects.filter(pk=wl.pk, destroyed_at__isnull=True).update(
+                encodings=None, destroyed_at=now
+            )
+            if won:
+                destroyed.append(d.pk)
+                rows += len(wl.entry_ids)
+        if destroyed:
+            audit_record(
+                action="retention.deployment_watchlists",
+                object_type="deployments.deploymentwatchlist",
+                details={
+                    "destroyed": len(destroyed),
+                    "rows_destroyed": rows,
+                    "deployment_ids": destroyed,
+                    "grace_hours": settings.LFR_WATCHLIST_GRACE_HOURS,
+                    "kept": "entry id lists",
+                },
+            )
+    return {"destroyed": len(destroyed), "rows": rows, "deployment_ids": destroyed}
+
+
+# --- the published record --------------------------------------------------------------
+
+
+@transaction.atomic
+def record_compute(*, deployment: Deployment) -> DeploymentRecord:
+    """(Re)compute the published fields from the alerts and their latest adjudications.
+    Frozen once oversight has signed the record off."""
+    record = DeploymentRecord.objects.select_for_update().filter(deployment=deployment).first()
+    if record is not None and record.signed_off_at is not None:
+        return record
+    fields = selectors.record_fields(deployment)
+    if record is None:
+        record = DeploymentRecord.objects.create(
+            deployment=deployment, computed_at=timezone.now(), fields=fields
+        )
+    else:
+        record.fields, record.computed_at = fields, timezone.now()
+        record.save(update_fields=["fields", "computed_at"])
+    return record
+
+
+@transaction.atomic
+def record_review(*, deployment: Deployment, by, review: str) -> DeploymentRecord:
+    if not access.has(by, "plan_deployment"):
+        raise ValidationError("Only command staff write the post-deployment review.")
+    if deployment.state != S.COMPLETED:
+        raise ValidationError("A review is written once the deployment has completed.")
+    if not (review or "").strip():
+        raise ValidationError("The review cannot be empty.")
+    record = record_compute(deployment=deployment)
+    if record.signed_off_at is not None:
+        raise ValidationError("The record is signed off; its review can no longer change.")
+    record.review, record.reviewed_by, record.reviewed_at = review, by, timezone.now()
+    record.save(update_fields=["review", "reviewed_by", "reviewed_at"])
+    audit_record(
+        actor=by, action="deployment.review", obj=deployment, details={"chars": len(review)}
+    )
+    return record
+
+
+@transaction.atomic
+def record_signoff(*, deployment: Deployment, by) -> DeploymentRecord:
+    if not access.has(by, "read_all"):
+        raise ValidationError("Only oversight signs off a deployment record.")
+    record = record_compute(deployment=deployment)
+    if not record.review:
+        raise ValidationError("Command staff must write the review before it is signed off.")
+    won = DeploymentRecord.objects.filter(pk=record.pk, signed_off_at__isnull=True).update(
+        signed_off_by=by, signed_off_at=timezone.now()
+    )
+    if not won:
+        raise ValidationError("This record is already signed off.")
+    record.refresh_from_db()
+    audit_record(
+        actor=by,
+        action="deployment.signoff",
+        obj=deployment,
+        details={"fields": record.fields},
+    )
+    return record

@@ -1,0 +1,380 @@
+"""Deployment pages. Thin: access via core.access, rules in services, reads in selectors."""
+
+import csv
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from core import access
+from core.services import audit_record
+from deployments import selectors, services
+from deployments.forms import (
+    CameraForm,
+    DecisionForm,
+    DeploymentForm,
+    ReasonForm,
+    ReviewForm,
+    SiteForm,
+)
+from deployments.models import Camera, Deployment
+
+
+def _get(request, pk: int, action: str) -> Deployment:
+    deployment = selectors.deployment_get(pk)
+    if deployment is None:
+        raise Http404("No such deployment.")
+    access.require(request.user, "deployment", action, deployment)
+    return deployment
+
+
+def _fail(request, exc: ValidationError) -> None:
+    for message in exc.messages:
+        messages.error(request, message)
+
+
+def _camera_status_url(deployment) -> str:
+    # The recognition app serves this fragment; until it exists the page simply omits it.
+    try:
+        return reverse("recognition:camera_status", kwargs={"deployment_id": deployment.pk})
+    except NoReverseMatch:
+        return ""
+
+
+@login_required
+def calendar(request):
+    access.require(request.user, "deployment", "list")
+    year, week = selectors.parse_iso_week(request.GET.get("week"))
+    context = selectors.calendar_week(user=request.user, year=year, week=week)
+    context["can_create"] = access.can(request.user, "deployment", "create")
+    return render(request, "deployments/calendar.html", context)
+
+
+@login_required
+def deployment_list(request):
+    access.require(request.user, "deployment", "list")
+    qs = selectors.deployments_visible_to(request.user)
+    state = request.GET.get("state", "")
+    if state in Deployment.State.values:
+        qs = qs.filter(state=state)
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "deployments/list.html",
+        {
+            "page": page,
+            "state": state,
+            "states": Deployment.State.choices,
+            "attention": selectors.deployments_needing_attention(request.user)[:20],
+            "can_create": access.can(request.user, "deployment", "create"),
+        },
+    )
+
+
+@login_required
+def deployment_create(request):
+    access.require(request.user, "deployment", "create")
+    form = DeploymentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            deployment = services.deployment_create(
+                by=request.user,
+                cameras=form.cleaned_data["cameras"],
+                officers=form.cleaned_data["officers"],
+                **form.plan(),
+            )
+        except ValidationError as exc:
+            _fail(request, exc)
+        else:
+            messages.success(request, f"Deployment {deployment.reference} saved as a draft.")
+            return redirect("deployments:detail", pk=deployment.pk)
+    return render(request, "deployments/form.html", {"form": form, "deployment": None})
+
+
+@login_required
+def deployment_edit(request, pk):
+    deployment = _get(request, pk, "edit")
+    initial = {
+        "cameras": deployment.cameras.all(),
+        "officers": deployment.officers.all(),
+    }
+    form = DeploymentForm(request.POST or None, instance=deployment, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        was = deployment.state
+        try:
+            deployment = services.deployment_update(
+                deployment=deployment,
+                by=request.user,
+                cameras=form.cleaned_data["cameras"],
+                officers=form.cleaned_data["officers"],
+                **form.plan(),
+            )
+        except ValidationError as exc:
+            _fail(request, exc)
+        else:
+            if was == Deployment.State.AUTHORISED:
+                messages.warning(
+                    request,
+                    "Saved. The edit withdrew its authorisation: it must be authorised again.",
+                )
+            else:
+                messages.success(request, "Saved.")
+            return redirect("deployments:detail", pk=deployment.pk)
+    return render(request, "deployments/form.html", {"form": form, "deployment": deployment})
+
+
+@login_required
+def deployment_detail(request, pk):
+    deployment = _get(request, pk, "view")
+    audit_record(actor=request.user, action="deployment.view", obj=deployment)
+    user = request.user
+    return render(
+        request,
+        "deployments/detail.html",
+        {
+            "d": deployment,
+            "cameras": deployment.cameras.select_related("site"),
+            "officers": deployment.officers.all(),
+            "watchlist": selectors.watchlist_of(deployment),
+            "blockers": services.activation_blockers(deployment),
+            "camera_status_url": _camera_status_url(deployment),
+            "reason_form": ReasonForm(),
+            "may": {
+                a: access.can(user, "deployment", a, deployment)
+                for a in ("edit", "submit", "authorise", "cancel", "stop", "review", "signoff")
+            },
+        },
+    )
+
+
+@login_required
+@require_POST
+def deployment_submit(request, pk):
+    deployment = _get(request, pk, "submit")
+    try:
+        services.deployment_submit(deployment=deployment, by=request.user)
+    except ValidationError as exc:
+        _fail(request, exc)
+    else:
+        messages.success(request, "Submitted for authorisation.")
+    return redirect("deployments:detail", pk=pk)
+
+
+@login_required
+def deployment_authorise(request, pk):
+    deployment = _get(request, pk, "authorise")
+    form = DecisionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if "refuse" in request.POST:
+                services.deployment_refuse(
+                    deployment=deployment, by=request.user, reason=form.cleaned_data["reason"]
+                )
+                messages.success(request, "Deployment refused.")
+            else:
+                services.deployment_authorise(
+                    deployment=deployment,
+                    by=request.user,
+                    reason=form.cleaned_data["reason"],
+                    seen_updated_at=form.cleaned_data["seen_updated_at"],
+                )
+                messages.success(request, "Deployment authorised; its watchlist is frozen.")
+        except ValidationError as exc:
+            _fail(request, exc)
+        else:
+            return redirect("deployments:detail", pk=pk)
+    now = timezone.now()
+    audit_record(
+        actor=request.user,
+        action="deployment.view",
+        obj=deployment,
+        details={"screen": "authorisation"},
+    )
+    counts = selectors.watchlist_counts(deployment=deployment, at=now)
+    excluded = counts.pop("excluded_minors", 0)
+    return render(
+        request,
+        "deployments/authorise.html",
+        {
+            "d": deployment,
+            "cameras": deployment.cameras.all(),
+            "officers": deployment.officers.all(),
+            "counts": counts,
+            "total": sum(counts.values()),
+            "excluded_minors": excluded,
+            "blockers": services.activation_blockers(deployment),
+            "form": form,
+            "capacity_used": selectors.week_capacity_used(
+                year=timezone.localtime(deployment.starts_at).isocalendar()[0],
+                week=timezone.localtime(deployment.starts_at).isocalendar()[1],
+            ),
+        },
+    )
+
+
+def _reasoned(request, pk, action, service, done: str):
+    deployment = _get(request, pk, action)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give a reason.")
+        return redirect("deployments:detail", pk=pk)
+    try:
+        service(deployment=deployment, by=request.user, reason=form.cleaned_data["reason"])
+    except ValidationError as exc:
+        _fail(request, exc)
+    else:
+        messages.success(request, done)
+    return redirect("deployments:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def deployment_cancel(request, pk):
+    return _reasoned(request, pk, "cancel", services.deployment_cancel, "Deployment cancelled.")
+
+
+@login_required
+@require_POST
+def deployment_stop(request, pk):
+    return _reasoned(request, pk, "stop", services.deployment_stop, "Deployment stopped.")
+
+
+@login_required
+def deployment_record(request, pk):
+    deployment = _get(request, pk, "view")
+    if deployment.state != Deployment.State.COMPLETED:
+        messages.info(request, "The record exists once the deployment has completed.")
+        return redirect("deployments:detail", pk=pk)
+    form = ReviewForm(request.POST or None)
+    if request.method == "POST":
+        access.require(request.user, "deployment", "review", deployment)
+        if form.is_valid():
+            try:
+                services.record_review(
+                    deployment=deployment, by=request.user, review=form.cleaned_data["review"]
+                )
+            except ValidationError as exc:
+                _fail(request, exc)
+            else:
+                messages.success(request, "Review saved.")
+                return redirect("deployments:record", pk=pk)
+    record = services.record_compute(deployment=deployment)
+    audit_record(
+        actor=request.user, action="deployment.view", obj=deployment, details={"screen": "record"}
+    )
+    if not form.is_bound:
+        form = ReviewForm(initial={"review": record.review})
+    return render(
+        request,
+        "deployments/record.html",
+        {
+            "d": deployment,
+            "record": record,
+            "fields": list(record.fields.items()),
+            "unadjudicated": selectors.alert_figures(deployment)["unadjudicated"],
+            "form": form,
+            "may_review": access.can(request.user, "deployment", "review", deployment),
+            "may_signoff": access.can(request.user, "deployment", "signoff", deployment),
+        },
+    )
+
+
+@login_required
+@require_POST
+def deployment_signoff(request, pk):
+    deployment = _get(request, pk, "signoff")
+    try:
+        services.record_signoff(deployment=deployment, by=request.user)
+    except ValidationError as exc:
+        _fail(request, exc)
+    else:
+        messages.success(request, "Record signed off.")
+    return redirect("deployments:record", pk=pk)
+
+
+# --- sites and cameras (administrators) ------------------------------------------------
+
+
+@login_required
+def cameras(request):
+    access.require(request.user, "camera", "list")
+    may_manage = access.can(request.user, "camera", "manage")
+    site_form, camera_form = SiteForm(prefix="site"), CameraForm(prefix="camera")
+    if request.method == "POST":
+        access.require(request.user, "camera", "manage")
+        try:
+            if "add_site" in request.POST:
+                site_form = SiteForm(request.POST, prefix="site")
+                if site_form.is_valid():
+                    services.site_create(by=request.user, **site_form.cleaned_data)
+                    messages.success(request, "Site added.")
+                    return redirect("deployments:cameras")
+            else:
+                camera_form = CameraForm(request.POST, prefix="camera")
+                if camera_form.is_valid():
+                    services.camera_create(by=request.user, **camera_form.cleaned_data)
+                    messages.success(request, "Camera added.")
+                    return redirect("deployments:cameras")
+        except ValidationError as exc:
+            _fail(request, exc)
+    return render(
+        request,
+        "deployments/cameras.html",
+        {
+            "cameras": selectors.cameras_list(),
+            "sites": selectors.sites_list(),
+            "site_form": site_form,
+            "camera_form": camera_form,
+            "may_manage": may_manage,
+        },
+    )
+
+
+@login_required
+def camera_edit(request, pk):
+    camera = Camera.objects.filter(pk=pk).first()
+    if camera is None:
+        raise Http404("No such camera.")
+    access.require(request.user, "camera", "manage", camera)
+    form = CameraForm(request.POST or None, instance=camera)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.camera_update(camera=camera, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _fail(request, exc)
+        else:
+            messages.success(request, "Camera saved.")
+            return redirect("deployments:cameras")
+    return render(request, "deployments/camera_form.html", {"form": form, "camera": camera})
+
+
+# --- transparency (public, no login, nothing personal) ---------------------------------
+
+
+def transparency(request):
+    return render(
+        request,
+        "deployments/transparency.html",
+        {
+            "fields": selectors.MET_FIELDS,
+            "rows": selectors.published_rows(),
+            "upcoming": selectors.upcoming_notices(),
+            "years": selectors.yearly_summary(),
+            "year_fields": ["Deployments", *selectors.COUNT_FIELDS, "False Alert Rate"],
+        },
+    )
+
+
+def transparency_csv(request):
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="lfr-deployments.csv"'
+    writer = csv.DictWriter(response, fieldnames=selectors.MET_FIELDS)
+    writer.writeheader()
+    writer.writerows(selectors.published_rows())
+    return response
