@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db.models import Q, QuerySet
+from django.http import Http404
 
 from core import access
 from watchlists.models import Category, ReferenceImage, Subject, WatchlistEntry
@@ -140,3 +141,17 @@ def subject_encodings(subject: Subject) -> list[tuple[int, bytes, str]]:
             entry__subject=subject, encoding__isnull=False
         ).values_list("pk", "encoding", "pixel_sha256")
     ]
+
+
+def entry_get(*, user, entry_id: int) -> WatchlistEntry:
+    """One entry for a user who may see watchlists (404 for everyone else, and if missing)."""
+    access.require(user, "watchlist", "view")
+    entry = (
+        WatchlistEntry.objects.select_related("subject", "submitted_by", "decided_by")
+        .prefetch_related("images__entry")
+        .filter(pk=entry_id)
+        .first()
+    )
+    if entry is None:
+        raise Http404("No such watchlist entry.")
+    return entry

@@ -1,0 +1,298 @@
+"""REST API for watchlists: one APIView per operation, the same services as the pages."""
+
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core import access
+from core.purpose import purpose_from
+from recognition.engine.intake import IntakeError
+from watchlists import selectors, services
+from watchlists.models import Category, WatchlistEntry
+
+ErrorSerializer = inline_serializer(
+    "WatchlistError",
+    {"detail": serializers.CharField(), "rule": serializers.CharField(required=False)},
+)
+
+
+def refusal(exc: Exception) -> Response:
+    """One shape for every refusal: `detail` says why, `rule` names the intake rule."""
+    if isinstance(exc, IntakeError):
+        return Response({"detail": exc.message, "rule": exc.rule, "field": "image"}, status=400)
+    if isinstance(exc, services.TransitionError):
+        return Response({"detail": " ".join(exc.messages), "rule": "state"}, status=409)
+    if isinstance(exc, ValidationError):
+        fields = exc.message_dict if hasattr(exc, "error_dict") else {}
+        detail = " ".join(f"{k}: {' '.join(v)}" for k, v in fields.items()) or " ".join(
+            exc.messages
+        )
+        return Response({"detail": detail, "rule": "invalid", "fields": fields}, status=400)
+    raise exc
+
+
+class ImageOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    face_px = serializers.IntegerField()
+    sharpness = serializers.FloatField()
+    pose_score = serializers.FloatField()
+    held = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+
+    def get_held(self, obj) -> bool:
+        return obj.entry.purged_at is None
+
+    def get_url(self, obj) -> str:
+        return reverse("watchlists_api:image", args=[obj.pk])
+
+
+class EntryOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    subject_reference = serializers.CharField(source="subject.reference")
+    subject_name = serializers.CharField(source="subject.display_name")
+    under_18 = serializers.BooleanField(source="subject.is_under_18")
+    category = serializers.CharField()
+    legal_basis = serializers.CharField()
+    case_reference = serializers.CharField()
+    provenance = serializers.CharField()
+    state = serializers.CharField()
+    submitted_by = serializers.CharField(source="submitted_by.username")
+    submitted_at = serializers.DateTimeField()
+    decided_by = serializers.CharField(source="decided_by.username", allow_null=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decision_reason = serializers.CharField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    review_due = serializers.DateField(allow_null=True)
+    ended_at = serializers.DateTimeField(allow_null=True)
+    purged_at = serializers.DateTimeField(allow_null=True)
+    images = ImageOutput(many=True)
+
+
+class EntryListCreateApi(APIView):
+    """GET lists entries (filter by state, category, q); POST submits one (multipart)."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    class FilterSerializer(serializers.Serializer):
+        state = serializers.ChoiceField(choices=WatchlistEntry.State.choices, required=False)
+        category = serializers.ChoiceField(choices=Category.choices, required=False)
+        q = serializers.CharField(required=False, max_length=100)
+
+    class InputSerializer(serializers.Serializer):
+        image = serializers.FileField()
+        subject_reference = serializers.CharField(max_length=64)
+        display_name = serializers.CharField(max_length=200, required=False, default="")
+        date_of_birth = serializers.DateField(required=False, allow_null=True, default=None)
+        category = serializers.ChoiceField(choices=Category.choices)
+        legal_basis = serializers.CharField()
+        case_reference = serializers.CharField(max_length=120)
+        provenance = serializers.CharField()
+        expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+        review_due = serializers.DateField(required=False, allow_null=True, default=None)
+
+    @extend_schema(
+        operation_id="watchlist_entries_list",
+        parameters=[FilterSerializer],
+        responses=EntryOutput(many=True),
+    )
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        qs = selectors.entry_list(user=request.user, **filters.validated_data)
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(qs.prefetch_related("images__entry"), request, view=self)
+        return paginator.get_paginated_response(EntryOutput(page, many=True).data)
+
+    @extend_schema(
+        operation_id="watchlist_entries_create",
+        request={"multipart/form-data": InputSerializer},
+        responses={201: EntryOutput, 400: ErrorSerializer},
+    )
+    def post(self, request):
+        access.require(request.user, "watchlist", "submit")
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        try:
+            result = services.image_inspect(services.upload_bytes(v["image"]))
+            entry = services.entry_submit(
+                by=request.user,
+                subject=services.SubjectInput(
+                    reference=v["subject_reference"],
+                    display_name=v["display_name"],
+                    date_of_birth=v["date_of_birth"],
+                ),
+                category=v["category"],
+                legal_basis=v["legal_basis"],
+                case_reference=v["case_reference"],
+                provenance=v["provenance"],
+                images=[result],
+                expires_at=v["expires_at"],
+                review_due=v["review_due"],
+            )
+        except (IntakeError, ValidationError) as exc:
+            return refusal(exc)
+        return Response(EntryOutput(entry).data, status=status.HTTP_201_CREATED)
+
+
+class EntryDetailApi(APIView):
+    @extend_schema(operation_id="watchlist_entries_retrieve", responses=EntryOutput)
+    def get(self, request, entry_id: int):
+        entry = selectors.entry_get(user=request.user, entry_id=entry_id)
+        return Response(EntryOutput(entry).data)
+
+
+class _ReasonApi(APIView):
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField()
+
+    def act(self, request, entry_id: int, reason: str):
+        raise NotImplementedError
+
+    def post(self, request, entry_id: int):
+        selectors.entry_get(user=request.user, entry_id=entry_id)  # 404 before 400
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            entry = self.act(request, entry_id, data.validated_data["reason"])
+        except ValidationError as exc:
+            return refusal(exc)
+        return Response(EntryOutput(entry).data)
+
+
+def _reason_schema(op: str):
+    return extend_schema(
+        operation_id=f"watchlist_entries_{op}",
+        request=_ReasonApi.InputSerializer,
+        responses={200: EntryOutput, 400: ErrorSerializer, 409: ErrorSerializer},
+    )
+
+
+class EntryApproveApi(_ReasonApi):
+    @_reason_schema("approve")
+    def post(self, request, entry_id: int):
+        return super().post(request, entry_id)
+
+    def act(self, request, entry_id, reason):
+        return services.entry_decide(
+            entry_id=entry_id, by=request.user, approve=True, reason=reason
+        )
+
+
+class EntryRejectApi(_ReasonApi):
+    @_reason_schema("reject")
+    def post(self, request, entry_id: int):
+        return super().post(request, entry_id)
+
+    def act(self, request, entry_id, reason):
+        return services.entry_decide(
+            entry_id=entry_id, by=request.user, approve=False, reason=reason
+        )
+
+
+class EntryWithdrawApi(_ReasonApi):
+    @_reason_schema("withdraw")
+    def post(self, request, entry_id: int):
+        return super().post(request, entry_id)
+
+    def act(self, request, entry_id, reason):
+        return services.entry_end(entry_id=entry_id, by=request.user, withdraw=True, reason=reason)
+
+
+class EntryExpireApi(_ReasonApi):
+    @_reason_schema("expire")
+    def post(self, request, entry_id: int):
+        return super().post(request, entry_id)
+
+    def act(self, request, entry_id, reason):
+        return services.entry_end(entry_id=entry_id, by=request.user, withdraw=False, reason=reason)
+
+
+class ImageApi(APIView):
+    """The reference JPEG, for a stated purpose (audited), never cached."""
+
+    @extend_schema(
+        operation_id="watchlist_images_retrieve",
+        parameters=[OpenApiParameter("purpose", str, required=True)],
+        responses={
+            (200, "image/jpeg"): OpenApiTypes.BINARY,
+            400: ErrorSerializer,
+        },
+    )
+    def get(self, request, image_id: int):
+        access.require(request.user, "watchlist", "view")
+        try:
+            purpose = purpose_from(request)
+        except ValidationError as exc:
+            return Response({"detail": " ".join(exc.messages), "rule": "purpose"}, status=400)
+        image = services.image_view(image_id=image_id, by=request.user, purpose=purpose)
+        return jpeg_response(image)
+
+
+def jpeg_response(image) -> HttpResponse:
+    response = HttpResponse(bytes(image.jpeg), content_type="image/jpeg")
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Disposition"] = f'inline; filename="reference-{image.pk}.jpg"'
+    return response
+
+
+class ImageCheckApi(APIView):
+    """The submit form's quality check: the intake verdict as JSON; nothing is stored."""
+
+    parser_classes = [MultiPartParser]
+
+    class InputSerializer(serializers.Serializer):
+        image = serializers.FileField()
+
+    class OutputSerializer(serializers.Serializer):
+        ok = serializers.BooleanField()
+        rule = serializers.CharField(allow_null=True)
+        detail = serializers.CharField()
+        width = serializers.IntegerField(required=False)
+        height = serializers.IntegerField(required=False)
+        face_box = serializers.ListField(child=serializers.IntegerField(), required=False)
+        face_px = serializers.IntegerField(required=False)
+        sharpness = serializers.FloatField(required=False)
+        pose_score = serializers.FloatField(required=False)
+
+    @extend_schema(
+        operation_id="watchlist_image_check",
+        request={"multipart/form-data": InputSerializer},
+        responses=OutputSerializer,
+    )
+    def post(self, request):
+        access.require(request.user, "watchlist", "submit")
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(check_verdict(request.user, data.validated_data["image"]))
+
+
+def check_verdict(user, upload) -> dict:
+    """The intake verdict for the live check (shared by the API and the page)."""
+    try:
+        r = services.image_check(by=user, data=services.upload_bytes(upload))
+    except IntakeError as exc:
+        return {"ok": False, "rule": exc.rule, "detail": exc.message}
+    return {
+        "ok": True,
+        "rule": None,
+        "detail": "The image passes every intake rule.",
+        "width": r.width,
+        "height": r.height,
+        "face_box": list(r.face_box),
+        "face_px": r.face_px,
+        "sharpness": r.sharpness,
+        "pose_score": r.pose_score,
+    }

@@ -1,0 +1,341 @@
+"""Writes to watchlists: submission through the intake gate, two-person decisions,
+withdrawal and expiry, retention, and audited image views."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import numpy as np
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
+
+from core import access
+from core.services import audit_record
+from recognition.engine.intake import IntakeError, IntakeResult, inspect_image
+from watchlists import selectors
+from watchlists.models import Category, ReferenceImage, Subject, WatchlistEntry
+
+S = WatchlistEntry.State
+
+# Two encodings of one person from different photos sit ~0.3-0.5 apart with dlib's model;
+# the same photo re-saved or resized sits below 0.1. Below 0.3 we call it "the same face
+# already on the subject" (the brief's duplicate rule), which re-submissions always are.
+DUPLICATE_DISTANCE = 0.3
+
+
+class TransitionError(ValidationError):
+    """The entry is no longer in a state that allows this action (someone got there first)."""
+
+
+def image_inspect(data: bytes) -> IntakeResult:
+    """Run the intake gate with the configured limits; raises IntakeError."""
+    return inspect_image(
+        data,
+        max_bytes=settings.LFR_MAX_UPLOAD_BYTES,
+        max_pixels=settings.LFR_MAX_IMAGE_PIXELS,
+        min_face_px=settings.LFR_MIN_FACE_PX,
+    )
+
+
+def image_check(*, by, data: bytes) -> IntakeResult:
+    """The submit form's live check: the intake verdict, nothing stored, nothing logged."""
+    access.require(by, "watchlist", "submit")
+    return image_inspect(data)
+
+
+def _encoding_bytes(result: IntakeResult) -> bytes:
+    return np.asarray(result.encoding, dtype=np.float32).tobytes()
+
+
+def duplicate_of(
+    result: IntakeResult, known: list[tuple[int | None, bytes, str]]
+) -> int | None | bool:
+    """The id (or True when unsaved) of a known image showing the same face, else False."""
+    mine = np.asarray(result.encoding, dtype=np.float32)
+    for image_id, enc, sha in known:
+        if sha == result.pixel_sha256:
+            return image_id or True
+        theirs = np.frombuffer(enc, dtype=np.float32)
+        if float(np.linalg.norm(mine - theirs)) < DUPLICATE_DISTANCE:
+            return image_id or True
+    return False
+
+
+@dataclass
+class SubjectInput:
+    """Who an entry is about: a new subject is created from these, an existing one reused."""
+
+    reference: str
+    display_name: str = ""
+    date_of_birth: date | None = None
+
+
+def _clean_text(value: str, field: str, *, required: bool = True) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise ValidationError({field: "This field is required."}, code="required")
+    return value
+
+
+def _subject_for(*, subject: SubjectInput, by) -> Subject:
+    reference = _clean_text(subject.reference, "subject_reference")
+    existing = Subject.objects.select_for_update().filter(reference=reference).first()
+    if existing is not None:
+        return existing
+    name = _clean_text(subject.display_name, "display_name")
+    if subject.date_of_birth and subject.date_of_birth > timezone.localdate():
+        raise ValidationError({"date_of_birth": "The date of birth is in the future."})
+    created = Subject.objects.create(
+        reference=reference,
+        display_name=name,
+        date_of_birth=subject.date_of_birth,
+        created_by=by,
+    )
+    audit_record(actor=by, action="watchlist.subject_create", obj=created)
+    return created
+
+
+@transaction.atomic
+def entry_submit(
+    *,
+    by,
+    subject: SubjectInput,
+    category: str,
+    legal_basis: str,
+    case_reference: str,
+    provenance: str,
+    images: list[IntakeResult],
+    expires_at: datetime | None = None,
+    review_due: date | None = None,
+) -> WatchlistEntry:
+    """Create a pending entry with already-inspected images; refuse duplicates of the subject.
+
+    Images are inspected by the caller first (slow, outside the transaction); everything
+    here is one transaction, so a refusal leaves nothing half-saved.
+    """
+    access.require(by, "watchlist", "submit")
+    if category not in Category.values:
+        raise ValidationError(
+            {"category": f"Choose one of: {', '.join(Category.values)} (there is no catch-all)."}
+        )
+    legal_basis = _clean_text(legal_basis, "legal_basis")
+    case_reference = _clean_text(case_reference, "case_reference")
+    provenance = _clean_text(provenance, "provenance")
+    if not images:
+        raise ValidationError({"image": "At least one reference image is required."})
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError({"expires_at": "The expiry must be in the future."})
+    subj = _subject_for(subject=subject, by=by)
+    known = selectors.subject_encodings(subj)
+    for result in images:
+        if duplicate_of(result, known):
+            raise IntakeError(
+                "duplicate", f"This face is already held for subject {subj.reference}."
+            )
+        known.append((None, _encoding_bytes(result), result.pixel_sha256))
+    entry = WatchlistEntry.objects.create(
+        subject=subj,
+        category=category,
+        legal_basis=legal_basis,
+        case_reference=case_reference,
+        provenance=provenance,
+        submitted_by=by,
+        expires_at=expires_at,
+        review_due=review_due,
+    )
+    for result in images:
+        ReferenceImage.objects.create(
+            entry=entry,
+            jpeg=result.jpeg,
+            encoding=_encoding_bytes(result),
+            pixel_sha256=result.pixel_sha256,
+            width=result.width,
+            height=result.height,
+            face_px=result.face_px,
+            sharpness=result.sharpness,
+            pose_score=result.pose_score,
+        )
+    audit_record(
+        actor=by,
+        action="watchlist.entry_submit",
+        obj=entry,
+        details={
+            "subject": subj.reference,
+            "category": category,
+            "images": len(images),
+            "under_18": subj.is_under_18,
+        },
+    )
+    return entry
+
+
+def _locked(entry_id: int) -> WatchlistEntry:
+    entry = WatchlistEntry.objects.select_for_update().filter(pk=entry_id).first()
+    if entry is None:
+        raise Http404("No such watchlist entry.")
+    return entry
+
+
+def _transition(entry: WatchlistEntry, *, allowed_from: set[str], to: str, **fields) -> None:
+    """Move the state with a conditional update, so two racing actions change it once.
+
+    select_for_update already serialises PostgreSQL; the state filter on the UPDATE makes
+    the same guarantee on SQLite (where select_for_update is a no-op) and is cheap.
+    """
+    if entry.state not in allowed_from:
+        raise TransitionError(
+            f"This entry is {entry.get_state_display().lower()}; it can no longer be changed "
+            "this way.",
+            code="state",
+        )
+    won = WatchlistEntry.objects.filter(pk=entry.pk, state=entry.state).update(state=to, **fields)
+    if won != 1:
+        raise TransitionError("Someone else changed this entry first.", code="state")
+    entry.refresh_from_db()
+
+
+@transaction.atomic
+def entry_decide(*, entry_id: int, by, approve: bool, reason: str) -> WatchlistEntry:
+    """Approve or reject a pending entry: a manager who is not its submitter, with a reason."""
+    entry = _locked(entry_id)
+    action = "approve" if approve else "reject"
+    access.require(by, "watchlist", action, entry)
+    reason = _clean_text(reason, "reason")
+    now = timezone.now()
+    if approve and entry.expires_at is not None and entry.expires_at <= now:
+        raise TransitionError("This entry's expiry date has passed; it cannot be approved.")
+    _transition(
+        entry,
+        allowed_from={S.PENDING},
+        to=S.APPROVED if approve else S.REJECTED,
+        decided_by=by,
+        decided_at=now,
+        decision_reason=reason,
+    )
+    audit_record(
+        actor=by,
+        action=f"watchlist.entry_{action}",
+        obj=entry,
+        details={"reason": reason, "submitted_by": entry.submitted_by.get_username()},
+    )
+    return entry
+
+
+@transaction.atomic
+def entry_end(*, entry_id: int, by, withdraw: bool, reason: str) -> WatchlistEntry:
+    """Withdraw (pending or approved) or expire (approved) an entry early, with a reason."""
+    entry = _locked(entry_id)
+    action = "withdraw" if withdraw else "expire"
+    access.require(by, "watchlist", action, entry)
+    reason = _clean_text(reason, "reason")
+    _transition(
+        entry,
+        allowed_from={S.PENDING, S.APPROVED} if withdraw else {S.APPROVED},
+        to=S.WITHDRAWN if withdraw else S.EXPIRED,
+        ended_at=timezone.now(),
+        decision_reason=(entry.decision_reason + "\n" if entry.decision_reason else "")
+        + f"{action}: {reason}",
+    )
+    audit_record(
+        actor=by, action=f"watchlist.entry_{action}", obj=entry, details={"reason": reason}
+    )
+    return entry
+
+
+@transaction.atomic
+def entry_retention(*, now: datetime | None = None) -> dict:
+    """Expire entries past expires_at; purge images and encodings of ended entries.
+
+    Ended = expired, withdrawn or rejected, for LFR_ENTRY_PURGE_DAYS (0 = at the next run,
+    DOMAIN.md §8 "expired watchlist entries at once"). The run leaves one deletion receipt
+    with counts and ids, no content. A run with nothing to do leaves no receipt: beat runs
+    this every 5 minutes and 288 empty receipts a day would bury the real ones; the
+    receipts that exist are exactly the changes.
+    """
+    now = now or timezone.now()
+    due = list(
+        WatchlistEntry.objects.select_for_update()
+        .filter(state__in=[S.PENDING, S.APPROVED], expires_at__lte=now)
+        .values_list("pk", flat=True)
+    )
+    expired = []
+    for pk in due:
+        won = WatchlistEntry.objects.filter(
+            pk=pk, state__in=[S.PENDING, S.APPROVED], expires_at__lte=now
+        ).update(state=S.EXPIRED, ended_at=now)
+        if won:
+            expired.append(pk)
+    cutoff = now - timedelta(days=settings.LFR_ENTRY_PURGE_DAYS)
+    ended = WatchlistEntry.objects.select_for_update().filter(purged_at__isnull=True)
+    purge_ids = sorted(
+        set(
+            ended.filter(state__in=[S.EXPIRED, S.WITHDRAWN], ended_at__lte=cutoff).values_list(
+                "pk", flat=True
+            )
+        )
+        | set(ended.filter(state=S.REJECTED, decided_at__lte=cutoff).values_list("pk", flat=True))
+    )
+    images = 0
+    if purge_ids:
+        images = ReferenceImage.objects.filter(entry_id__in=purge_ids).update(
+            jpeg=None, encoding=None
+        )
+        WatchlistEntry.objects.filter(pk__in=purge_ids).update(purged_at=now)
+    if expired or purge_ids:
+        audit_record(
+            action="retention.watchlist_entries",
+            object_type="watchlists.watchlistentry",
+            details={
+                "expired": len(expired),
+                "expired_ids": expired,
+                "purged": len(purge_ids),
+                "purged_ids": purge_ids,
+                "images_purged": images,
+                "purge_days": settings.LFR_ENTRY_PURGE_DAYS,
+                "kept": "entry rows and decisions; image quality figures",
+            },
+        )
+    return {"expired": expired, "purged": purge_ids, "images_purged": images}
+
+
+@transaction.atomic
+def image_view(*, image_id: int, by, purpose: str) -> ReferenceImage:
+    """Hand out one reference image for a stated purpose; the view is audited."""
+    image = ReferenceImage.objects.select_related("entry", "entry__subject").filter(pk=image_id)
+    image = image.first()
+    access.require(by, "watchlist", "view", image.entry if image else None)
+    if image is None or image.jpeg is None:
+        raise Http404("No such image (or it has been purged).")
+    audit_record(
+        actor=by,
+        action="watchlist.image_view",
+        obj=image,
+        purpose=purpose,
+        details={"entry": image.entry_id, "subject": image.entry.subject.reference},
+    )
+    return image
+
+
+def subject_view(*, subject_id: int, by) -> Subject:
+    """The subject history page is a consultation of intelligence records: audit it."""
+    access.require(by, "watchlist", "view")
+    subject = Subject.objects.filter(pk=subject_id).first()
+    if subject is None:
+        raise Http404("No such subject.")
+    audit_record(actor=by, action="watchlist.subject_view", obj=subject)
+    return subject
+
+
+def upload_bytes(upload) -> bytes:
+    """Read an uploaded file, but never more than one byte past the limit."""
+    if upload is None:
+        raise ValidationError({"image": "Choose an image file."}, code="required")
+    data = upload.read(settings.LFR_MAX_UPLOAD_BYTES + 1)
+    if len(data) > settings.LFR_MAX_UPLOAD_BYTES:
+        raise IntakeError(
+            "bytes",
+            f"The file is larger than the limit of {settings.LFR_MAX_UPLOAD_BYTES:,} bytes.",
+        )
+    return data

@@ -1,0 +1,10 @@
+from celery import shared_task
+
+from watchlists import services
+
+
+@shared_task(name="watchlists.tasks.entry_retention")
+def entry_retention() -> dict:
+    """Beat, every 5 minutes: expire due entries and purge ended ones' images."""
+    result = services.entry_retention()
+    return {key: len(value) if isinstance(value, list) else value for key, value in result.items()}

@@ -1,0 +1,203 @@
+"""Pages for watchlists: thin callers of selectors and services; access via core.access."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from core import access
+from core.models import AuditEvent
+from core.purpose import clean_purpose, purpose_from
+from recognition.engine.intake import IntakeError
+from watchlists import selectors, services
+from watchlists.api import check_verdict, jpeg_response
+from watchlists.forms import ReasonForm, SubmitForm
+from watchlists.models import Category, WatchlistEntry
+
+
+def _purpose(request) -> tuple[str, str]:
+    """(purpose, error): the purpose given to show images on this page, if any."""
+    raw = request.GET.get("purpose", "")
+    if not raw:
+        return "", ""
+    try:
+        return clean_purpose(raw), ""
+    except ValidationError as exc:
+        return "", " ".join(exc.messages)
+
+
+@login_required
+def entries(request):
+    state = request.GET.get("state", "")
+    category = request.GET.get("category", "")
+    q = request.GET.get("q", "").strip()[:100]
+    qs = selectors.entry_list(
+        user=request.user,
+        state=state if state in WatchlistEntry.State.values else "",
+        category=category if category in Category.values else "",
+        q=q,
+    )
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "watchlists/entries.html",
+        {
+            "page": page,
+            "states": WatchlistEntry.State.choices,
+            "categories": Category.choices,
+            "state": state,
+            "category": category,
+            "q": q,
+        },
+    )
+
+
+@login_required
+def queue(request):
+    access.require(request.user, "watchlist", "view")
+    purpose, purpose_error = _purpose(request)
+    page = Paginator(selectors.review_queue(), 20).get_page(request.GET.get("page"))
+    items = [
+        {
+            "entry": entry,
+            "images": list(entry.images.filter(jpeg__isnull=False)),
+            "existing": list(selectors.subject_images(entry.subject, exclude_entry_id=entry.pk)),
+            "may_decide": access.can(request.user, "watchlist", "approve", entry),
+        }
+        for entry in page
+    ]
+    return render(
+        request,
+        "watchlists/queue.html",
+        {"page": page, "items": items, "purpose": purpose, "purpose_error": purpose_error},
+    )
+
+
+@login_required
+def entry(request, entry_id: int):
+    obj = selectors.entry_get(user=request.user, entry_id=entry_id)
+    purpose, purpose_error = _purpose(request)
+    u = request.user
+    return render(
+        request,
+        "watchlists/entry.html",
+        {
+            "entry": obj,
+            "images": list(obj.images.all()),
+            "existing": list(selectors.subject_images(obj.subject, exclude_entry_id=obj.pk)),
+            "purpose": purpose,
+            "purpose_error": purpose_error,
+            "may_approve": obj.state == "pending" and access.can(u, "watchlist", "approve", obj),
+            "may_withdraw": obj.state in {"pending", "approved"}
+            and access.can(u, "watchlist", "withdraw", obj),
+            "may_expire": obj.state == "approved" and access.can(u, "watchlist", "expire", obj),
+            "form": ReasonForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def act(request, entry_id: int, action: str):
+    selectors.entry_get(user=request.user, entry_id=entry_id)  # outsiders: 404
+    form = ReasonForm(request.POST)
+    reason = form.data.get("reason", "")
+    try:
+        if action in {"approve", "reject"}:
+            services.entry_decide(
+                entry_id=entry_id, by=request.user, approve=action == "approve", reason=reason
+            )
+        elif action in {"withdraw", "expire"}:
+            services.entry_end(
+                entry_id=entry_id, by=request.user, withdraw=action == "withdraw", reason=reason
+            )
+        else:
+            raise Http404("No such action.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Entry {entry_id}: {action} recorded.")
+    back = request.POST.get("next", "")
+    # Only back to our own pages: never an open redirect.
+    if back.startswith("/watchlists/") and "//" not in back:
+        return redirect(back)
+    return redirect("watchlists:entry", entry_id=entry_id)
+
+
+@login_required
+def submit(request):
+    access.require(request.user, "watchlist", "submit")
+    form = SubmitForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        v = form.cleaned_data
+        try:
+            result = services.image_inspect(services.upload_bytes(v["image"]))
+            created = services.entry_submit(
+                by=request.user,
+                subject=services.SubjectInput(
+                    reference=v["subject_reference"],
+                    display_name=v["display_name"],
+                    date_of_birth=v["date_of_birth"],
+                ),
+                category=v["category"],
+                legal_basis=v["legal_basis"],
+                case_reference=v["case_reference"],
+                provenance=v["provenance"],
+                images=[result],
+                expires_at=v["expires_at"],
+                review_due=v["review_due"],
+            )
+        except IntakeError as exc:
+            form.add_error("image", f"Refused ({exc.rule}): {exc.message}")
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, exc.messages)
+        else:
+            messages.success(request, f"Entry {created.pk} submitted; it awaits a manager.")
+            return redirect("watchlists:entry", entry_id=created.pk)
+    return render(
+        request, "watchlists/submit.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+@login_required
+@require_POST
+def check(request):
+    """The live quality check behind the submit form: a verdict as JSON, nothing stored."""
+    access.require(request.user, "watchlist", "submit")
+    try:
+        return JsonResponse(check_verdict(request.user, request.FILES.get("image")))
+    except ValidationError as exc:
+        return JsonResponse({"ok": False, "rule": "invalid", "detail": " ".join(exc.messages)})
+
+
+@login_required
+def subject(request, subject_id: int):
+    subj = services.subject_view(subject_id=subject_id, by=request.user)
+    history = list(
+        subj.entries.select_related("submitted_by", "decided_by").order_by("submitted_at", "pk")
+    )
+    events = AuditEvent.objects.filter(
+        object_type="watchlists.watchlistentry", object_id__in=[str(e.pk) for e in history]
+    ).order_by("seq")
+    return render(
+        request,
+        "watchlists/subject.html",
+        {"subject": subj, "history": history, "events": events},
+    )
+
+
+@login_required
+def image(request, image_id: int):
+    access.require(request.user, "watchlist", "view")
+    try:
+        purpose = purpose_from(request)
+    except ValidationError as exc:
+        return JsonResponse({"detail": " ".join(exc.messages), "rule": "purpose"}, status=400)
+    return jpeg_response(services.image_view(image_id=image_id, by=request.user, purpose=purpose))
