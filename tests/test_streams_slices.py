@@ -1,0 +1,166 @@
+"""Stream slices: bounded work, resume at the recorded position, reconnect with backoff."""
+
+import threading
+
+import cv2
+import numpy as np
+import pytest
+from django.db import connection
+
+from deployments.models import Deployment
+from recognition import tasks
+from recognition.engine import sources
+from recognition.models import StreamLease
+from recognition.services import streams
+from tests.fixtures_recognition import watchlist_rows
+
+
+def write_video(path, frames=20, fps=100):
+    """A short video of blank frames (no faces): cheap to decode and to detect on."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (160, 120))
+    for i in range(frames):
+        writer.write(np.full((120, 160, 3), i * 5 % 255, np.uint8))
+    writer.release()
+    return path.name
+
+
+@pytest.fixture
+def camera_files(tmp_path, settings):
+    settings.LFR_CAMERA_FILE_ROOT = tmp_path
+    return tmp_path
+
+
+@pytest.fixture
+def lease_on(live_deployment):
+    def make(stream_url, *, loop=False, position=0):
+        deployment = live_deployment(
+            rows=watchlist_rows("obama.jpg"), stream_url=stream_url, loop=loop
+        )
+        return StreamLease.objects.create(
+            deployment=deployment, camera=deployment.cameras.get(), position=position
+        )
+
+    return make
+
+
+@pytest.fixture
+def quick_backoff(monkeypatch):
+    monkeypatch.setattr(sources, "backoff_delays", lambda: iter(lambda: 0.05, None))
+
+
+def run(lease, seconds=10.0):
+    outcome = streams.stream_slice_run(lease_id=lease.pk, holder="w/1/a", seconds=seconds)
+    lease.refresh_from_db()
+    return outcome
+
+
+def test_it_plays_a_file_to_its_end_and_asks_for_no_successor(camera_files, lease_on):
+    lease = lease_on(write_video(camera_files / "clip.mp4", frames=20))
+    outcome = run(lease)
+    assert (outcome.reason, outcome.successor, outcome.frames) == ("end of file", False, 20)
+    assert (lease.position, lease.frames_in, lease.holder) == (20, 20, "")
+    assert not lease.connected and lease.last_error == "end of file"
+    assert lease.frames_processed >= 4  # the detector looks at 1 frame in 5
+    assert lease.last_frame_at is not None
+
+
+def test_it_resumes_a_file_where_the_last_slice_stopped(camera_files, lease_on):
+    lease = lease_on(write_video(camera_files / "clip.mp4", frames=20), position=15)
+    assert run(lease).frames == 5
+    assert lease.position == 20
+
+
+def test_it_hands_over_to_a_successor_when_the_slice_time_is_up(
+    camera_files, lease_on, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    settings.LFR_STREAM_SLICE_SECONDS = 1
+    lease = lease_on(write_video(camera_files / "loop.mp4", frames=10, fps=30), loop=True)
+    sent = []
+    monkeypatch.setattr(tasks.stream_slice, "delay", sent.append, raising=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.stream_slice(lease.pk) == "slice over"
+    lease.refresh_from_db()
+    assert sent == [lease.pk]
+    assert lease.holder == "" and lease.connected and lease.slice_no == 1
+    assert 0 < lease.position <= 10  # a position inside the looping file
+
+
+def test_it_records_a_missing_source_and_keeps_trying(
+    camera_files, lease_on, quick_backoff, monkeypatch
+):
+    attempts = []
+    real_open = sources.open_source
+    monkeypatch.setattr(
+        sources, "open_source", lambda *a, **k: attempts.append(1) or real_open(*a, **k)
+    )
+    lease = lease_on("gone.mp4")
+    outcome = run(lease, seconds=1.0)
+    assert (outcome.reason, outcome.successor) == ("slice over", True)
+    assert len(attempts) > 1
+    assert not lease.connected and "does not exist" in lease.last_error
+
+
+def test_it_records_an_unreachable_camera(lease_on, quick_backoff):
+    lease = lease_on("rtsp://127.0.0.1:9/stream")
+    assert run(lease, seconds=0.5).successor
+    assert "unreachable" in lease.last_error and not lease.connected
+
+
+class FlakyStream:
+    """A live stream that drops after a few frames: no RTSP server runs in tests."""
+
+    live, fps, position = True, 0.0, 0
+
+    def __init__(self, frames):
+        self.frames, self.no = frames, 0
+
+    def read(self, decode=True):
+        if self.frames is not None and self.no >= self.frames:
+            return None
+        self.no += 1
+        return self.no - 1, np.zeros((120, 160, 3), np.uint8) if decode else None
+
+    def close(self):
+        pass
+
+
+def test_it_reconnects_when_a_live_stream_drops(lease_on, quick_backoff, monkeypatch):
+    opened = []
+
+    def open_source(url, **kwargs):
+        opened.append(FlakyStream(3 if not opened else None))
+        return opened[-1]
+
+    monkeypatch.setattr(sources, "open_source", open_source)
+    lease = lease_on("rtsp://camera.invalid/stream")
+    outcome = run(lease, seconds=0.5)
+    assert len(opened) == 2
+    assert outcome.successor and outcome.frames > 3
+    # Connected again, and the drop is no longer the camera's current error.
+    assert lease.connected and lease.last_error == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_stops_early_when_the_deployment_ends(camera_files, lease_on):
+    lease = lease_on(write_video(camera_files / "loop.mp4", frames=10, fps=30), loop=True)
+
+    def end():
+        Deployment.objects.filter(pk=lease.deployment_id).update(state=Deployment.State.COMPLETED)
+        connection.close()
+
+    timer = threading.Timer(0.5, end)
+    timer.start()
+    try:
+        outcome = run(lease, seconds=60.0)
+    finally:
+        timer.cancel()
+    assert (outcome.reason, outcome.successor) == ("stopped", False)
+    assert lease.holder == "" and not lease.connected
+
+
+def test_it_does_nothing_for_a_deployment_without_a_watchlist(camera_files, lease_on):
+    lease = lease_on(write_video(camera_files / "clip.mp4"))
+    lease.deployment.watchlist.delete()
+    outcome = run(lease)
+    assert (outcome.reason, outcome.successor, outcome.frames) == ("no watchlist", False, 0)
+    assert "watchlist" in lease.last_error
