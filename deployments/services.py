@@ -613,7 +613,7 @@ def deployment_complete(
         deployment,
         S.COMPLETED,
         now=now,
-        ended_at=min(now, deployment.ends_at),
+        ended_at=max(deployment.started_at or now, min(now, deployment.ends_at)),
         end_reason=reason,
         ended_by=by,
     )
