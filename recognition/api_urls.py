@@ -1,4 +1,18 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from recognition import api
 
 app_name = "recognition_api"
-urlpatterns = []
+urlpatterns = [
+    path("deployments/<int:deployment_id>/alerts/", api.AlertListApi.as_view(), name="alerts"),
+    path(
+        "alerts/<int:alert_id>/adjudication/",
+        api.AdjudicationCreateApi.as_view(),
+        name="adjudicate",
+    ),
+    path(
+        "adjudications/<int:adjudication_id>/correction/",
+        api.AdjudicationCorrectApi.as_view(),
+        name="correct",
+    ),
+]

@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-websocket_urlpatterns = []
+from recognition import consumers
+
+websocket_urlpatterns = [
+    path(
+        "ws/deployments/<int:deployment_id>/alerts/",
+        consumers.AlertConsumer.as_asgi(),
+        name="alerts_socket",
+    ),
+]

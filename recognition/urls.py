@@ -1,4 +1,13 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from recognition import views
 
 app_name = "recognition"
-urlpatterns = []
+urlpatterns = [
+    path("", views.consoles, name="consoles"),
+    path("deployments/<int:deployment_id>/console/", views.console_page, name="console"),
+    path("deployments/<int:deployment_id>/cameras/", views.camera_status, name="camera_status"),
+    path("alerts/<int:alert_id>/crop.jpg", views.alert_crop, name="alert_crop"),
+    path("alerts/<int:alert_id>/reference.jpg", views.alert_reference, name="alert_reference"),
+    path("alerts/<int:alert_id>/adjudicate/", views.adjudicate, name="adjudicate"),
+]

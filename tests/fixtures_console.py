@@ -1,1 +1,184 @@
-"""Shared pytest fixtures for this area (registered in tests/conftest.py)."""
+"""Shared pytest fixtures for the live console (registered in tests/conftest.py)."""
+
+import io
+import itertools
+import socket
+import subprocess
+import time
+import urllib.request
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from deployments.models import Camera, Deployment, Site
+from recognition.models import Alert
+from tests.helpers import PYTHON, ROOT, faces
+from watchlists.models import ReferenceImage, Subject, WatchlistEntry
+
+_numbers = itertools.count(1)
+ORIGIN = (b"origin", b"http://testserver")
+
+
+def sample_jpeg(name: str = "obama.jpg") -> bytes:
+    """A real photograph's bytes (JPEG), standing in for a probe crop."""
+    return faces("examples", name).read_bytes()
+
+
+def jpeg_of(name: str) -> bytes:
+    """A sample image re-encoded as JPEG (what intake stores for a reference image)."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.open(faces("examples", name)).convert("RGB").save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def reference_entry(users, name: str) -> WatchlistEntry:
+    """An approved watchlist entry holding one reference image (no encoding needed here)."""
+    n = next(_numbers)
+    subject = Subject.objects.create(
+        reference=f"S-{n}", display_name=name, created_by=users.contributor
+    )
+    entry = WatchlistEntry.objects.create(
+        subject=subject,
+        category="wanted",
+        legal_basis="PACE s.24",
+        case_reference=f"CASE-{n}",
+        provenance="custody image",
+        state=WatchlistEntry.State.APPROVED,
+        submitted_by=users.contributor,
+        decided_by=users.manager,
+        decided_at=timezone.now(),
+    )
+    ReferenceImage.objects.create(
+        entry=entry,
+        jpeg=jpeg_of(name),
+        pixel_sha256=f"{n:064d}",
+        width=1,
+        height=1,
+        face_px=100,
+        sharpness=100,
+        pose_score=0,
+    )
+    return entry
+
+
+def make_deployment(*, officers=(), requested_by, state=Deployment.State.LIVE) -> Deployment:
+    n = next(_numbers)
+    site = Site.objects.create(name=f"Console site {n}")
+    now = timezone.now()
+    deployment = Deployment.objects.create(
+        reference=f"CON-{n}",
+        use_case="crime_hotspot",
+        site=site,
+        starts_at=now - timedelta(minutes=5),
+        ends_at=now + timedelta(hours=2),
+        necessity="n",
+        proportionality="p",
+        location_rationale="l",
+        watchlist_categories=["wanted"],
+        max_watchlist_size=100,
+        threshold=0.5,
+        state=state,
+        requested_by=requested_by,
+        started_at=now,
+    )
+    deployment.cameras.add(
+        Camera.objects.create(name=f"console cam {n}", stream_url="demo.mp4", site=site)
+    )
+    deployment.officers.add(*officers)
+    return deployment
+
+
+@transaction.atomic
+def make_alert(deployment: Deployment, *, distance=0.41, crop=None, entry_id=1, nudge=True):
+    """An alert as the stream side commits it: next seq, then a nudge after commit."""
+    Deployment.objects.filter(pk=deployment.pk).update(last_alert_seq=F("last_alert_seq") + 1)
+    seq = Deployment.objects.values_list("last_alert_seq", flat=True).get(pk=deployment.pk)
+    now = timezone.now()
+    alert = Alert.objects.create(
+        deployment=deployment,
+        camera=deployment.cameras.first(),
+        seq=seq,
+        entry_id=entry_id,
+        subject_reference=f"SUBJ-{entry_id}",
+        distance=distance,
+        threshold=deployment.threshold,
+        frame_at=now,
+        track_id=f"t{seq}",
+        crop=sample_jpeg() if crop is None else crop,
+    )
+    if nudge:
+        transaction.on_commit(lambda: send_nudge(deployment.pk, seq))
+    return alert
+
+
+def send_nudge(deployment_id: int, seq: int) -> None:
+    async_to_sync(get_channel_layer().group_send)(
+        f"deployment-{deployment_id}-alerts",
+        {"type": "alert.new", "deployment_id": deployment_id, "seq": seq},
+    )
+
+
+@pytest.fixture
+def console_deployment(users):
+    """A live deployment with `users.officer` assigned."""
+    return make_deployment(officers=[users.officer], requested_by=users.command)
+
+
+@pytest.fixture
+def session_cookie(client):
+    """Log a user in through Django and return the Cookie header a browser would send."""
+
+    def _cookie(user) -> tuple[bytes, bytes]:
+        client.force_login(user)
+        return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+
+    return _cookie
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`manage.py lfr_demo` (ASGI server + embedded worker) on the test database."""
+
+    def __init__(self, env: dict, log_path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(log_path, "w")  # noqa: SIM115 (closed in stop)
+        self.proc = subprocess.Popen(
+            [PYTHON, "manage.py", "lfr_demo", "--port", str(self.port), "--concurrency", "2"],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{self.url}/accounts/login/", timeout=2).read()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"lfr_demo did not start; see {log_path}") from None
+                time.sleep(0.3)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()

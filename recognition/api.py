@@ -1,0 +1,128 @@
+"""API of the live console: alerts after a seq, decisions and corrections.
+
+Images are links in each alert (`crop_url`, `reference_url`): fetching one needs a
+`purpose` and is audited (400 without it).
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core import access
+from core.services import audit_record
+from deployments.models import Deployment
+from recognition import console
+from recognition.models import Adjudication, Alert
+from recognition.views import CONFLICTS, decide
+
+
+class DecisionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    is_true_match = serializers.BooleanField()
+    confirmed = serializers.BooleanField()
+    outcome = serializers.CharField()
+    outcome_label = serializers.CharField()
+    note = serializers.CharField()
+    perceived_group = serializers.CharField()
+    by = serializers.CharField()
+    at = serializers.DateTimeField()
+    is_correction = serializers.BooleanField()
+
+
+class AlertOutputSerializer(serializers.Serializer):
+    seq = serializers.IntegerField()
+    id = serializers.IntegerField()
+    camera = serializers.CharField()
+    subject_reference = serializers.CharField()
+    distance = serializers.FloatField()
+    threshold = serializers.FloatField()
+    score = serializers.FloatField()
+    time = serializers.DateTimeField()
+    frame_at = serializers.DateTimeField()
+    crop_url = serializers.CharField()
+    reference_url = serializers.CharField()
+    adjudicate_url = serializers.CharField()
+    decision = DecisionSerializer(allow_null=True)
+
+
+class DecisionInputSerializer(serializers.Serializer):
+    is_true_match = serializers.BooleanField()
+    confirmed = serializers.BooleanField()
+    outcome = serializers.ChoiceField(choices=Adjudication.Outcome.choices)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    perceived_group = serializers.CharField(required=False, allow_blank=True)
+
+
+class AlertListApi(APIView):
+    """Alerts of a deployment after a seq, oldest first: the console's replay, over HTTP."""
+
+    class Pagination(PageNumberPagination):
+        page_size = console.BATCH
+
+    @extend_schema(
+        parameters=[OpenApiParameter("after_seq", int, required=False)],
+        responses=AlertOutputSerializer(many=True),
+    )
+    def get(self, request, deployment_id):
+        deployment = get_object_or_404(Deployment, pk=deployment_id)
+        access.require(request.user, "deployment", "watch", deployment)
+        try:
+            after = max(0, int(request.query_params.get("after_seq") or 0))
+        except ValueError:
+            return Response({"after_seq": "must be a whole number"}, status=400)
+        qs = console.console_alerts().filter(deployment=deployment, seq__gt=after).order_by("seq")
+        paginator = self.Pagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        audit_record(
+            actor=request.user,
+            action="alert.list",
+            obj=deployment,
+            details={"after_seq": after, "count": len(page)},
+        )
+        purpose = console.console_purpose(deployment)
+        data = [console.serialise(a, purpose=purpose) for a in page]
+        return paginator.get_paginated_response(AlertOutputSerializer(data, many=True).data)
+
+
+def _decided(request, alert, corrects_id=None):
+    access.require(request.user, "alert", "adjudicate", alert)
+    serializer = DecisionInputSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    try:
+        with transaction.atomic():
+            decide(
+                alert=alert,
+                user=request.user,
+                data=serializer.validated_data,
+                corrects_id=corrects_id,
+            )
+    except ValidationError as exc:
+        code = status.HTTP_409_CONFLICT if exc.code in CONFLICTS else 400
+        return Response({"detail": " ".join(exc.messages)}, status=code)
+    data = console.alert_for_console(alert.pk, request.user)
+    return Response(AlertOutputSerializer(data).data, status=status.HTTP_201_CREATED)
+
+
+class AdjudicationCreateApi(APIView):
+    """Record the decision on an alert (once; 409 if one exists — correct it instead)."""
+
+    @extend_schema(request=DecisionInputSerializer, responses={201: AlertOutputSerializer})
+    def post(self, request, alert_id):
+        alert = get_object_or_404(Alert.objects.select_related("deployment"), pk=alert_id)
+        return _decided(request, alert)
+
+
+class AdjudicationCorrectApi(APIView):
+    """Correct a decision: a new audited record pointing at the one it corrects."""
+
+    @extend_schema(request=DecisionInputSerializer, responses={201: AlertOutputSerializer})
+    def post(self, request, adjudication_id):
+        first = get_object_or_404(
+            Adjudication.objects.select_related("alert__deployment"), pk=adjudication_id
+        )
+        return _decided(request, first.alert, corrects_id=first.pk)

@@ -1,0 +1,262 @@
+// Live alert console. The server is the source of truth: this page remembers the last
+// seq it showed, says so on every (re)connect, and shows each seq once.
+(function () {
+  "use strict";
+  const config = JSON.parse(document.getElementById("console-config").textContent);
+  const list = document.getElementById("alerts");
+  const empty = document.getElementById("empty");
+  const conn = document.getElementById("conn");
+  const soundBox = document.getElementById("sound");
+  const csrf = document.querySelector("input[name=csrfmiddlewaretoken]").value;
+
+  const cards = new Map(); // seq -> {el, alert}
+  const state = { lastSeq: 0, lastDecision: 0, socket: null, retries: 0, downSince: null, shownAt: {} };
+  window.lfrConsole = state; // for browser tests and the curious
+
+  // --- connection -------------------------------------------------------------------
+  const RETRY_MAX_MS = 10000;
+  const SILENCE_MS = 20000; // the server ticks every 5 s; this long without word = dead
+  let silenceTimer = null;
+  let stopped = false;
+
+  function setConn(kind, text) {
+    conn.dataset.state = kind;
+    conn.textContent = text;
+  }
+
+  function fmtTime(iso) {
+    return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  }
+
+  function showDown() {
+    if (stopped) return;
+    if (state.downSince === null) state.downSince = new Date();
+    const since = fmtTime(state.downSince.toISOString());
+    if (!navigator.onLine || Date.now() - state.downSince.getTime() > 15000) {
+      setConn("offline", "Offline since " + since);
+    } else {
+      setConn("reconnecting", "Reconnecting… (offline since " + since + ")");
+    }
+  }
+
+  function armSilence() {
+    clearTimeout(silenceTimer);
+    silenceTimer = setTimeout(function () {
+      if (state.socket) state.socket.close();
+    }, SILENCE_MS);
+  }
+
+  function connect() {
+    if (stopped) return;
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    const socket = new WebSocket(scheme + location.host + config.socket_path);
+    state.socket = socket;
+    socket.onopen = function () {
+      state.retries = 0;
+      state.downSince = null;
+      setConn("live", "Live");
+      socket.send(JSON.stringify({ type: "resume", after_seq: state.lastSeq, after_decision: state.lastDecision }));
+      armSilence();
+    };
+    socket.onmessage = function (event) {
+      armSilence();
+      const msg = JSON.parse(event.data);
+      if (msg.type === "alerts") {
+        msg.alerts.forEach(function (a) { show(a, true); });
+        msg.decided.forEach(function (a) { show(a, false); });
+      }
+    };
+    socket.onclose = function (event) {
+      if (state.socket !== socket) return;
+      clearTimeout(silenceTimer);
+      state.socket = null;
+      if (event.code === 4401 || event.code === 4403) {
+        stopped = true;
+        setConn("ended", event.code === 4401 ? "Signed out — log in again" : "You may no longer watch this deployment");
+        return;
+      }
+      showDown();
+      const delay = Math.min(RETRY_MAX_MS, 500 * Math.pow(2, state.retries++));
+      setTimeout(connect, delay);
+    };
+  }
+  window.addEventListener("offline", showDown);
+  window.addEventListener("online", function () { if (!state.socket) connect(); });
+  setInterval(function () { if (!state.socket && !stopped) showDown(); }, 1000);
+
+  // --- cues ---------------------------------------------------------------------------
+  let audio = null;
+  soundBox.addEventListener("change", function () {
+    // Browsers allow sound only after a gesture: this click is it.
+    if (soundBox.checked && !audio) audio = new (window.AudioContext || window.webkitAudioContext)();
+  });
+  function beep() {
+    if (!soundBox.checked || !audio) return;
+    const osc = audio.createOscillator();
+    const gain = audio.createGain();
+    osc.type = "sine";
+    osc.frequency.setValueAtTime(880, audio.currentTime);
+    osc.frequency.setValueAtTime(660, audio.currentTime + 0.12);
+    gain.gain.setValueAtTime(0.2, audio.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.3);
+    osc.connect(gain).connect(audio.destination);
+    osc.start();
+    osc.stop(audio.currentTime + 0.3);
+  }
+  let unseen = 0;
+  const baseTitle = document.title;
+  function flagTitle() {
+    if (document.hidden) { unseen += 1; document.title = "(" + unseen + ") " + baseTitle; }
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden) { unseen = 0; document.title = baseTitle; }
+  });
+
+  // --- cards --------------------------------------------------------------------------
+  function el(tag, attrs, children) {
+    const node = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(function ([k, v]) {
+      if (k === "text") node.textContent = v;
+      else if (k === "class") node.className = v;
+      else node.setAttribute(k, v);
+    });
+    (children || []).forEach(function (c) { if (c) node.appendChild(c); });
+    return node;
+  }
+
+  function picture(url, label) {
+    if (!url) return el("div", { class: "noimg", text: label + " no longer held" });
+    return el("figure", {}, [
+      el("img", { src: url, alt: label, loading: "lazy", width: "160", height: "160" }),
+      el("figcaption", { text: label }),
+    ]);
+  }
+
+  function decisionText(d) {
+    return (d.is_true_match ? "True match" : "False match") + ", " +
+      (d.confirmed ? "confirmed" : "unconfirmed") + " — " + d.outcome_label +
+      " (" + d.by + ", " + fmtTime(d.at) + (d.is_correction ? ", correction" : "") + ")";
+  }
+
+  function radios(name, options) {
+    return el("fieldset", {}, [el("legend", { text: options.legend })].concat(
+      options.values.map(function ([value, text]) {
+        return el("label", { class: "choice" }, [
+          el("input", { type: "radio", name: name, value: value, required: "required" }),
+          document.createTextNode(" " + text),
+        ]);
+      })));
+  }
+
+  function form(alert) {
+    const f = el("form", { class: "decide", "data-testid": "decide", method: "post", action: alert.adjudicate_url }, [
+      radios("is_true_match", { legend: "Match", values: [["true", "True match"], ["false", "False match"]] }),
+      radios("confirmed", { legend: "Identity", values: [["true", "Confirmed"], ["false", "Unconfirmed"]] }),
+      el("label", { text: "Outcome" }, [
+        el("select", { name: "outcome", required: "required" }, [el("option", { value: "", text: "—" })].concat(
+          config.outcomes.map(function ([v, t]) { return el("option", { value: v, text: t }); }))),
+      ]),
+      el("label", { text: "Perceived group (optional, for equality monitoring)" }, [
+        el("select", { name: "perceived_group" }, [el("option", { value: "", text: "—" })].concat(
+          config.groups.map(function (g) { return el("option", { value: g, text: g }); }))),
+      ]),
+      el("label", { text: "Note (optional)" }, [el("textarea", { name: "note", rows: "2", maxlength: "2000" })]),
+      el("p", { class: "error", hidden: "hidden" }),
+      el("button", { type: "submit", text: alert.decision ? "Record correction" : "Record decision" }),
+    ]);
+    f.addEventListener("submit", function (event) {
+      event.preventDefault();
+      const body = new FormData(f);
+      if (alert.decision) body.append("corrects", alert.decision.id);
+      const error = f.querySelector(".error");
+      fetch(alert.adjudicate_url, {
+        method: "POST", body: body, credentials: "same-origin",
+        headers: { "X-CSRFToken": csrf, Accept: "application/json" },
+      }).then(function (r) {
+        return r.json().then(function (data) { return { ok: r.ok, data: data }; });
+      }).then(function (res) {
+        if (!res.ok) { error.textContent = res.data.error || "Not recorded."; error.hidden = false; return; }
+        show(res.data.alert, false);
+      }).catch(function () {
+        error.textContent = "Not recorded: the server could not be reached. Try again.";
+        error.hidden = false;
+      });
+    });
+    return f;
+  }
+
+  function render(alert) {
+    const d = alert.decision;
+    const card = el("li", { class: "alert-card" + (d ? " decided" : ""), "data-seq": String(alert.seq), "data-testid": "alert" }, [
+      el("div", { class: "pics" }, [picture(alert.crop_url, "Camera"), picture(alert.reference_url, "Watchlist")]),
+      el("div", { class: "facts" }, [
+        el("h2", { text: "Alert " + alert.seq + " · " + alert.subject_reference }),
+        el("p", {}, [
+          el("span", { class: "score", "data-testid": "score", text: "Score " + alert.score.toFixed(2) }),
+          document.createTextNode(" (distance " + alert.distance.toFixed(3) + ", threshold " + alert.threshold.toFixed(2) + ")"),
+        ]),
+        el("p", { class: "muted", text: alert.camera + " · " + fmtTime(alert.time) }),
+        el("p", { class: "overdue-note", "data-testid": "overdue" }),
+        d ? el("p", { class: "decision", "data-testid": "decision", text: decisionText(d) }) : el("p", { class: "decision pending", "data-testid": "decision", text: "Awaiting decision" }),
+      ]),
+    ]);
+    if (config.can_adjudicate) {
+      const holder = el("div", { class: "decide-holder" });
+      if (d) {
+        const toggle = el("button", { type: "button", class: "secondary", text: "Correct decision" });
+        toggle.addEventListener("click", function () { toggle.replaceWith(form(alert)); });
+        holder.appendChild(toggle);
+      } else {
+        holder.appendChild(form(alert));
+      }
+      card.querySelector(".facts").appendChild(holder);
+    }
+    return card;
+  }
+
+  function show(alert, fresh) {
+    const known = cards.get(alert.seq);
+    if (alert.decision) state.lastDecision = Math.max(state.lastDecision, alert.decision.id);
+    if (known) {
+      // Seen already: only a newer decision changes it.
+      const had = known.alert.decision ? known.alert.decision.id : 0;
+      const has = alert.decision ? alert.decision.id : 0;
+      if (has > had) {
+        const card = render(alert);
+        known.el.replaceWith(card);
+        cards.set(alert.seq, { el: card, alert: alert });
+        markOverdue(cards.get(alert.seq));
+      }
+      return;
+    }
+    const card = render(alert);
+    cards.set(alert.seq, { el: card, alert: alert });
+    state.shownAt[alert.seq] = Date.now();
+    // Newest first: insert before the first card with a lower seq.
+    let before = null;
+    for (const child of list.children) {
+      if (Number(child.dataset.seq) < alert.seq) { before = child; break; }
+    }
+    list.insertBefore(card, before);
+    empty.hidden = true;
+    state.lastSeq = Math.max(state.lastSeq, alert.seq);
+    markOverdue(cards.get(alert.seq));
+    if (fresh && Date.now() - new Date(alert.time).getTime() < 60000) {
+      card.classList.add("fresh");
+      setTimeout(function () { card.classList.remove("fresh"); }, 6000);
+      beep();
+      flagTitle();
+    }
+  }
+
+  function markOverdue(entry) {
+    const age = (Date.now() - new Date(entry.alert.time).getTime()) / 60000;
+    const overdue = !entry.alert.decision && age >= config.overdue_minutes;
+    entry.el.classList.toggle("overdue", overdue);
+    entry.el.querySelector(".overdue-note").textContent = overdue
+      ? "Undecided for " + Math.floor(age) + " min" : "";
+  }
+  setInterval(function () { cards.forEach(markOverdue); }, 15000);
+
+  connect();
+})();

@@ -1,0 +1,163 @@
+"""Pages of the live console, the images it shows, and the decision form it posts."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from core import access
+from core.purpose import purpose_from
+from core.services import audit_record
+from deployments.models import Deployment
+from recognition import console
+from recognition.models import Adjudication, Alert
+from recognition.services.adjudication import adjudication_correct, adjudication_record
+
+try:  # written by the stream side; the fragment says so until it lands
+    from recognition.selectors import camera_status as _camera_status
+except ImportError:  # pragma: no cover
+    _camera_status = None
+
+
+@login_required
+def consoles(request):
+    if not (access.has(request.user, "watch_alerts") or access.has(request.user, "read_all")):
+        access.require(request.user, "deployment", "watch")
+    return render(
+        request,
+        "recognition/consoles.html",
+        {"deployments": console.consoles_for(request.user)},
+    )
+
+
+@login_required
+def console_page(request, deployment_id):
+    deployment = get_object_or_404(Deployment.objects.select_related("site"), pk=deployment_id)
+    access.require(request.user, "deployment", "watch", deployment)
+    config = {
+        "socket_path": f"/ws/deployments/{deployment.pk}/alerts/",
+        "reference": deployment.reference,
+        "overdue_minutes": settings.LFR_UNADJUDICATED_MINUTES,
+        "can_adjudicate": access.has(request.user, "watch_alerts")
+        and deployment.officers.filter(pk=request.user.pk).exists(),
+        "outcomes": [[v, label] for v, label in Adjudication.Outcome.choices],
+        "groups": list(settings.LFR_EQUALITY_GROUPS),
+    }
+    return render(
+        request,
+        "recognition/console.html",
+        {"deployment": deployment, "config": config},
+    )
+
+
+def _image(request, alert, *, what: str, jpeg):
+    try:
+        purpose = purpose_from(request)
+    except ValidationError as exc:
+        return HttpResponseBadRequest(exc.messages[0])
+    if not jpeg:
+        return HttpResponse(status=404)
+    audit_record(
+        actor=request.user,
+        action=f"alert.{what}_viewed",
+        obj=alert,
+        purpose=purpose,
+        details={"deployment": alert.deployment_id, "seq": alert.seq},
+    )
+    response = HttpResponse(bytes(jpeg), content_type="image/jpeg")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
+def alert_crop(request, alert_id):
+    alert = get_object_or_404(Alert.objects.select_related("deployment"), pk=alert_id)
+    access.require(request.user, "alert", "view", alert)
+    return _image(request, alert, what="crop", jpeg=alert.crop)
+
+
+@login_required
+@require_GET
+def alert_reference(request, alert_id):
+    from watchlists.selectors import reference_image_for_entry
+
+    alert = get_object_or_404(Alert.objects.select_related("deployment"), pk=alert_id)
+    access.require(request.user, "alert", "view", alert)
+    image = reference_image_for_entry(alert.entry_id)
+    return _image(request, alert, what="reference", jpeg=image.jpeg if image else None)
+
+
+LABELS = {"is_true_match": "a true match", "confirmed": "confirmed"}
+CONFLICTS = {"already_adjudicated", "already_corrected"}
+
+
+def decision_fields(data) -> dict:
+    """The decision as the form and the API send it (both use the same names)."""
+    truthy = {"true", "1", "yes", "on"}
+
+    def flag(name):
+        value = data.get(name)
+        if value is None or str(value) == "":
+            raise ValidationError(f"Say whether the alert is {LABELS[name]}.", code=name)
+        return str(value).lower() in truthy if not isinstance(value, bool) else value
+
+    return {
+        "is_true_match": flag("is_true_match"),
+        "confirmed": flag("confirmed"),
+        "outcome": str(data.get("outcome") or ""),
+        "note": str(data.get("note") or ""),
+        "perceived_group": str(data.get("perceived_group") or ""),
+    }
+
+
+def decide(*, alert, user, data, corrects_id=None) -> Adjudication:
+    """Record or correct, from submitted data (shared by the form view and the API)."""
+    fields = decision_fields(data)
+    if corrects_id:
+        first = get_object_or_404(Adjudication, pk=corrects_id, alert=alert)
+        return adjudication_correct(first=first, by=user, **fields)
+    return adjudication_record(alert=alert, by=user, **fields)
+
+
+@login_required
+@require_POST
+def adjudicate(request, alert_id):
+    alert = get_object_or_404(Alert.objects.select_related("deployment"), pk=alert_id)
+    access.require(request.user, "alert", "adjudicate", alert)
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    try:
+        with transaction.atomic():
+            decide(
+                alert=alert,
+                user=request.user,
+                data=request.POST,
+                corrects_id=request.POST.get("corrects") or None,
+            )
+    except ValidationError as exc:
+        if wants_json:
+            status = 409 if exc.code in CONFLICTS else 400
+            return JsonResponse({"error": " ".join(exc.messages)}, status=status)
+        messages.error(request, " ".join(exc.messages))
+    else:
+        if wants_json:
+            return JsonResponse({"alert": console.alert_for_console(alert.pk, request.user)})
+        messages.success(request, f"Decision on alert {alert.seq} recorded.")
+    return redirect("recognition:console", deployment_id=alert.deployment_id)
+
+
+@login_required
+@require_GET
+def camera_status(request, deployment_id):
+    deployment = get_object_or_404(Deployment, pk=deployment_id)
+    access.require(request.user, "deployment", "view", deployment)
+    rows = _camera_status(deployment) if _camera_status is not None else None
+    return render(
+        request,
+        "recognition/camera_status.html",
+        {"deployment": deployment, "rows": rows},
+    )

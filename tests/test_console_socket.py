@@ -1,0 +1,253 @@
+"""The alert websocket, driven through the real ASGI app (origin check, session auth)."""
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from core.models import AuditEvent
+from lfr_site.asgi import application
+from recognition import consumers
+from tests.fixtures_console import ORIGIN, make_alert, make_deployment
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def _path(deployment):
+    return f"/ws/deployments/{deployment.pk}/alerts/"
+
+
+def _communicator(deployment, *headers):
+    return WebsocketCommunicator(application, _path(deployment), headers=[ORIGIN, *headers])
+
+
+async def _drain_alerts(comm, want: int, timeout=5) -> list[int]:
+    """Seqs received until `want` alerts arrived (ticks ignored)."""
+    seqs = []
+    while len(seqs) < want:
+        msg = await comm.receive_json_from(timeout=timeout)
+        if msg["type"] == "alerts":
+            seqs += [a["seq"] for a in msg["alerts"]]
+    return seqs
+
+
+def test_it_refuses_anonymous_sockets(console_deployment):
+    async def run():
+        comm = _communicator(console_deployment)
+        connected, code = await comm.connect()
+        assert not connected
+        await comm.disconnect()
+
+    async_to_sync(run)()
+
+
+def test_it_refuses_a_foreign_origin(console_deployment, users, session_cookie):
+    cookie = session_cookie(users.officer)
+
+    async def run():
+        comm = WebsocketCommunicator(
+            application, _path(console_deployment), headers=[(b"origin", b"http://evil"), cookie]
+        )
+        connected, _ = await comm.connect()
+        assert not connected
+
+    async_to_sync(run)()
+
+
+def test_it_refuses_an_officer_of_another_deployment(console_deployment, users, session_cookie):
+    make_deployment(officers=[users.officer2], requested_by=users.command)
+    cookie = session_cookie(users.officer2)
+
+    async def run():
+        comm = _communicator(console_deployment, cookie)
+        connected, _ = await comm.connect()
+        assert not connected
+
+    async_to_sync(run)()
+    denied = AuditEvent.objects.filter(action="deployment.watch", outcome="denied").get()
+    assert denied.actor_id == users.officer2.pk
+
+
+def test_it_accepts_the_assigned_officer_and_audits_it(console_deployment, users, session_cookie):
+    cookie = session_cookie(users.officer)
+
+    async def run():
+        comm = _communicator(console_deployment, cookie)
+        connected, _ = await comm.connect()
+        assert connected
+        await comm.disconnect()
+
+    async_to_sync(run)()
+    assert AuditEvent.objects.filter(
+        action="deployment.watch", outcome="allowed", actor_id=users.officer.pk
+    ).exists()
+
+
+def test_it_lets_oversight_watch_read_only(console_deployment, users, session_cookie):
+    make_alert(console_deployment)
+    cookie = session_cookie(users.oversight)
+
+    async def run():
+        comm = _communicator(console_deployment, cookie)
+        connected, _ = await comm.connect()
+        assert connected
+        await comm.send_json_to({"type": "resume", "after_seq": 0})
+        assert await _drain_alerts(comm, 1) == [1]
+        await comm.disconnect()
+
+    async_to_sync(run)()
+
+
+def test_it_refuses_users_with_no_role(console_deployment, users, session_cookie):
+    cookie = session_cookie(users.nobody)
+
+    async def run():
+        connected, _ = await _communicator(console_deployment, cookie).connect()
+        assert not connected
+
+    async_to_sync(run)()
+
+
+def test_it_streams_a_new_alert_on_the_nudge(console_deployment, users, session_cookie):
+    cookie = session_cookie(users.officer)
+
+    async def run():
+        comm = _communicator(console_deployment, cookie)
+        assert (await comm.connect())[0]
+        await comm.send_json_to({"type": "resume", "after_seq": 0})
+        await sync_to_async(make_alert)(console_deployment)
+        msg = await comm.receive_json_from(timeout=5)
+        assert msg["type"] == "alerts"
+        (alert,) = msg["alerts"]
+        assert alert["seq"] == 1 and alert["decision"] is None
+        purpose = f"purpose=deployment+{console_deployment.reference}+live+monitoring"
+        assert alert["crop_url"].endswith(purpose)
+        await comm.disconnect()
+
+    async_to_sync(run)()
+
+
+def test_it_replays_exactly_the_missed_alerts_after_reconnect(
+    console_deployment, users, session_cookie
+):
+    cookie = session_cookie(users.officer)
+
+    async def run():
+        comm = _communicator(console_deployment, cookie)
+        assert (await comm.connect())[0]
+        await comm.send_json_to({"type": "resume", "after_seq": 0})
+        for _ in range(2):
+            await sync_to_async(make_alert)(console_deployment)
+        assert await _drain_alerts(comm, 2) == [1, 2]
+        await comm.disconnect()
+        # Raised while the officer is away; one without any nudge at all.
+        for nudge in (True, True, False):
+            await sync_to_async(make_alert)(console_deployment, nudge=nudge)
+        comm = _communicator(console_deployment, cookie)
+        assert (await comm.connect())[0]
+        await comm.send_json_to({"type": "resume", "after_seq": 2})
+        assert await _drain_alerts(comm, 3) == [3, 4, 5]
+        assert await comm.receive_nothing(timeout=0.5)
+        await comm.disconnect()
+
+    async_to_sync(run)()
+
+
+def test_it_heals_a_dropped_nudge_with_the_next_one(console_deployment, users, session_cookie):
+    cookie = session_cookie(users.officer)
+
+    async def run():
+        comm = _communicator(console_deployment, cookie)
+        assert (await comm.connect())[0]
+        await comm.send_json_to({"type": "resume", "after_seq": 0})
+        await sync_to_async(make_alert)(console_deployment, nudge=False)  # "dropped"
+        await sync_to_async(make_alert)(console_deployment)
+        assert await _drain_alerts(comm, 2) == [1, 2]
+        await comm.disconnect()
+
+    async_to_sync(run)()
+
+
+def test_it_heals_a_dropped_nudge_on_the_tick(
+    console_deployment, users, session_cookie, monkeypatch
+):
+    monkeypatch.setattr(consumers, "TICK_SECONDS", 0.2)
+    cookie = session_cookie(users.officer)
+
+    async def run():
+        comm = _communicator(console_deployment, cookie)
+        assert (await comm.connect())[0]
+        await comm.send_json_to({"type": "resume", "after_seq": 0})
+        await sync_to_async(make_alert)(console_deployment, nudge=False)
+        assert await _drain_alerts(comm, 1) == [1]
+        await comm.disconnect()
+
+    async_to_sync(run)()
+
+
+def _closes(comm):
+    async def wait():
+        while True:
+            msg = await comm.receive_output(timeout=5)
+            if msg["type"] == "websocket.close":
+                return msg
+
+    return wait()
+
+
+def _assert_closed_after(change, console_deployment, users, session_cookie, monkeypatch):
+    monkeypatch.setattr(consumers, "TICK_SECONDS", 0.2)
+    cookie = session_cookie(users.officer)
+
+    async def run():
+        comm = _communicator(console_deployment, cookie)
+        assert (await comm.connect())[0]
+        await comm.send_json_to({"type": "resume", "after_seq": 0})
+        await sync_to_async(change)()
+        closed = await _closes(comm)
+        assert closed["code"] == consumers.CLOSE_FORBIDDEN
+
+    async_to_sync(run)()
+    assert AuditEvent.objects.filter(action="deployment.watch_ended").exists()
+
+
+def test_it_closes_the_socket_of_a_disabled_user(
+    console_deployment, users, session_cookie, monkeypatch
+):
+    def disable():
+        users.officer.is_active = False
+        users.officer.save()
+
+    _assert_closed_after(disable, console_deployment, users, session_cookie, monkeypatch)
+
+
+def test_it_closes_the_socket_of_an_unassigned_officer(
+    console_deployment, users, session_cookie, monkeypatch
+):
+    def unassign():
+        console_deployment.officers.remove(users.officer)
+
+    _assert_closed_after(unassign, console_deployment, users, session_cookie, monkeypatch)
+
+
+def test_it_closes_the_socket_after_logout(
+    console_deployment, users, session_cookie, client, monkeypatch
+):
+    def logout():
+        client.post("/accounts/logout/")
+
+    _assert_closed_after(logout, console_deployment, users, session_cookie, monkeypatch)
+
+
+def test_it_rechecks_permission_on_every_event(console_deployment, users, session_cookie):
+    cookie = session_cookie(users.officer)
+
+    async def run():
+        comm = _communicator(console_deployment, cookie)
+        assert (await comm.connect())[0]
+        await comm.send_json_to({"type": "resume", "after_seq": 0})
+        await sync_to_async(console_deployment.officers.remove)(users.officer)
+        await sync_to_async(make_alert)(console_deployment)
+        closed = await _closes(comm)
+        assert closed["code"] == consumers.CLOSE_FORBIDDEN
+
+    async_to_sync(run)()
