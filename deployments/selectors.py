@@ -249,7 +249,8 @@ def format_rate(false_alerts: int, total: int) -> str:
 
 
 def format_duration(start: datetime, end: datetime) -> str:
-    minutes = max(0, int((end - start).total_seconds() // 60))
+    # To the nearest minute: a start at 10:00:01 stopped at 14:00:00 ran "4h 00m".
+    minutes = max(0, round((end - start).total_seconds() / 60))
     return f"{minutes // 60}h {minutes % 60:02d}m"
 
 

@@ -246,7 +246,8 @@ def _check_commitments(*, deployment: Deployment, now: datetime) -> None:
         names = ", ".join(sorted(c.name for c in clash.cameras.all() if c.pk in set(camera_ids)))
         raise ValidationError(
             f"Camera {names} is already in deployment {clash.reference} "
-            f"({clash.starts_at:%Y-%m-%d %H:%M}–{clash.ends_at:%H:%M}), which overlaps."
+            f"({timezone.localtime(clash.starts_at):%Y-%m-%d %H:%M}–"
+            f"{timezone.localtime(clash.ends_at):%H:%M}), which overlaps."
         )
     year, week, _ = timezone.localtime(deployment.starts_at).isocalendar()
     start, end = selectors.iso_week_bounds(year, week)

@@ -1,0 +1,125 @@
+"""The public transparency page and exports: the Met's fields, nothing personal."""
+
+import csv
+import io
+from datetime import timedelta
+
+from django.urls import reverse
+from django.utils import timezone
+
+from deployments import selectors, services
+
+MET = [
+    "Deployment Location",
+    "Date",
+    "Duration",
+    "LFR Use Case",
+    "Watchlist Size",
+    "Min Threshold Setting",
+    "Total Alerts",
+    "True Alerts Confirmed",
+    "True Alerts Unconfirmed",
+    "False Alerts Confirmed",
+    "False Alerts Unconfirmed",
+    "False Alert Rate",
+    "Outcome - Arrest",
+    "Outcome - Other",
+    "No action",
+    "Faces seen (estimate)",
+]
+
+
+def test_the_csv_header_is_exactly_the_mets_field_names(client, make_deployment):
+    make_deployment("completed")
+    response = client.get("/transparency/deployments.csv")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0] == MET
+    assert len(rows) == 2 and rows[1][0] == "Oxford Circus"
+
+
+def test_the_csv_header_is_there_with_no_deployments(client, db):
+    rows = list(
+        csv.reader(io.StringIO(client.get("/transparency/deployments.csv").content.decode()))
+    )
+    assert rows == [MET]
+
+
+def test_the_json_keys_are_exactly_the_mets_field_names(client, make_deployment):
+    first = make_deployment("completed")
+    second = make_deployment("completed", starts_at=first.ends_at)
+    make_deployment("live", starts_at=second.ends_at)  # not published
+    data = client.get("/transparency/deployments.json").json()
+    assert len(data) == 2
+    assert all(list(row) == MET for row in data)
+
+
+def test_the_public_page_needs_no_login_and_shows_nothing_personal(client, make_deployment, users):
+    from tests.fixtures_deployments import make_entry
+
+    entry = make_entry(users.contributor, users.manager)
+    done = make_deployment("completed")
+    services.record_review(deployment=done, by=users.command, review="Reviewed by cmd.")
+    upcoming = make_deployment(
+        "authorised", starts_at=done.ends_at, dpia_reference="DPIA-SECRET-REF"
+    )
+    response = client.get("/transparency/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Oxford Circus" in html
+    assert timezone.localtime(upcoming.starts_at).strftime("%Y-%m-%d %H:%M") in html
+    for personal in (
+        users.command.username,
+        users.authoriser.username,
+        users.officer.username,
+        entry.subject.reference,
+        entry.subject.display_name,
+        entry.case_reference,
+        "Reviewed by cmd.",
+        "DPIA-SECRET-REF",
+        "Knife crime",  # the internal necessity case
+        done.reference,
+        "rtsp://",
+        "cam-north",
+    ):
+        assert personal not in html, personal
+
+
+def test_upcoming_shows_only_deployments_with_public_notice(client, make_deployment):
+    first = make_deployment("authorised")
+    secret = make_deployment(
+        "authorised",
+        starts_at=first.starts_at + timedelta(days=1, hours=3),
+        public_notice=False,
+        no_notice_reason="covert operation",
+    )
+    notices = list(selectors.upcoming_notices())
+    assert first in notices and secret not in notices
+    html = client.get("/transparency/").content.decode()
+    assert timezone.localtime(first.starts_at).strftime("%Y-%m-%d %H:%M") in html
+    assert timezone.localtime(secret.starts_at).strftime("%Y-%m-%d %H:%M") not in html
+    assert "covert operation" not in html
+
+
+def test_submitted_deployments_are_not_announced(make_deployment):
+    d = make_deployment("submitted")
+    assert d not in selectors.upcoming_notices()
+
+
+def test_the_yearly_summary_totals_the_records(make_deployment):
+    a = make_deployment("completed")
+    b = make_deployment("completed", starts_at=a.ends_at)
+    type(a).objects.filter(pk__in=[a.pk, b.pk]).update(faces_seen=1000)
+    for d in (a, b):
+        d.refresh_from_db()
+        services.record_compute(deployment=d)
+    (year,) = selectors.yearly_summary()
+    assert year["Deployments"] == 2
+    assert year["Faces seen (estimate)"] == 2000
+    assert year["Total Alerts"] == 0 and year["False Alert Rate"] == "n/a"
+
+
+def test_the_json_export_is_in_the_api_schema(client, db):
+    schema = client.get(reverse("schema")).content.decode()
+    assert "/transparency/deployments.json" in schema
