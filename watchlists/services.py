@@ -45,7 +45,7 @@ def image_check(*, by, data: bytes) -> IntakeResult:
     return image_inspect(data)
 
 
-def _encoding_bytes(result: IntakeResult) -> bytes:
+def encoding_bytes(result: IntakeResult) -> bytes:
     return np.asarray(result.encoding, dtype=np.float32).tobytes()
 
 
@@ -134,7 +134,7 @@ def entry_submit(
             raise IntakeError(
                 "duplicate", f"This face is already held for subject {subj.reference}."
             )
-        known.append((None, _encoding_bytes(result), result.pixel_sha256))
+        known.append((None, encoding_bytes(result), result.pixel_sha256))
     entry = WatchlistEntry.objects.create(
         subject=subj,
         category=category,
@@ -149,7 +149,7 @@ def entry_submit(
         ReferenceImage.objects.create(
             entry=entry,
             jpeg=result.jpeg,
-            encoding=_encoding_bytes(result),
+            encoding=encoding_bytes(result),
             pixel_sha256=result.pixel_sha256,
             width=result.width,
             height=result.height,

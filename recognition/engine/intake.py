@@ -11,12 +11,11 @@ decompression bomb is refused without allocating its bitmap.
 
 import hashlib
 import io
-import warnings
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, JpegImagePlugin, PngImagePlugin
 
 from recognition.engine import face_api
 
@@ -82,6 +81,60 @@ class IntakeResult:
     pixel_sha256: str
 
 
+def _jpeg_complete(data: bytes) -> bool:
+    """True when the JPEG's segments and scans run through to an EOI marker.
+
+    face_recognition sets Pillow's LOAD_TRUNCATED_IMAGES on import (process-wide), after
+    which Pillow pads a cut-off JPEG with grey instead of failing. So we walk the marker
+    structure ourselves: segment lengths up to the first scan, then entropy-coded data
+    (where 0xFF is followed by 0x00 or a restart marker) until the next marker.
+    """
+    i, n = 2, len(data)
+    while i + 2 <= n:
+        if data[i] != 0xFF:
+            return False
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker == 0xD9:
+            return True
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:
+            i += 2
+            continue
+        if i + 4 > n:
+            return False
+        length = int.from_bytes(data[i + 2 : i + 4], "big")
+        i += 2 + length
+        if marker != 0xDA:
+            continue
+        while i + 1 < n:  # entropy-coded scan data
+            if data[i] == 0xFF and data[i + 1] != 0x00 and not 0xD0 <= data[i + 1] <= 0xD7:
+                break
+            i += 1
+        else:
+            return False
+    return False
+
+
+def _png_complete(data: bytes) -> bool:
+    """True when every PNG chunk is whole through IEND (same reason as for JPEG)."""
+    i, n = len(PNG_MAGIC), len(data)
+    while i + 12 <= n:
+        length = int.from_bytes(data[i : i + 4], "big")
+        kind = data[i + 4 : i + 8]
+        i += 12 + length
+        if i > n:
+            return False
+        if kind == b"IEND":
+            return True
+    return False
+
+
+_OPENERS = {"JPEG": JpegImagePlugin.JpegImageFile, "PNG": PngImagePlugin.PngImageFile}
+_COMPLETE = {"JPEG": _jpeg_complete, "PNG": _png_complete}
+
+
 def _decode(data: bytes, *, max_bytes: int, max_pixels: int) -> Image.Image:
     if len(data) > max_bytes:
         raise IntakeError(
@@ -94,13 +147,10 @@ def _decode(data: bytes, *, max_bytes: int, max_pixels: int) -> Image.Image:
     else:
         raise IntakeError("format", "Only JPEG and PNG images are accepted.")
     try:
-        with warnings.catch_warnings():
-            # Pillow warns (and past 2x errors) on its own bomb limit; ours is checked below.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data), formats=[fmt])
-    except Image.DecompressionBombError:
-        raise IntakeError("pixels", "The image declares more pixels than allowed.") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        # The format's own parser reads the header only. (Image.open would also apply
+        # Pillow's process-wide bomb limit; ours, below, reports the declared size.)
+        img = _OPENERS[fmt](io.BytesIO(data))
+    except Exception:
         raise IntakeError("format", "The file is not a valid JPEG or PNG image.") from None
     width, height = img.size
     if width * height > max_pixels:
@@ -111,12 +161,12 @@ def _decode(data: bytes, *, max_bytes: int, max_pixels: int) -> Image.Image:
         )
     if getattr(img, "n_frames", 1) > 1:
         raise IntakeError("format", "Animated images are not accepted.")
+    if not _COMPLETE[fmt](data):
+        raise IntakeError("decode", "The image is truncated: its data ends before the image does.")
     try:
-        img.load()  # decode every pixel now: a truncated file fails here, not later
+        img.load()  # decode every pixel now, so damaged data fails here
     except Exception:
-        raise IntakeError(
-            "decode", "The image is damaged or truncated and cannot be decoded."
-        ) from None
+        raise IntakeError("decode", "The image is damaged and cannot be decoded.") from None
     return img
 
 
