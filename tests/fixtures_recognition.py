@@ -33,7 +33,7 @@ def watchlist_rows(*names: str) -> list[tuple[str, bytes]]:
 
 
 @pytest.fixture
-def live_deployment(db):
+def stream_deployment(db):
     """Make a live deployment with one camera and a frozen watchlist of sample faces.
 
     `rows` are (subject reference, encoding bytes); entry ids are 1001, 1002, ... per row.

@@ -20,8 +20,8 @@ CROP = b"\xff\xd8\xff\xe0" + b"\0" * 64  # stands in for a JPEG; content is not 
 
 
 @pytest.fixture
-def deployment(live_deployment):
-    return live_deployment(rows=watchlist_rows("obama.jpg", "biden.jpg"), threshold=0.45)
+def deployment(stream_deployment):
+    return stream_deployment(rows=watchlist_rows("obama.jpg", "biden.jpg"), threshold=0.45)
 
 
 def raise_one(deployment, row_label=0, **extra):
@@ -57,8 +57,8 @@ def listener():
     return Listener()
 
 
-def test_it_numbers_alerts_per_deployment(deployment, live_deployment):
-    other = live_deployment(rows=watchlist_rows("obama.jpg"))
+def test_it_numbers_alerts_per_deployment(deployment, stream_deployment):
+    other = stream_deployment(rows=watchlist_rows("obama.jpg"))
     seqs = [raise_one(deployment).seq, raise_one(deployment).seq, raise_one(other).seq]
     deployment.refresh_from_db()
     assert seqs == [1, 2, 1]
@@ -130,8 +130,8 @@ def test_it_ignores_a_publish_for_an_alert_that_is_gone(db):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_gives_concurrent_cameras_distinct_numbers(live_deployment):
-    deployment = live_deployment(rows=watchlist_rows("obama.jpg"), cameras=2)
+def test_it_gives_concurrent_cameras_distinct_numbers(stream_deployment):
+    deployment = stream_deployment(rows=watchlist_rows("obama.jpg"), cameras=2)
     cameras = list(deployment.cameras.all())
     barrier = threading.Barrier(2)
     errors = []

@@ -16,8 +16,8 @@ from tests.fixtures_recognition import watchlist_rows
 
 
 @pytest.fixture
-def deployment(live_deployment):
-    return live_deployment(rows=watchlist_rows("obama.jpg"), cameras=2)
+def deployment(stream_deployment):
+    return stream_deployment(rows=watchlist_rows("obama.jpg"), cameras=2)
 
 
 def lease_for(deployment, **fields):

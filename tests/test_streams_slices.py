@@ -31,9 +31,9 @@ def camera_files(tmp_path, settings):
 
 
 @pytest.fixture
-def lease_on(live_deployment):
+def lease_on(stream_deployment):
     def make(stream_url, *, loop=False, position=0):
-        deployment = live_deployment(
+        deployment = stream_deployment(
             rows=watchlist_rows("obama.jpg"), stream_url=stream_url, loop=loop
         )
         return StreamLease.objects.create(
