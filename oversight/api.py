@@ -1,0 +1,344 @@
+"""Oversight API: the same reads as the pages, as JSON, and the legal-hold writes.
+
+One APIView per operation. Every endpoint asks core.access first; the only writes are
+legal holds (command staff and administrators) and re-verifying the audit chain.
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core import access
+from core.purpose import purpose_from
+from oversight import selectors, services
+from recognition.models import Alert
+from recognition.services.holds import alert_hold_place, alert_hold_release
+
+
+def _errors(exc: DjangoValidationError) -> ValidationError:
+    return ValidationError({"detail": exc.messages})
+
+
+class AuditFilterSerializer(serializers.Serializer):
+    user = serializers.CharField(required=False, allow_blank=True)
+    action = serializers.CharField(required=False, allow_blank=True)
+    object_type = serializers.CharField(required=False, allow_blank=True)
+    object_id = serializers.CharField(required=False, allow_blank=True)
+    outcome = serializers.ChoiceField(choices=["allowed", "denied", ""], required=False)
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)
+
+
+class AuditEventSerializer(serializers.Serializer):
+    seq = serializers.IntegerField()
+    at = serializers.DateTimeField()
+    actor_username = serializers.CharField()
+    action = serializers.CharField()
+    object_type = serializers.CharField()
+    object_id = serializers.CharField()
+    outcome = serializers.CharField()
+    purpose = serializers.CharField()
+    request_id = serializers.CharField()
+    details = serializers.JSONField()
+    hash = serializers.CharField()
+
+
+def _audit_filters(request) -> dict:
+    s = AuditFilterSerializer(data=request.query_params)
+    s.is_valid(raise_exception=True)
+    return {k: v for k, v in s.validated_data.items() if v not in (None, "")}
+
+
+class AuditEventListApi(APIView):
+    """The audit log, filtered and paginated; reading it is itself audited."""
+
+    @extend_schema(parameters=[AuditFilterSerializer], responses=AuditEventSerializer(many=True))
+    def get(self, request):
+        access.require(request.user, "audit", "list")
+        filters = _audit_filters(request)
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(selectors.audit_events(**filters), request, view=self)
+        services.audit_read_record(
+            by=request.user,
+            action="audit.viewed",
+            details={"filters": {k: str(v) for k, v in filters.items()}, "api": True},
+        )
+        return paginator.get_paginated_response(AuditEventSerializer(page, many=True).data)
+
+
+class AuditFlagsApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        since = serializers.DateTimeField()
+        until = serializers.DateTimeField()
+        total = serializers.IntegerField()
+        heavy_viewers = serializers.ListField(child=serializers.DictField())
+        repeated_denials = serializers.ListField(child=serializers.DictField())
+        weak_purposes = serializers.ListField(child=serializers.DictField())
+        out_of_hours = serializers.ListField(child=serializers.DictField())
+        rules = serializers.DictField()
+
+    @extend_schema(parameters=[AuditFilterSerializer], responses=OutputSerializer)
+    def get(self, request):
+        access.require(request.user, "audit", "list")
+        filters = _audit_filters(request)
+        flags = selectors.audit_flags(
+            since=filters.get("since"), until=filters.get("until"), user=filters.get("user", "")
+        )
+        flags["weak_purposes"] = [
+            {"seq": f["event"].seq, "user": f["event"].actor_username, "reason": f["reason"]}
+            for f in flags["weak_purposes"]
+        ]
+        flags["out_of_hours"] = [
+            {"seq": f["event"].seq, "user": f["event"].actor_username,
+             "deployment": f["deployment"].reference, "when": f["when"]}
+            for f in flags["out_of_hours"]
+        ]  # fmt: skip
+        services.audit_read_record(by=request.user, action="audit.flags_viewed", details={})
+        return Response(self.OutputSerializer(flags).data)
+
+
+class VerificationSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    checked = serializers.IntegerField()
+    at = serializers.CharField()
+    bad_seq = serializers.IntegerField(allow_null=True)
+    why = serializers.CharField(allow_blank=True)
+
+
+class AuditVerificationApi(APIView):
+    """The chain's last verification (cached), or verify again with POST."""
+
+    @extend_schema(responses=VerificationSerializer)
+    def get(self, request):
+        access.require(request.user, "audit", "view")
+        return Response(VerificationSerializer(services.audit_chain_status(by=request.user)).data)
+
+    @extend_schema(request=None, responses=VerificationSerializer)
+    def post(self, request):
+        access.require(request.user, "audit", "verify")
+        return Response(VerificationSerializer(services.audit_chain_verify(by=request.user)).data)
+
+
+class EffectivenessApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        by = serializers.ChoiceField(choices=list(selectors.GROUPINGS), default="month")
+        since = serializers.DateTimeField(required=False)
+        until = serializers.DateTimeField(required=False)
+        use_case = serializers.CharField(required=False, allow_blank=True)
+        site = serializers.IntegerField(required=False)
+
+    class RowSerializer(serializers.Serializer):
+        key = serializers.CharField()
+        label = serializers.CharField()
+        deployments = serializers.IntegerField()
+        faces_seen = serializers.IntegerField()
+        alerts = serializers.IntegerField()
+        true_alerts = serializers.IntegerField()
+        true_confirmed = serializers.IntegerField()
+        true_unconfirmed = serializers.IntegerField()
+        false_alerts = serializers.IntegerField()
+        false_confirmed = serializers.IntegerField()
+        false_unconfirmed = serializers.IntegerField()
+        unadjudicated = serializers.IntegerField()
+        false_alert_rate = serializers.FloatField(allow_null=True)
+        median_minutes_to_decision = serializers.FloatField(allow_null=True)
+        outcome_arrest = serializers.IntegerField()
+        outcome_other = serializers.IntegerField()
+        outcome_no_action = serializers.IntegerField()
+
+    class OutputSerializer(serializers.Serializer):
+        by = serializers.CharField()
+        rows = serializers.ListField(child=serializers.DictField())
+        total = serializers.DictField()
+
+    @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
+    def get(self, request):
+        access.require(request.user, "report", "view")
+        s = self.InputSerializer(data=request.query_params)
+        s.is_valid(raise_exception=True)
+        data = s.validated_data
+        report = selectors.effectiveness(
+            by=data["by"],
+            since=data.get("since"),
+            until=data.get("until"),
+            use_case=data.get("use_case", ""),
+            site_id=data.get("site"),
+        )
+        report["rows"] = self.RowSerializer(report["rows"], many=True).data
+        report["total"] = self.RowSerializer(report["total"]).data
+        return Response(self.OutputSerializer(report).data)
+
+
+class EvaluationRunSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    created_at = serializers.DateTimeField()
+    dataset = serializers.CharField()
+    pairs = serializers.IntegerField()
+    operating_threshold = serializers.FloatField()
+
+
+class AccuracyRunListApi(APIView):
+    @extend_schema(responses=EvaluationRunSerializer(many=True))
+    def get(self, request):
+        access.require(request.user, "evaluation", "list")
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(selectors.evaluation_runs(), request, view=self)
+        return paginator.get_paginated_response(EvaluationRunSerializer(page, many=True).data)
+
+
+class AccuracyRunApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        run = EvaluationRunSerializer()
+        rows = serializers.ListField(child=serializers.DictField())
+        operating_point = serializers.DictField()
+        no_face_count = serializers.IntegerField()
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request, run_id):
+        access.require(request.user, "evaluation", "view")
+        run = get_object_or_404(selectors.evaluation_runs(), pk=run_id)
+        return Response(self.OutputSerializer(selectors.accuracy(run)).data)
+
+
+class EqualityApi(APIView):
+    class RowSerializer(serializers.Serializer):
+        group = serializers.CharField()
+        alerts = serializers.IntegerField()
+        false_alerts = serializers.IntegerField()
+        rate = serializers.FloatField(allow_null=True)
+        ci_low = serializers.FloatField(allow_null=True)
+        ci_high = serializers.FloatField(allow_null=True)
+        too_few = serializers.BooleanField()
+
+    class OutputSerializer(serializers.Serializer):
+        rows = serializers.ListField(child=serializers.DictField())
+        conclusion = serializers.CharField()
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request):
+        access.require(request.user, "report", "view")
+        report = selectors.equality()
+        report["rows"] = self.RowSerializer(report["rows"], many=True).data
+        return Response(self.OutputSerializer(report).data)
+
+
+class RetentionApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        settings = serializers.DictField()
+        alerts = serializers.DictField()
+        alert_cutoff = serializers.DateTimeField()
+        snapshots = serializers.DictField()
+        entries = serializers.ListField(child=serializers.DictField())
+        entries_awaiting_purge = serializers.IntegerField()
+        images = serializers.DictField()
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request):
+        access.require(request.user, "alert", "list")
+        return Response(self.OutputSerializer(selectors.retention()).data)
+
+
+class HeldAlertSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    deployment = serializers.CharField(source="deployment.reference")
+    created_at = serializers.DateTimeField()
+    legal_hold = serializers.BooleanField()
+    hold_reason = serializers.CharField()
+    held_by = serializers.CharField(source="held_by.username", allow_null=True, default=None)
+    held_at = serializers.DateTimeField(allow_null=True)
+
+
+class HoldListApi(APIView):
+    @extend_schema(responses=HeldAlertSerializer(many=True))
+    def get(self, request):
+        access.require(request.user, "alert", "list")
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(selectors.held_alerts(), request, view=self)
+        return paginator.get_paginated_response(HeldAlertSerializer(page, many=True).data)
+
+
+class HoldInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=1000)
+
+
+class HoldPlaceApi(APIView):
+    """Place a legal hold (command staff, administrators); oversight gets 403."""
+
+    @extend_schema(request=HoldInputSerializer, responses=HeldAlertSerializer)
+    def post(self, request, alert_id):
+        alert = get_object_or_404(Alert.objects.defer("crop"), pk=alert_id)
+        access.require(request.user, "alert", "hold", alert)
+        s = HoldInputSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        try:
+            alert = alert_hold_place(
+                alert=alert, by=request.user, reason=s.validated_data["reason"]
+            )
+        except DjangoValidationError as exc:
+            raise _errors(exc)
+        return Response(HeldAlertSerializer(alert).data)
+
+
+class HoldReleaseApi(APIView):
+    """Lift a legal hold, with a reason (command staff, administrators)."""
+
+    @extend_schema(request=HoldInputSerializer, responses=HeldAlertSerializer)
+    def post(self, request, alert_id):
+        alert = get_object_or_404(Alert.objects.defer("crop"), pk=alert_id)
+        access.require(request.user, "alert", "release", alert)
+        s = HoldInputSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        try:
+            alert = alert_hold_release(
+                alert=alert, by=request.user, reason=s.validated_data["reason"]
+            )
+        except DjangoValidationError as exc:
+            raise _errors(exc)
+        return Response(HeldAlertSerializer(alert).data)
+
+
+class SubjectHistoryApi(APIView):
+    """A subject's trail across apps; a sensitive read, refused (400) without a purpose."""
+
+    class OutputSerializer(serializers.Serializer):
+        reference = serializers.CharField()
+        entries = serializers.ListField(child=serializers.DictField())
+        alerts = serializers.ListField(child=serializers.DictField())
+        events = AuditEventSerializer(many=True)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("purpose", str, required=True)], responses=OutputSerializer
+    )
+    def get(self, request, reference):
+        access.require(request.user, "watchlist", "view")
+        access.require(request.user, "alert", "list")
+        try:
+            purpose = purpose_from(request)
+        except DjangoValidationError as exc:
+            raise ValidationError({"purpose": exc.messages})
+        history = services.subject_history_read(
+            by=request.user, reference=reference, purpose=purpose, api=True
+        )
+        if history is None:
+            raise Http404("No such subject.")
+        data = {
+            "reference": reference,
+            "entries": [
+                {"id": e.pk, "category": e.category, "state": e.state,
+                 "submitted_at": e.submitted_at, "ended_at": e.ended_at, "purged_at": e.purged_at}
+                for e in history["entries"]
+            ],
+            "alerts": [
+                {"id": a.pk, "deployment": a.deployment.reference, "created_at": a.created_at,
+                 "distance": a.distance, "is_true_match": a.eff_true, "legal_hold": a.legal_hold}
+                for a in history["alerts"]
+            ],
+            "events": history["events"],
+        }  # fmt: skip
+        return Response(self.OutputSerializer(data).data)

@@ -1,0 +1,16 @@
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def pct(value, digits=1):
+    """0.0482 -> "4.8%"; None (nothing to divide by) -> an em dash."""
+    if value is None or value == "":
+        return "—"
+    return f"{float(value) * 100:.{int(digits)}f}%"
+
+
+@register.filter
+def dash(value):
+    return "—" if value is None or value == "" else value

@@ -1,0 +1,56 @@
+"""Alert retention: alerts (with their crops and adjudications) live LFR_ALERT_RETENTION_DAYS.
+
+Called hourly by the beat task `recognition.tasks.alert_retention`. Each run leaves one
+deletion receipt in the audit log: counts and ids, never content (DOMAIN.md §8).
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from core.services import audit_record
+from recognition.models import Adjudication, Alert
+
+RECEIPT_ACTION = "alert.retention_purged"
+# A receipt lists the ids it deleted; past this many it says how many it left out, so
+# one run after a long outage cannot write an unbounded audit row.
+MAX_IDS_IN_RECEIPT = 5000
+
+
+@transaction.atomic
+def alerts_purge_expired(*, now=None) -> dict:
+    """Delete unheld alerts older than the retention period; return the receipt's details."""
+    now = now or timezone.now()
+    days = settings.LFR_ALERT_RETENTION_DAYS
+    cutoff = now - timedelta(days=days)
+    # Lock the doomed rows first: a legal hold racing this job either lands before the
+    # lock (and the row is no longer selected) or waits and then finds the row gone.
+    ids = list(
+        Alert.objects.select_for_update()
+        .filter(created_at__lt=cutoff, legal_hold=False)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    held_kept = Alert.objects.filter(created_at__lt=cutoff, legal_hold=True).count()
+    adjudications = Adjudication.objects.filter(alert_id__in=ids)
+    adjudication_count = adjudications.count()
+    # A correction points at the decision it corrects (PROTECT), so delete from the end
+    # of each chain: rows nobody corrects, until none are left.
+    while adjudications.exists():
+        adjudications.filter(corrected_by__isnull=True).delete()
+    deleted = (
+        Alert.objects.filter(pk__in=ids, legal_hold=False).delete()[1].get(Alert._meta.label, 0)
+    )
+    details = {
+        "retention_days": days,
+        "cutoff": cutoff.isoformat(),
+        "alerts_deleted": deleted,
+        "adjudications_deleted": adjudication_count,
+        "held_kept": held_kept,
+        "alert_ids": ids[:MAX_IDS_IN_RECEIPT],
+        "ids_left_out": max(0, len(ids) - MAX_IDS_IN_RECEIPT),
+    }
+    audit_record(action=RECEIPT_ACTION, object_type="recognition.alert", details=details)
+    return details
