@@ -73,23 +73,29 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
             except (TypeError, ValueError):
                 return
             self.last_seq, self.last_decision = after, decision
-            await self._catch_up(since=timezone.now() - timedelta(seconds=2 * TICK_SECONDS))
+            await self._catch_up(
+                since=timezone.now() - timedelta(seconds=2 * TICK_SECONDS), via="resume"
+            )
 
     # Group events: nudges only; what to send is always read from the database.
     async def alert_new(self, event):
-        await self._catch_up()
+        await self._catch_up(via="nudge")
 
     async def alert_adjudicated(self, event):
-        await self._catch_up(since=timezone.now() - timedelta(seconds=2 * TICK_SECONDS))
+        await self._catch_up(
+            since=timezone.now() - timedelta(seconds=2 * TICK_SECONDS), via="nudge"
+        )
 
     async def _tick(self):
         while not self.closed:
             await asyncio.sleep(TICK_SECONDS)
             await self._catch_up(
-                since=timezone.now() - timedelta(seconds=2 * TICK_SECONDS), tick=True
+                since=timezone.now() - timedelta(seconds=2 * TICK_SECONDS), via="tick"
             )
 
-    async def _catch_up(self, *, since=None, tick=False):
+    async def _catch_up(self, *, since=None, via: str):
+        # `via` says what prompted the send (resume / nudge / tick): a deployment whose
+        # alerts only ever arrive "via tick" has a channel layer that is not delivering.
         async with self.lock:
             if self.closed:
                 return
@@ -109,11 +115,16 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
                 if result["alerts"]:
                     self.last_seq = result["alerts"][-1]["seq"]
                 await self.send_json(
-                    {"type": "alerts", "alerts": result["alerts"], "decided": result["decided"]}
+                    {
+                        "type": "alerts",
+                        "via": via,
+                        "alerts": result["alerts"],
+                        "decided": result["decided"],
+                    }
                 )
                 if len(result["alerts"]) >= console.BATCH:
-                    asyncio.get_running_loop().create_task(self._catch_up())
-            elif tick:
+                    asyncio.get_running_loop().create_task(self._catch_up(via=via))
+            elif via == "tick":
                 await self.send_json({"type": "tick", "last_seq": after})
 
     async def _call(self, fn, **kwargs):

@@ -1,0 +1,166 @@
+"""Demo data for `make demo`: a site, a looping file camera, a watchlist, a live deployment.
+
+Idempotent: what exists is kept. Everything goes through the same services a person
+would use (two-person watchlist approval, authorisation by someone other than the
+requester, the activation gate), so the demo shows the rules working, not bypassed.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.management import BaseCommand, CommandError
+from django.utils import timezone
+
+from deployments import services as deployments
+from deployments.models import Camera, Deployment, Site
+from watchlists import services as watchlists
+from watchlists.models import WatchlistEntry
+
+EXAMPLES = Path("faces", "face_recognition", "examples")
+CLIP = EXAMPLES / "short_hamilton_clip.mp4"
+SITE = "Demo site: Richard Rodgers Theatre"
+CAMERA = "Demo camera 1 (Hamilton clip, looped)"
+# (subject reference, display name, sample image)
+SUBJECTS = [
+    ("DEMO-LMM", "Lin-Manuel Miranda (demo)", "lin-manuel-miranda.png"),
+    ("DEMO-AL", "Alex Lacamoire (demo)", "alex-lacamoire.png"),
+]
+DEMO_USERS = ("command", "authoriser", "contributor", "manager", "officer", "officer2", "admin")
+
+
+class Command(BaseCommand):
+    help = "Create the demo site, camera, watchlist and a live deployment (idempotent)."
+
+    def handle(self, *args, **options):
+        users = self._users()
+        data_dir = Path(settings.LFR_DATA_DIR)
+        if not (data_dir / CLIP).is_file():
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Sample data not found under {data_dir}: the demo starts without its "
+                    "camera, watchlist and deployment. To get them, point LFR_DATA_DIR at the "
+                    "shared sample data folder (it holds faces/face_recognition/examples/"
+                    "short_hamilton_clip.mp4, from github.com/ageitgey/face_recognition) "
+                    "and run `make demo` again."
+                )
+            )
+            return
+        site = Site.objects.filter(name=SITE).first() or deployments.site_create(
+            by=users["admin"], name=SITE, address="Demo only: no real place is watched"
+        )
+        camera = self._camera(users, site, data_dir)
+        self._watchlist(users, data_dir)
+        deployment = self._deployment(users, site, camera)
+        if deployment is not None:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Demo deployment {deployment.reference} is {deployment.state} on "
+                    f"{camera.name}. Log in as 'officer' and open Live alerts: alerts for "
+                    "the demo watchlist arrive within a minute."
+                )
+            )
+
+    def _users(self) -> dict:
+        found = {u.username: u for u in get_user_model().objects.filter(username__in=DEMO_USERS)}
+        missing = sorted(set(DEMO_USERS) - set(found))
+        if missing:
+            raise CommandError(
+                f"Demo users missing ({', '.join(missing)}): run `manage.py seed_demo`."
+            )
+        return found
+
+    def _camera(self, users, site, data_dir) -> Camera:
+        camera = Camera.objects.filter(name=CAMERA).first()
+        clip = str((data_dir / CLIP).resolve())
+        if camera is None:
+            return deployments.camera_create(
+                by=users["admin"], name=CAMERA, stream_url=clip, site=site, loop=True
+            )
+        if camera.stream_url != clip:
+            # LFR_DATA_DIR moved since the last seed: follow it.
+            camera = deployments.camera_update(
+                camera=camera,
+                by=users["admin"],
+                name=CAMERA,
+                stream_url=clip,
+                site=site,
+                enabled=True,
+                loop=True,
+            )
+        return camera
+
+    def _watchlist(self, users, data_dir) -> None:
+        for reference, name, image in SUBJECTS:
+            held = WatchlistEntry.objects.filter(
+                subject__reference=reference, state=WatchlistEntry.State.APPROVED
+            )
+            if held.exists():
+                continue
+            result = watchlists.image_inspect((data_dir / EXAMPLES / image).read_bytes())
+            entry = watchlists.entry_submit(
+                by=users["contributor"],
+                subject=watchlists.SubjectInput(reference=reference, display_name=name),
+                category="wanted",
+                legal_basis="Demo data: public photograph from the face_recognition examples",
+                case_reference=f"DEMO-CASE-{reference}",
+                provenance=f"{EXAMPLES / image} (MIT licence)",
+                images=[result],
+            )
+            watchlists.entry_decide(
+                entry_id=entry.pk, by=users["manager"], approve=True, reason="Demo watchlist"
+            )
+            self.stdout.write(f"Watchlist: {reference} submitted (contributor), approved (manager)")
+
+    def _deployment(self, users, site, camera) -> Deployment | None:
+        now = timezone.now()
+        current = (
+            Deployment.objects.filter(
+                cameras=camera,
+                state__in=[Deployment.State.LIVE, Deployment.State.AUTHORISED],
+                ends_at__gt=now + timedelta(minutes=5),
+            )
+            .order_by("-ends_at")
+            .first()
+        )
+        deployment = current or self._plan(users, site, camera, now)
+        deployment.officers.add(users["officer"], users["officer2"])
+        if deployment.state == Deployment.State.AUTHORISED:
+            if not deployments.deployment_go_live(deployment=deployment):
+                blockers = deployments.activation_blockers(deployment)
+                self.stdout.write(self.style.WARNING(f"Not live: {', '.join(blockers)}"))
+            deployment.refresh_from_db()
+        return deployment
+
+    def _plan(self, users, site, camera, now) -> Deployment:
+        hours = settings.LFR_MAX_DEPLOYMENT_HOURS
+        try:
+            deployment = deployments.deployment_create(
+                by=users["command"],
+                cameras=[camera],
+                officers=[users["officer"], users["officer2"]],
+                use_case="event_protection",
+                site=site,
+                starts_at=now,
+                ends_at=now + timedelta(hours=hours),
+                necessity="Demo: shows the live console end to end on recorded footage.",
+                proportionality="Demo: recorded public sample video, no real place watched.",
+                location_rationale="Demo: the sample clip's stage.",
+                watchlist_categories=["wanted"],
+                max_watchlist_size=10,
+                threshold=settings.LFR_THRESHOLD_DEFAULT,
+                dpia_reference="DEMO-DPIA-1",
+                policy_reference="DEMO-APD-1",
+                equality_reference="DEMO-EIA-1",
+                public_notice=True,
+            )
+            deployments.deployment_submit(deployment=deployment, by=users["command"])
+            deployments.deployment_authorise(
+                deployment=deployment, by=users["authoriser"], reason="Demo deployment"
+            )
+        except ValidationError as exc:
+            raise CommandError(f"Demo deployment refused: {' '.join(exc.messages)}") from None
+        deployment.refresh_from_db()
+        return deployment
