@@ -97,7 +97,6 @@ def _subject_for(*, subject: SubjectInput, by) -> Subject:
     return created
 
 
-@transaction.atomic
 def entry_submit(
     *,
     by,
@@ -115,7 +114,35 @@ def entry_submit(
     Images are inspected by the caller first (slow, outside the transaction); everything
     here is one transaction, so a refusal leaves nothing half-saved.
     """
+    # Permission first, outside the transaction: a denial's audit event must survive the
+    # rollback its exception causes.
     access.require(by, "watchlist", "submit")
+    with transaction.atomic():
+        return _entry_create(
+            by=by,
+            subject=subject,
+            category=category,
+            legal_basis=legal_basis,
+            case_reference=case_reference,
+            provenance=provenance,
+            images=images,
+            expires_at=expires_at,
+            review_due=review_due,
+        )
+
+
+def _entry_create(
+    *,
+    by,
+    subject: SubjectInput,
+    category: str,
+    legal_basis: str,
+    case_reference: str,
+    provenance: str,
+    images: list[IntakeResult],
+    expires_at: datetime | None,
+    review_due: date | None,
+) -> WatchlistEntry:
     if category not in Category.values:
         raise ValidationError(
             {"category": f"Choose one of: {', '.join(Category.values)} (there is no catch-all)."}
@@ -178,6 +205,18 @@ def _locked(entry_id: int) -> WatchlistEntry:
     return entry
 
 
+def _permit(entry_id: int, by, action: str) -> None:
+    """Check permission before the transaction, so a denial's audit event is kept.
+
+    What the rule reads (the submitter) never changes, so checking the unlocked row is
+    as good as checking the locked one.
+    """
+    entry = WatchlistEntry.objects.filter(pk=entry_id).first()
+    access.require(by, "watchlist", action, entry)
+    if entry is None:
+        raise Http404("No such watchlist entry.")
+
+
 def _transition(entry: WatchlistEntry, *, allowed_from: set[str], to: str, **fields) -> None:
     """Move the state with a conditional update, so two racing actions change it once.
 
@@ -196,13 +235,18 @@ def _transition(entry: WatchlistEntry, *, allowed_from: set[str], to: str, **fie
     entry.refresh_from_db()
 
 
-@transaction.atomic
 def entry_decide(*, entry_id: int, by, approve: bool, reason: str) -> WatchlistEntry:
     """Approve or reject a pending entry: a manager who is not its submitter, with a reason."""
+    action = "approve" if approve else "reject"
+    _permit(entry_id, by, action)
+    reason = _clean_text(reason, "reason")
+    with transaction.atomic():
+        return _decide(entry_id=entry_id, by=by, approve=approve, reason=reason)
+
+
+def _decide(*, entry_id: int, by, approve: bool, reason: str) -> WatchlistEntry:
     entry = _locked(entry_id)
     action = "approve" if approve else "reject"
-    access.require(by, "watchlist", action, entry)
-    reason = _clean_text(reason, "reason")
     now = timezone.now()
     if approve and entry.expires_at is not None and entry.expires_at <= now:
         raise TransitionError("This entry's expiry date has passed; it cannot be approved.")
@@ -223,13 +267,18 @@ def entry_decide(*, entry_id: int, by, approve: bool, reason: str) -> WatchlistE
     return entry
 
 
-@transaction.atomic
 def entry_end(*, entry_id: int, by, withdraw: bool, reason: str) -> WatchlistEntry:
     """Withdraw (pending or approved) or expire (approved) an entry early, with a reason."""
+    action = "withdraw" if withdraw else "expire"
+    _permit(entry_id, by, action)
+    reason = _clean_text(reason, "reason")
+    with transaction.atomic():
+        return _end(entry_id=entry_id, by=by, withdraw=withdraw, reason=reason)
+
+
+def _end(*, entry_id: int, by, withdraw: bool, reason: str) -> WatchlistEntry:
     entry = _locked(entry_id)
     action = "withdraw" if withdraw else "expire"
-    access.require(by, "watchlist", action, entry)
-    reason = _clean_text(reason, "reason")
     _transition(
         entry,
         allowed_from={S.PENDING, S.APPROVED} if withdraw else {S.APPROVED},
@@ -300,7 +349,6 @@ def entry_retention(*, now: datetime | None = None) -> dict:
     return {"expired": expired, "purged": purge_ids, "images_purged": images}
 
 
-@transaction.atomic
 def image_view(*, image_id: int, by, purpose: str) -> ReferenceImage:
     """Hand out one reference image for a stated purpose; the view is audited."""
     image = ReferenceImage.objects.select_related("entry", "entry__subject").filter(pk=image_id)
