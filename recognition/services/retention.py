@@ -13,7 +13,7 @@ from django.utils import timezone
 from core.services import audit_record
 from recognition.models import Adjudication, Alert
 
-RECEIPT_ACTION = "alert.retention_purged"
+RECEIPT_ACTION = "retention.alerts"
 # A receipt lists the ids it deleted; past this many it says how many it left out, so
 # one run after a long outage cannot write an unbounded audit row.
 MAX_IDS_IN_RECEIPT = 5000
