@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from deployments.models import Camera, Deployment, Site
 from recognition.models import Alert
-from tests.helpers import PYTHON, ROOT, faces
+from tests.helpers import PASSWORD, PYTHON, ROOT, faces
 from watchlists.models import ReferenceImage, Subject, WatchlistEntry
 
 _numbers = itertools.count(1)
@@ -140,6 +140,20 @@ def session_cookie(client):
         return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
 
     return _cookie
+
+
+def browser_password(*users) -> None:
+    """Give users PASSWORD hashed the way the server checks it.
+
+    Tests hash with MD5 for speed (tests/conftest.py); a server subprocess only knows
+    the production hashers, so a user who logs in through a browser needs this.
+    """
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    hasher = PBKDF2PasswordHasher()
+    for user in users:
+        user.password = hasher.encode(PASSWORD, hasher.salt())
+        user.save(update_fields=["password"])
 
 
 def free_port() -> int:

@@ -1,0 +1,162 @@
+"""The live console in a real browser (Debian's chromium) against the real server.
+
+The server is `manage.py lfr_demo` (ASGI + embedded worker and beat) on the test
+database; alerts come from the real recognition pipeline on the sample clip.
+"""
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import connection
+
+from core import access
+from core.demo import seed_users
+from deployments.models import Deployment
+from tests.fixtures_console import Server, browser_password, make_alert, make_deployment
+from tests.helpers import ARTIFACTS_DIR, PASSWORD, make_user, subprocess_env
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SHOTS = ARTIFACTS_DIR / "screenshots"
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in this thread; the ORM calls the test
+    # makes meanwhile are plain synchronous calls, so Django's guard is lifted for them.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def server(tmp_path, db):
+    srv = Server(subprocess_env(LFR_VAR_DIR=str(tmp_path / "var")), tmp_path / "server.log")
+    yield srv
+    srv.stop()
+
+
+def raise_alert(deployment, **kwargs):
+    """make_alert from a plain thread: the nudge needs one with no event loop running."""
+
+    def run():
+        try:
+            return make_alert(deployment, **kwargs)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(run).result()
+
+
+def login(browser, server, username):
+    context = browser.new_context(base_url=server.url)
+    page = context.new_page()
+    page.goto("/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/$"))
+    return page
+
+
+def open_console(page, deployment):
+    page.goto("/recognition/")
+    page.click(f"tr:has-text('{deployment.reference}') >> text=Open console")
+    page.wait_for_selector("#conn[data-state=live]")
+
+
+@pytest.fixture
+def demo(db):
+    """`make demo`'s data on the test database: demo users, watchlist, live deployment."""
+    seed_users()
+    browser_password(*get_user_model().objects.filter(username__in=["officer", "officer2"]))
+    call_command("seed_demo_data")
+    return Deployment.objects.get(state=Deployment.State.LIVE)
+
+
+def test_it_shows_a_real_alert_and_shares_the_decision(browser, demo, server):
+    browser_password(make_user("officer3", access.OFFICER))
+    officer = login(browser, server, "officer")
+    open_console(officer, demo)
+    officer2 = login(browser, server, "officer2")
+    open_console(officer2, demo)
+
+    # The embedded beat starts the stream within ~10 s; the clip holds both subjects.
+    card = officer.wait_for_selector("[data-testid=alert]", timeout=150_000)
+    officer.screenshot(path=SHOTS / "console-alert.png", full_page=True)
+    seq = card.get_attribute("data-seq")
+    assert re.match(r"Alert \d+ · DEMO-(LMM|AL)", card.query_selector("h2").inner_text())
+    assert card.query_selector("img[alt=Camera]") and card.query_selector("img[alt=Watchlist]")
+
+    form = card.query_selector("form[data-testid=decide]")
+    form.query_selector("input[name=is_true_match][value=true]").check()
+    form.query_selector("input[name=confirmed][value=true]").check()
+    form.query_selector("select[name=outcome]").select_option("no_action")
+    form.query_selector("textarea[name=note]").fill("Demo: actor on stage")
+    form.query_selector("button[type=submit]").click()
+    mine = f"[data-seq='{seq}'] [data-testid=decision]"
+    officer.wait_for_selector(f"{mine}:has-text('True match, confirmed')")
+    # The other console learns it without reloading.
+    officer2.wait_for_selector(f"{mine}:has-text('True match, confirmed')", timeout=15_000)
+    officer2.screenshot(path=SHOTS / "console-decision-shared.png", full_page=True)
+
+    outsider = login(browser, server, "officer3")
+    outsider.goto("/recognition/")
+    assert outsider.get_by_test_id("no-consoles").is_visible()
+    response = outsider.goto(f"/recognition/deployments/{demo.pk}/console/")
+    assert response.status == 404
+    outsider.screenshot(path=SHOTS / "console-unassigned-404.png", full_page=True)
+
+
+def test_it_shows_every_alert_exactly_once_across_cut_sockets(browser, users, server):
+    deployment = make_deployment(officers=[users.officer], requested_by=users.command)
+    browser_password(users.officer)
+    page = login(browser, server, users.officer.username)
+    open_console(page, deployment)
+    total = 12
+    for n in range(1, total + 1):
+        raise_alert(deployment, distance=0.3 + n / 100)
+        if n % 3 == 0:
+            page.evaluate("window.lfrConsole.socket && window.lfrConsole.socket.close()")
+        if n == 7:
+            page.context.set_offline(True)
+            page.wait_for_selector("#conn:not([data-state=live])")
+            raise_alert(deployment, distance=0.45)
+            page.context.set_offline(False)
+    total += 1
+    page.wait_for_function(
+        f"document.querySelectorAll('[data-testid=alert]').length >= {total}", timeout=60_000
+    )
+    page.wait_for_selector("#conn[data-state=live]")
+    page.wait_for_timeout(6_000)  # one more server tick: nothing may arrive twice
+    seqs = [
+        int(s)
+        for s in page.eval_on_selector_all(
+            "[data-testid=alert]", "els => els.map(e => e.dataset.seq)"
+        )
+    ]
+    page.screenshot(path=SHOTS / "console-after-cuts.png", full_page=True)
+    assert seqs == list(range(total, 0, -1))
