@@ -1,0 +1,142 @@
+"""A worker killed with SIGKILL mid-stream: another worker resumes the camera and alerts."""
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+from django.db import close_old_connections
+
+from lfr_site.celery import app
+from recognition import tasks
+from recognition.models import Alert, StreamLease
+from recognition.services.streams import holder_pid
+from tests.fixtures_recognition import watchlist_rows
+from tests.helpers import PYTHON, subprocess_env
+
+SLICE_SECONDS = 10
+STALE_SECONDS = 5
+
+
+class Worker:
+    """A real `celery worker` on the streams queue, in its own process group."""
+
+    def __init__(self, name, tmp_path):
+        self.log = tmp_path / f"{name}.log"
+        env = subprocess_env(
+            LFR_ALLOW_DETACHED_WORKER="1",
+            LFR_STREAM_SLICE_SECONDS=str(SLICE_SECONDS),
+            LFR_STREAM_LEASE_STALE_SECONDS=str(STALE_SECONDS),
+        )
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [PYTHON, "-m", "celery", "-A", "lfr_site", "worker", "-Q", "streams,default",
+                 "--pool", "solo", "-c", "1", "-n", f"{name}@%h", "-l", "WARNING",
+                 "--without-gossip", "--without-mingle", "--without-heartbeat"],
+                cwd=tmp_path,  # the filesystem transport keeps control files in the cwd
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def kill(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def tail(self):
+        return self.log.read_text(errors="replace")[-3000:]
+
+
+def purge_queues():
+    """Old slice messages (other runs, other databases) must not reach these workers."""
+    with app.connection_for_write() as conn:
+        channel = conn.default_channel
+        for queue in ("streams", "default"):
+            try:
+                channel.queue_purge(queue)
+            except Exception:  # a queue never declared on this broker: nothing to purge
+                pass
+
+
+def wait_for(what, condition, seconds, workers, poll=0.5, during=None):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        close_old_connections()
+        value = condition()
+        if value:
+            return value
+        if during:
+            during()
+        time.sleep(poll)
+    logs = "\n".join(f"--- {w.log.name}\n{w.tail()}" for w in workers)
+    pytest.fail(f"timed out waiting for {what}\n{logs}")
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_it_resumes_a_killed_workers_camera_on_another_worker(
+    stream_deployment, tmp_path, settings
+):
+    # The test plays beat (the supervisor), so it judges staleness like the workers do.
+    settings.LFR_STREAM_LEASE_STALE_SECONDS = STALE_SECONDS
+    # Lin-Manuel Miranda faces the camera for seconds in every loop of the clip.
+    deployment = stream_deployment(
+        rows=watchlist_rows("lin-manuel-miranda.png"),
+        loop=True,
+        threshold=settings.LFR_THRESHOLD_MAX,
+    )
+    purge_queues()
+    workers = [Worker("w1", tmp_path), Worker("w2", tmp_path)]
+    try:
+        tasks.stream_supervisor()  # creates the lease and enqueues its first slice
+        lease = StreamLease.objects.get(deployment=deployment)
+
+        def holder():
+            lease.refresh_from_db()
+            return holder_pid(lease.holder)
+
+        def last_seq():
+            return Alert.objects.filter(deployment=deployment).count() and (
+                Alert.objects.filter(deployment=deployment).latest("seq").seq
+            )
+
+        wait_for("a first alert", last_seq, 120, workers)
+        victim_pid = wait_for("a lease holder", holder, 60, workers)
+        victim = next(w for w in workers if w.pid == victim_pid)
+        survivor = next(w for w in workers if w is not victim)
+
+        victim.kill()
+        killed_at, seq_at_kill = time.monotonic(), last_seq()
+
+        # The beat job runs every 10 s in production; here the test plays beat.
+        wait_for(
+            "the survivor to take the lease",
+            lambda: holder() == survivor.pid,
+            60,
+            workers,
+            poll=1.0,
+            during=tasks.stream_supervisor,
+        )
+        resumed_after = time.monotonic() - killed_at
+        wait_for(
+            "a new alert from the survivor",
+            lambda: last_seq() > seq_at_kill,
+            120,
+            workers,
+            during=tasks.stream_supervisor,
+        )
+        assert survivor.proc.poll() is None
+        lease.refresh_from_db()
+        assert lease.frames_in > 0 and lease.faces_seen > 0
+        print(f"camera resumed {resumed_after:.1f} s after SIGKILL (stale after {STALE_SECONDS} s)")
+    finally:
+        for worker in workers:
+            worker.kill()
+        purge_queues()
