@@ -74,6 +74,9 @@ class AuditEventListApi(APIView):
 
 class AuditFlagsApi(APIView):
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "OversightAuditFlagsOut"
+
         since = serializers.DateTimeField()
         until = serializers.DateTimeField()
         total = serializers.IntegerField()
@@ -127,6 +130,9 @@ class AuditVerificationApi(APIView):
 
 class EffectivenessApi(APIView):
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "OversightEffectivenessIn"
+
         by = serializers.ChoiceField(choices=list(selectors.GROUPINGS), default="month")
         since = serializers.DateTimeField(required=False)
         until = serializers.DateTimeField(required=False)
@@ -134,6 +140,9 @@ class EffectivenessApi(APIView):
         site = serializers.IntegerField(required=False)
 
     class RowSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "OversightEffectivenessRow"
+
         key = serializers.CharField()
         label = serializers.CharField()
         deployments = serializers.IntegerField()
@@ -153,6 +162,9 @@ class EffectivenessApi(APIView):
         outcome_no_action = serializers.IntegerField()
 
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "OversightEffectivenessOut"
+
         by = serializers.CharField()
         rows = serializers.ListField(child=serializers.DictField())
         total = serializers.DictField()
@@ -194,6 +206,9 @@ class AccuracyRunListApi(APIView):
 
 class AccuracyRunApi(APIView):
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "OversightAccuracyRunOut"
+
         run = EvaluationRunSerializer()
         rows = serializers.ListField(child=serializers.DictField())
         operating_point = serializers.DictField()
@@ -208,6 +223,9 @@ class AccuracyRunApi(APIView):
 
 class EqualityApi(APIView):
     class RowSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "OversightEqualityRow"
+
         group = serializers.CharField()
         alerts = serializers.IntegerField()
         false_alerts = serializers.IntegerField()
@@ -217,6 +235,9 @@ class EqualityApi(APIView):
         too_few = serializers.BooleanField()
 
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "OversightEqualityOut"
+
         rows = serializers.ListField(child=serializers.DictField())
         conclusion = serializers.CharField()
 
@@ -230,6 +251,9 @@ class EqualityApi(APIView):
 
 class RetentionApi(APIView):
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "OversightRetentionOut"
+
         settings = serializers.DictField()
         alerts = serializers.DictField()
         alert_cutoff = serializers.DateTimeField()
@@ -307,6 +331,9 @@ class SubjectHistoryApi(APIView):
     """A subject's trail across apps; a sensitive read, refused (400) without a purpose."""
 
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "OversightSubjectHistoryOut"
+
         reference = serializers.CharField()
         entries = serializers.ListField(child=serializers.DictField())
         alerts = serializers.ListField(child=serializers.DictField())

@@ -14,3 +14,12 @@ def pct(value, digits=1):
 @register.filter
 def dash(value):
     return "—" if value is None or value == "" else value
+
+
+@register.filter
+def thousands(value):
+    """12000 -> "12,000" (without loading django.contrib.humanize for one filter)."""
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return value
