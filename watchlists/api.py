@@ -123,22 +123,7 @@ class EntryListCreateApi(APIView):
         data.is_valid(raise_exception=True)
         v = data.validated_data
         try:
-            result = services.image_inspect(services.upload_bytes(v["image"]))
-            entry = services.entry_submit(
-                by=request.user,
-                subject=services.SubjectInput(
-                    reference=v["subject_reference"],
-                    display_name=v["display_name"],
-                    date_of_birth=v["date_of_birth"],
-                ),
-                category=v["category"],
-                legal_basis=v["legal_basis"],
-                case_reference=v["case_reference"],
-                provenance=v["provenance"],
-                images=[result],
-                expires_at=v["expires_at"],
-                review_due=v["review_due"],
-            )
+            entry = services.entry_submit_upload(by=request.user, upload=v["image"], fields=v)
         except (IntakeError, ValidationError) as exc:
             return refusal(exc)
         return Response(EntryOutput(entry).data, status=status.HTTP_201_CREATED)

@@ -131,6 +131,27 @@ def entry_submit(
         )
 
 
+def entry_submit_upload(*, by, upload, fields: dict) -> WatchlistEntry:
+    """The pages' and API's submission: one uploaded file plus the validated form fields."""
+    access.require(by, "watchlist", "submit")
+    result = image_inspect(upload_bytes(upload))
+    return entry_submit(
+        by=by,
+        subject=SubjectInput(
+            reference=fields["subject_reference"],
+            display_name=fields.get("display_name") or "",
+            date_of_birth=fields.get("date_of_birth"),
+        ),
+        category=fields["category"],
+        legal_basis=fields["legal_basis"],
+        case_reference=fields["case_reference"],
+        provenance=fields["provenance"],
+        images=[result],
+        expires_at=fields.get("expires_at"),
+        review_due=fields.get("review_due"),
+    )
+
+
 def _entry_create(
     *,
     by,

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core import access
@@ -51,6 +52,7 @@ def entries(request):
             "state": state,
             "category": category,
             "q": q,
+            "today": timezone.localdate(),
         },
     )
 
@@ -134,22 +136,7 @@ def submit(request):
     if request.method == "POST" and form.is_valid():
         v = form.cleaned_data
         try:
-            result = services.image_inspect(services.upload_bytes(v["image"]))
-            created = services.entry_submit(
-                by=request.user,
-                subject=services.SubjectInput(
-                    reference=v["subject_reference"],
-                    display_name=v["display_name"],
-                    date_of_birth=v["date_of_birth"],
-                ),
-                category=v["category"],
-                legal_basis=v["legal_basis"],
-                case_reference=v["case_reference"],
-                provenance=v["provenance"],
-                images=[result],
-                expires_at=v["expires_at"],
-                review_due=v["review_due"],
-            )
+            created = services.entry_submit_upload(by=request.user, upload=v["image"], fields=v)
         except IntakeError as exc:
             form.add_error("image", f"Refused ({exc.rule}): {exc.message}")
         except ValidationError as exc:
