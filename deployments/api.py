@@ -19,6 +19,8 @@ from deployments.models import Camera, Deployment, Site, UseCase
 from watchlists.models import Category
 
 TAG = ["deployments"]
+# Nested Input/OutputSerializer classes carry `Meta.ref_name`: every app nests classes of
+# the same name, and drf-spectacular would otherwise merge them into one schema component.
 
 
 def _call(fn, **kwargs):
@@ -122,6 +124,9 @@ class Paginated(PageNumberPagination):
 
 class DeploymentListApi(APIView):
     class FilterSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "DeploymentListFilter"
+
         state = serializers.ChoiceField(choices=Deployment.State.choices, required=False)
 
     @extend_schema(tags=TAG, parameters=[FilterSerializer], responses=DeploymentOut(many=True))
@@ -163,7 +168,8 @@ class DeploymentDetailApi(APIView):
 
 class DeploymentUpdateApi(APIView):
     class InputSerializer(PlanIn):
-        pass
+        class Meta:
+            ref_name = "DeploymentUpdateIn"
 
     @extend_schema(tags=TAG, request=InputSerializer, responses=DeploymentOut)
     def post(self, request, pk):
@@ -193,6 +199,9 @@ class DeploymentSubmitApi(APIView):
 
 class AuthorisationViewApi(APIView):
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "AuthorisationScreenOut"
+
         deployment = DeploymentOut()
         watchlist_size_by_category = serializers.DictField(child=serializers.IntegerField())
         watchlist_total = serializers.IntegerField()
@@ -218,7 +227,7 @@ class AuthorisationViewApi(APIView):
                     "watchlist_size_by_category": counts,
                     "watchlist_total": sum(counts.values()),
                     "excluded_minors": excluded,
-                    "activation_blockers": services.activation_blockers(d),
+                    "activation_blockers": services.activation_blockers(d, paperwork_only=True),
                 }
             ).data
         )
@@ -226,6 +235,9 @@ class AuthorisationViewApi(APIView):
 
 class DeploymentAuthoriseApi(APIView):
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "DeploymentAuthoriseIn"
+
         reason = serializers.CharField(required=False, allow_blank=True, default="")
         seen_updated_at = serializers.DateTimeField(required=False, allow_null=True)
 
@@ -291,6 +303,9 @@ class RecordApi(APIView):
 
 class RecordReviewApi(APIView):
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "RecordReviewIn"
+
         review = serializers.CharField()
 
     @extend_schema(tags=TAG, request=InputSerializer, responses=RecordOut)
@@ -312,6 +327,9 @@ class RecordSignoffApi(APIView):
 
 class CalendarApi(APIView):
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "CalendarWeekOut"
+
         week = serializers.CharField(source="label")
         used = serializers.IntegerField()
         capacity = serializers.IntegerField()
@@ -369,6 +387,9 @@ class SiteListApi(APIView):
 
 class SiteCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "SiteCreateIn"
+
         name = serializers.CharField()
         address = serializers.CharField(required=False, allow_blank=True, default="")
         latitude = serializers.DecimalField(9, 6, required=False, allow_null=True)

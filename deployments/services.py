@@ -549,10 +549,14 @@ def deployment_cancel(*, deployment: Deployment, by, reason: str) -> Deployment:
 # --- the activation gate and the lifecycle ---------------------------------------------
 
 
-def activation_blockers(deployment: Deployment, *, urgent_start: bool = False) -> list[str]:
-    """Why this deployment may not go live now; empty when it may (DOMAIN.md §1, §2)."""
+def activation_blockers(
+    deployment: Deployment, *, urgent_start: bool = False, paperwork_only: bool = False
+) -> list[str]:
+    """Why this deployment may not go live now; empty when it may (DOMAIN.md §1, §2).
+    `paperwork_only` leaves out the authorisation itself (for the authorisation screen)."""
     missing = []
-    if deployment.authorised_at is None or deployment.authorised_by_id is None:
+    unauthorised = deployment.authorised_at is None or deployment.authorised_by_id is None
+    if unauthorised and not paperwork_only:
         if not (urgent_start and deployment.urgent and settings.LFR_URGENT_MODE):
             missing.append("no authorisation")
     for field, label in (

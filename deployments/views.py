@@ -208,7 +208,7 @@ def deployment_authorise(request, pk):
             "counts": counts,
             "total": sum(counts.values()),
             "excluded_minors": excluded,
-            "blockers": services.activation_blockers(deployment),
+            "blockers": services.activation_blockers(deployment, paperwork_only=True),
             "form": form,
             "capacity_used": selectors.week_capacity_used(
                 year=timezone.localtime(deployment.starts_at).isocalendar()[0],
