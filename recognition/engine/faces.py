@@ -14,6 +14,11 @@ from . import face_api
 
 Box = tuple[int, int, int, int]
 
+# Faces narrower than this are upscaled before encoding.
+ENCODE_MIN_FACE_PX = 120
+# Reference photos are detected on a copy at most this big (longer side).
+REFERENCE_DETECT_MAX_SIDE = 1024
+
 
 def _dlib_models():
     api = face_api().api
@@ -57,7 +62,19 @@ def encode(frame_bgr: np.ndarray, boxes: list[Box]) -> np.ndarray:
         y0, y1 = max(top - pad, 0), min(bottom + pad, height)
         x0, x1 = max(left - pad, 0), min(right + pad, width)
         roi = cv2.cvtColor(frame_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2RGB)
-        rect = dlib.rectangle(left - x0, top - y0, right - x0, bottom - y0)
+        factor = ENCODE_MIN_FACE_PX / max(right - left, 1)
+        if factor > 1:
+            # dlib samples the 150 px chip bilinearly; a small face upscaled bicubically
+            # first gives a cleaner chip (measured: 0.64 -> 0.59 for a 29 px true match).
+            roi = cv2.resize(roi, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+        else:
+            factor = 1.0
+        rect = dlib.rectangle(
+            round((left - x0) * factor),
+            round((top - y0) * factor),
+            round((right - x0) * factor),
+            round((bottom - y0) * factor),
+        )
         shape = predictor(roi, rect)
         out[i] = np.asarray(encoder.compute_face_descriptor(roi, shape, 1), dtype=np.float32)
     return out
@@ -104,8 +121,14 @@ def encode_reference(path: Path, upsample: int = 1) -> np.ndarray | None:
     if image is None:
         raise ValueError(f"cannot decode image {Path(path).name}")
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    # HOG on a 2,000 px photo costs seconds; detect on a copy, encode from the original.
+    scale = min(1.0, REFERENCE_DETECT_MAX_SIDE / max(gray.shape[:2]))
+    if scale < 1.0:
+        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     found = detect(gray, upsample)
     if not found:
         return None
     box = max(found, key=lambda item: (item[0][1] - item[0][3]) * (item[0][2] - item[0][0]))[0]
-    return encode(image, [box])[0]
+    height, width = image.shape[:2]
+    top, right, bottom, left = (round(v / scale) for v in box)
+    return encode(image, [(max(top, 0), min(right, width), min(bottom, height), max(left, 0))])[0]

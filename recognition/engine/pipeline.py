@@ -25,22 +25,30 @@ __all__ = ["FrameResult", "Match", "Pipeline", "PipelineConfig", "Watchlist"]
 class PipelineConfig:
     """Knobs of the pipeline; the defaults are the measured production operating point."""
 
-    # Frames wider than this are downscaled before detection; with one HOG upsample a
-    # face of ~40 px at this width is still found (80 px without upsampling).
-    detect_max_width: int = 640
+    # Frames are resized to between these widths before detection. HOG finds faces of
+    # ~80 px, ~40 px with one upsample: at 960 wide with one upsample that is ~27 px in a
+    # 640x360 frame and ~80 px in a 1080p one. Narrower frames are upscaled (cheaply, by
+    # OpenCV) rather than upsampled twice by dlib. 0 disables upscaling.
+    detect_max_width: int = 960
+    detect_min_width: int = 960
     upsample: int = 1
     model: str = "hog"
     # Run detection on one frame in this many; tracks carry the boxes in between.
     detect_every: int = 5
+    # Only one detection pass in this many uses `upsample` (the pass that finds small
+    # faces; dlib scans a 4x bigger image); the others run without upsampling, 4x
+    # cheaper, and find faces twice as large. 1 = always upsample.
+    small_face_every: int = 4
     # Re-encode a track only when its view quality beats the best encoded one by this
     # fraction (bigger, sharper, more frontal), and at most max_encodes_per_track times.
     reencode_min_gain: float = 0.3
     max_encodes_per_track: int = 4
     # Tracking: same face if boxes overlap this much, or the centre moved at most this
-    # many face widths; a track unseen for max_missed_frames frames is forgotten.
+    # many face widths; a track missed by this many detection passes that could have
+    # seen it is forgotten.
     min_iou: float = 0.3
     max_centre_shift: float = 0.75
-    max_missed_frames: int = 15
+    max_missed_passes: int = 3
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,9 @@ class FrameResult:
 
 
 _SKIPPED = FrameResult(0, 0, 0, [], detected=False)
+# HOG's window is 80 px; faces a little larger than that may still be missed by a pass
+# without upsampling, so a track is "visible" to such a pass from this width up.
+COARSE_MIN_FACE_PX = 100
 
 
 class Pipeline:
@@ -84,9 +95,10 @@ class Pipeline:
         self.tracker = Tracker(
             min_iou=config.min_iou,
             max_centre_shift=config.max_centre_shift,
-            max_missed_frames=config.max_missed_frames,
+            max_missed_passes=config.max_missed_passes,
         )
         self._last_detect: int | None = None
+        self._passes = 0
 
     def needs_frame(self, frame_no: int) -> bool:
         """Whether process() will look at this frame's pixels (a source may skip decoding)."""
@@ -99,14 +111,17 @@ class Pipeline:
             return _SKIPPED
         self._last_detect = frame_no
         gray, scale = self._detection_image(frame_bgr)
-        found = faces.detect(gray, self.config.upsample)
-        if not found:
-            self.tracker.update([], frame_no)
-            return FrameResult(0, 0, 0, [])
-
+        small_pass = self._passes % max(self.config.small_face_every, 1) == 0
+        self._passes += 1
+        upsample = self.config.upsample if small_pass else 0
+        found = faces.detect(gray, upsample)
+        # Tracks too small for this pass to see are not counted as missed by it.
+        visible_from = 0 if small_pass or not self.config.upsample else COARSE_MIN_FACE_PX / scale
         height, width = frame_bgr.shape[:2]
         boxes = [_scale_box(box, scale, width, height) for box, _, _ in found]
-        assigned = self.tracker.update(boxes, frame_no)
+        assigned = self.tracker.update(boxes, frame_no, visible_from=visible_from)
+        if not found:
+            return FrameResult(0, 0, 0, [])
 
         to_encode = []  # (track, box, quality)
         for (small_box, _score, kind), box, (track, _is_new) in zip(
@@ -152,11 +167,15 @@ class Pipeline:
     def _detection_image(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, float]:
         height, width = frame_bgr.shape[:2]
         gray = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY)
-        if width <= self.config.detect_max_width:
+        if width > self.config.detect_max_width:
+            target, interpolation = self.config.detect_max_width, cv2.INTER_AREA
+        elif self.config.detect_min_width and width < self.config.detect_min_width:
+            target, interpolation = self.config.detect_min_width, cv2.INTER_LINEAR
+        else:
             return gray, 1.0
-        scale = self.config.detect_max_width / width
-        size = (self.config.detect_max_width, max(1, round(height * scale)))
-        return cv2.resize(gray, size, interpolation=cv2.INTER_AREA), scale
+        scale = target / width
+        size = (target, max(1, round(height * scale)))
+        return cv2.resize(gray, size, interpolation=interpolation), scale
 
 
 def _scale_box(box: faces.Box, scale: float, width: int, height: int) -> faces.Box:

@@ -20,6 +20,7 @@ class Track:
     track_id: str
     box: Box
     last_seen: int  # frame number of the last detection that matched this track
+    missed: int = 0  # detection passes in a row that could have seen it and did not
     best_quality: float = 0.0  # quality of the best view encoded so far (0: never encoded)
     encodes: int = 0
     matched_labels: set = field(default_factory=set)
@@ -47,26 +48,27 @@ class Tracker:
     """Greedy association of each detection round's boxes to live tracks.
 
     A detection joins the track it overlaps most (IoU), or failing any overlap the one
-    whose centre moved least (people walk between detection frames); a track unseen for
-    more than ``max_missed_frames`` frames is dropped.
+    whose centre moved least (people walk between detection frames); a track missed by
+    more than ``max_missed_passes`` passes able to see it is dropped.
     """
 
-    def __init__(self, *, min_iou: float, max_centre_shift: float, max_missed_frames: int):
+    def __init__(self, *, min_iou: float, max_centre_shift: float, max_missed_passes: int):
         self.min_iou = min_iou
         self.max_centre_shift = max_centre_shift
-        self.max_missed_frames = max_missed_frames
+        self.max_missed_passes = max_missed_passes
         self.tracks: dict[str, Track] = {}
         # Random prefix: track ids stay unique across slices and restarts of a camera.
         self._prefix = uuid.uuid4().hex[:8]
         self._counter = itertools.count(1)
 
-    def update(self, boxes: list[Box], frame_no: int) -> list[tuple[Track, bool]]:
-        """Assign boxes to tracks; returns (track, is_new) aligned with ``boxes``."""
-        self.tracks = {
-            tid: t
-            for tid, t in self.tracks.items()
-            if frame_no - t.last_seen <= self.max_missed_frames
-        }
+    def update(
+        self, boxes: list[Box], frame_no: int, visible_from: float = 0
+    ) -> list[tuple[Track, bool]]:
+        """Assign boxes to tracks; returns (track, is_new) aligned with ``boxes``.
+
+        Tracks narrower than ``visible_from`` pixels are not counted as missed when no
+        box joins them (the pass could not have found them).
+        """
         candidates = []
         for i, box in enumerate(boxes):
             for tid, track in self.tracks.items():
@@ -83,6 +85,13 @@ class Tracker:
                 continue
             assigned[i] = self.tracks[tid]
             taken.add(tid)
+        for tid in list(self.tracks):
+            track = self.tracks[tid]
+            if tid in taken or track.box[1] - track.box[3] < visible_from:
+                continue
+            track.missed += 1
+            if track.missed > self.max_missed_passes:
+                del self.tracks[tid]
         result = []
         for i, box in enumerate(boxes):
             track = assigned.get(i)
@@ -92,5 +101,6 @@ class Tracker:
                 self.tracks[track.track_id] = track
             track.box = box
             track.last_seen = frame_no
+            track.missed = 0
             result.append((track, is_new))
         return result
