@@ -4,7 +4,12 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -38,6 +43,7 @@ def refusal(exc: Exception) -> Response:
     raise exc
 
 
+@extend_schema_serializer(component_name="WatchlistImage")
 class ImageOutput(serializers.Serializer):
     id = serializers.IntegerField()
     width = serializers.IntegerField()
@@ -55,6 +61,7 @@ class ImageOutput(serializers.Serializer):
         return reverse("watchlists_api:image", args=[obj.pk])
 
 
+@extend_schema_serializer(component_name="WatchlistEntry")
 class EntryOutput(serializers.Serializer):
     id = serializers.IntegerField()
     subject_reference = serializers.CharField(source="subject.reference")
@@ -87,6 +94,7 @@ class EntryListCreateApi(APIView):
         category = serializers.ChoiceField(choices=Category.choices, required=False)
         q = serializers.CharField(required=False, max_length=100)
 
+    @extend_schema_serializer(component_name="WatchlistEntrySubmit")
     class InputSerializer(serializers.Serializer):
         image = serializers.FileField()
         subject_reference = serializers.CharField(max_length=64)
@@ -139,6 +147,7 @@ class EntryDetailApi(APIView):
 class _ReasonApi(APIView):
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
+    @extend_schema_serializer(component_name="WatchlistDecisionReason")
     class InputSerializer(serializers.Serializer):
         reason = serializers.CharField()
 
@@ -238,9 +247,11 @@ class ImageCheckApi(APIView):
 
     parser_classes = [MultiPartParser]
 
+    @extend_schema_serializer(component_name="WatchlistImageCheck")
     class InputSerializer(serializers.Serializer):
         image = serializers.FileField()
 
+    @extend_schema_serializer(component_name="WatchlistImageVerdict")
     class OutputSerializer(serializers.Serializer):
         ok = serializers.BooleanField()
         rule = serializers.CharField(allow_null=True)
