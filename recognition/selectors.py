@@ -9,7 +9,11 @@ from recognition.models import StreamLease
 
 
 def camera_status(deployment) -> list[dict]:
-    """One row per camera of the deployment: how its stream is doing right now."""
+    """One row per camera of the deployment: how its stream is doing right now.
+
+    fps_in counts frames read from the source; fps_processed counts frames the detector
+    examined (one in PipelineConfig.detect_every: the tracker carries the others).
+    """
     leases = {lease.camera_id: lease for lease in StreamLease.objects.filter(deployment=deployment)}
     cutoff = timezone.now() - timedelta(seconds=settings.LFR_STREAM_LEASE_STALE_SECONDS)
     rows = []

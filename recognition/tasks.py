@@ -1,20 +1,16 @@
 """Recognition's Celery tasks: thin callers of recognition.services (JSON args, ids only)."""
 
-import logging
-
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
-
-logger = logging.getLogger(__name__)
 
 
 @shared_task(
     bind=True,
     name="recognition.tasks.stream_slice",
     ignore_result=True,
-    # Solo pools cannot enforce these; prefork and threads-with-signals can. A slice
-    # stuck in a blocking read is also covered by the lease going stale.
+    # Only the prefork pool enforces these. Under solo or threads a slice stuck in a
+    # blocking read still loses its camera: the lease goes stale and another worker takes it.
     soft_time_limit=settings.LFR_STREAM_SLICE_SECONDS + 60,
     time_limit=settings.LFR_STREAM_SLICE_SECONDS + 120,
 )

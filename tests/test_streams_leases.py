@@ -218,3 +218,11 @@ def test_it_shows_a_silent_holder_as_stale_and_not_connected(deployment):
     row = camera_status(deployment)[0]
     assert row["stale"] and not row["connected"]
     assert row["fps_in"] == 0.0
+
+
+def test_it_frees_a_stopped_lease_whose_holder_died(deployment):
+    lease = lease_for(deployment, holder="dead/1/a", heartbeat_at=ago(60))
+    Deployment.objects.filter(pk=deployment.pk).update(state=Deployment.State.COMPLETED)
+    streams.streams_supervise()
+    lease.refresh_from_db()
+    assert lease.stopped and lease.holder == ""

@@ -10,7 +10,6 @@ Non-matches leave nothing: frames and faces live only in this process's memory f
 length of one frame; only counters are written (frames, faces seen).
 """
 
-import logging
 import os
 import socket
 import time
@@ -25,8 +24,6 @@ from django.utils import timezone
 from deployments.models import Deployment
 from recognition.models import StreamLease
 from recognition.services.alerts import alert_raise
-
-logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 2.0
 
@@ -76,6 +73,10 @@ def streams_supervise() -> list[int]:
         stopped=True, connected=False, fps_in=0, fps_processed=0
     )
     StreamLease.objects.filter(pk__in=keep, stopped=True).update(stopped=False)
+    # A stopped lease whose holder died can never be released by it: show it free.
+    StreamLease.objects.filter(stopped=True, heartbeat_at__lt=_stale_cutoff()).exclude(
+        holder=""
+    ).update(holder="")
     return list(
         StreamLease.objects.filter(
             Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=_stale_cutoff()), pk__in=keep
