@@ -276,7 +276,8 @@ def deployment_record(request, pk):
         {
             "d": deployment,
             "record": record,
-            "fields": list(record.fields.items()),
+            # In the Met's order: jsonb (PostgreSQL) does not keep the keys' order.
+            "fields": [(k, record.fields.get(k, "")) for k in selectors.MET_FIELDS],
             "unadjudicated": selectors.alert_figures(deployment)["unadjudicated"],
             "form": form,
             "may_review": access.can(request.user, "deployment", "review", deployment),
@@ -357,6 +358,9 @@ def camera_edit(request, pk):
 # --- transparency (public, no login, nothing personal) ---------------------------------
 
 
+YEAR_FIELDS = ["Deployments", *selectors.COUNT_FIELDS, "False Alert Rate"]
+
+
 def transparency(request):
     return render(
         request,
@@ -365,8 +369,8 @@ def transparency(request):
             "fields": selectors.MET_FIELDS,
             "rows": selectors.published_rows(),
             "upcoming": selectors.upcoming_notices(),
-            "years": selectors.yearly_summary(),
-            "year_fields": ["Deployments", *selectors.COUNT_FIELDS, "False Alert Rate"],
+            "year_fields": YEAR_FIELDS,
+            "years": [(y["Year"], [y[f] for f in YEAR_FIELDS]) for y in selectors.yearly_summary()],
         },
     )
 
