@@ -83,3 +83,50 @@ def stream_deployment(db):
         return deployment
 
     return make
+
+
+# --- engine fixtures (recognition engine and benchmarks) ---------------------------------
+
+SAMPLE_FACES = {
+    "lin-manuel-miranda": "lin-manuel-miranda.png",
+    "alex-lacamoire": "alex-lacamoire.png",
+    "obama": "obama.jpg",
+    "biden": "biden.jpg",
+}
+
+
+@pytest.fixture(scope="session")
+def sample_encodings() -> dict[str, np.ndarray]:
+    """Real (128,) float32 encodings by the engine's reference encoder, per sample subject.
+
+    Keys: lin-manuel-miranda, alex-lacamoire, obama, biden (images under examples/).
+    """
+    from recognition.engine.faces import encode_reference
+
+    return {name: encode_reference(faces("examples", file)) for name, file in SAMPLE_FACES.items()}
+
+
+@pytest.fixture(scope="session")
+def engine_watchlist(sample_encodings):
+    """Build an engine Watchlist from sample subject names, labelled by those names."""
+    from recognition.engine.pipeline import Watchlist
+
+    def make(*names: str) -> "Watchlist":
+        return Watchlist(np.stack([sample_encodings[n] for n in names]), list(names))
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def subject_folders(tmp_path_factory):
+    """Build a bench_stream watchlist folder (one sub-folder per subject, symlinked images)."""
+
+    def make(*names: str) -> Path:
+        root = tmp_path_factory.mktemp("watchlist")
+        for name in names:
+            (root / name).mkdir()
+            source = faces("examples", SAMPLE_FACES[name])
+            (root / name / source.name).symlink_to(source)
+        return root
+
+    return make

@@ -1,0 +1,98 @@
+"""The production pipeline on real faces: encode per track, match once, crop only matches."""
+
+import cv2
+import numpy as np
+import pytest
+
+from recognition.engine.baseline import BASELINE_TOLERANCE
+from recognition.engine.pipeline import Pipeline, PipelineConfig
+from recognition.engine.sources import open_source
+from tests.helpers import faces
+
+EVERY_FRAME = PipelineConfig(detect_every=1, small_face_every=1)
+
+
+@pytest.fixture(scope="module")
+def walking_obama():
+    """Ten 1280x720 frames of obama.jpg's face (~130 px) walking right 8 px per frame."""
+    photo = cv2.imread(str(faces("examples", "obama.jpg")))
+    photo = cv2.resize(photo, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    frames = []
+    for i in range(10):
+        frame = np.full((720, 1280, 3), 90, np.uint8)
+        x = 200 + 8 * i
+        frame[100 : 100 + photo.shape[0], x : x + photo.shape[1]] = photo
+        frames.append(frame)
+    return frames
+
+
+def run(pipeline, frames):
+    return [pipeline.process(frame, no) for no, frame in enumerate(frames)]
+
+
+def test_it_encodes_a_track_once_not_per_frame(walking_obama, engine_watchlist):
+    pipeline = Pipeline(engine_watchlist("biden"), 0.5, EVERY_FRAME)
+    results = run(pipeline, walking_obama)
+    assert sum(r.faces_detected for r in results) == 10
+    assert sum(r.new_tracks for r in results) == 1
+    assert sum(r.faces_encoded for r in results) == 1
+
+
+def test_it_matches_once_per_track_and_label_with_a_crop(walking_obama, engine_watchlist):
+    pipeline = Pipeline(engine_watchlist("biden", "obama"), 0.5, EVERY_FRAME)
+    matches = [m for r in run(pipeline, walking_obama) for m in r.matches]
+    assert [(m.label, m.frame_no) for m in matches] == [("obama", 0)]
+    assert matches[0].distance < 0.5
+    crop = cv2.imdecode(np.frombuffer(matches[0].crop_jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert crop is not None and crop.shape[0] > 100
+
+
+def test_it_leaves_nothing_of_a_non_match(walking_obama, engine_watchlist):
+    pipeline = Pipeline(engine_watchlist("biden"), 0.5, EVERY_FRAME)
+    results = run(pipeline, walking_obama)
+    assert all(r.matches == [] for r in results)
+    # What survives the frames: the watchlist matrix, and per track only geometry.
+    arrays = [v for v in vars(pipeline).values() if isinstance(v, np.ndarray)]
+    assert arrays == []
+    for track in pipeline.tracker.tracks.values():
+        assert not any(isinstance(v, (np.ndarray, bytes)) for v in vars(track).values())
+        assert track.matched_labels == set()
+
+
+def test_it_looks_only_at_detection_frames(walking_obama, engine_watchlist):
+    pipeline = Pipeline(engine_watchlist("obama"), 0.5, PipelineConfig(detect_every=4))
+    wanted = []
+    for no, frame in enumerate(walking_obama):
+        wanted.append(pipeline.needs_frame(no))
+        pipeline.process(frame if wanted[-1] else None, no)
+    assert wanted == [True, False, False, False, True, False, False, False, True, False]
+
+
+def test_it_refuses_an_unsupported_detector(engine_watchlist):
+    with pytest.raises(ValueError, match="cnn"):
+        Pipeline(engine_watchlist("obama"), 0.5, PipelineConfig(model="cnn"))
+
+
+def clip_matches(watchlist):
+    """All matches of the production config over the Hamilton clip, at the library's 0.6."""
+    pipeline = Pipeline(watchlist, BASELINE_TOLERANCE)
+    clip = faces("examples", "short_hamilton_clip.mp4")
+    matches = []
+    with open_source(clip.name, file_root=clip.parent) as source:
+        while (item := source.read(decode=pipeline.needs_frame(source.position))) is not None:
+            matches += pipeline.process(item[1], item[0]).matches
+    return matches
+
+
+@pytest.mark.slow
+def test_it_alerts_both_hamilton_subjects(engine_watchlist):
+    matches = clip_matches(engine_watchlist("lin-manuel-miranda", "alex-lacamoire"))
+    assert {m.label for m in matches} == {"lin-manuel-miranda", "alex-lacamoire"}
+    assert all(m.distance <= BASELINE_TOLERANCE and m.crop_jpeg for m in matches)
+    # At most one match per (track, subject).
+    assert len({(m.track_id, m.label) for m in matches}) == len(matches)
+
+
+@pytest.mark.slow
+def test_it_raises_no_alert_for_obama_and_biden_on_the_hamilton_clip(engine_watchlist):
+    assert clip_matches(engine_watchlist("obama", "biden")) == []
