@@ -19,6 +19,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SHOTS = ARTIFACTS_DIR / "screenshots"
+# live_server needs committed data; serialized_rollback keeps the role groups afterwards.
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 GROUP_CYCLE = ["White", "Black", "White", "Asian", "Black", "White", "Mixed", "Black", "", "White"]
@@ -43,10 +45,18 @@ def _seed_volume(world):
 
 
 @pytest.fixture
-def browser_page(live_server, client, oversight_world, monkeypatch):
+def seeded(oversight_world, evaluation_run):
+    _seed_volume(oversight_world)
+    return oversight_world
+
+
+@pytest.fixture
+def browser_page(live_server, client, seeded, monkeypatch):
     from playwright.sync_api import sync_playwright
 
-    client.force_login(oversight_world.users.oversight)
+    # All ORM work happens before Playwright starts: under its event loop, Django's
+    # context-local connections would open a second connection that nothing closes.
+    client.force_login(seeded.users.oversight)
     cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
     # Playwright's sync API runs an event loop in this thread; the ORM work is done above.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -62,11 +72,7 @@ def browser_page(live_server, client, oversight_world, monkeypatch):
         browser.close()
 
 
-@pytest.mark.e2e
-def test_it_screenshots_the_effectiveness_accuracy_and_equality_pages(
-    browser_page, live_server, oversight_world, evaluation_run
-):
-    _seed_volume(oversight_world)
+def test_it_screenshots_the_effectiveness_accuracy_and_equality_pages(browser_page, live_server):
     page = browser_page
     page.goto(f"{live_server.url}/oversight/effectiveness/")
     assert page.locator("h1").inner_text() == "Effectiveness"
