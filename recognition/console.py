@@ -4,6 +4,7 @@ Kept apart from `recognition/selectors.py` (the stream workers' reads). Everythi
 returns plain, JSON-serialisable values: the consumer only carries them.
 """
 
+from dataclasses import dataclass
 from datetime import timedelta
 from importlib import import_module
 from urllib.parse import urlencode
@@ -21,6 +22,9 @@ from recognition.models import Adjudication, Alert
 
 # One websocket message never carries more than this many alerts; the rest follow.
 BATCH = 100
+# Decisions this recent are re-sent on every tick, so one committed out of id order (two
+# officers deciding at once) still reaches every console.
+DECIDED_WINDOW = timedelta(seconds=15)
 
 
 def console_purpose(deployment: Deployment) -> str:
@@ -28,36 +32,40 @@ def console_purpose(deployment: Deployment) -> str:
     return f"deployment {deployment.reference} live monitoring"
 
 
-def session_user(session_key: str | None):
-    """The active user a session still belongs to, or None once logged out or expired.
+def session_users(keys) -> dict:
+    """{session key: user} for sessions that still belong to an active user.
 
     Read afresh on every call: a socket outlives the request that opened it, and logging
-    out, disabling the account or changing the password must end it.
+    out (the session is flushed), expiry, disabling the account or changing the password
+    must end it. One query for the sessions and one for their users, however many keys.
     """
-    if not session_key:
-        return None
-    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
-    data = store.load()  # {} when the session was flushed (logout) or has expired
-    user_id = data.get(SESSION_KEY)
-    if user_id is None:
-        return None
-    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
-    if user is None or not constant_time_compare(
-        data.get(HASH_SESSION_KEY, ""), user.get_session_auth_hash()
-    ):
-        return None
-    return user
+    keys = {k for k in keys if k}
+    engine = import_module(settings.SESSION_ENGINE)
+    data = {}
+    if keys and settings.SESSION_ENGINE == "django.contrib.sessions.backends.db":
+        from django.contrib.sessions.models import Session
+
+        store = engine.SessionStore()
+        rows = Session.objects.filter(session_key__in=keys, expire_date__gt=timezone.now())
+        for key, raw in rows.values_list("session_key", "session_data"):
+            data[key] = store.decode(raw)
+    else:
+        data = {key: engine.SessionStore(key).load() for key in keys}
+    ids = {str(d[SESSION_KEY]) for d in data.values() if d.get(SESSION_KEY) is not None}
+    users = {str(u.pk): u for u in get_user_model().objects.filter(pk__in=ids, is_active=True)}
+    found = {}
+    for key, d in data.items():
+        user = users.get(str(d.get(SESSION_KEY)))
+        if user is not None and constant_time_compare(
+            d.get(HASH_SESSION_KEY, ""), user.get_session_auth_hash()
+        ):
+            found[key] = user
+    return found
 
 
-def watcher(*, session_key: str | None, deployment_id: int):
-    """(user, deployment) when the session's user may watch the deployment now, else None."""
-    user = session_user(session_key)
-    deployment = Deployment.objects.filter(pk=deployment_id).first()
-    if user is None or deployment is None:
-        return None
-    if not access.can(user, "deployment", "watch", deployment):
-        return None
-    return user, deployment
+def session_user(session_key: str | None):
+    """The active user a session still belongs to, or None once logged out or expired."""
+    return session_users([session_key]).get(session_key)
 
 
 def consoles_for(user):
@@ -152,6 +160,10 @@ def alerts_after(deployment: Deployment, seq: int, user, *, limit: int = BATCH) 
     """Alerts of the deployment with seq > `seq`, oldest first: what a console missed."""
     if not access.can(user, "deployment", "watch", deployment):
         return []
+    return _after(deployment, seq, limit=limit)
+
+
+def _after(deployment: Deployment, seq: int, *, limit: int = BATCH) -> list[dict]:
     purpose = console_purpose(deployment)
     rows = console_alerts().filter(deployment=deployment, seq__gt=seq).order_by("seq")[:limit]
     return [serialise(a, purpose=purpose) for a in rows]
@@ -167,6 +179,10 @@ def alerts_decided_since(
     """
     if not access.can(user, "deployment", "watch", deployment):
         return []
+    return _decided(deployment, after_id=after_id, since=since, upto_seq=upto_seq)
+
+
+def _decided(deployment: Deployment, *, after_id: int, since, upto_seq: int) -> list[dict]:
     ids = Adjudication.objects.filter(alert__deployment=deployment, alert__seq__lte=upto_seq)
     ids = ids.filter(Q(pk__gt=after_id) | Q(at__gte=since)).values("alert_id")
     purpose = console_purpose(deployment)
@@ -217,16 +233,51 @@ def adjudication_summary(deployment: Deployment) -> dict:
     return counts
 
 
-def poll(*, session_key, deployment_id, after_seq, after_decision, since):
-    """One permission check and one catch-up read, in a single thread hop."""
-    allowed = watcher(session_key=session_key, deployment_id=deployment_id)
-    if allowed is None:
-        return None
-    user, deployment = allowed
-    alerts = [] if after_seq is None else alerts_after(deployment, after_seq, user)
-    decided = []
-    if after_seq is not None and since is not None:
-        decided = alerts_decided_since(
-            deployment, after_id=after_decision, since=since, user=user, upto_seq=after_seq
-        )
-    return {"alerts": alerts, "decided": decided}
+@dataclass(frozen=True)
+class Ask:
+    """One socket's question: may I still watch, and what is new past my cursors?"""
+
+    session_key: str | None
+    deployment_id: int
+    after_seq: int | None = None  # None: the permission check only
+    after_decision: int = 0
+    decided: bool = False  # also re-send decisions of the last DECIDED_WINDOW
+
+
+def poll_many(asks: list[Ask]) -> list[dict | None]:
+    """Answer many sockets at once: None where watching is no longer allowed.
+
+    Every socket's permission is checked afresh through core.access; what is shared
+    (the session and user rows, the alerts past a seq) is read once per batch, so a
+    nudge to 500 consoles costs a handful of queries instead of thousands.
+    """
+    users = session_users(a.session_key for a in asks)
+    deployments = Deployment.objects.in_bulk({a.deployment_id for a in asks})
+    since = timezone.now() - DECIDED_WINDOW
+    allowed, fresh, decided, answers = {}, {}, {}, []
+    for ask in asks:
+        user, deployment = users.get(ask.session_key), deployments.get(ask.deployment_id)
+        if user is None or deployment is None:
+            answers.append(None)
+            continue
+        key = (user.pk, deployment.pk)
+        if key not in allowed:
+            allowed[key] = access.can(user, "deployment", "watch", deployment)
+        if not allowed[key]:
+            answers.append(None)
+            continue
+        answer = {"alerts": [], "decided": []}
+        if ask.after_seq is not None:
+            key = (deployment.pk, ask.after_seq)
+            if key not in fresh:
+                fresh[key] = _after(deployment, ask.after_seq)
+            answer["alerts"] = fresh[key]
+        if ask.after_seq is not None and ask.decided:
+            key = (deployment.pk, ask.after_seq, ask.after_decision)
+            if key not in decided:
+                decided[key] = _decided(
+                    deployment, after_id=ask.after_decision, since=since, upto_seq=ask.after_seq
+                )
+            answer["decided"] = decided[key]
+        answers.append(answer)
+    return answers

@@ -7,12 +7,12 @@ the layer dropped and ends the socket once its user may no longer watch.
 """
 
 import asyncio
+import time
 import uuid
-from datetime import timedelta
+import weakref
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.utils import timezone
 
 from core import request_context
 from core.services import audit_record
@@ -24,10 +24,57 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 
 
+class _Batcher:
+    """Questions from all sockets of this process, answered together in one thread hop.
+
+    A nudge wakes every console of a deployment at once; asking the database once per
+    socket would serialise hundreds of identical reads.
+    """
+
+    def __init__(self):
+        self.pending = []
+        self.running = False
+
+    async def ask(self, question: console.Ask):
+        future = asyncio.get_running_loop().create_future()
+        self.pending.append((question, future))
+        if not self.running:
+            self.running = True
+            asyncio.get_running_loop().create_task(self._drain())
+        return await future
+
+    async def _drain(self):
+        try:
+            while self.pending:
+                await asyncio.sleep(0.002)  # let the rest of this nudge's sockets queue up
+                batch, self.pending = self.pending, []
+                try:
+                    answers = await database_sync_to_async(console.poll_many)([q for q, _ in batch])
+                except Exception as exc:
+                    for _, future in batch:
+                        future.set_exception(exc)
+                    continue
+                for (_, future), answer in zip(batch, answers, strict=True):
+                    future.set_result(answer)
+        finally:
+            self.running = False
+
+
+_batchers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batcher]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _ask(question: console.Ask):
+    loop = asyncio.get_running_loop()
+    if loop not in _batchers:
+        _batchers[loop] = _Batcher()
+    return _batchers[loop].ask(question)
+
+
 def _audit_watch(*, session_key, deployment_id, action, outcome="allowed"):
-    user = console.session_user(session_key)
     audit_record(
-        actor=user,
+        actor=console.session_user(session_key),
         action=action,
         object_type="deployments.deployment",
         object_id=deployment_id,
@@ -50,13 +97,13 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        if await self._call(console.poll, after_seq=None, after_decision=0, since=None) is None:
-            await self._call(_audit_watch, action="deployment.watch", outcome="denied")
+        if await _ask(console.Ask(self.session_key, self.deployment_id)) is None:
+            await self._audit(action="deployment.watch", outcome="denied")
             await self.close(code=CLOSE_FORBIDDEN)
             return
         await self.channel_layer.group_add(alert_group(self.deployment_id), self.channel_name)
         await self.accept()
-        await self._call(_audit_watch, action="deployment.watch")
+        await self._audit(action="deployment.watch")
         self.ticker = asyncio.create_task(self._tick())
 
     async def disconnect(self, code):
@@ -73,63 +120,53 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
             except (TypeError, ValueError):
                 return
             self.last_seq, self.last_decision = after, decision
-            await self._catch_up(
-                since=timezone.now() - timedelta(seconds=2 * TICK_SECONDS), via="resume"
-            )
+            await self._catch_up(via="resume", decided=True)
 
     # Group events: nudges only; what to send is always read from the database.
     async def alert_new(self, event):
         await self._catch_up(via="nudge")
 
     async def alert_adjudicated(self, event):
-        await self._catch_up(
-            since=timezone.now() - timedelta(seconds=2 * TICK_SECONDS), via="nudge"
-        )
+        await self._catch_up(via="nudge", decided=True)
 
     async def _tick(self):
         while not self.closed:
-            await asyncio.sleep(TICK_SECONDS)
-            await self._catch_up(
-                since=timezone.now() - timedelta(seconds=2 * TICK_SECONDS), via="tick"
-            )
+            # On the wall-clock beat, so the ticks of all sockets share one batch.
+            await asyncio.sleep(TICK_SECONDS - time.time() % TICK_SECONDS)
+            await self._catch_up(via="tick", decided=True)
 
-    async def _catch_up(self, *, since=None, via: str):
+    async def _catch_up(self, *, via: str, decided: bool = False):
         # `via` says what prompted the send (resume / nudge / tick): a deployment whose
         # alerts only ever arrive "via tick" has a channel layer that is not delivering.
         async with self.lock:
             if self.closed:
                 return
             after = self.last_seq
-            result = await self._call(
-                console.poll, after_seq=after, after_decision=self.last_decision, since=since
+            answer = await _ask(
+                console.Ask(
+                    self.session_key, self.deployment_id, after, self.last_decision, decided
+                )
             )
-            if result is None:
+            if answer is None:
                 self.closed = True
-                await self._call(_audit_watch, action="deployment.watch_ended")
+                await self._audit(action="deployment.watch_ended")
                 await self.close(code=CLOSE_FORBIDDEN)
                 return
-            if result["alerts"] or result["decided"]:
-                for item in result["alerts"] + result["decided"]:
+            if answer["alerts"] or answer["decided"]:
+                for item in answer["alerts"] + answer["decided"]:
                     if item["decision"]:
                         self.last_decision = max(self.last_decision, item["decision"]["id"])
-                if result["alerts"]:
-                    self.last_seq = result["alerts"][-1]["seq"]
-                await self.send_json(
-                    {
-                        "type": "alerts",
-                        "via": via,
-                        "alerts": result["alerts"],
-                        "decided": result["decided"],
-                    }
-                )
-                if len(result["alerts"]) >= console.BATCH:
+                if answer["alerts"]:
+                    self.last_seq = answer["alerts"][-1]["seq"]
+                await self.send_json({"type": "alerts", "via": via, **answer})
+                if len(answer["alerts"]) >= console.BATCH:
                     asyncio.get_running_loop().create_task(self._catch_up(via=via))
             elif via == "tick":
                 await self.send_json({"type": "tick", "last_seq": after})
 
-    async def _call(self, fn, **kwargs):
+    async def _audit(self, **kwargs):
         client = (self.scope.get("client") or [""])[0]
         with request_context.bind(request_id=self.request_id, client_addr=client or ""):
-            return await database_sync_to_async(fn)(
+            await database_sync_to_async(_audit_watch)(
                 session_key=self.session_key, deployment_id=self.deployment_id, **kwargs
             )

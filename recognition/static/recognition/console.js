@@ -10,7 +10,7 @@
   const csrf = document.querySelector("input[name=csrfmiddlewaretoken]").value;
 
   const cards = new Map(); // seq -> {el, alert}
-  const state = { lastSeq: 0, lastDecision: 0, socket: null, retries: 0, downSince: null, shownAt: {} };
+  const state = { lastSeq: 0, lastDecision: 0, socket: null, retries: 0, downSince: null, shownAt: {}, via: {} };
   window.lfrConsole = state; // for browser tests and the curious
 
   // --- connection -------------------------------------------------------------------
@@ -62,7 +62,10 @@
       armSilence();
       const msg = JSON.parse(event.data);
       if (msg.type === "alerts") {
-        msg.alerts.forEach(function (a) { show(a, true); });
+        msg.alerts.forEach(function (a) {
+          if (!cards.has(a.seq)) state.via[a.seq] = msg.via;
+          show(a, true);
+        });
         msg.decided.forEach(function (a) { show(a, false); });
       }
     };
