@@ -52,6 +52,7 @@ def test_it_shows_the_queue_oldest_first_with_existing_images(users, login):
     html = r.content.decode()
     assert html.count('data-testid="ref-image"') == 3
     assert "purpose=Daily%20review%20OP-1234" in html
+    assert items[1]["distance"] > 0.6 and "probably a different person" in html
 
 
 def test_it_hides_queue_images_until_a_purpose_is_given(users, login, pending_entry):

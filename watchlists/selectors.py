@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import numpy as np
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -155,3 +156,29 @@ def entry_get(*, user, entry_id: int) -> WatchlistEntry:
     if entry is None:
         raise Http404("No such watchlist entry.")
     return entry
+
+
+# dlib's published same-person tolerance: above it a candidate probably shows someone else.
+SAME_PERSON_DISTANCE = 0.6
+
+
+def candidate_distance(entry: WatchlistEntry) -> float | None:
+    """Smallest face distance between the entry's images and the subject's other images.
+
+    Shown to the reviewing manager: a candidate far from every image already held for the
+    subject may be the wrong person. None when there is nothing to compare.
+    """
+    mine = [
+        np.frombuffer(bytes(e), dtype=np.float32)
+        for e in entry.images.filter(encoding__isnull=False).values_list("encoding", flat=True)
+    ]
+    theirs = [
+        np.frombuffer(bytes(e), dtype=np.float32)
+        for e in ReferenceImage.objects.filter(entry__subject_id=entry.subject_id)
+        .exclude(entry_id=entry.pk)
+        .filter(encoding__isnull=False)
+        .values_list("encoding", flat=True)
+    ]
+    if not mine or not theirs:
+        return None
+    return round(min(float(np.linalg.norm(a - b)) for a in mine for b in theirs), 3)

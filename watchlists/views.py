@@ -68,13 +68,20 @@ def queue(request):
             "images": list(entry.images.filter(jpeg__isnull=False)),
             "existing": list(selectors.subject_images(entry.subject, exclude_entry_id=entry.pk)),
             "may_decide": access.can(request.user, "watchlist", "approve", entry),
+            "distance": selectors.candidate_distance(entry),
         }
         for entry in page
     ]
     return render(
         request,
         "watchlists/queue.html",
-        {"page": page, "items": items, "purpose": purpose, "purpose_error": purpose_error},
+        {
+            "page": page,
+            "items": items,
+            "purpose": purpose,
+            "purpose_error": purpose_error,
+            "same_person": selectors.SAME_PERSON_DISTANCE,
+        },
     )
 
 

@@ -1,0 +1,79 @@
+"""The submit form's live quality check and the review queue in a real browser."""
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from tests import fixtures_watchlists as fx
+from tests.helpers import ARTIFACTS_DIR, faces
+from watchlists.models import WatchlistEntry
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update"]  # fmt: skip
+SHOTS = ARTIFACTS_DIR / "screenshots"
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+@pytest.fixture
+def browser(live_server, monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def page_as(browser, client, live_server, user):
+    client.force_login(user)
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
+    )
+    return context.new_page()
+
+
+def test_it_checks_the_image_at_once_then_submits(browser, client, live_server, users):
+    page = page_as(browser, client, live_server, users.contributor)
+    page.goto(f"{live_server.url}/watchlists/submit/")
+    page.set_input_files("input[name=image]", str(faces("examples", "two_people.jpg")))
+    page.wait_for_selector("#verdict.error")
+    assert "multiple_faces" in page.inner_text("#verdict")
+    page.set_input_files("input[name=image]", str(faces("examples", "obama.jpg")))
+    page.wait_for_selector("#verdict.ok")
+    assert "Accepted" in page.inner_text("#verdict")
+    page.wait_for_selector("#facebox", state="visible")
+    assert not WatchlistEntry.objects.exists()  # the check stored nothing
+    page.fill("input[name=subject_reference]", "S-42")
+    page.fill("input[name=display_name]", "Barack Obama")
+    page.select_option("select[name=category]", "wanted")
+    page.fill("textarea[name=legal_basis]", "Warrant issued by Westminster Magistrates")
+    page.fill("input[name=case_reference]", "OP-4242")
+    page.fill("textarea[name=provenance]", "Custody photograph")
+    page.screenshot(path=str(SHOTS / "watchlists_submit_check.png"), full_page=True)
+    page.click("#submit-form button[type=submit]")
+    page.wait_for_url("**/watchlists/entries/*/")
+    assert WatchlistEntry.objects.get().state == "pending"
+
+
+def test_it_shows_the_candidate_beside_existing_images(browser, client, live_server, users):
+    fx.approved_entry(users, "S-1")
+    fx.submit_entry(users.contributor, "S-1", result=fx.biden())
+    page = page_as(browser, client, live_server, users.manager)
+    page.goto(f"{live_server.url}/watchlists/queue/")
+    page.fill("input[name=purpose]", "Daily review of the queue")
+    page.click("[data-testid=purpose-form] button")
+    page.wait_for_selector("img[data-testid=ref-image]")
+    loaded = page.eval_on_selector_all(
+        "img[data-testid=ref-image]", "imgs => imgs.map(i => i.complete && i.naturalWidth > 0)"
+    )
+    assert loaded == [True, True]
+    page.screenshot(path=str(SHOTS / "watchlists_queue.png"), full_page=True)
