@@ -90,7 +90,7 @@ def test_it_resumes_a_killed_workers_camera_on_another_worker(
     deployment = stream_deployment(
         rows=watchlist_rows("lin-manuel-miranda.png"),
         loop=True,
-        threshold=settings.LFR_THRESHOLD_MAX,
+        threshold=0.6,  # the library's tolerance: an alert in every loop, whatever the tuning
     )
     purge_queues()
     workers = [Worker("w1", tmp_path), Worker("w2", tmp_path)]
