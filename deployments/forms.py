@@ -1,6 +1,7 @@
 """Forms for the deployment pages; they only shape input, the services hold the rules."""
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from core import access
@@ -65,7 +66,15 @@ class DeploymentForm(forms.ModelForm):
             "equality_reference": "Equality impact assessment reference",
             "policy_reference": "Appropriate policy document reference",
             "public_notice": "Advance public notice",
+            "minors_reason": "Reason to include under-18s",
+            "no_notice_reason": "Reason for no advance notice",
+            "urgent": "Urgent start (authorisation within LFR_URGENT_AUTHORISE_HOURS)",
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not settings.LFR_URGENT_MODE:
+            del self.fields["urgent"]  # not on offer here: the service would refuse it
 
     def plan(self) -> dict:
         data = dict(self.cleaned_data)

@@ -2,6 +2,7 @@
 
 import csv
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -210,6 +211,7 @@ def deployment_authorise(request, pk):
             "excluded_minors": excluded,
             "blockers": services.activation_blockers(deployment, paperwork_only=True),
             "form": form,
+            "capacity": settings.LFR_WEEKLY_CAPACITY,
             "capacity_used": selectors.week_capacity_used(
                 year=timezone.localtime(deployment.starts_at).isocalendar()[0],
                 week=timezone.localtime(deployment.starts_at).isocalendar()[1],

@@ -123,3 +123,13 @@ def test_the_yearly_summary_totals_the_records(make_deployment):
 def test_the_json_export_is_in_the_api_schema(client, db):
     schema = client.get(reverse("schema")).content.decode()
     assert "/transparency/deployments.json" in schema
+
+
+def test_the_public_page_shows_the_yearly_totals(client, make_deployment):
+    d = make_deployment("completed")
+    type(d).objects.filter(pk=d.pk).update(faces_seen=4321)
+    d.refresh_from_db()
+    services.record_compute(deployment=d)
+    html = client.get("/transparency/").content.decode()
+    year = d.record.fields["Date"][:4]
+    assert f"<td>{year}</td><td>1</td>" in html and "<td>4321</td>" in html
