@@ -236,3 +236,9 @@ def test_it_documents_the_api_in_the_schema(users, login):
     ]:
         assert path in (paths or text)
     assert "multipart/form-data" in text
+
+
+def test_it_audits_reading_an_entry(users, login, pending_entry):
+    login(users.oversight).get(f"{ENTRIES}{pending_entry.pk}/")
+    event = AuditEvent.objects.get(action="watchlist.entry_view")
+    assert event.actor_username == "ovs" and event.object_id == str(pending_entry.pk)

@@ -140,7 +140,7 @@ class EntryListCreateApi(APIView):
 class EntryDetailApi(APIView):
     @extend_schema(operation_id="watchlist_entries_retrieve", responses=EntryOutput)
     def get(self, request, entry_id: int):
-        entry = selectors.entry_get(user=request.user, entry_id=entry_id)
+        entry = services.entry_view(entry_id=entry_id, by=request.user)
         return Response(EntryOutput(entry).data)
 
 

@@ -408,3 +408,10 @@ def upload_bytes(upload) -> bytes:
             f"The file is larger than the limit of {settings.LFR_MAX_UPLOAD_BYTES:,} bytes.",
         )
     return data
+
+
+def entry_view(*, entry_id: int, by) -> WatchlistEntry:
+    """An entry's detail (legal basis, case, provenance) is a consultation: audit it."""
+    entry = selectors.entry_get(user=by, entry_id=entry_id)
+    audit_record(actor=by, action="watchlist.entry_view", obj=entry)
+    return entry

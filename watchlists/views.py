@@ -87,7 +87,7 @@ def queue(request):
 
 @login_required
 def entry(request, entry_id: int):
-    obj = selectors.entry_get(user=request.user, entry_id=entry_id)
+    obj = services.entry_view(entry_id=entry_id, by=request.user)
     purpose, purpose_error = _purpose(request)
     u = request.user
     return render(
