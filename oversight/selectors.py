@@ -163,31 +163,42 @@ def _group_key(deployment, by: str) -> tuple[str, str]:
     return str(deployment.pk), deployment.reference
 
 
-def effectiveness(*, by: str, **filters) -> dict:
-    """Per-group tallies plus a total row, for one grouping in GROUPINGS."""
-    if by not in GROUPINGS:
-        raise ValueError(f"unknown grouping {by!r}")
+def effectiveness_all(*, groupings=tuple(GROUPINGS), **filters) -> dict[str, dict]:
+    """Tallies for several groupings at once (one pass over the alerts); by grouping."""
+    for by in groupings:
+        if by not in GROUPINGS:
+            raise ValueError(f"unknown grouping {by!r}")
     deployments = list(reported_deployments(**filters))
-    groups: dict[str, Tally] = {}
     total = Tally(key="all", label="All deployments")
-    owner = {}
+    groups = {by: {} for by in groupings}
+    owners = defaultdict(list)  # deployment id -> its tally in every grouping, and the total
     for d in deployments:
-        key, label = _group_key(d, by)
-        tally = groups.setdefault(key, Tally(key=key, label=label))
-        for t in (tally, total):
+        for by in groupings:
+            key, label = _group_key(d, by)
+            owners[d.pk].append(groups[by].setdefault(key, Tally(key=key, label=label)))
+        owners[d.pk].append(total)
+        for t in owners[d.pk]:
             t.deployments += 1
             t.faces_seen += d.faces_seen
-        owner[d.pk] = tally
-    rows = alert_facts(Alert.objects.filter(deployment_id__in=list(owner))).values(
+    rows = alert_facts(Alert.objects.filter(deployment_id__in=list(owners))).values(
         "deployment_id", "created_at", "eff_true", "eff_confirmed", "eff_outcome", "first_at"
     )
     for a in rows.iterator():
-        for t in (owner[a["deployment_id"]], total):
+        for t in owners[a["deployment_id"]]:
             _count_alert(t, a)
-    ordered = sorted(groups.values(), key=lambda t: t.key if by == "month" else t.label)
-    if by == "deployment":
-        ordered = [owner[d.pk] for d in deployments]
-    return {"by": by, "rows": [t.row() for t in ordered], "total": total.row()}
+    reports = {}
+    for by in groupings:
+        if by == "deployment":  # in start order, as planned
+            ordered = [groups[by][str(d.pk)] for d in deployments]
+        else:
+            ordered = sorted(groups[by].values(), key=lambda t: t.key if by == "month" else t.label)
+        reports[by] = {"by": by, "rows": [t.row() for t in ordered], "total": total.row()}
+    return reports
+
+
+def effectiveness(*, by: str, **filters) -> dict:
+    """Per-group tallies plus a total row, for one grouping in GROUPINGS."""
+    return effectiveness_all(groupings=(by,), **filters)[by]
 
 
 def _count_alert(t: Tally, a: dict) -> None:
@@ -357,6 +368,14 @@ def retention(*, now: datetime | None = None) -> dict:
         held=Count("pk", filter=Q(legal_hold=True)),
         overdue=Count("pk", filter=Q(legal_hold=False, created_at__lt=cutoff)),
         held_past=Count("pk", filter=Q(legal_hold=True, created_at__lt=cutoff)),
+        due_week=Count(
+            "pk",
+            filter=Q(
+                legal_hold=False,
+                created_at__gte=cutoff,
+                created_at__lt=cutoff + timedelta(days=7),
+            ),
+        ),
     )
     alerts["without_crop"] = alerts["total"] - alerts["with_crop"]
     oldest = (
@@ -513,6 +532,14 @@ JUNK_PURPOSES = set(
 _KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm", "1234567890", "abcdefghijklmnopqrstuvwxyz")
 
 
+SENSITIVE_READ_Q = (
+    Q(action__iendswith="_viewed")
+    | Q(action__iendswith="_view")
+    | Q(action__icontains="image")
+    | Q(action__icontains="crop")
+)
+
+
 def is_sensitive_read(action: str) -> bool:
     lower = action.lower()
     return lower.endswith(("_viewed", "_view")) or "image" in lower or "crop" in lower
@@ -586,23 +613,15 @@ def audit_flags(*, since=None, until=None, user="") -> dict:
     until = until or timezone.now()
     since = since or until - timedelta(days=FLAG_DEFAULT_DAYS)
     base = audit_events(user=user, since=since, until=until).order_by("seq")
-    events = list(
-        base.only(
-            "seq",
-            "at",
-            "actor_username",
-            "action",
-            "object_type",
-            "object_id",
-            "outcome",
-            "purpose",
-            "details",
-            "client_addr",
-        )
-    )
+    # Only the two kinds of event the flags look at leave the database.
     reads = [
-        e for e in events if e.outcome == AuditEvent.OUTCOME_ALLOWED and is_sensitive_read(e.action)
+        e
+        for e in base.filter(SENSITIVE_READ_Q, outcome=AuditEvent.OUTCOME_ALLOWED)
+        if is_sensitive_read(e.action)
     ]
+    denials = base.filter(outcome=AuditEvent.OUTCOME_DENIED).only(
+        "at", "actor_username", "object_id", "client_addr"
+    )
 
     per_user = defaultdict(list)
     for e in reads:
@@ -637,9 +656,7 @@ def audit_flags(*, since=None, until=None, user="") -> dict:
             )
 
     denied_by = defaultdict(list)
-    for e in events:
-        if e.outcome != AuditEvent.OUTCOME_DENIED:
-            continue
+    for e in denials:
         if e.actor_username:
             key = e.actor_username
         else:  # anonymous: failed logins carry the attempted name as the object

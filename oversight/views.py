@@ -95,8 +95,9 @@ def effectiveness(request):
             [*report["rows"], report["total"]],
         )
     sections = []
+    reports = selectors.effectiveness_all(**filters)
     for by, title in selectors.GROUPINGS.items():
-        report = selectors.effectiveness(by=by, **filters)
+        report = reports[by]
         chart = None
         if by != "deployment":
             chart = svg.bar_chart(

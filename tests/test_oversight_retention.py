@@ -186,6 +186,7 @@ def test_it_shows_what_is_held_and_when_it_goes(login, aged, users, oversight_wo
     # Seeded July-September alerts are past 31 days too; only the purge run removed them.
     assert r["alerts"]["total"] == 2 and r["alerts"]["held"] == 1 and r["alerts"]["held_past"] == 1
     assert r["alerts"]["with_crop"] == 2
+    assert r["alerts"]["due_week"] == 0 and r["alerts"]["overdue"] == 0
     assert r["alerts"]["next_deletion"] == aged[2].created_at + timedelta(days=31)
     body = response.content.decode()
     assert RECEIPT_ACTION in body and "alerts_deleted: 11" in body
@@ -195,3 +196,32 @@ def test_it_shows_what_is_held_and_when_it_goes(login, aged, users, oversight_wo
 def test_it_lets_an_assigned_officer_see_but_not_hold_an_alert(login, aged, users):
     url = reverse("oversight:hold_place", args=[aged[1].pk])
     assert login(users.officer).post(url, {"reason": REASON}).status_code == 403
+
+
+def test_it_says_when_snapshots_and_ended_entries_will_go(live_deployment, users, settings):
+    from deployments.models import DeploymentWatchlist
+    from oversight.selectors import retention
+    from watchlists.models import Subject, WatchlistEntry
+
+    settings.LFR_WATCHLIST_GRACE_HOURS = 24
+    settings.LFR_ENTRY_PURGE_DAYS = 2
+    DeploymentWatchlist.objects.create(
+        deployment=live_deployment,
+        frozen_at=live_deployment.starts_at,
+        entry_ids=[1, 2],
+        subject_references=["S-1", "S-2"],
+        encodings=bytes(2 * 512),
+    )
+    subject = Subject.objects.create(
+        reference="S-1", display_name="A", created_by=users.contributor
+    )
+    ended = timezone.now() - timedelta(days=1)
+    WatchlistEntry.objects.create(
+        subject=subject, category="wanted", legal_basis="PACE", case_reference="CR-9",
+        provenance="custody", submitted_by=users.contributor, state="expired", ended_at=ended,
+    )  # fmt: skip
+    r = retention()
+    assert r["snapshots"] == {"total": 1, "with_encodings": 1, "without_encodings": 0}
+    assert r["snapshot_due"][0]["due"] == live_deployment.ends_at + timedelta(hours=24)
+    assert r["entry_due"][0]["due"] == ended + timedelta(days=2)
+    assert {e["state"]: e["count"] for e in r["entries"]}["expired"] == 1
