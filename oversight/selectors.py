@@ -81,8 +81,9 @@ class Tally:
 
     @property
     def false_alert_rate(self):
-        """False alerts as a share of adjudicated alerts (None when nothing was decided)."""
-        return self.false_alerts / self.adjudicated if self.adjudicated else None
+        """False alerts as a share of all alerts, as the Met publishes it (and as each
+        deployment's published record states it); None when there were no alerts."""
+        return self.false_alerts / self.alerts if self.alerts else None
 
     @property
     def median_minutes_to_decision(self):

@@ -65,7 +65,19 @@ def test_it_lists_each_deployment(oversight_world):
         "LFR-2609-01",
     ]
     d1 = rows[0]
-    assert (d1["alerts"], d1["faces_seen"], d1["false_alert_rate"]) == (4, 12000, round(1 / 3, 4))
+    assert (d1["alerts"], d1["faces_seen"], d1["false_alert_rate"]) == (4, 12000, 0.25)
+
+
+def test_it_agrees_with_each_deployments_published_figures(oversight_world):
+    from deployments.selectors import alert_figures
+
+    rows = {r["key"]: r for r in selectors.effectiveness(by="deployment")["rows"]}
+    for d in oversight_world.deployments.values():
+        published, ours = alert_figures(d), rows[str(d.pk)]
+        assert published["total"] == ours["alerts"]
+        for key in ("true_confirmed", "true_unconfirmed", "false_confirmed", "unadjudicated"):
+            assert published[key] == ours[key], (d.reference, key)
+        assert published["arrest"] == ours["outcome_arrest"]
 
 
 def test_it_filters_by_use_case_and_site(oversight_world):
@@ -79,7 +91,7 @@ def test_it_shows_effectiveness_with_charts_to_oversight(login, oversight_world)
     assert response.status_code == 200
     body = response.content.decode()
     assert body.count("<svg") == 3  # month, use case, site
-    assert "44.44%" in body  # false alert rate 4 / 9
+    assert "40.00%" in body  # false alert rate: 4 false of 10 alerts
     assert "LFR-2609-01" in body
 
 
