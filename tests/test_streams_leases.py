@@ -1,5 +1,6 @@
 """Stream leases: atomic claims, heartbeats, stale hand-over, supervision, status."""
 
+import sys
 import threading
 from datetime import timedelta
 
@@ -186,8 +187,14 @@ def test_it_returns_quietly_when_the_lease_is_gone(db):
     assert tasks.stream_slice(987654) == "not claimed"
 
 
-def test_it_returns_quietly_without_a_retention_service(db):
-    tasks.alert_retention()
+def test_it_runs_the_alert_retention_service(db):
+    assert isinstance(tasks.alert_retention(), dict)
+
+
+def test_it_returns_quietly_without_a_retention_service(db, monkeypatch):
+    # None in sys.modules makes the import fail as if the module did not exist.
+    monkeypatch.setitem(sys.modules, "recognition.services.retention", None)
+    assert tasks.alert_retention() is None
 
 
 # --- Status for the deployment page -----------------------------------------------------
