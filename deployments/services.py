@@ -690,7 +690,10 @@ def lifecycle_tick(*, now: datetime | None = None) -> dict:
     now = now or timezone.now()
     done = {"live": 0, "completed": 0, "cancelled": 0, "lapsed": 0}
     for d in Deployment.objects.filter(state=S.LIVE, ends_at__lte=now):
-        deployment_complete(deployment=d, now=now)
+        try:
+            deployment_complete(deployment=d, now=now)
+        except ValidationError:
+            continue  # stopped by someone (or another tick) a moment ago
         done["completed"] += 1
     if settings.LFR_URGENT_MODE or Deployment.objects.filter(state=S.LIVE, urgent=True).exists():
         deadline = now - timedelta(hours=settings.LFR_URGENT_AUTHORISE_HOURS)

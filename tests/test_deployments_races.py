@@ -73,3 +73,18 @@ def test_two_ticks_at_once_start_a_deployment_once(make_deployment):
     d.refresh_from_db()
     assert d.state == "live"
     assert AuditEvent.objects.filter(action="deployment.live", object_id=str(d.pk)).count() == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_ticks_at_the_end_complete_it_once(make_deployment):
+    from core.models import AuditEvent
+
+    d = make_deployment("live")
+    won, errors = _race(
+        lambda: services.lifecycle_tick(now=d.ends_at),
+        lambda: services.lifecycle_tick(now=d.ends_at),
+    )
+    d.refresh_from_db()
+    assert d.state == "completed"
+    assert not [e for e in errors if isinstance(e, ValidationError)]
+    assert AuditEvent.objects.filter(action="deployment.complete", object_id=str(d.pk)).count() == 1
