@@ -51,3 +51,28 @@ def test_it_finds_nothing_in_an_empty_watchlist():
     )
     assert list(rows) == [-1, -1]
     assert np.isinf(distances).all()
+
+
+def test_it_prefilters_big_watchlists_without_changing_decisions(monkeypatch):
+    from recognition.engine import matching
+
+    monkeypatch.setattr(matching, "PREFILTER_MIN_ROWS", 1000)
+    matrix = random_unit_encodings(3000, seed=3)
+    probes = random_unit_encodings(6, seed=4)
+    probes[1] = matrix[7] + 0.02
+    probes[4] = matrix[2999] - 0.03
+    fast = Watchlist(matrix, list(range(3000)))
+    assert fast._rotation is not None
+    monkeypatch.setattr(matching, "PREFILTER_MIN_ROWS", 10**9)
+    plain = Watchlist(matrix, list(range(3000)))
+    for threshold in (0.3, 0.6, 1.2):
+        rows, distances = fast.match(probes, threshold)
+        expected_rows, expected = plain.nearest(probes)
+        for row, distance, e_row, e_distance in zip(
+            rows, distances, expected_rows, expected, strict=True
+        ):
+            if e_distance <= threshold:
+                assert (row, distance) == (e_row, pytest.approx(e_distance, abs=1e-4))
+            else:
+                assert row == -1
+    assert list(fast.match(probes, 0.6)[0][[1, 4]]) == [7, 2999]

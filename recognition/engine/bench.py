@@ -19,6 +19,7 @@ from .pipeline import Pipeline, PipelineConfig
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 Progress = Callable[[int, int], None] | None
+MATCH_THRESHOLD = 0.6
 
 
 def load_watchlist_dir(root: Path) -> tuple[np.ndarray, list[str], list[str]]:
@@ -226,12 +227,23 @@ def bench_match(count: int, repeats: int = 20, naive_rows: int | None = None) ->
     ours_ms = best_ms(lambda: watchlist.nearest(probe), repeats)
     row, _ = watchlist.nearest(probe)
     assert int(row[0]) == count // 2
+    # The pipeline's question: which row, if any, is within the threshold.
+    match_ms = best_ms(lambda: watchlist.match(probe, MATCH_THRESHOLD), repeats)
+    stranger = random_unit_encodings(1, seed=count + 1)[0]
+    stranger_ms = best_ms(lambda: watchlist.match(stranger, MATCH_THRESHOLD), repeats)
+    row, _ = watchlist.match(probe, MATCH_THRESHOLD)
+    assert int(row[0]) == count // 2
+    assert int(watchlist.match(stranger, MATCH_THRESHOLD)[0][0]) == -1
     return {
         "encodings": count,
         "naive_ms": round(naive_ms, 2),
         "naive_extrapolated": rows < count,
         "face_distance_ms": round(library_ms, 2),
         "ours_ms": round(ours_ms, 3),
+        "match_ms": round(match_ms, 3),
+        "match_stranger_ms": round(stranger_ms, 3),
+        "prefilter": watchlist._rotation is not None,
         "speedup_vs_naive": round(naive_ms / ours_ms, 1),
         "speedup_vs_face_distance": round(library_ms / ours_ms, 1),
+        "match_speedup_vs_naive": round(naive_ms / max(match_ms, stranger_ms), 1),
     }

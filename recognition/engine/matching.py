@@ -5,6 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 ENCODING_DIM = 128
+# Big watchlists get a prefilter: a lower bound of every distance from the first
+# PREFILTER_DIMS principal components (half the bytes to read), then exact
+# distances only for the rows that bound leaves within the threshold.
+PREFILTER_MIN_ROWS = 200_000
+PREFILTER_DIMS = 64
+# Past this share of candidate rows the prefilter saves nothing: scan everything.
+PREFILTER_MAX_SHARE = 0.05
+PCA_SAMPLE_ROWS = 20_000
 
 
 class Watchlist:
@@ -26,6 +34,25 @@ class Watchlist:
         self.encodings = matrix
         self.labels = list(labels)
         self._sq_norms = np.einsum("ij,ij->i", matrix, matrix)
+        self._rotation = None
+        if matrix.shape[0] >= PREFILTER_MIN_ROWS:
+            self._build_prefilter()
+
+    def _build_prefilter(self) -> None:
+        # An orthonormal rotation preserves distances exactly, and dropping coordinates
+        # can only shrink them: |head(p - w)| <= |p - w|. Principal axes first makes the
+        # bound as tight as it gets for the data at hand.
+        matrix = self.encodings
+        # Principal axes from an evenly spaced sample: any orthonormal basis keeps the
+        # bound valid, a good one keeps it tight, and a sample finds a good one fast.
+        sample = matrix[:: max(1, matrix.shape[0] // PCA_SAMPLE_ROWS)].astype(np.float64)
+        _, vectors = np.linalg.eigh(np.cov(sample, rowvar=False))
+        rotation = np.ascontiguousarray(vectors[:, ::-1], dtype=np.float32)
+        self._rotation = rotation
+        # Two products straight into contiguous halves: no full rotated copy to split.
+        self._head = matrix @ np.ascontiguousarray(rotation[:, :PREFILTER_DIMS])
+        self._tail = matrix @ np.ascontiguousarray(rotation[:, PREFILTER_DIMS:])
+        self._head_sq = np.einsum("ij,ij->i", self._head, self._head)
 
     @classmethod
     def from_bytes(cls, blob: bytes, labels: list) -> Watchlist:
@@ -60,6 +87,50 @@ class Watchlist:
         probe_sq = np.einsum("ij,ij->i", probes, probes)
         distances = np.sqrt(np.maximum(best + probe_sq, 0.0)).astype(np.float32)
         return rows.astype(np.int64), distances
+
+    def match(self, probes: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+        """(row, distance) of the nearest row within ``threshold``, or (-1, inf) if none.
+
+        Same decisions as nearest() followed by a threshold test; on big watchlists the
+        prefilter reads half of the matrix instead of all of it.
+        """
+        probes = np.asarray(probes, dtype=np.float32)
+        if probes.ndim == 1:
+            probes = probes[None, :]
+        if self._rotation is None:
+            rows, distances = self.nearest(probes)
+            outside = distances > threshold
+            rows[outside], distances[outside] = -1, np.inf
+            return rows, distances
+        count = probes.shape[0]
+        rows = np.full(count, -1, dtype=np.int64)
+        distances = np.full(count, np.inf, dtype=np.float32)
+        rotated = probes @ self._rotation
+        head, tail = rotated[:, :PREFILTER_DIMS], rotated[:, PREFILTER_DIMS:]
+        bounds = self._head @ head.T
+        bounds *= -2.0
+        bounds += self._head_sq[:, None]
+        bounds += np.einsum("ij,ij->i", head, head)[None, :]
+        # Slack for float32 rounding in the expansion; it only adds candidates.
+        limit = threshold * threshold + 1e-3
+        for i in range(count):
+            candidates = np.flatnonzero(bounds[:, i] <= limit)
+            if candidates.size == 0:
+                continue
+            if candidates.size > PREFILTER_MAX_SHARE * len(self):
+                row, distance = self.nearest(probes[i])
+                row, distance = int(row[0]), float(distance[0])
+            else:
+                diff_head = self._head[candidates] - head[i]
+                diff_tail = self._tail[candidates] - tail[i]
+                squared = np.einsum("ij,ij->i", diff_head, diff_head) + np.einsum(
+                    "ij,ij->i", diff_tail, diff_tail
+                )
+                best = int(np.argmin(squared))
+                row, distance = int(candidates[best]), float(np.sqrt(squared[best]))
+            if distance <= threshold:
+                rows[i], distances[i] = row, distance
+        return rows, distances
 
 
 def naive_nearest(encodings: np.ndarray, probe: np.ndarray) -> tuple[int, float]:
