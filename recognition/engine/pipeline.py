@@ -137,13 +137,13 @@ class Pipeline:
         matches: list[Match] = []
         if to_encode:
             probes = faces.encode(frame_bgr, [box for _, box, _ in to_encode])
-            rows, distances = self.watchlist.nearest(probes)
+            rows, distances = self.watchlist.match(probes, self.threshold)
             for (track, box, quality), row, distance in zip(
                 to_encode, rows, distances, strict=True
             ):
                 track.encodes += 1
                 track.best_quality = max(track.best_quality, quality)
-                if row < 0 or distance > self.threshold:
+                if row < 0:
                     continue
                 label = self.watchlist.labels[row]
                 if label in track.matched_labels:
