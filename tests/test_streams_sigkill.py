@@ -114,6 +114,8 @@ def test_it_resumes_a_killed_workers_camera_on_another_worker(
 
         victim.kill()
         killed_at, seq_at_kill = time.monotonic(), last_seq()
+        # Still the dead worker's: nothing but a stale takeover can move it now.
+        assert holder() == victim.pid
 
         # The beat job runs every 10 s in production; here the test plays beat.
         wait_for(
