@@ -517,8 +517,11 @@ AUDIT_CSV_COLUMNS = [
 # simple so a reviewer can check them by hand against the events listed.
 
 # Sensitive reads are recognised by name, whatever app wrote them: actions ending in
-# "_viewed" or "_view" (alert.crop_viewed, alert.reference_viewed, watchlist.subject_view,
-# subject.history_viewed) or containing "image" or "crop" (watchlist.image_view).
+# "_viewed" (alert.crop_viewed, alert.reference_viewed, subject.history_viewed) or
+# containing "image" or "crop" (watchlist.image_view), plus the subject-history reads
+# named below, which must carry a purpose too. Plain record views (watchlist.entry_view,
+# deployment.view) are audited but need no purpose, so they are not counted here.
+SUBJECT_HISTORY_READS = {"watchlist.subject_view"}
 IMAGE_VIEWS_LIMIT = 30  # views by one user ...
 IMAGE_VIEWS_WINDOW = timedelta(hours=1)  # ... within any window this long
 DENIED_LIMIT = 5  # denied attempts by one user (or one login name) ...
@@ -535,15 +538,20 @@ _KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm", "1234567890", "abcdefghi
 
 SENSITIVE_READ_Q = (
     Q(action__iendswith="_viewed")
-    | Q(action__iendswith="_view")
     | Q(action__icontains="image")
     | Q(action__icontains="crop")
+    | Q(action__in=SUBJECT_HISTORY_READS)
 )
 
 
 def is_sensitive_read(action: str) -> bool:
     lower = action.lower()
-    return lower.endswith(("_viewed", "_view")) or "image" in lower or "crop" in lower
+    return (
+        lower.endswith("_viewed")
+        or "image" in lower
+        or "crop" in lower
+        or lower in SUBJECT_HISTORY_READS
+    )
 
 
 def weak_purpose_reason(purpose: str) -> str:

@@ -2,6 +2,7 @@ import pytest
 from django.urls import reverse
 
 from core.models import AuditEvent
+from oversight import selectors
 from recognition.models import Alert
 from recognition.services.holds import alert_hold_place
 from tests.fixtures_oversight import make_alert
@@ -181,6 +182,9 @@ def test_it_refuses_a_watchlist_image_without_a_purpose(login, users):
     assert client.get(url).status_code == 400
     assert client.get(url, {"purpose": "x"}).status_code == 400
     assert client.get(url, {"purpose": PURPOSE}).status_code == 200
+    # The event that app writes is one the audit explorer's flags recognise.
+    event = AuditEvent.objects.get(object_type="watchlists.referenceimage")
+    assert event.purpose == PURPOSE and selectors.is_sensitive_read(event.action)
 
 
 def test_it_refuses_an_alert_crop_without_a_purpose(login, users, alert):
@@ -189,4 +193,5 @@ def test_it_refuses_an_alert_crop_without_a_purpose(login, users, alert):
     assert client.get(url).status_code == 400
     response = client.get(url, {"purpose": PURPOSE})
     assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
-    assert AuditEvent.objects.get(action="alert.crop_viewed").purpose == PURPOSE
+    event = AuditEvent.objects.get(action="alert.crop_viewed")
+    assert event.purpose == PURPOSE and selectors.is_sensitive_read(event.action)

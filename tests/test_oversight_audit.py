@@ -117,7 +117,11 @@ def test_it_flags_many_image_views_by_one_user(users):
 def test_it_counts_crop_and_any_viewed_action_as_sensitive():
     assert selectors.is_sensitive_read("alert.crop_viewed")
     assert selectors.is_sensitive_read("watchlist.reference_viewed")
+    assert selectors.is_sensitive_read("watchlist.image_view")
+    assert selectors.is_sensitive_read("watchlist.subject_view")
     assert selectors.is_sensitive_read("watchlist.image_downloaded")
+    assert not selectors.is_sensitive_read("watchlist.entry_view")
+    assert not selectors.is_sensitive_read("deployment.view")
     assert not selectors.is_sensitive_read("alert.adjudicated")
     assert not selectors.is_sensitive_read("audit.viewed")
 
