@@ -8,8 +8,8 @@ from core.models import AuditEvent
 
 # What each role's navigation shows (labels from core.context_processors.NAV).
 EXPECTED_NAV = {
-    "command": {"Deployments"},
-    "authoriser": {"Deployments"},
+    "command": {"Deployments", "Reports"},
+    "authoriser": {"Deployments", "Reports"},
     "contributor": {"Watchlist", "Submit entry"},
     "manager": {"Watchlist", "Review queue"},
     "officer": {"Live alerts"},
