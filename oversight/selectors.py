@@ -233,15 +233,20 @@ def evaluation_runs():
 
 def accuracy(run: EvaluationRun) -> dict:
     """One evaluation run as sorted threshold rows, with its operating point located."""
+
+    def rate(value):
+        return None if value is None else float(value)
+
     rows = []
     for item in run.thresholds or []:
         try:
             rows.append(
                 {
                     "threshold": float(item["threshold"]),
-                    "tpr": float(item.get("tpr", 0.0)),
-                    "fpr": float(item.get("fpr", 0.0)),
-                    "accuracy": None if item.get("accuracy") is None else float(item["accuracy"]),
+                    # None when the set had no pairs of that kind: unknown, not zero.
+                    "tpr": rate(item.get("tpr")),
+                    "fpr": rate(item.get("fpr")),
+                    "accuracy": rate(item.get("accuracy")),
                 }
             )
         except (KeyError, TypeError, ValueError):

@@ -156,11 +156,12 @@ def line_chart(
             f"{escape(marker_label)}</text>"
         )
     for name, ys, colour in series:
-        points = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in zip(xs, ys, strict=True))
+        known = [(x, y) for x, y in zip(xs, ys, strict=True) if y is not None]
+        points = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in known)
         parts.append(
             f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>'
         )
-        for x, y in zip(xs, ys, strict=True):
+        for x, y in known:
             parts.append(
                 f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="2.5" fill="{colour}">'
                 f"<title>{escape(name)} at {x:.3f}: {y * 100:.2f}%</title></circle>"

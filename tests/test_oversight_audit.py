@@ -72,6 +72,13 @@ def test_it_exports_the_filtered_set_as_csv(login, users, fresh_cache):
     assert exported.actor_username == "ovs" and exported.details["filters"] == {"user": "contrib"}
 
 
+def test_it_keeps_formulas_in_the_export_as_text(login, users, fresh_cache):
+    _view(users.contributor, 1, purpose='=HYPERLINK("http://evil.example","case")')
+    response = _explorer(login(users.oversight), user="contrib", format="csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0]["purpose"].startswith("'=HYPERLINK")
+
+
 def test_it_audits_reading_the_explorer(login, users, fresh_cache):
     _explorer(login(users.oversight), action="watchlist.")
     event = AuditEvent.objects.filter(action="audit.viewed").get()

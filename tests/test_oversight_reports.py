@@ -124,6 +124,38 @@ def test_it_charts_tpr_and_fpr_with_the_operating_point(login, users, evaluation
     assert "76.00%" in body  # TPR at the operating point
 
 
+def test_it_reads_runs_as_the_engine_stores_them(login, users):
+    import numpy as np
+
+    from recognition.engine.evaluation import rates
+    from recognition.services.evaluation import evaluation_run_record
+
+    distances = np.array([0.31, 0.42, 0.48, 0.55, 0.58, 0.66, 0.71, 0.80])
+    same = np.array([True, True, True, True, False, False, False, False])
+    result = {
+        "pairs": 8,
+        "thresholds": [rates(distances, same, t) for t in (0.4, 0.5, 0.6, 0.7)],
+        "operating_point": rates(distances, same, 0.5),
+        "no_face": [],
+    }
+    run = evaluation_run_record(dataset="eight pairs", result=result, operating_threshold=0.5)
+    report = selectors.accuracy(run)
+    assert [r["tpr"] for r in report["rows"]] == [0.25, 0.75, 1.0, 1.0]
+    assert [r["fpr"] for r in report["rows"]] == [0.0, 0.0, 0.25, 0.5]
+    assert report["operating_point"]["tpr"] == 0.75
+    assert login(users.oversight).get(reverse("oversight:accuracy")).status_code == 200
+
+
+def test_it_keeps_an_unknown_rate_unknown(users):
+    from recognition.models import EvaluationRun
+
+    run = EvaluationRun.objects.create(
+        dataset="same-person pairs only", pairs=2, operating_threshold=0.5,
+        thresholds=[{"threshold": 0.5, "tpr": 1.0, "fpr": None, "accuracy": 1.0}],
+    )  # fmt: skip
+    assert selectors.accuracy(run)["rows"][0]["fpr"] is None
+
+
 def test_it_exports_the_threshold_rows(login, users, evaluation_run):
     response = login(users.oversight).get(reverse("oversight:accuracy"), {"format": "csv"})
     rows = _csv(response)
