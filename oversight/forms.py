@@ -11,11 +11,39 @@ def _day_start(day):
     return timezone.make_aware(datetime.combine(day, time.min)) if day else None
 
 
+class PeriodForm(forms.Form):
+    """A period of whole days (inclusive), for reports over alerts."""
+
+    since = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def period(self) -> dict:
+        if not self.is_valid():
+            return {}
+        since, until = self.cleaned_data.get("since"), self.cleaned_data.get("until")
+        return {
+            "since": _day_start(since),
+            "until": _day_start(until + timedelta(days=1)) if until else None,
+        }
+
+
 class ReportFilterForm(forms.Form):
     """Which deployments a report covers: by start date, use case and site."""
 
-    since = forms.DateField(required=False, label="Started on or after")
-    until = forms.DateField(required=False, label="Started on or before")
+    since = forms.DateField(
+        required=False,
+        label="Started on or after",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    until = forms.DateField(
+        required=False,
+        label="Started on or before",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
     use_case = forms.ChoiceField(required=False, choices=[("", "All use cases"), *UseCase.choices])
     site = forms.ModelChoiceField(
         required=False, queryset=Site.objects.order_by("name"), empty_label="All sites"

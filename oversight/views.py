@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from core import access
 from core.purpose import purpose_from
 from oversight import selectors, services, svg
-from oversight.forms import AuditFilterForm, ReasonForm, ReportFilterForm
+from oversight.forms import AuditFilterForm, PeriodForm, ReasonForm, ReportFilterForm
 from recognition.models import Alert
 from recognition.services.holds import alert_hold_place, alert_hold_release
 
@@ -185,12 +185,15 @@ def accuracy(request):
 def equality(request):
     action = "export" if _wants_csv(request) else "view"
     access.require(request.user, "report", action)
-    report = selectors.equality()
+    form = PeriodForm(request.GET or None)
+    report = selectors.equality(**(form.period() if form.is_bound else {}))
     columns = [
         "group", "alerts", "false_alerts", "rate", "ci_low", "ci_high", "too_few",
     ]  # fmt: skip
     if _wants_csv(request):
         return csv_response("equality.csv", columns, report["rows"])
+    query = request.GET.copy()
+    query["format"] = "csv"
     shown = [r for r in report["rows"] if r["alerts"]]
     chart = svg.interval_chart(
         label="False alert rate by perceived group, with 95% Wilson intervals",
@@ -200,6 +203,8 @@ def equality(request):
         request,
         "oversight/equality.html",
         {
+            "form": form,
+            "csv": query.urlencode(),
             "report": report,
             "chart": chart,
             "min_n": selectors.MIN_N,

@@ -219,6 +219,16 @@ def test_it_reports_false_alerts_by_group_with_intervals(equality_world):
     assert rows["Mixed"]["alerts"] == 0
 
 
+def test_it_limits_equality_to_a_period(login, equality_world):
+    client = login(equality_world.users.oversight)
+    response = client.get(reverse("oversight:equality"), {"until": "2026-01-31"})
+    assert all(r["alerts"] == 0 for r in response.context["report"]["rows"])
+    today = timezone.localdate().isoformat()
+    response = client.get(reverse("oversight:equality"), {"since": "2026-01-01", "until": today})
+    rows = {r["group"]: r for r in response.context["report"]["rows"]}
+    assert rows["Black"]["alerts"] == 40
+
+
 def test_it_says_overlapping_intervals_show_no_difference(equality_world):
     assert "no difference" in selectors.equality()["conclusion"]
 
