@@ -49,7 +49,11 @@ class _Batcher:
                 await asyncio.sleep(0.002)  # let the rest of this nudge's sockets queue up
                 batch, self.pending = self.pending, []
                 try:
-                    answers = await database_sync_to_async(console.poll_many)([q for q, _ in batch])
+                    # Off the thread that serves Django's sync views: a page load or
+                    # an image fetch must not queue in front of an alert.
+                    answers = await database_sync_to_async(
+                        console.poll_many, thread_sensitive=False
+                    )([q for q, _ in batch])
                 except Exception as exc:
                     for _, future in batch:
                         future.set_exception(exc)
@@ -152,7 +156,8 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
                 await self._audit(action="deployment.watch_ended")
                 await self.close(code=CLOSE_FORBIDDEN)
                 return
-            if answer["alerts"] or answer["decided"]:
+            # A resume is always answered, so the page knows where the server stands.
+            if answer["alerts"] or answer["decided"] or via == "resume":
                 for item in answer["alerts"] + answer["decided"]:
                     if item["decision"]:
                         self.last_decision = max(self.last_decision, item["decision"]["id"])

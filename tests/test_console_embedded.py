@@ -105,7 +105,9 @@ def test_it_pushes_alerts_from_the_embedded_worker_live(client, tmp_path):
     try:
 
         def pushed(messages):
-            return any(m["type"] == "alerts" and m["via"] == "nudge" for m in messages)
+            return any(
+                m["type"] == "alerts" and m["via"] == "nudge" and m["alerts"] for m in messages
+            )
 
         messages = asyncio.run(
             watch(

@@ -30,6 +30,15 @@ async def _drain_alerts(comm, want: int, timeout=5) -> list[int]:
     return seqs
 
 
+async def _no_more_alerts(comm, wait=0.5) -> bool:
+    """True when nothing but ticks arrives for `wait` seconds."""
+    while not await comm.receive_nothing(timeout=wait):
+        msg = await comm.receive_json_from()
+        if msg["type"] != "tick" and (msg["alerts"] or msg["decided"]):
+            return False
+    return True
+
+
 def test_it_refuses_anonymous_sockets(console_deployment):
     async def run():
         comm = _communicator(console_deployment)
@@ -114,9 +123,11 @@ def test_it_streams_a_new_alert_on_the_nudge(console_deployment, users, session_
         comm = _communicator(console_deployment, cookie)
         assert (await comm.connect())[0]
         await comm.send_json_to({"type": "resume", "after_seq": 0})
+        answered = await comm.receive_json_from(timeout=5)
+        assert answered == {"type": "alerts", "via": "resume", "alerts": [], "decided": []}
         await sync_to_async(make_alert)(console_deployment)
         msg = await comm.receive_json_from(timeout=5)
-        assert msg["type"] == "alerts"
+        assert msg["type"] == "alerts" and msg["via"] == "nudge"
         (alert,) = msg["alerts"]
         assert alert["seq"] == 1 and alert["decision"] is None
         purpose = f"purpose=deployment+{console_deployment.reference}+live+monitoring"
@@ -146,7 +157,7 @@ def test_it_replays_exactly_the_missed_alerts_after_reconnect(
         assert (await comm.connect())[0]
         await comm.send_json_to({"type": "resume", "after_seq": 2})
         assert await _drain_alerts(comm, 3) == [3, 4, 5]
-        assert await comm.receive_nothing(timeout=0.5)
+        assert await _no_more_alerts(comm)
         await comm.disconnect()
 
     async_to_sync(run)()
@@ -177,8 +188,12 @@ def test_it_heals_a_dropped_nudge_on_the_tick(
         comm = _communicator(console_deployment, cookie)
         assert (await comm.connect())[0]
         await comm.send_json_to({"type": "resume", "after_seq": 0})
+        await comm.receive_json_from(timeout=5)  # the resume's (empty) answer
         await sync_to_async(make_alert)(console_deployment, nudge=False)
-        assert await _drain_alerts(comm, 1) == [1]
+        msg = await comm.receive_json_from(timeout=5)
+        while msg["type"] == "tick":
+            msg = await comm.receive_json_from(timeout=5)
+        assert msg["via"] == "tick" and [a["seq"] for a in msg["alerts"]] == [1]
         await comm.disconnect()
 
     async_to_sync(run)()
@@ -236,6 +251,33 @@ def test_it_closes_the_socket_after_logout(
         client.post("/accounts/logout/")
 
     _assert_closed_after(logout, console_deployment, users, session_cookie, monkeypatch)
+
+
+def test_it_tells_other_consoles_of_a_decision_at_once(console_deployment, users, session_cookie):
+    from recognition.services.adjudication import adjudication_record
+
+    console_deployment.officers.add(users.officer2)
+    make_alert(console_deployment, nudge=False)
+    cookie = session_cookie(users.officer2)
+
+    async def run():
+        comm = _communicator(console_deployment, cookie)
+        assert (await comm.connect())[0]
+        await comm.send_json_to({"type": "resume", "after_seq": 0})
+        assert await _drain_alerts(comm, 1) == [1]
+        alert = await sync_to_async(console_deployment.alerts.get)()
+        await sync_to_async(adjudication_record)(
+            alert=alert, by=users.officer, is_true_match=False, confirmed=True, outcome="no_action"
+        )
+        msg = await comm.receive_json_from(timeout=5)
+        while msg["type"] == "tick":
+            msg = await comm.receive_json_from(timeout=5)
+        assert msg["via"] == "nudge" and msg["alerts"] == []
+        (decided,) = msg["decided"]
+        assert decided["seq"] == 1 and decided["decision"]["is_true_match"] is False
+        await comm.disconnect()
+
+    async_to_sync(run)()
 
 
 def test_it_rechecks_permission_on_every_event(console_deployment, users, session_cookie):
