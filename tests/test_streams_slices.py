@@ -5,7 +5,7 @@ import threading
 import cv2
 import numpy as np
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 
 from deployments.models import Deployment
 from recognition import tasks
@@ -165,3 +165,21 @@ def test_it_does_nothing_for_a_deployment_without_a_watchlist(camera_files, leas
     outcome = run(lease)
     assert (outcome.reason, outcome.successor, outcome.frames) == ("no watchlist", False, 0)
     assert "watchlist" in lease.last_error
+
+
+def test_it_keeps_the_camera_through_a_failed_heartbeat(camera_files, lease_on, monkeypatch):
+    lease = lease_on(write_video(camera_files / "loop.mp4", frames=10, fps=30), loop=True)
+    real_beat, beats = streams.lease_heartbeat, []
+
+    def flaky_beat(**kwargs):
+        beats.append(1)
+        if len(beats) == 1:
+            raise OperationalError("database is locked")
+        return real_beat(**kwargs)
+
+    monkeypatch.setattr(streams, "lease_heartbeat", flaky_beat)
+    outcome = run(lease, seconds=4.5)
+    assert (outcome.reason, outcome.successor) == ("slice over", True)
+    assert len(beats) >= 2
+    # The counts of the failed beat were carried to the next one.
+    assert lease.frames_in == outcome.frames

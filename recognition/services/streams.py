@@ -10,6 +10,7 @@ Non-matches leave nothing: frames and faces live only in this process's memory f
 length of one frame; only counters are written (frames, faces seen).
 """
 
+import logging
 import os
 import socket
 import time
@@ -18,12 +19,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from deployments.models import Deployment
 from recognition.models import StreamLease
 from recognition.services.alerts import alert_raise
+
+logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 2.0
 
@@ -113,6 +117,7 @@ class _Tally:
         return round(self.frames_in / elapsed, 2), round(self.frames_processed / elapsed, 2)
 
 
+@transaction.atomic
 def lease_heartbeat(*, lease, holder: str, tally: _Tally, status: dict) -> bool:
     """Flush counters and status; False if the lease was lost or stopped meanwhile."""
     fps_in, fps_processed = tally.rates()
@@ -227,9 +232,16 @@ def _work(lease, holder, status, outcome, seconds) -> tuple[str, bool]:
         nonlocal next_beat
         next_beat = time.monotonic() + HEARTBEAT_SECONDS
         status["position"] = position
-        return lease_heartbeat(lease=lease, holder=holder, tally=tally, status=status) and (
-            _still_wanted(lease)
-        )
+        try:
+            return lease_heartbeat(lease=lease, holder=holder, tally=tally, status=status) and (
+                _still_wanted(lease)
+            )
+        except DatabaseError as exc:
+            # A locked or briefly unreachable database must not drop the camera: the
+            # counts stay in the tally for the next beat; a long outage makes the lease
+            # stale, and the next successful beat then finds it lost and stops.
+            logger.warning("stream lease %s: heartbeat failed (%s)", lease.pk, type(exc).__name__)
+            return True
 
     def back_off(error: str) -> bool:
         nonlocal delays
