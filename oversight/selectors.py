@@ -388,6 +388,7 @@ def retention(*, now: datetime | None = None) -> dict:
         Alert.objects.filter(legal_hold=False).order_by("created_at").values("created_at").first()
     )
     alerts["next_deletion"] = oldest["created_at"] + timedelta(days=alert_days) if oldest else None
+    alerts["next_overdue"] = bool(alerts["next_deletion"] and alerts["next_deletion"] < now)
 
     snapshots = DeploymentWatchlist.objects.aggregate(
         total=Count("pk"), with_encodings=Count("pk", filter=Q(encodings__isnull=False))

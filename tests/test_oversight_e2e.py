@@ -46,7 +46,14 @@ def _seed_volume(world):
 
 @pytest.fixture
 def seeded(oversight_world, evaluation_run):
+    from recognition.services.holds import alert_hold_place
+
     _seed_volume(oversight_world)
+    alert_hold_place(
+        alert=oversight_world.alerts[6],
+        by=oversight_world.users.command,
+        reason="R v Doe: disclosure to the defence, Southwark Crown Court",
+    )
     return oversight_world
 
 
