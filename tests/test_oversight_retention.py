@@ -142,6 +142,12 @@ def test_it_lets_command_staff_place_and_lift_holds_from_the_dashboard(login, ag
     assert not Alert.objects.get(pk=aged[1].pk).legal_hold
 
 
+def test_it_links_administrators_from_the_audit_log_to_holds(login, users, fresh_cache):
+    client = login(users.admin)
+    assert reverse("oversight:retention").encode() in client.get(reverse("oversight:audit")).content
+    assert client.get(reverse("oversight:retention")).status_code == 200
+
+
 def test_it_shows_a_short_reason_as_an_error(login, aged, users):
     client = login(users.admin)
     response = client.post(
