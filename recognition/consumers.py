@@ -10,6 +10,7 @@ import asyncio
 import time
 import uuid
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -20,6 +21,9 @@ from recognition import console
 from recognition.services.alerts import alert_group
 
 TICK_SECONDS = 5.0
+# The consoles' reads get a thread of their own, off the one that serves Django's sync
+# views: a page load or an image fetch must not queue in front of an alert.
+READER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lfr-console-reader")
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 
@@ -49,10 +53,8 @@ class _Batcher:
                 await asyncio.sleep(0.002)  # let the rest of this nudge's sockets queue up
                 batch, self.pending = self.pending, []
                 try:
-                    # Off the thread that serves Django's sync views: a page load or
-                    # an image fetch must not queue in front of an alert.
                     answers = await database_sync_to_async(
-                        console.poll_many, thread_sensitive=False
+                        console.poll_many, thread_sensitive=False, executor=READER
                     )([q for q, _ in batch])
                 except Exception as exc:
                     for _, future in batch:

@@ -1,8 +1,10 @@
 """The alert websocket, driven through the real ASGI app (origin check, session auth)."""
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async as sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 
 from core.models import AuditEvent
 from lfr_site.asgi import application
@@ -10,6 +12,14 @@ from recognition import consumers
 from tests.fixtures_console import ORIGIN, make_alert, make_deployment
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.fixture(autouse=True)
+def _close_reader_connection():
+    # The consumers' reader thread keeps its connection (CONN_MAX_AGE); close it, or
+    # PostgreSQL refuses to drop the test database at the end.
+    yield
+    consumers.READER.submit(connections.close_all).result()
 
 
 def _path(deployment):

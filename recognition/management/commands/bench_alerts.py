@@ -395,6 +395,11 @@ class Command(BaseCommand):
                 self.stderr.write(f"browser: watching the sample clip for {browser_seconds} s ...")
                 results["browser"] = browser(setup, seconds=browser_seconds)
         finally:
+            from django.db import connections
+
+            from recognition.consumers import READER
+
+            READER.submit(connections.close_all).result()  # or PostgreSQL keeps the db
             connection.creation.destroy_test_db(old_name, verbosity=0)
         self._table(results)
         if json_path:
