@@ -5,6 +5,17 @@ from django.conf import settings
 from django.db import transaction
 
 
+def _worker_stopping() -> bool:
+    """True once this worker was asked to shut down (SIGTERM, Ctrl-C, a deploy)."""
+    from celery.worker import state
+
+    # Celery stores the exit code there, and 0 means "stop": test against None/False.
+    return any(
+        flag is not None and flag is not False
+        for flag in (state.should_stop, state.should_terminate)
+    )
+
+
 @shared_task(
     bind=True,
     name="recognition.tasks.stream_slice",
@@ -18,7 +29,9 @@ def stream_slice(self, lease_id: int):
     """Work one camera for one bounded slice, then hand it to a successor task."""
     from recognition.services.streams import holder_id, stream_slice_run
 
-    outcome = stream_slice_run(lease_id=lease_id, holder=holder_id(self.request.hostname or ""))
+    outcome = stream_slice_run(
+        lease_id=lease_id, holder=holder_id(self.request.hostname or ""), stopping=_worker_stopping
+    )
     if outcome.successor:
         transaction.on_commit(lambda: stream_slice.delay(lease_id))
     return outcome.reason

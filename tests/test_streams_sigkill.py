@@ -79,11 +79,34 @@ def wait_for(what, condition, seconds, workers, poll=0.5, during=None):
     pytest.fail(f"timed out waiting for {what}\n{logs}")
 
 
-@pytest.mark.slow
-@pytest.mark.django_db(transaction=True)
-def test_it_resumes_a_killed_workers_camera_on_another_worker(
-    stream_deployment, tmp_path, settings
-):
+class Stream:
+    """A live deployment on a looping camera, its lease, and two real workers."""
+
+    def __init__(self, deployment, workers):
+        self.deployment, self.workers = deployment, workers
+        self.lease = StreamLease.objects.get(deployment=deployment)
+
+    def holder(self):
+        self.lease.refresh_from_db()
+        return holder_pid(self.lease.holder)
+
+    def last_seq(self):
+        alerts = Alert.objects.filter(deployment=self.deployment)
+        return alerts.count() and alerts.latest("seq").seq
+
+    def wait(self, what, condition, seconds, **kwargs):
+        return wait_for(what, condition, seconds, self.workers, **kwargs)
+
+    def worker_holding(self):
+        """Wait until a slice runs and alerts; then (holder, the other worker)."""
+        self.wait("a first alert", self.last_seq, 120)
+        pid = self.wait("a lease holder", self.holder, 60)
+        holder = next(w for w in self.workers if w.pid == pid)
+        return holder, next(w for w in self.workers if w is not holder)
+
+
+@pytest.fixture
+def stream(stream_deployment, tmp_path, settings):
     # The test plays beat (the supervisor), so it judges staleness like the workers do.
     settings.LFR_STREAM_LEASE_STALE_SECONDS = STALE_SECONDS
     # Lin-Manuel Miranda faces the camera for seconds in every loop of the clip.
@@ -96,49 +119,52 @@ def test_it_resumes_a_killed_workers_camera_on_another_worker(
     workers = [Worker("w1", tmp_path), Worker("w2", tmp_path)]
     try:
         tasks.stream_supervisor()  # creates the lease and enqueues its first slice
-        lease = StreamLease.objects.get(deployment=deployment)
-
-        def holder():
-            lease.refresh_from_db()
-            return holder_pid(lease.holder)
-
-        def last_seq():
-            return Alert.objects.filter(deployment=deployment).count() and (
-                Alert.objects.filter(deployment=deployment).latest("seq").seq
-            )
-
-        wait_for("a first alert", last_seq, 120, workers)
-        victim_pid = wait_for("a lease holder", holder, 60, workers)
-        victim = next(w for w in workers if w.pid == victim_pid)
-        survivor = next(w for w in workers if w is not victim)
-
-        victim.kill()
-        killed_at, seq_at_kill = time.monotonic(), last_seq()
-        # Still the dead worker's: nothing but a stale takeover can move it now.
-        assert holder() == victim.pid
-
-        # The beat job runs every 10 s in production; here the test plays beat.
-        wait_for(
-            "the survivor to take the lease",
-            lambda: holder() == survivor.pid,
-            60,
-            workers,
-            poll=1.0,
-            during=tasks.stream_supervisor,
-        )
-        resumed_after = time.monotonic() - killed_at
-        wait_for(
-            "a new alert from the survivor",
-            lambda: last_seq() > seq_at_kill,
-            120,
-            workers,
-            during=tasks.stream_supervisor,
-        )
-        assert survivor.proc.poll() is None
-        lease.refresh_from_db()
-        assert lease.frames_in > 0 and lease.faces_seen > 0
-        print(f"camera resumed {resumed_after:.1f} s after SIGKILL (stale after {STALE_SECONDS} s)")
+        yield Stream(deployment, workers)
     finally:
         for worker in workers:
             worker.kill()
         purge_queues()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_it_resumes_a_killed_workers_camera_on_another_worker(stream):
+    victim, survivor = stream.worker_holding()
+    victim.kill()
+    killed_at, seq_at_kill = time.monotonic(), stream.last_seq()
+    # Still the dead worker's: nothing but a stale takeover can move it now.
+    assert stream.holder() == victim.pid
+
+    # The beat job runs every 10 s in production; here the test plays beat.
+    stream.wait(
+        "the survivor to take the lease",
+        lambda: stream.holder() == survivor.pid,
+        60,
+        poll=1.0,
+        during=tasks.stream_supervisor,
+    )
+    resumed_after = time.monotonic() - killed_at
+    stream.wait(
+        "a new alert from the survivor",
+        lambda: stream.last_seq() > seq_at_kill,
+        120,
+        during=tasks.stream_supervisor,
+    )
+    assert survivor.proc.poll() is None
+    # Counts reach the lease at the survivor's heartbeats (a kill loses at most one beat's).
+    stream.wait("faces counted", lambda: stream.holder() and stream.lease.faces_seen > 0, 30)
+    print(f"camera resumed {resumed_after:.1f} s after SIGKILL (stale after {STALE_SECONDS} s)")
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_it_hands_a_stopped_workers_camera_over_without_waiting(stream):
+    leaving, staying = stream.worker_holding()
+    os.killpg(leaving.pid, signal.SIGTERM)  # a deploy or Ctrl-C: Celery's warm shutdown
+    stopped_at, seq_at_stop = time.monotonic(), stream.last_seq()
+    leaving.proc.wait(timeout=60)
+    # No supervisor runs here: the slice ended early and enqueued its own successor.
+    stream.wait("the other worker to take the lease", lambda: stream.holder() == staying.pid, 60)
+    resumed_after = time.monotonic() - stopped_at
+    stream.wait("a new alert", lambda: stream.last_seq() > seq_at_stop, 120)
+    print(f"camera handed over {resumed_after:.1f} s after SIGTERM (no staleness wait)")

@@ -183,3 +183,31 @@ def test_it_keeps_the_camera_through_a_failed_heartbeat(camera_files, lease_on, 
     assert len(beats) >= 2
     # The counts of the failed beat were carried to the next one.
     assert lease.frames_in == outcome.frames
+
+
+def test_it_hands_over_at_once_when_the_worker_shuts_down(
+    camera_files, lease_on, monkeypatch, django_capture_on_commit_callbacks
+):
+    from celery.worker import state
+
+    lease = lease_on(write_video(camera_files / "loop.mp4", frames=10, fps=30), loop=True)
+    sent = []
+    monkeypatch.setattr(tasks.stream_slice, "delay", sent.append, raising=False)
+    monkeypatch.setattr(state, "should_stop", 0)  # what Celery sets on SIGTERM (exit code 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.stream_slice(lease.pk) == "worker stopping"
+    lease.refresh_from_db()
+    assert sent == [lease.pk] and lease.holder == ""
+
+
+def test_it_stops_backing_off_when_the_worker_shuts_down(lease_on, monkeypatch):
+    calls = []
+    monkeypatch.setattr(sources, "backoff_delays", lambda: iter(lambda: 30.0, None))
+    lease = lease_on("rtsp://127.0.0.1:9/stream")
+    outcome = streams.stream_slice_run(
+        lease_id=lease.pk,
+        holder="w/1/a",
+        seconds=60.0,
+        stopping=lambda: calls.append(1) or len(calls) > 3,
+    )
+    assert (outcome.reason, outcome.successor) == ("worker stopping", True)

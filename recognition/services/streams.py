@@ -15,6 +15,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -171,8 +172,18 @@ class SliceOutcome:
     alerts: int = 0
 
 
-def stream_slice_run(*, lease_id: int, holder: str, seconds: float | None = None) -> SliceOutcome:
-    """Work one camera for one bounded slice. Never raises for source trouble."""
+def stream_slice_run(
+    *,
+    lease_id: int,
+    holder: str,
+    seconds: float | None = None,
+    stopping: Callable[[], bool] = lambda: False,
+) -> SliceOutcome:
+    """Work one camera for one bounded slice. Never raises for source trouble.
+
+    `stopping` says the worker is shutting down: the slice then ends at once and asks
+    for its successor, so another worker takes the camera without waiting for staleness.
+    """
     outcome = SliceOutcome()
     if not lease_claim(lease_id=lease_id, holder=holder):
         outcome.reason = "not claimed"
@@ -181,7 +192,7 @@ def stream_slice_run(*, lease_id: int, holder: str, seconds: float | None = None
     lease = StreamLease.objects.select_related("deployment", "camera").get(pk=lease_id)
     status: dict = {}
     try:
-        outcome.reason, outcome.successor = _work(lease, holder, status, outcome, seconds)
+        outcome.reason, outcome.successor = _work(lease, holder, status, outcome, seconds, stopping)
     except Exception as exc:
         # A bug or a broken model must not spin: no successor; the supervisor retries
         # once the lease looks stale. The message names the type only (no frame data).
@@ -208,7 +219,7 @@ def _pipeline_for(deployment):
     return Pipeline(watchlist, deployment.threshold, PipelineConfig())
 
 
-def _work(lease, holder, status, outcome, seconds) -> tuple[str, bool]:
+def _work(lease, holder, status, outcome, seconds, stopping) -> tuple[str, bool]:
     from recognition.engine.sources import SourceError, backoff_delays, open_source
 
     deployment, camera = lease.deployment, lease.camera
@@ -243,14 +254,17 @@ def _work(lease, holder, status, outcome, seconds) -> tuple[str, bool]:
             logger.warning("stream lease %s: heartbeat failed (%s)", lease.pk, type(exc).__name__)
             return True
 
+    def beat_when_due() -> bool:
+        return time.monotonic() < next_beat or beat()
+
     def back_off(error: str) -> bool:
         nonlocal delays
         status.update(connected=False, last_error=error[:500])
         delays = delays or backoff_delays()
-        return _sleep(next(delays), deadline, beat)
+        return _sleep(next(delays), deadline, beat_when_due, stopping)
 
     try:
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not stopping():
             if source is None:
                 try:
                     source = open_source(
@@ -303,9 +317,9 @@ def _work(lease, holder, status, outcome, seconds) -> tuple[str, bool]:
                     frame_at=now,
                 )
                 outcome.alerts += 1
-            if time.monotonic() >= next_beat and not beat():
+            if not beat_when_due():
                 return "stopped", False
-        return "slice over", True
+        return ("worker stopping" if stopping() else "slice over"), True
     finally:
         if source is not None:
             source.close()
@@ -325,13 +339,13 @@ def _pace(paced_from, frame_no, fps):
     return paced_from
 
 
-def _sleep(seconds: float, deadline: float, beat) -> bool:
+def _sleep(seconds: float, deadline: float, beat, stopping) -> bool:
     """Back off without letting the lease go stale; False if the slice must stop."""
     end = min(time.monotonic() + seconds, deadline)
     while True:
         remaining = end - time.monotonic()
-        if remaining <= 0:
+        if remaining <= 0 or stopping():
             return True
-        time.sleep(min(remaining, HEARTBEAT_SECONDS))
+        time.sleep(min(remaining, 0.5))
         if not beat():
             return False
