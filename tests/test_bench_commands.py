@@ -68,3 +68,15 @@ def test_it_raises_no_alert_for_obama_and_biden(subject_folders, tmp_path):
     result = json.loads(out.read_text())
     assert result["alerts"] == [] and "baseline" not in result
     assert result["faces_encoded"] >= 1
+
+
+def test_it_makes_an_upscaled_copy_of_the_clip(tmp_path):
+    import cv2
+
+    from recognition.management.commands.bench_all import upscale
+
+    out = upscale(CLIP, tmp_path / "copy.mp4", size=(128, 72))
+    capture = cv2.VideoCapture(str(out))
+    assert capture.get(cv2.CAP_PROP_FRAME_WIDTH) == 128
+    assert capture.get(cv2.CAP_PROP_FRAME_COUNT) == 275
+    capture.release()

@@ -96,3 +96,18 @@ def test_it_alerts_both_hamilton_subjects(engine_watchlist):
 @pytest.mark.slow
 def test_it_raises_no_alert_for_obama_and_biden_on_the_hamilton_clip(engine_watchlist):
     assert clip_matches(engine_watchlist("obama", "biden")) == []
+
+
+def test_it_re_encodes_a_track_only_for_a_clearly_better_view(engine_watchlist):
+    photo = cv2.imread(str(faces("examples", "obama.jpg")))
+    frames = []
+    for scale in (0.3, 0.3, 0.31, 0.5, 0.5):  # steps towards the camera once
+        face = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        frame = np.full((720, 1280, 3), 90, np.uint8)
+        top, left = 360 - face.shape[0] // 2, 640 - face.shape[1] // 2
+        frame[top : top + face.shape[0], left : left + face.shape[1]] = face
+        frames.append(frame)
+    results = run(Pipeline(engine_watchlist("biden"), 0.5, EVERY_FRAME), frames)
+    assert [r.faces_detected for r in results] == [1, 1, 1, 1, 1]
+    assert sum(r.new_tracks for r in results) == 1
+    assert [r.faces_encoded for r in results] == [1, 0, 0, 1, 0]
