@@ -2,7 +2,7 @@
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 
 from tests import fixtures_watchlists as fx
 from tests.helpers import ARTIFACTS_DIR, faces
@@ -29,6 +29,9 @@ def browser(live_server, monkeypatch):
         b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         yield b
         b.close()
+        # ORM calls made inside the Playwright block can open a connection of their own (Django's
+        # connections are context-local); close it or PostgreSQL cannot drop the test DB.
+        connections.close_all()
 
 
 def page_as(browser, client, live_server, user):
@@ -61,6 +64,8 @@ def test_it_checks_the_image_at_once_then_submits(browser, client, live_server, 
     page.screenshot(path=str(SHOTS / "watchlists_submit_check.png"), full_page=True)
     page.click("#submit-form button[type=submit]")
     page.wait_for_url("**/watchlists/entries/*/")
+    page.wait_for_load_state("networkidle")
+    page.close()
     assert WatchlistEntry.objects.get().state == "pending"
 
 
@@ -72,8 +77,11 @@ def test_it_shows_the_candidate_beside_existing_images(browser, client, live_ser
     page.fill("input[name=purpose]", "Daily review of the queue")
     page.click("[data-testid=purpose-form] button")
     page.wait_for_selector("img[data-testid=ref-image]")
-    loaded = page.eval_on_selector_all(
-        "img[data-testid=ref-image]", "imgs => imgs.map(i => i.complete && i.naturalWidth > 0)"
+    # Both images come through the purpose-gated view and actually decode.
+    page.wait_for_function(
+        "() => { const imgs = [...document.querySelectorAll('img[data-testid=ref-image]')];"
+        " return imgs.length === 2 && imgs.every(i => i.complete && i.naturalWidth > 0); }"
     )
-    assert loaded == [True, True]
+    page.wait_for_load_state("networkidle")
     page.screenshot(path=str(SHOTS / "watchlists_queue.png"), full_page=True)
+    page.close()
