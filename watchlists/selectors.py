@@ -89,7 +89,7 @@ def counts_by_category(
 
 
 def reference_image_for_entry(entry_id: int) -> ReferenceImage | None:
-    """The entry's first image whose JPEG is still held (sharpest first), or None."""
+    """The entry's image with the largest face whose JPEG is still held, or None."""
     return (
         ReferenceImage.objects.filter(entry_id=entry_id, jpeg__isnull=False)
         .order_by("-face_px", "pk")
