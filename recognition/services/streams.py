@@ -277,7 +277,12 @@ def _work(lease, holder, status, outcome, seconds, stopping) -> tuple[str, bool]
                     if not back_off(str(exc)):
                         return "stopped", False
                     continue
-                delays, paced_from, next_no = None, None, position
+                if source.live and outcome.frames:
+                    # Numbering restarts with a reconnected stream, and faces tracked
+                    # before the drop are stale: track afresh.
+                    pipeline = _pipeline_for(deployment)
+                delays, paced_from = None, None
+                next_no = 0 if source.live else position
                 status.update(connected=True, last_error="")
             # Frames the detector will skip are only grabbed, never decoded.
             item = source.read(decode=pipeline.needs_frame(next_no))
