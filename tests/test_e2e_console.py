@@ -97,8 +97,26 @@ def demo(db):
     return Deployment.objects.get(state=Deployment.State.LIVE)
 
 
-def test_it_shows_a_real_alert_and_shares_the_decision(browser, demo, server):
-    browser_password(make_user("officer3", access.OFFICER))
+@pytest.fixture
+def outsider(db):
+    """An officer assigned to nothing."""
+    user = make_user("officer3", access.OFFICER)
+    browser_password(user)
+    return user
+
+
+@pytest.fixture
+def cut_deployment(users):
+    deployment = make_deployment(officers=[users.officer], requested_by=users.command)
+    browser_password(users.officer)
+    return deployment
+
+
+# Database setup happens in fixtures listed before `browser`: once Playwright's loop runs
+# in this thread, Django would open a second connection here that nobody closes.
+
+
+def test_it_shows_a_real_alert_and_shares_the_decision(demo, outsider, server, browser):
     officer = login(browser, server, "officer")
     open_console(officer, demo)
     officer2 = login(browser, server, "officer2")
@@ -123,17 +141,18 @@ def test_it_shows_a_real_alert_and_shares_the_decision(browser, demo, server):
     officer2.wait_for_selector(f"{mine}:has-text('True match, confirmed')", timeout=15_000)
     officer2.screenshot(path=SHOTS / "console-decision-shared.png", full_page=True)
 
-    outsider = login(browser, server, "officer3")
-    outsider.goto("/recognition/")
-    assert outsider.get_by_test_id("no-consoles").is_visible()
-    response = outsider.goto(f"/recognition/deployments/{demo.pk}/console/")
+    stranger = login(browser, server, outsider.username)
+    stranger.goto("/recognition/")
+    assert stranger.get_by_test_id("no-consoles").is_visible()
+    response = stranger.goto(f"/recognition/deployments/{demo.pk}/console/")
     assert response.status == 404
-    outsider.screenshot(path=SHOTS / "console-unassigned-404.png", full_page=True)
+    stranger.screenshot(path=SHOTS / "console-unassigned-404.png", full_page=True)
 
 
-def test_it_shows_every_alert_exactly_once_across_cut_sockets(browser, users, server):
-    deployment = make_deployment(officers=[users.officer], requested_by=users.command)
-    browser_password(users.officer)
+def test_it_shows_every_alert_exactly_once_across_cut_sockets(
+    users, cut_deployment, server, browser
+):
+    deployment = cut_deployment
     page = login(browser, server, users.officer.username)
     open_console(page, deployment)
     total = 12
