@@ -1,6 +1,12 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class CoreConfig(AppConfig):
     name = "core"
     verbose_name = "Accounts, access and audit"
+
+    def ready(self):
+        from core.roles import ensure_roles
+
+        post_migrate.connect(ensure_roles, sender=self, dispatch_uid="core.ensure_roles")

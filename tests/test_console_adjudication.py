@@ -84,7 +84,7 @@ def test_it_summarises_decisions_in_force_for_the_published_record(console_deplo
     assert summary["No action"] == 1 and summary["Outcome - Other"] == 1
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_it_records_one_decision_when_two_officers_race(users, console_deployment):
     console_deployment.officers.add(users.officer2)
     alert = make_alert(console_deployment, nudge=False)

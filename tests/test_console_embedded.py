@@ -93,7 +93,7 @@ async def watch(server, path: str, cookie: str, *, until, timeout: float) -> lis
 
 
 @pytest.mark.slow
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_it_pushes_alerts_from_the_embedded_worker_live(client, tmp_path):
     seed_users()
     call_command("seed_demo_data")

@@ -11,7 +11,7 @@ from lfr_site.asgi import application
 from recognition import consumers
 from tests.fixtures_console import ORIGIN, make_alert, make_deployment
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)

@@ -104,3 +104,14 @@ def test_it_denies_inactive_users_everything(users):
 def test_it_lets_only_oversight_and_admin_read_the_audit_log(users, who, allowed):
     assert access.can(getattr(users, who), "audit", "view") is allowed
     assert not access.can(getattr(users, who), "audit", "edit")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_keeps_the_role_groups_after_a_flush():
+    # Transactional tests flush every table; post_migrate puts the roles back.
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+
+    call_command("flush", "--noinput", verbosity=0)
+    groups = {g.name: {p.codename for p in g.permissions.all()} for g in Group.objects.all()}
+    assert groups == {role: set(caps) for role, caps in access.ROLE_CAPABILITIES.items()}

@@ -35,7 +35,7 @@ def _race(*calls):
     return len(wins), errors
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_authorise_and_refuse_at_once_one_wins(make_deployment, users):
     d = make_deployment("submitted")
     won, _ = _race(
@@ -48,7 +48,7 @@ def test_authorise_and_refuse_at_once_one_wins(make_deployment, users):
     assert (d.state == "authorised") == hasattr(Deployment.objects.get(pk=d.pk), "watchlist")
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_submissions_for_the_last_slot_of_a_week(make_deployment, settings, next_monday):
     settings.LFR_WEEKLY_CAPACITY = 1
     a = make_deployment("draft")
@@ -61,7 +61,7 @@ def test_two_submissions_for_the_last_slot_of_a_week(make_deployment, settings, 
     assert Deployment.objects.filter(state="submitted").count() == 1
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_ticks_at_once_start_a_deployment_once(make_deployment):
     from core.models import AuditEvent
 
@@ -75,7 +75,7 @@ def test_two_ticks_at_once_start_a_deployment_once(make_deployment):
     assert AuditEvent.objects.filter(action="deployment.live", object_id=str(d.pk)).count() == 1
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_ticks_at_the_end_complete_it_once(make_deployment):
     from core.models import AuditEvent
 

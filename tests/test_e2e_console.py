@@ -21,7 +21,7 @@ from tests.helpers import ARTIFACTS_DIR, PASSWORD, make_user, subprocess_env
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.slow,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 CHROMIUM_ARGS = [

@@ -19,8 +19,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SHOTS = ARTIFACTS_DIR / "screenshots"
-# live_server needs committed data; serialized_rollback keeps the role groups afterwards.
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+# live_server needs committed data (role groups come back after each flush: core.roles).
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 GROUP_CYCLE = ["White", "Black", "White", "Asian", "Black", "White", "Mixed", "Black", "", "White"]

@@ -97,8 +97,8 @@ def test_it_refuses_to_hold_twice_or_lift_what_is_not_held(aged, users):
         alert_hold_release(alert=aged[0], by=users.command, reason="Nothing to release here")
 
 
-# serialized_rollback: the flush after a transactional test would drop the role groups.
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# Role groups survive the flush after a transactional test (core.roles post_migrate).
+@pytest.mark.django_db(transaction=True)
 def test_it_lets_only_one_of_two_racing_holds_win(users, live_deployment):
     from concurrent.futures import ThreadPoolExecutor
 

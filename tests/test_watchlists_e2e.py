@@ -14,7 +14,7 @@ SHOTS = ARTIFACTS_DIR / "screenshots"
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.slow,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 

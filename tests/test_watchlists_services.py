@@ -139,7 +139,7 @@ def test_it_expires_only_approved_entries(users, pending_entry):
         services.entry_end(entry_id=pending_entry.pk, by=users.manager, withdraw=False, reason="x")
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_it_changes_state_once_when_approve_and_reject_race(users):
     entry = fx.submit_entry(users.contributor)
     barrier = threading.Barrier(2)

@@ -52,4 +52,8 @@ class Command(BaseCommand):
                 signal_handlers=True,
             ).run()
         finally:
+            from celery.worker import state
+
+            # Ask running stream slices to end within a frame instead of finishing their slice.
+            state.should_stop = 0
             worker.stop(in_sighandler=False)
