@@ -239,8 +239,8 @@ LFR_CAMERA_FILE_ROOT = Path(env_str("LFR_CAMERA_FILE_ROOT", str(LFR_DATA_DIR))).
 # Match threshold is a dlib face distance (0..1, lower = closer). The operating point is
 # calibrated from measured false-match rates (see README, "Operating point"); a
 # deployment may be stricter (lower) but never looser than LFR_THRESHOLD_MAX.
-LFR_THRESHOLD_DEFAULT = env_float("LFR_THRESHOLD_DEFAULT", 0.5)
-LFR_THRESHOLD_MAX = env_float("LFR_THRESHOLD_MAX", 0.55)
+LFR_THRESHOLD_DEFAULT = env_float("LFR_THRESHOLD_DEFAULT", 0.55)
+LFR_THRESHOLD_MAX = env_float("LFR_THRESHOLD_MAX", 0.60)
 if not 0 < LFR_THRESHOLD_DEFAULT <= LFR_THRESHOLD_MAX <= 1:
     raise ImproperlyConfigured(
         "LFR_THRESHOLD_DEFAULT must be above 0 and no looser than LFR_THRESHOLD_MAX (<= 1)"
