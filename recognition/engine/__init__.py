@@ -5,6 +5,7 @@ and reused alone.
 """
 
 import functools
+import warnings
 
 
 class ModelsUnavailable(RuntimeError):
@@ -20,7 +21,10 @@ def face_api():
     ourselves first turns that into a real exception, and SystemExit is caught too.
     """
     try:
-        import face_recognition_models  # noqa: F401  (imports pkg_resources: setuptools<82)
+        with warnings.catch_warnings():
+            # It imports pkg_resources (hence setuptools<82), which warns on every start.
+            warnings.filterwarnings("ignore", "pkg_resources is deprecated", UserWarning)
+            import face_recognition_models  # noqa: F401
     except Exception as exc:
         raise ModelsUnavailable(
             f"face_recognition_models cannot be imported ({type(exc).__name__}: {exc}); "
