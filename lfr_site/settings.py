@@ -112,7 +112,14 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 10},
+            "CONFIG": {
+                # redis-py 8 gives up on a socket read after 5 s by default: exactly how
+                # long channels_redis blocks in BZPOPMIN, so under load the client times
+                # out first and every consumer of the process dies. Keep a margin.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                "capacity": 1500,
+                "expiry": 10,
+            },
         }
     }
     CELERY_BROKER_URL = REDIS_URL

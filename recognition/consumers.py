@@ -58,10 +58,12 @@ class _Batcher:
                     )([q for q, _ in batch])
                 except Exception as exc:
                     for _, future in batch:
-                        future.set_exception(exc)
+                        if not future.done():  # a socket that closed meanwhile cancelled it
+                            future.set_exception(exc)
                     continue
                 for (_, future), answer in zip(batch, answers, strict=True):
-                    future.set_result(answer)
+                    if not future.done():
+                        future.set_result(answer)
         finally:
             self.running = False
 

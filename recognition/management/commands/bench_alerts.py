@@ -24,6 +24,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from asgiref.sync import SyncToAsync
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import connection
@@ -399,7 +400,10 @@ class Command(BaseCommand):
 
             from recognition.consumers import READER
 
-            READER.submit(connections.close_all).result()  # or PostgreSQL keeps the db
+            # Threads that served the consoles keep their connections (CONN_MAX_AGE);
+            # PostgreSQL will not drop a database that still has sessions.
+            READER.submit(connections.close_all).result()
+            SyncToAsync.single_thread_executor.submit(connections.close_all).result()
             connection.creation.destroy_test_db(old_name, verbosity=0)
         self._table(results)
         if json_path:
