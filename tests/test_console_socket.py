@@ -1,5 +1,7 @@
 """The alert websocket, driven through the real ASGI app (origin check, session auth)."""
 
+import asyncio
+
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async as sync_to_async
@@ -301,5 +303,29 @@ def test_it_rechecks_permission_on_every_event(console_deployment, users, sessio
         await sync_to_async(make_alert)(console_deployment)
         closed = await _closes(comm)
         assert closed["code"] == consumers.CLOSE_FORBIDDEN
+
+    async_to_sync(run)()
+
+
+def test_it_keeps_answering_when_a_socket_goes_away_mid_question(monkeypatch):
+    import threading
+
+    release = threading.Event()
+
+    def slow_poll(asks):
+        release.wait(5)
+        return [{"alerts": [], "decided": []} for _ in asks]
+
+    monkeypatch.setattr(consumers.console, "poll_many", slow_poll)
+
+    async def run():
+        gone = asyncio.ensure_future(consumers._ask(consumers.console.Ask("a", 1)))
+        stays = asyncio.ensure_future(consumers._ask(consumers.console.Ask("b", 1)))
+        await asyncio.sleep(0.05)
+        gone.cancel()
+        release.set()
+        assert await asyncio.wait_for(stays, 5) == {"alerts": [], "decided": []}
+        # And the next question is answered too: the batcher did not die.
+        assert await asyncio.wait_for(consumers._ask(consumers.console.Ask("c", 1)), 5)
 
     async_to_sync(run)()
