@@ -6,11 +6,14 @@ database; alerts come from the real recognition pipeline on the sample clip.
 
 import re
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 from core import access
 from core.demo import seed_users
@@ -179,3 +182,31 @@ def test_it_shows_every_alert_exactly_once_across_cut_sockets(
     ]
     page.screenshot(path=SHOTS / "console-after-cuts.png", full_page=True)
     assert seqs == list(range(total, 0, -1))
+
+
+@pytest.fixture
+def overdue_alert(cut_deployment):
+    alert = make_alert(cut_deployment, nudge=False)
+    # Older than LFR_UNADJUDICATED_MINUTES and still undecided.
+    alert.__class__.objects.filter(pk=alert.pk).update(
+        created_at=timezone.now() - timedelta(minutes=settings.LFR_UNADJUDICATED_MINUTES + 2)
+    )
+    return alert
+
+
+def test_it_makes_old_undecided_alerts_stand_out_and_shows_the_connection(
+    users, cut_deployment, overdue_alert, server, browser
+):
+    page = login(browser, server, users.officer.username)
+    open_console(page, cut_deployment)
+    card = page.wait_for_selector("[data-testid=alert].overdue")
+    assert "Undecided for" in card.query_selector("[data-testid=overdue]").inner_text()
+    assert page.get_by_test_id("connection").inner_text() == "Live"
+    page.screenshot(path=SHOTS / "console-overdue.png", full_page=True)
+    page.context.set_offline(True)
+    page.evaluate("window.lfrConsole.socket && window.lfrConsole.socket.close()")
+    page.wait_for_selector("#conn[data-state=offline], #conn[data-state=reconnecting]")
+    assert "offline since" in page.get_by_test_id("connection").inner_text().lower()
+    page.screenshot(path=SHOTS / "console-reconnecting.png")
+    page.context.set_offline(False)
+    page.wait_for_selector("#conn[data-state=live]", timeout=30_000)

@@ -128,11 +128,12 @@
   }
 
   function picture(url, label) {
-    if (!url) return el("div", { class: "noimg", text: label + " no longer held" });
-    return el("figure", {}, [
-      el("img", { src: url, alt: label, loading: "lazy", width: "160", height: "160" }),
-      el("figcaption", { text: label }),
-    ]);
+    const missing = function () { return el("div", { class: "noimg", text: label + " image not held" }); };
+    if (!url) return missing();
+    const img = el("img", { src: url, alt: label, loading: "lazy", width: "160", height: "160" });
+    const figure = el("figure", {}, [img, el("figcaption", { text: label })]);
+    img.addEventListener("error", function () { figure.replaceWith(missing()); });
+    return figure;
   }
 
   function decisionText(d) {
