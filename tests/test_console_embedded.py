@@ -100,6 +100,9 @@ def test_it_pushes_alerts_from_the_embedded_worker_live(client, tmp_path):
     deployment = Deployment.objects.get(state=Deployment.State.LIVE)
     client.force_login(get_user_model().objects.get(username="officer"))
     cookie = f"sessionid={client.cookies['sessionid'].value}"
+    # Made here: with SECRET_KEY and REDIS_URL given nothing else creates it, and beat
+    # keeps its schedule file there.
+    (tmp_path / "var").mkdir()
     env = subprocess_env(LFR_VAR_DIR=str(tmp_path / "var"), SECRET_KEY=settings.SECRET_KEY)
     server = Server(env, tmp_path / "server.log")
     try:
