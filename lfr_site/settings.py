@@ -234,6 +234,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Live facial recognition: watchlists, deployments, alerts, oversight.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # One name per fixed list, however many fields use it.
+    "ENUM_NAME_OVERRIDES": {
+        "WatchlistCategoryEnum": "watchlists.models.Category",
+        "UseCaseEnum": "deployments.models.UseCase",
+    },
 }
 
 # --- Sample data and cameras -----------------------------------------------------------
