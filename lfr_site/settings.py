@@ -21,6 +21,7 @@ from lfr_site.env import (
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("LFR_VAR_DIR", str(BASE_DIR / "var"))).resolve()
+VAR_DIR.mkdir(parents=True, exist_ok=True)  # beat schedule, embedded broker, SQLite
 
 LFR_ENV = env_str("LFR_ENV", "development")
 if LFR_ENV not in {"development", "production"}:
