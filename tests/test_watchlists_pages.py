@@ -132,12 +132,31 @@ def test_it_gives_a_live_verdict_without_storing(users, login):
     assert not AuditEvent.objects.filter(action__startswith="watchlist.entry").exists()
 
 
-def test_it_shows_subject_history_and_audits_the_view(users, login):
+def test_it_shows_subject_history_and_audits_the_view_with_its_purpose(users, login):
+    entry = fx.approved_entry(users)
+    r = login(users.oversight).get(
+        f"/watchlists/subjects/{entry.subject_id}/", {"purpose": "annual review OP-77"}
+    )
+    assert r.status_code == 200
+    assert b"watchlist.entry_approve" in r.content and b"watchlist.entry_submit" in r.content
+    event = AuditEvent.objects.get(action="watchlist.subject_view", actor_username="ovs")
+    assert event.purpose == "annual review OP-77"
+
+
+def test_it_asks_for_a_purpose_before_showing_subject_history(users, login):
     entry = fx.approved_entry(users)
     r = login(users.oversight).get(f"/watchlists/subjects/{entry.subject_id}/")
     assert r.status_code == 200
-    assert b"watchlist.entry_approve" in r.content and b"watchlist.entry_submit" in r.content
-    assert AuditEvent.objects.filter(action="watchlist.subject_view", actor_username="ovs").exists()
+    assert b"purpose-form" in r.content and b"watchlist.entry_approve" not in r.content
+    assert not AuditEvent.objects.filter(action="watchlist.subject_view").exists()
+
+
+def test_it_hides_subject_history_from_officers(users, login):
+    entry = fx.approved_entry(users)
+    r = login(users.officer).get(
+        f"/watchlists/subjects/{entry.subject_id}/", {"purpose": "curious about it"}
+    )
+    assert r.status_code == 404
 
 
 def test_it_serves_page_images_with_purpose_and_no_store(users, login, pending_entry):

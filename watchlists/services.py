@@ -392,13 +392,14 @@ def image_view(*, image_id: int, by, purpose: str) -> ReferenceImage:
     return image
 
 
-def subject_view(*, subject_id: int, by) -> Subject:
-    """The subject history page is a consultation of intelligence records: audit it."""
+def subject_view(*, subject_id: int, by, purpose: str) -> Subject:
+    """The subject history page is a consultation of intelligence records: it needs a
+    stated purpose, and is audited with it."""
     access.require(by, "watchlist", "view")
     subject = Subject.objects.filter(pk=subject_id).first()
     if subject is None:
         raise Http404("No such subject.")
-    audit_record(actor=by, action="watchlist.subject_view", obj=subject)
+    audit_record(actor=by, action="watchlist.subject_view", obj=subject, purpose=purpose)
     return subject
 
 

@@ -173,7 +173,16 @@ def check(request):
 
 @login_required
 def subject(request, subject_id: int):
-    subj = services.subject_view(subject_id=subject_id, by=request.user)
+    access.require(request.user, "watchlist", "view")
+    purpose, purpose_error = _purpose(request)
+    if not purpose:
+        # Nothing is shown (or audited as read) until the reader says why.
+        return render(
+            request,
+            "watchlists/subject.html",
+            {"purpose": purpose, "purpose_error": purpose_error, "subject_id": subject_id},
+        )
+    subj = services.subject_view(subject_id=subject_id, by=request.user, purpose=purpose)
     history = list(
         subj.entries.select_related("submitted_by", "decided_by").order_by("submitted_at", "pk")
     )
@@ -183,7 +192,7 @@ def subject(request, subject_id: int):
     return render(
         request,
         "watchlists/subject.html",
-        {"subject": subj, "history": history, "events": events},
+        {"subject": subj, "history": history, "events": events, "purpose": purpose},
     )
 
 
