@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 
 from core import access
 from deployments.models import Camera, Deployment, Site
+from deployments.services import PLAN_FIELDS
 from watchlists.models import Category
 
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -28,28 +29,7 @@ class DeploymentForm(forms.ModelForm):
 
     class Meta:
         model = Deployment
-        fields = [
-            "use_case",
-            "site",
-            "cameras",
-            "starts_at",
-            "ends_at",
-            "necessity",
-            "proportionality",
-            "location_rationale",
-            "watchlist_categories",
-            "max_watchlist_size",
-            "include_minors",
-            "minors_reason",
-            "threshold",
-            "dpia_reference",
-            "policy_reference",
-            "equality_reference",
-            "public_notice",
-            "no_notice_reason",
-            "urgent",
-            "officers",
-        ]
+        fields = [*PLAN_FIELDS[:2], "cameras", *PLAN_FIELDS[2:], "officers"]
         widgets = {
             "starts_at": DATETIME,
             "ends_at": DATETIME,

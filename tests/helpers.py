@@ -52,3 +52,24 @@ def subprocess_env(**overrides) -> dict:
 
 PYTHON = sys.executable
 ARTIFACTS_DIR = Path(os.environ.get("LFR_ARTIFACTS_DIR", ROOT / "artifacts"))
+SCREENSHOTS_DIR = ARTIFACTS_DIR / "screenshots"
+
+# Debian's chromium (installed by `make test`), never a browser downloaded by Playwright.
+CHROMIUM = os.environ.get("LFR_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def launch_chromium(playwright):
+    if not Path(CHROMIUM).exists():
+        raise FileNotFoundError(f"{CHROMIUM} is missing: apt-get install chromium")
+    SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -19,7 +19,7 @@ from core import access
 from core.demo import seed_users
 from deployments.models import Deployment
 from tests.fixtures_console import Server, browser_password, make_alert, make_deployment
-from tests.helpers import ARTIFACTS_DIR, PASSWORD, make_user, subprocess_env
+from tests.helpers import PASSWORD, SCREENSHOTS_DIR, launch_chromium, make_user, subprocess_env
 
 pytestmark = [
     pytest.mark.e2e,
@@ -27,17 +27,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SHOTS = ARTIFACTS_DIR / "screenshots"
+SHOTS = SCREENSHOTS_DIR
 
 
 @pytest.fixture
@@ -49,7 +39,7 @@ def browser(monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         yield browser
         browser.close()
 

@@ -6,19 +6,9 @@ import pytest
 from django.conf import settings
 
 from tests.fixtures_oversight import decide, make_alert
-from tests.helpers import ARTIFACTS_DIR
+from tests.helpers import SCREENSHOTS_DIR, launch_chromium
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SHOTS = ARTIFACTS_DIR / "screenshots"
+SHOTS = SCREENSHOTS_DIR
 # live_server needs committed data (role groups come back after each flush: core.roles).
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -69,7 +59,7 @@ def browser_page(live_server, client, seeded, monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         context.add_cookies(
             [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]

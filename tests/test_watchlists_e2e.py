@@ -5,12 +5,10 @@ from django.conf import settings
 from django.db import connection, connections
 
 from tests import fixtures_watchlists as fx
-from tests.helpers import ARTIFACTS_DIR, faces
+from tests.helpers import SCREENSHOTS_DIR, faces, launch_chromium
 from watchlists.models import WatchlistEntry
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update"]  # fmt: skip
-SHOTS = ARTIFACTS_DIR / "screenshots"
+SHOTS = SCREENSHOTS_DIR
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.slow,
@@ -26,7 +24,7 @@ def browser(live_server, monkeypatch):
     monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        b = launch_chromium(p)
         yield b
         b.close()
         # ORM calls made inside the Playwright block can open a connection of their own (Django's
