@@ -293,5 +293,7 @@ LOGGING = {
         "django.channels.server": {"level": "WARNING"},
         # Beat and the worker log every received task at INFO: every few seconds.
         "celery": {"level": env_str("CELERY_LOG_LEVEL", "WARNING")},
+        # The file-system broker has no host name, and kombu warns about it on every send.
+        "kombu.connection": {"level": "ERROR"},
     },
 }
