@@ -7,7 +7,10 @@ typing), so this module imports none of the feature apps.
 """
 
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.http import Http404
+
+from core import request_context
 
 # Role (group) names, as created by core/migrations/0002_roles.py.
 COMMAND_STAFF = "command_staff"
@@ -178,7 +181,7 @@ def require(user, kind: str, action: str, obj=None) -> None:
         bool(user and user.is_authenticated and user.is_active)
         and RULES[kind](user, action, obj)[0]
     )
-    audit_record(
+    record = dict(
         actor=user,
         action=f"{kind}.{action}",
         obj=obj if hasattr(obj, "_meta") else None,
@@ -186,6 +189,11 @@ def require(user, kind: str, action: str, obj=None) -> None:
         outcome="denied",
         details={"reason": "forbidden" if visible else "not visible"},
     )
+    event = audit_record(**record)
+    if connection.in_atomic_block:
+        # The exception we raise may roll this row back with the caller's transaction;
+        # the request middleware writes it again afterwards if so.
+        request_context.remember_denial({**record, "hash": event.hash})
     if visible:
         raise PermissionDenied(f"You may not {action} this {kind}.")
     raise Http404(f"No such {kind}.")

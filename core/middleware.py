@@ -14,5 +14,17 @@ class RequestContextMiddleware:
         ):
             request.request_id = request_context.current()[0]
             response = self.get_response(request)
+            _rewrite_rolled_back_denials()
         response["X-Request-ID"] = request.request_id
         return response
+
+
+def _rewrite_rolled_back_denials():
+    """A denial audited inside a transaction that then rolled back is written again."""
+    from core.models import AuditEvent
+    from core.services import audit_record
+
+    for record in request_context.pop_denials():
+        digest = record.pop("hash")
+        if not AuditEvent.objects.filter(hash=digest).exists():
+            audit_record(**record)

@@ -115,3 +115,29 @@ def test_it_keeps_the_role_groups_after_a_flush():
     call_command("flush", "--noinput", verbosity=0)
     groups = {g.name: {p.codename for p in g.permissions.all()} for g in Group.objects.all()}
     assert groups == {role: set(caps) for role, caps in access.ROLE_CAPABILITIES.items()}
+
+
+def test_it_keeps_a_denial_that_its_transaction_rolled_back(users, rf):
+    from django.db import transaction
+    from django.http import HttpResponseNotFound
+
+    from core.middleware import RequestContextMiddleware
+
+    def view(request):
+        try:
+            with transaction.atomic():  # a service that checks permission inside its transaction
+                access.require(users.officer, "watchlist", "view")
+        except Http404:
+            return HttpResponseNotFound()
+
+    response = RequestContextMiddleware(view)(rf.get("/watchlists/"))
+    assert response.status_code == 404
+    denied = AuditEvent.objects.filter(outcome="denied", action="watchlist.view")
+    assert list(denied.values_list("actor_username", flat=True)) == ["off"]
+    assert denied.get().request_id == response["X-Request-ID"]
+
+
+def test_it_does_not_write_a_denial_twice(users, client):
+    client.force_login(users.officer)
+    assert client.get("/watchlists/").status_code == 404
+    assert AuditEvent.objects.filter(outcome="denied", actor_username="off").count() == 1
