@@ -14,6 +14,8 @@ admin.site.site_header = "lfr administration"
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    """Admins may look; every change goes through the services (rules, audit)."""
+
     def has_add_permission(self, request):
         return False
 

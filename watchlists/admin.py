@@ -1,19 +1,7 @@
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdmin
 from watchlists.models import Subject, WatchlistEntry
-
-
-# Read-only: every change goes through the services (two-person rule, audit); the admin
-# only lets administrators look, never approve or edit.
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Subject)
