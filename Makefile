@@ -12,7 +12,7 @@ DEV_STAMP := $(VENV)/.dev-$(HASH)
 # the same module prebuilt, so face_recognition is installed without its dependencies.
 FACE_RECOGNITION := face_recognition==1.3.0
 
-.PHONY: demo test bench install install-dev browser lint e2e clean
+.PHONY: demo test test-fast bench install install-dev browser lint e2e clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ test: install-dev browser
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The inner loop: everything but the slow (real processes) and browser tests.
+test-fast: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/pytest -m "not slow and not e2e" $(PYTEST_ARGS)
 
 e2e: install-dev browser
 	$(BIN)/pytest -m e2e $(PYTEST_ARGS)
