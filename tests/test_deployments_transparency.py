@@ -27,6 +27,16 @@ MET = [
     "No action",
     "Faces seen (estimate)",
 ]
+# Ours, after the Met's (README, "Transparency").
+EXTRA = [
+    "Not adjudicated",
+    "Not adjudicated share",
+    "Record Status",
+    "Deployment Reference",
+    "Start Time",
+    "End Time",
+    "Threshold Meaning",
+]
 
 
 def test_the_csv_header_is_exactly_the_mets_field_names(client, make_deployment):
@@ -35,7 +45,7 @@ def test_the_csv_header_is_exactly_the_mets_field_names(client, make_deployment)
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0] == MET
+    assert rows[0][:16] == MET and rows[0][16:] == EXTRA
     assert len(rows) == 2 and rows[1][0] == "Oxford Circus"
 
 
@@ -43,22 +53,26 @@ def test_the_csv_header_is_there_with_no_deployments(client, db):
     rows = list(
         csv.reader(io.StringIO(client.get("/transparency/deployments.csv").content.decode()))
     )
-    assert rows == [MET]
+    assert rows == [MET + EXTRA]
 
 
-def test_the_json_keys_are_exactly_the_mets_field_names(client, make_deployment):
+def test_the_json_keys_are_the_mets_field_names_then_ours(client, make_deployment):
     first = make_deployment("completed")
     second = make_deployment("completed", starts_at=first.ends_at)
     make_deployment("live", starts_at=second.ends_at)  # not published
     data = client.get("/transparency/deployments.json").json()
     assert len(data) == 2
-    assert all(list(row) == MET for row in data)
+    assert all(list(row) == MET + EXTRA for row in data)
 
 
 def test_the_public_page_needs_no_login_and_shows_nothing_personal(client, make_deployment, users):
     from tests.fixtures_deployments import make_entry
 
     entry = make_entry(users.contributor, users.manager)
+    for user in (users.command, users.authoriser, users.officer):
+        # The fixture's short names ("off", "auth") are ordinary words on this page.
+        user.username = f"user-{user.pk}-zqx"
+        user.save(update_fields=["username"])
     done = make_deployment("completed")
     services.record_review(deployment=done, by=users.command, review="Reviewed by cmd.")
     upcoming = make_deployment(
@@ -79,7 +93,6 @@ def test_the_public_page_needs_no_login_and_shows_nothing_personal(client, make_
         "Reviewed by cmd.",
         "DPIA-SECRET-REF",
         "Knife crime",  # the internal necessity case
-        done.reference,
         "rtsp://",
         "cam-north",
     ):
@@ -132,4 +145,31 @@ def test_the_public_page_shows_the_yearly_totals(client, make_deployment):
     services.record_compute(deployment=d)
     html = client.get("/transparency/").content.decode()
     year = d.record.fields["Date"][:4]
-    assert f"<td>{year}</td><td>1</td>" in html and "<td>4321</td>" in html
+    assert f"<th>Year</th><th>{year}</th>" in html
+    assert '<th scope="row">Deployments</th><td>1</td>' in html and "<td>4321</td>" in html
+
+
+def _undecided_world(make_deployment, users, *, decided=3, undecided=72, **plan):
+    """A finished deployment with `decided` true alerts (0 false) and `undecided` never
+    adjudicated: the figures of issue 11 (72 of 75 undecided)."""
+    from tests.fixtures_oversight import decide, make_alert
+
+    d = make_deployment("live", **plan)
+    for i in range(decided + undecided):
+        alert = make_alert(d, at=d.starts_at + timedelta(minutes=1), crop=False)
+        if i < decided:
+            decide(alert, by=users.officer, true=True, outcome="arrest")
+    services.lifecycle_tick(now=d.ends_at)
+    d.refresh_from_db()
+    return d
+
+
+def test_undecided_alerts_are_counted_and_not_read_as_zero_false(client, make_deployment, users):
+    d = _undecided_world(make_deployment, users)
+    (row,) = client.get("/transparency/deployments.json").json()
+    assert (row["False Alert Rate"], row.get("Not adjudicated")) == ("0.00% of 3 adjudicated", 72)
+    header = next(csv.reader(io.StringIO(client.get("/transparency/deployments.csv").text)))
+    assert header[:16] == MET and "Not adjudicated" in header[16:]
+    (year,) = selectors.yearly_summary()
+    assert year["Not adjudicated"] == 72 and year["False Alert Rate"] == "0.00% of 3 adjudicated"
+    assert d.reference in client.get("/transparency/").text
