@@ -4,6 +4,7 @@ import csv
 import io
 from datetime import timedelta
 
+import pytest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -173,3 +174,92 @@ def test_undecided_alerts_are_counted_and_not_read_as_zero_false(client, make_de
     (year,) = selectors.yearly_summary()
     assert year["Not adjudicated"] == 72 and year["False Alert Rate"] == "0.00% of 3 adjudicated"
     assert d.reference in client.get("/transparency/").text
+
+
+def test_a_record_is_provisional_until_reviewed_with_its_undecided_count(make_deployment, users):
+    d = _undecided_world(make_deployment, users, decided=1, undecided=2)
+    (row,) = selectors.published_rows()
+    assert row["Record Status"] == "provisional: not yet reviewed; 2 of 3 alerts not adjudicated"
+    assert row["Not adjudicated share"] == "66.67%"
+    services.record_review(deployment=d, by=users.command, review="Two missed.")
+    (row,) = selectors.published_rows()
+    assert row["Record Status"] == "reviewed, not yet signed off; 2 of 3 alerts not adjudicated"
+    services.record_signoff(deployment=d, by=users.oversight)
+    assert selectors.published_rows()[0]["Record Status"].startswith("signed off;")
+    (year,) = selectors.yearly_summary()
+    assert year["Provisional records"] == 0 and year["Not adjudicated share"] == "66.67%"
+
+
+def test_a_record_with_nothing_decided_has_no_rate(make_deployment, users):
+    _undecided_world(make_deployment, users, decided=0, undecided=41)
+    (row,) = selectors.published_rows()
+    assert (row["False Alert Rate"], row["Not adjudicated"]) == ("n/a (none adjudicated)", 41)
+
+
+def test_it_publishes_the_reference_the_actual_times_and_the_thresholds_meaning(
+    client, make_deployment, users
+):
+    d = make_deployment("live", starts_at=timezone.now() - timedelta(minutes=90))
+    d = services.deployment_stop(deployment=d, by=users.command, reason="disorder")
+    (row,) = client.get("/transparency/deployments.json").json()
+    assert row["Deployment Reference"] == d.reference
+    assert row["Start Time"] == timezone.localtime(d.started_at).strftime("%Y-%m-%d %H:%M")
+    assert row["End Time"] == timezone.localtime(d.ended_at).strftime("%Y-%m-%d %H:%M")
+    assert d.ended_at < d.ends_at and row["Duration"] in ("1h 30m", "1h 31m")
+    assert row["Min Threshold Setting"] == 0.5
+    assert row["Threshold Meaning"] == "maximum face distance (0-1): lower is stricter"
+    html = client.get("/transparency/").text
+    assert "our number: maximum face distance (0-1): lower is stricter" in html
+    assert "false alerts ÷ adjudicated alerts" in html and row["Start Time"] in html
+
+
+def test_the_migration_mends_existing_records_from_their_own_counts(make_deployment, users):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    d = _undecided_world(make_deployment, users)
+    stale = {**d.record.fields, "False Alert Rate": "0.00%"}  # as main published it
+    type(d.record).objects.filter(pk=d.record.pk).update(fields=stale, not_adjudicated=0)
+    import_module("deployments.migrations.0003_record_not_adjudicated").mend_records(apps, None)
+    d.record.refresh_from_db()
+    assert d.record.not_adjudicated == 72
+    assert d.record.fields["False Alert Rate"] == "0.00% of 3 adjudicated"
+
+
+# The page is public and read on phones: it must fit 390 px as well as 1280 px, with every
+# published figure on screen rather than cut off at the right.
+FITS = """() => {
+  const right = [...document.querySelectorAll('[data-testid=record] dd, table')]
+    .map(el => el.getBoundingClientRect().right);
+  return {scroll: document.documentElement.scrollWidth, inner: window.innerWidth,
+          cells: document.querySelectorAll('[data-testid=record] dd').length,
+          widest: Math.max(0, ...right)};
+}"""
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_public_page_fits_a_desktop_and_a_phone(
+    live_server, make_deployment, users, monkeypatch, width
+):
+    from playwright.sync_api import sync_playwright
+
+    from tests.helpers import SCREENSHOTS_DIR, launch_chromium
+
+    first = _undecided_world(make_deployment, users, decided=3, undecided=72)
+    _undecided_world(make_deployment, users, decided=0, undecided=41, starts_at=first.ends_at)
+    make_deployment("authorised", starts_at=first.ends_at + timedelta(hours=5))
+    # Playwright's sync API runs an event loop in this thread; the ORM work is done above.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.goto(f"{live_server.url}/transparency/")
+        page.screenshot(path=SCREENSHOTS_DIR / f"transparency-{width}.png", full_page=True)
+        fits = page.evaluate(FITS)
+        browser.close()
+    assert fits["scroll"] <= fits["inner"], fits
+    assert fits["widest"] <= fits["inner"], fits  # nothing cut off inside a scroll box
+    assert fits["cells"] == 2 * (len(MET) + len(EXTRA)), fits
