@@ -436,7 +436,8 @@ class CameraUpdateApi(APIView):
 
 
 class PublishedRecordsApi(APIView):
-    """Public: every completed deployment's record, keyed exactly by the Met's field names."""
+    """Public: every completed deployment's record: the Met's 16 field names, then ours
+    (not adjudicated, status, reference, times, what the threshold means)."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -446,7 +447,7 @@ class PublishedRecordsApi(APIView):
         auth=[],
         responses=inline_serializer(
             "PublishedRecord",
-            {name: serializers.CharField() for name in selectors.MET_FIELDS},
+            {name: serializers.CharField() for name in selectors.PUBLISHED_FIELDS},
             many=True,
         ),
     )

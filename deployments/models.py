@@ -135,6 +135,9 @@ class DeploymentRecord(models.Model):
     deployment = models.OneToOneField(Deployment, on_delete=models.CASCADE, related_name="record")
     computed_at = models.DateTimeField()
     fields = models.JSONField(default=dict)  # keyed by the Met's published field names
+    # Alerts nobody adjudicated when the record was computed: published beside the Met's
+    # fields, because they are in "Total Alerts" but in none of its true/false kinds.
+    not_adjudicated = models.PositiveIntegerField(default=0)
     review = models.TextField(blank=True)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

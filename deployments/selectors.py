@@ -43,6 +43,22 @@ MET_FIELDS = [
     "No action",
     "Faces seen (estimate)",
 ]
+# Published after the Met's 16, in this order (README, "Transparency"): without them a
+# rate over a handful of decided alerts reads as a clean record, and nobody outside can
+# tell which deployment, or when, the figures describe.
+EXTRA_FIELDS = [
+    "Not adjudicated",
+    "Not adjudicated share",
+    "Record Status",
+    "Deployment Reference",
+    "Start Time",
+    "End Time",
+    "Threshold Meaning",
+]
+PUBLISHED_FIELDS = MET_FIELDS + EXTRA_FIELDS
+# Our "Min Threshold Setting" is not the Met's similarity score: it is the largest dlib
+# face distance that still alerts, so a lower number is stricter.
+THRESHOLD_MEANING = "maximum face distance (0-1): lower is stricter"
 COUNT_FIELDS = [
     "Watchlist Size",
     "Total Alerts",
@@ -240,12 +256,28 @@ def alert_figures(deployment: Deployment) -> dict:
     }
 
 
-def format_rate(false_alerts: int, total: int) -> str:
-    """False alerts as a percentage of all alerts, two decimals ("0.48%"); "n/a" when
-    there were no alerts (a rate of nothing is not 0 %)."""
-    if not total:
-        return "n/a"
-    return f"{100 * false_alerts / total:.2f}%"
+def decided(fields: dict) -> int:
+    """Alerts with an adjudication, from the Met's four kinds (a frozen record says it too)."""
+    kinds = (
+        "True Alerts Confirmed",
+        "True Alerts Unconfirmed",
+        "False Alerts Confirmed",
+        "False Alerts Unconfirmed",
+    )
+    return sum(int(fields.get(k) or 0) for k in kinds)
+
+
+def format_rate(false_alerts: int, adjudicated: int, total: int | None = None) -> str:
+    """False alerts over ADJUDICATED alerts, labelled with that base ("0.48% of 2077
+    adjudicated"). Undecided alerts are neither true nor false: counting them in the base
+    made 0 false of 3 decided (72 undecided) read "0.00%". "n/a" with no alerts at all."""
+    if not adjudicated:
+        return "n/a (none adjudicated)" if total else "n/a"
+    return f"{100 * false_alerts / adjudicated:.2f}% of {adjudicated} adjudicated"
+
+
+def format_share(part: int, total: int) -> str:
+    return f"{100 * part / total:.2f}%" if total else "n/a"
 
 
 def format_duration(start: datetime, end: datetime) -> str:
@@ -258,6 +290,7 @@ def record_fields(deployment: Deployment) -> dict:
     figures = alert_figures(deployment)
     wl = watchlist_of(deployment)
     start = deployment.started_at or deployment.starts_at
+    # The actual end (stopped early, or the scheduled end reached), never the planned one.
     end = deployment.ended_at or deployment.ends_at
     false_alerts = figures["false_confirmed"] + figures["false_unconfirmed"]
     fields = {
@@ -272,7 +305,9 @@ def record_fields(deployment: Deployment) -> dict:
         "True Alerts Unconfirmed": figures["true_unconfirmed"],
         "False Alerts Confirmed": figures["false_confirmed"],
         "False Alerts Unconfirmed": figures["false_unconfirmed"],
-        "False Alert Rate": format_rate(false_alerts, figures["total"]),
+        "False Alert Rate": format_rate(
+            false_alerts, figures["total"] - figures["unadjudicated"], figures["total"]
+        ),
         "Outcome - Arrest": figures["arrest"],
         "Outcome - Other": figures["other"],
         "No action": figures["no_action"],
@@ -280,6 +315,24 @@ def record_fields(deployment: Deployment) -> dict:
     }
     assert list(fields) == MET_FIELDS
     return fields
+
+
+def record_status(record: DeploymentRecord) -> str:
+    """What a reader may rely on: "provisional" until command staff's review, and the
+    undecided count whenever there is one."""
+    total = int(record.fields.get("Total Alerts") or 0)
+    undecided = f"{record.not_adjudicated} of {total} alerts not adjudicated"
+    if record.signed_off_at:
+        status = "signed off"
+    elif record.reviewed_at:
+        status = "reviewed, not yet signed off"
+    else:
+        status = "provisional: not yet reviewed"
+    return f"{status}; {undecided}" if record.not_adjudicated else status
+
+
+def _local(moment: datetime | None) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 # --- transparency (public: nothing personal) -------------------------------------------
@@ -293,9 +346,25 @@ def published_records():
     )
 
 
+def published_row(record: DeploymentRecord) -> dict:
+    """Keys exactly PUBLISHED_FIELDS: the Met's 16 in their order, then EXTRA_FIELDS."""
+    d = record.deployment
+    total = int(record.fields.get("Total Alerts") or 0)
+    return {
+        **{k: record.fields.get(k, "") for k in MET_FIELDS},
+        "Not adjudicated": record.not_adjudicated,
+        "Not adjudicated share": format_share(record.not_adjudicated, total),
+        "Record Status": record_status(record),
+        "Deployment Reference": d.reference,
+        "Start Time": _local(d.started_at or d.starts_at),
+        "End Time": _local(d.ended_at),
+        "Threshold Meaning": THRESHOLD_MEANING,
+    }
+
+
 def published_rows() -> list[dict]:
-    """One dict per completed deployment, keys exactly MET_FIELDS and nothing else."""
-    return [{k: r.fields.get(k, "") for k in MET_FIELDS} for r in published_records()]
+    """One dict per completed deployment (see published_row)."""
+    return [published_row(r) for r in published_records()]
 
 
 def upcoming_notices(now: datetime | None = None):
@@ -316,14 +385,23 @@ def yearly_summary() -> list[dict]:
     for row in published_rows():
         year = str(row["Date"])[:4]
         totals = years.setdefault(
-            year, {"Year": year, "Deployments": 0, **dict.fromkeys(COUNT_FIELDS, 0)}
+            year,
+            {
+                "Year": year,
+                "Deployments": 0,
+                "Provisional records": 0,
+                **dict.fromkeys([*COUNT_FIELDS, "Not adjudicated"], 0),
+            },
         )
         totals["Deployments"] += 1
-        for key in COUNT_FIELDS:
+        totals["Provisional records"] += row["Record Status"].startswith("provisional")
+        for key in [*COUNT_FIELDS, "Not adjudicated"]:
             totals[key] += int(row[key] or 0)
     for totals in years.values():
         false_alerts = totals["False Alerts Confirmed"] + totals["False Alerts Unconfirmed"]
-        totals["False Alert Rate"] = format_rate(false_alerts, totals["Total Alerts"])
+        total = totals["Total Alerts"]
+        totals["False Alert Rate"] = format_rate(false_alerts, decided(totals), total)
+        totals["Not adjudicated share"] = format_share(totals["Not adjudicated"], total)
     return sorted(years.values(), key=lambda t: t["Year"], reverse=True)
 
 

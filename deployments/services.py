@@ -789,13 +789,18 @@ def record_compute(*, deployment: Deployment) -> DeploymentRecord:
     if record is not None and record.signed_off_at is not None:
         return record
     fields = selectors.record_fields(deployment)
+    undecided = fields["Total Alerts"] - selectors.decided(fields)
     if record is None:
         record = DeploymentRecord.objects.create(
-            deployment=deployment, computed_at=timezone.now(), fields=fields
+            deployment=deployment,
+            computed_at=timezone.now(),
+            fields=fields,
+            not_adjudicated=undecided,
         )
     else:
         record.fields, record.computed_at = fields, timezone.now()
-        record.save(update_fields=["fields", "computed_at"])
+        record.not_adjudicated = undecided
+        record.save(update_fields=["fields", "computed_at", "not_adjudicated"])
     return record
 
 
@@ -813,7 +818,10 @@ def record_review(*, deployment: Deployment, by, review: str) -> DeploymentRecor
     record.review, record.reviewed_by, record.reviewed_at = review, by, timezone.now()
     record.save(update_fields=["review", "reviewed_by", "reviewed_at"])
     audit_record(
-        actor=by, action="deployment.review", obj=deployment, details={"chars": len(review)}
+        actor=by,
+        action="deployment.review",
+        obj=deployment,
+        details={"chars": len(review), "not_adjudicated": record.not_adjudicated},
     )
     return record
 
@@ -835,6 +843,6 @@ def record_signoff(*, deployment: Deployment, by) -> DeploymentRecord:
         actor=by,
         action="deployment.signoff",
         obj=deployment,
-        details={"fields": record.fields},
+        details={"fields": record.fields, "not_adjudicated": record.not_adjudicated},
     )
     return record

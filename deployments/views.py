@@ -278,8 +278,8 @@ def deployment_record(request, pk):
         {
             "d": deployment,
             "record": record,
-            # In the Met's order: jsonb (PostgreSQL) does not keep the keys' order.
-            "fields": [(k, record.fields.get(k, "")) for k in selectors.MET_FIELDS],
+            # As published, in the Met's order: jsonb (PostgreSQL) does not keep key order.
+            "fields": list(selectors.published_row(record).items()),
             "unadjudicated": selectors.alert_figures(deployment)["unadjudicated"],
             "form": form,
             "may_review": access.can(request.user, "deployment", "review", deployment),
@@ -360,19 +360,45 @@ def camera_edit(request, pk):
 # --- transparency (public, no login, nothing personal) ---------------------------------
 
 
-YEAR_FIELDS = ["Deployments", *selectors.COUNT_FIELDS, "False Alert Rate"]
+YEAR_FIELDS = [
+    "Deployments",
+    *selectors.COUNT_FIELDS,
+    "Not adjudicated",
+    "False Alert Rate",
+    "Not adjudicated share",
+    "Provisional records",
+]
+# Shown under a heading on the page, so the Met's names can stay exactly as they are.
+FIELD_NOTES = {
+    "Min Threshold Setting": f"our number: {selectors.THRESHOLD_MEANING}",
+    "False Alert Rate": "false alerts ÷ adjudicated alerts",
+    "Not adjudicated": "alerts no officer has decided: neither true nor false",
+    "Not adjudicated share": "of all alerts",
+    "End Time": "when it actually stopped",
+}
 
 
 def transparency(request):
+    years = selectors.yearly_summary()
+    records = [
+        {
+            "title": f"{row['Deployment Reference']} · {row['Deployment Location']}",
+            "status": row["Record Status"],
+            "fields": [(k, FIELD_NOTES.get(k, ""), v) for k, v in row.items()],
+        }
+        for row in selectors.published_rows()
+    ]
     return render(
         request,
         "deployments/transparency.html",
         {
-            "fields": selectors.MET_FIELDS,
-            "rows": selectors.published_rows(),
+            "records": records,
+            "met_count": len(selectors.MET_FIELDS),
             "upcoming": selectors.upcoming_notices(),
-            "year_fields": YEAR_FIELDS,
-            "years": [(y["Year"], [y[f] for f in YEAR_FIELDS]) for y in selectors.yearly_summary()],
+            # One column per year, one row per figure: it stays narrow however many
+            # figures we publish.
+            "years": [y["Year"] for y in years],
+            "year_rows": [(f, FIELD_NOTES.get(f, ""), [y[f] for y in years]) for f in YEAR_FIELDS],
         },
     )
 
@@ -380,7 +406,7 @@ def transparency(request):
 def transparency_csv(request):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="lfr-deployments.csv"'
-    writer = csv.DictWriter(response, fieldnames=selectors.MET_FIELDS)
+    writer = csv.DictWriter(response, fieldnames=selectors.PUBLISHED_FIELDS)
     writer.writeheader()
     writer.writerows(selectors.published_rows())
     return response

@@ -81,9 +81,10 @@ class Tally:
 
     @property
     def false_alert_rate(self):
-        """False alerts as a share of all alerts, as the Met publishes it (and as each
-        deployment's published record states it); None when there were no alerts."""
-        return self.false_alerts / self.alerts if self.alerts else None
+        """False alerts as a share of ADJUDICATED alerts, as each deployment's published
+        record states it: an undecided alert is neither true nor false, and counting it in
+        the base made 0 false of 3 decided (72 undecided) read 0 %. None when none decided."""
+        return self.false_alerts / self.adjudicated if self.adjudicated else None
 
     @property
     def median_minutes_to_decision(self):

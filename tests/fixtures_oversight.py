@@ -130,7 +130,7 @@ EXPECTED = {
         "false_confirmed": 3,
         "false_unconfirmed": 1,
         "unadjudicated": 1,
-        "false_alert_rate": 0.4,  # 4 false of 10 alerts
+        "false_alert_rate": 0.4444,  # 4 false of 9 adjudicated (10 alerts, 1 undecided)
         "median_minutes_to_decision": 4.0,
         "outcome_arrest": 2,
         "outcome_other": 2,

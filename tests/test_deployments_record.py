@@ -62,7 +62,7 @@ def finished(make_deployment, users):
 def test_the_record_has_exactly_the_mets_fields(finished):
     # Sets: PostgreSQL's jsonb does not keep key order; exports re-order by MET_FIELDS.
     assert set(finished.record.fields) == set(selectors.MET_FIELDS)
-    assert list(selectors.published_rows()[0]) == selectors.MET_FIELDS
+    assert list(selectors.published_rows()[0]) == selectors.MET_FIELDS + selectors.EXTRA_FIELDS
 
 
 def test_the_record_counts_the_latest_adjudication(finished):
@@ -76,18 +76,19 @@ def test_the_record_counts_the_latest_adjudication(finished):
     assert f["True Alerts Unconfirmed"] == 1
     assert f["False Alerts Confirmed"] == 1
     assert f["False Alerts Unconfirmed"] == 1
-    assert f["False Alert Rate"] == "33.33%"
+    assert f["False Alert Rate"] == "40.00% of 5 adjudicated"  # 2 false of 5 decided
     assert f["Outcome - Arrest"] == 2
     assert f["Outcome - Other"] == 1
     assert f["No action"] == 2
     assert f["Faces seen (estimate)"] == 12345
     assert selectors.alert_figures(finished)["unadjudicated"] == 1
+    assert finished.record.not_adjudicated == 1
 
 
 def test_false_alert_rate_without_alerts_is_not_a_number(make_deployment):
     d = make_deployment("completed")
     assert d.record.fields["False Alert Rate"] == "n/a"
-    assert selectors.format_rate(10, 2077) == "0.48%"  # the Met's 2024-25 figure
+    assert selectors.format_rate(10, 2077) == "0.48% of 2077 adjudicated"  # the Met, 2024-25
 
 
 def test_watchlist_size_counts_entries(make_deployment, users):
