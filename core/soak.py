@@ -197,7 +197,10 @@ class Server:
 
     def stop(self) -> None:
         """Ctrl-C, as a person would; then every process left in its sessions is an orphan."""
-        if self.proc.poll() is None:
+        if self.proc.poll() is not None:  # died before Ctrl-C: a crash
+            self.figures.crashes += 1
+            self.figures.crash_lines.append(f"lfr_demo exited with {self.proc.returncode}")
+        else:
             self.proc.send_signal(signal.SIGINT)
             try:
                 self.proc.wait(90)
@@ -365,7 +368,14 @@ def run(*, seconds: float, var_dir: Path | None, out) -> Figures:
         with sync_playwright() as playwright:
             browsers = Browsers(playwright, server, passwords, figures)
             try:
-                browsers.open()
+                try:
+                    browsers.open()
+                except Exception:
+                    if server.alive_or_restart():
+                        raise
+                    browsers.close()  # the server died under us: counted, restarted
+                    browsers = Browsers(playwright, server, passwords, figures)
+                    browsers.open()
                 deadline = time.monotonic() + seconds
                 n = 0
                 while time.monotonic() < deadline:
