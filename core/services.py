@@ -5,7 +5,6 @@
 
 import hashlib
 import json
-import threading
 from datetime import UTC, timedelta
 
 from django.conf import settings
@@ -18,7 +17,6 @@ from core.models import AuditEvent, LoginThrottle
 GENESIS = "0" * 64
 # Any constant; it names the lock that serialises audit appends across processes.
 _ADVISORY_LOCK_KEY = 0x1F5A_0D17
-_local_lock = threading.Lock()
 
 # Keys that must never reach the audit log: it is read by many and kept for years.
 _FORBIDDEN_DETAIL_KEYS = {"encoding", "encodings", "embedding", "crop", "image", "landmarks"}
@@ -71,7 +69,12 @@ def audit_record(
         object_id = object_id or obj.pk
     request_id, client_addr = request_context.current()
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
-    with _local_lock, transaction.atomic():
+    # Appends are serialised by the database alone: PostgreSQL's advisory lock, and on
+    # SQLite the write lock every transaction takes at BEGIN (transaction_mode IMMEDIATE).
+    # No process-local lock as well: taken in the opposite order by a caller already inside
+    # a transaction (alert raised, decision recorded), it deadlocked against the database
+    # lock until SQLite's busy timeout said "database is locked".
+    with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_KEY])

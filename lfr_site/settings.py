@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.middleware.SessionIdleMiddleware",
     "core.middleware.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -98,6 +99,12 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     if PRODUCTION:
         raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL when LFR_ENV=production")
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    # WAL: readers never block the writer's commit (the rollback journal made one slow
+    # read lock out heartbeats, slices and requests); NORMAL is durable under WAL except
+    # for the last commits on power loss. Set on every new connection.
+    DATABASES["default"]["OPTIONS"]["init_command"] = (
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+    )
     # A file, not :memory:, so tests can share the test database with worker processes.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -184,10 +191,11 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
-# Inactivity timeout: the session cookie is refreshed on every request, so it expires
-# after this many idle minutes.
+# Inactivity timeout: core.middleware.SessionIdleMiddleware refreshes the session's expiry
+# at most once a minute, so it expires after this many idle minutes without a write per
+# request (every request writing the session locked SQLite under a busy console).
 SESSION_COOKIE_AGE = env_int("LFR_SESSION_IDLE_MINUTES", 30, minimum=1) * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 LFR_LOGIN_MAX_FAILURES = env_int("LFR_LOGIN_MAX_FAILURES", 5, minimum=1)
 LFR_LOGIN_LOCK_MINUTES = env_int("LFR_LOGIN_LOCK_MINUTES", 15, minimum=1)

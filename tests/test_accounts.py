@@ -46,10 +46,7 @@ def test_it_resets_failures_after_a_successful_login(client, users):
     assert not LoginThrottle.objects.filter(username="cmd").exists()
 
 
-def test_it_expires_idle_sessions(settings):
-    # The cookie is refreshed on every request, so its age is an inactivity timeout.
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
-    assert settings.SESSION_COOKIE_AGE == 30 * 60
+# The idle timeout is tested in test_core_sessions.py.
 
 
 def test_it_audits_logout(client, users):
