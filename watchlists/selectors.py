@@ -4,10 +4,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import numpy as np
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from core import access
+from recognition.engine.matching import Watchlist
 from watchlists.models import Category, ReferenceImage, Subject, WatchlistEntry
 
 
@@ -182,3 +184,113 @@ def candidate_distance(entry: WatchlistEntry) -> float | None:
     if not mine or not theirs:
         return None
     return round(min(float(np.linalg.norm(a - b)) for a in mine for b in theirs), 3)
+
+
+# --- one person under two references ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NearMatch:
+    """A held image of another subject close to a candidate face, and how close."""
+
+    subject_id: int
+    subject_reference: str
+    entry_id: int
+    entry_state: str
+    image_id: int
+    distance: float
+
+    def as_dict(self) -> dict:
+        # No encoding, crop or image: references, ids and a distance only (audit-safe).
+        return {
+            "subject": self.subject_reference,
+            "entry": self.entry_id,
+            "state": self.entry_state,
+            "image_id": self.image_id,
+            "distance": self.distance,
+        }
+
+
+def near_distance() -> float:
+    """How close counts as "the same person" across subjects: the deployment maximum.
+
+    Two held images closer than LFR_THRESHOLD_MAX can both alert on one passer-by in some
+    authorised deployment, so for the system they are one person. On the sample set the
+    farthest same-person pair is 0.517 and the closest two different people 0.658 (README,
+    "Operating point"): 0.60 catches every measured same-person pair, flags no stranger.
+    """
+    return settings.LFR_THRESHOLD_MAX
+
+
+def near_matches(
+    encodings: list[bytes],
+    *,
+    exclude_subject_id: int | None = None,
+    exclude_subject_reference: str = "",
+) -> list[NearMatch]:
+    """Held (pending or approved, unpurged) images of *other* subjects near any candidate.
+
+    One row per other entry (its closest image), closest first. The candidates are the
+    small side, so they are the matrix and every held image is a probe: one matrix
+    product over all stored encodings, ~128 floats read per held image.
+    """
+    if not encodings:
+        return []
+    held = ReferenceImage.objects.filter(
+        entry__state__in=[WatchlistEntry.State.PENDING, WatchlistEntry.State.APPROVED],
+        entry__purged_at__isnull=True,
+        encoding__isnull=False,
+    )
+    if exclude_subject_id is not None:
+        held = held.exclude(entry__subject_id=exclude_subject_id)
+    if exclude_subject_reference:
+        held = held.exclude(entry__subject__reference=exclude_subject_reference)
+    rows = list(held.values_list("pk", "entry_id", "encoding"))
+    if not rows:
+        return []
+    candidates = Watchlist.from_bytes(
+        b"".join(bytes(e) for e in encodings), [None] * len(encodings)
+    )
+    probes = np.frombuffer(b"".join(bytes(r[2]) for r in rows), dtype=np.float32)
+    _, distances = candidates.nearest(probes.reshape(len(rows), -1))
+    best: dict[int, tuple[float, int]] = {}
+    for i in np.flatnonzero(distances <= near_distance()):
+        image_id, entry_id, _ = rows[i]
+        d = round(float(distances[i]), 3)
+        if entry_id not in best or d < best[entry_id][0]:
+            best[entry_id] = (d, image_id)
+    if not best:
+        return []
+    entries = WatchlistEntry.objects.filter(pk__in=list(best)).select_related("subject")
+    found = [
+        NearMatch(
+            subject_id=e.subject_id,
+            subject_reference=e.subject.reference,
+            entry_id=e.pk,
+            entry_state=e.state,
+            image_id=best[e.pk][1],
+            distance=best[e.pk][0],
+        )
+        for e in entries
+    ]
+    return sorted(found, key=lambda m: (m.distance, m.entry_id))
+
+
+def entry_encodings(entry_id: int) -> list[bytes]:
+    """The entry's unpurged encodings (512 bytes each)."""
+    return [
+        bytes(e)
+        for e in ReferenceImage.objects.filter(entry_id=entry_id, encoding__isnull=False)
+        .order_by("pk")
+        .values_list("encoding", flat=True)
+    ]
+
+
+def entry_near_matches(entry: WatchlistEntry) -> list[NearMatch]:
+    """Other subjects' held images near this entry's faces (unaudited: services audit)."""
+    return near_matches(entry_encodings(entry.pk), exclude_subject_id=entry.subject_id)
+
+
+def images_by_id(ids: list[int]) -> dict[int, ReferenceImage]:
+    """Reference images by id, with their entry (a handful, for display)."""
+    return ReferenceImage.objects.select_related("entry__subject").in_bulk(list(ids))

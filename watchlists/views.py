@@ -57,6 +57,13 @@ def entries(request):
     )
 
 
+def _near(request, entry, context: str) -> list[dict]:
+    """Near matches under other subjects, each with its held image (shown only on purpose)."""
+    matches = services.entry_near_matches(entry=entry, by=request.user, context=context)
+    images = selectors.images_by_id([m.image_id for m in matches])
+    return [{"match": m, "img": images.get(m.image_id)} for m in matches]
+
+
 @login_required
 def queue(request):
     access.require(request.user, "watchlist", "view")
@@ -69,6 +76,7 @@ def queue(request):
             "existing": list(selectors.subject_images(entry.subject, exclude_entry_id=entry.pk)),
             "may_decide": access.can(request.user, "watchlist", "approve", entry),
             "distance": selectors.candidate_distance(entry),
+            "near": _near(request, entry, "queue"),
         }
         for entry in page
     ]
@@ -81,6 +89,7 @@ def queue(request):
             "purpose": purpose,
             "purpose_error": purpose_error,
             "same_person": selectors.SAME_PERSON_DISTANCE,
+            "near_distance": selectors.near_distance(),
         },
     )
 
@@ -97,6 +106,8 @@ def entry(request, entry_id: int):
             "entry": obj,
             "images": list(obj.images.all()),
             "existing": list(selectors.subject_images(obj.subject, exclude_entry_id=obj.pk)),
+            "near": _near(request, obj, "entry"),
+            "near_distance": selectors.near_distance(),
             "purpose": purpose,
             "purpose_error": purpose_error,
             "may_approve": obj.state == "pending" and access.can(u, "watchlist", "approve", obj),
@@ -117,7 +128,11 @@ def act(request, entry_id: int, action: str):
     try:
         if action in {"approve", "reject"}:
             services.entry_decide(
-                entry_id=entry_id, by=request.user, approve=action == "approve", reason=reason
+                entry_id=entry_id,
+                by=request.user,
+                approve=action == "approve",
+                reason=reason,
+                duplicate_reason=request.POST.get("duplicate_reason", ""),
             )
         elif action in {"withdraw", "expire"}:
             services.entry_end(
@@ -166,7 +181,13 @@ def check(request):
     """The live quality check behind the submit form: a verdict as JSON, nothing stored."""
     access.require(request.user, "watchlist", "submit")
     try:
-        return JsonResponse(check_verdict(request.user, request.FILES.get("image")))
+        return JsonResponse(
+            check_verdict(
+                request.user,
+                request.FILES.get("image"),
+                request.POST.get("subject_reference", "")[:64],
+            )
+        )
     except ValidationError as exc:
         return JsonResponse({"ok": False, "rule": "invalid", "detail": " ".join(exc.messages)})
 
