@@ -9,7 +9,6 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from core import access
-from recognition.engine.matching import Watchlist
 from watchlists.models import Category, ReferenceImage, Subject, WatchlistEntry
 
 
@@ -222,73 +221,90 @@ def near_distance() -> float:
     return settings.LFR_THRESHOLD_MAX
 
 
-def near_matches(
-    encodings: list[bytes],
-    *,
-    exclude_subject_id: int | None = None,
-    exclude_subject_reference: str = "",
-) -> list[NearMatch]:
-    """Held (pending or approved, unpurged) images of *other* subjects near any candidate.
+def near_matches_many(
+    candidates: dict[object, tuple[list[bytes], int | None, str]],
+) -> dict[object, list[NearMatch]]:
+    """For each key's (encodings, own subject id, own subject reference): held images of
+    *other* subjects within near_distance(), one per other entry (its closest), closest first.
 
-    One row per other entry (its closest image), closest first. The candidates are the
-    small side, so they are the matrix and every held image is a probe: one matrix
-    product over all stored encodings, ~128 floats read per held image.
+    Held = the images of pending and approved, unpurged entries. Every held encoding is
+    read once and compared with all candidates of the call in one matrix product, so a
+    review page of 20 entries costs one pass, not 20; the database read dominates.
     """
-    if not encodings:
-        return []
-    held = ReferenceImage.objects.filter(
-        entry__state__in=[WatchlistEntry.State.PENDING, WatchlistEntry.State.APPROVED],
-        entry__purged_at__isnull=True,
-        encoding__isnull=False,
-    )
-    if exclude_subject_id is not None:
-        held = held.exclude(entry__subject_id=exclude_subject_id)
-    if exclude_subject_reference:
-        held = held.exclude(entry__subject__reference=exclude_subject_reference)
-    rows = list(held.values_list("pk", "entry_id", "encoding"))
-    if not rows:
-        return []
-    candidates = Watchlist.from_bytes(
-        b"".join(bytes(e) for e in encodings), [None] * len(encodings)
-    )
-    probes = np.frombuffer(b"".join(bytes(r[2]) for r in rows), dtype=np.float32)
-    _, distances = candidates.nearest(probes.reshape(len(rows), -1))
-    best: dict[int, tuple[float, int]] = {}
-    for i in np.flatnonzero(distances <= near_distance()):
-        image_id, entry_id, _ = rows[i]
-        d = round(float(distances[i]), 3)
-        if entry_id not in best or d < best[entry_id][0]:
-            best[entry_id] = (d, image_id)
-    if not best:
-        return []
-    entries = WatchlistEntry.objects.filter(pk__in=list(best)).select_related("subject")
-    found = [
-        NearMatch(
-            subject_id=e.subject_id,
-            subject_reference=e.subject.reference,
-            entry_id=e.pk,
-            entry_state=e.state,
-            image_id=best[e.pk][1],
-            distance=best[e.pk][0],
+    found: dict[object, dict[int, NearMatch]] = {key: {} for key in candidates}
+    keys, columns = [], []
+    for key, (encodings, _, _) in candidates.items():
+        keys += [key] * len(encodings)
+        columns += [bytes(e) for e in encodings]
+    rows = []
+    if columns:
+        rows = list(
+            ReferenceImage.objects.filter(
+                entry__state__in=[WatchlistEntry.State.PENDING, WatchlistEntry.State.APPROVED],
+                entry__purged_at__isnull=True,
+                encoding__isnull=False,
+            ).values_list(
+                "pk",
+                "entry_id",
+                "entry__state",
+                "entry__subject_id",
+                "entry__subject__reference",
+                "encoding",
+            )
         )
-        for e in entries
-    ]
-    return sorted(found, key=lambda m: (m.distance, m.entry_id))
+    if rows:
+        held = np.frombuffer(b"".join(bytes(r[5]) for r in rows), dtype=np.float32)
+        held = held.reshape(len(rows), -1)
+        mine = np.frombuffer(b"".join(columns), dtype=np.float32).reshape(len(columns), -1)
+        # |h - c|^2 = |h|^2 + |c|^2 - 2 h.c: one (N, M) product over every held encoding.
+        squared = held @ mine.T
+        squared *= -2.0
+        squared += np.einsum("ij,ij->i", held, held)[:, None]
+        squared += np.einsum("ij,ij->i", mine, mine)[None, :]
+        distances = np.sqrt(np.maximum(squared, 0.0))
+        for i, j in zip(*np.nonzero(distances <= near_distance()), strict=True):
+            image_id, entry_id, state, subject_id, reference, _ = rows[i]
+            _, own_id, own_reference = candidates[keys[j]]
+            if subject_id == own_id or reference == own_reference:
+                continue
+            distance = round(float(distances[i, j]), 3)
+            best = found[keys[j]].get(entry_id)
+            if best is None or distance < best.distance:
+                found[keys[j]][entry_id] = NearMatch(
+                    subject_id=subject_id,
+                    subject_reference=reference,
+                    entry_id=entry_id,
+                    entry_state=state,
+                    image_id=image_id,
+                    distance=distance,
+                )
+    return {
+        key: sorted(matches.values(), key=lambda m: (m.distance, m.entry_id))
+        for key, matches in found.items()
+    }
 
 
-def entry_encodings(entry_id: int) -> list[bytes]:
-    """The entry's unpurged encodings (512 bytes each)."""
-    return [
-        bytes(e)
-        for e in ReferenceImage.objects.filter(entry_id=entry_id, encoding__isnull=False)
+def near_matches(encodings: list[bytes], *, exclude_subject_reference: str = "") -> list:
+    """Held images of other subjects near these (unsaved) encodings: the live check."""
+    return near_matches_many({0: (encodings, None, exclude_subject_reference)})[0]
+
+
+def entries_near_matches(entries: list[WatchlistEntry]) -> dict[int, list[NearMatch]]:
+    """Other subjects' held images near each entry's faces (unaudited: services audit)."""
+    encodings: dict[int, list[bytes]] = {e.pk: [] for e in entries}
+    for entry_id, enc in (
+        ReferenceImage.objects.filter(entry_id__in=list(encodings), encoding__isnull=False)
         .order_by("pk")
-        .values_list("encoding", flat=True)
-    ]
+        .values_list("entry_id", "encoding")
+    ):
+        encodings[entry_id].append(bytes(enc))
+    return near_matches_many(
+        {e.pk: (encodings[e.pk], e.subject_id, e.subject.reference) for e in entries}
+    )
 
 
 def entry_near_matches(entry: WatchlistEntry) -> list[NearMatch]:
-    """Other subjects' held images near this entry's faces (unaudited: services audit)."""
-    return near_matches(entry_encodings(entry.pk), exclude_subject_id=entry.subject_id)
+    return entries_near_matches([entry])[entry.pk]
 
 
 def images_by_id(ids: list[int]) -> dict[int, ReferenceImage]:

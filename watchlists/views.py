@@ -57,11 +57,14 @@ def entries(request):
     )
 
 
-def _near(request, entry, context: str) -> list[dict]:
-    """Near matches under other subjects, each with its held image (shown only on purpose)."""
-    matches = services.entry_near_matches(entry=entry, by=request.user, context=context)
-    images = selectors.images_by_id([m.image_id for m in matches])
-    return [{"match": m, "img": images.get(m.image_id)} for m in matches]
+def _near(request, entries: list, context: str) -> dict[int, list[dict]]:
+    """Near matches under other subjects per entry, each with its held image (shown only
+    when a purpose is given, like every reference image)."""
+    found = services.entries_near_matches(entries=entries, by=request.user, context=context)
+    images = selectors.images_by_id([m.image_id for ms in found.values() for m in ms])
+    return {
+        pk: [{"match": m, "img": images.get(m.image_id)} for m in ms] for pk, ms in found.items()
+    }
 
 
 @login_required
@@ -69,6 +72,7 @@ def queue(request):
     access.require(request.user, "watchlist", "view")
     purpose, purpose_error = _purpose(request)
     page = Paginator(selectors.review_queue(), 20).get_page(request.GET.get("page"))
+    near = _near(request, list(page), "queue")
     items = [
         {
             "entry": entry,
@@ -76,7 +80,7 @@ def queue(request):
             "existing": list(selectors.subject_images(entry.subject, exclude_entry_id=entry.pk)),
             "may_decide": access.can(request.user, "watchlist", "approve", entry),
             "distance": selectors.candidate_distance(entry),
-            "near": _near(request, entry, "queue"),
+            "near": near[entry.pk],
         }
         for entry in page
     ]
@@ -106,7 +110,7 @@ def entry(request, entry_id: int):
             "entry": obj,
             "images": list(obj.images.all()),
             "existing": list(selectors.subject_images(obj.subject, exclude_entry_id=obj.pk)),
-            "near": _near(request, obj, "entry"),
+            "near": _near(request, [obj], "entry")[obj.pk],
             "near_distance": selectors.near_distance(),
             "purpose": purpose,
             "purpose_error": purpose_error,
