@@ -141,6 +141,9 @@ def test_it_refuses_approval_without_a_duplicate_reason(users, second):
         )
     assert [m.subject_reference for m in info.value.matches] == ["S-1"]
     assert not approvals(second).exists()
+    # The refusal names S-1 to the manager: that read is audited.
+    shown = AuditEvent.objects.get(action="watchlist.near_match_view")
+    assert shown.details["context"] == "approval_refused" and shown.actor_id == users.manager.pk
 
 
 def test_it_approves_with_a_duplicate_reason_and_audits_it(users, held, second):

@@ -336,14 +336,20 @@ def entry_decide(
     action = "approve" if approve else "reject"
     _permit(entry_id, by, action)
     reason = _clean_text(reason, "reason")
-    with transaction.atomic():
-        return _decide(
-            entry_id=entry_id,
-            by=by,
-            approve=approve,
-            reason=reason,
-            duplicate_reason=(duplicate_reason or "").strip(),
-        )
+    try:
+        with transaction.atomic():
+            return _decide(
+                entry_id=entry_id,
+                by=by,
+                approve=approve,
+                reason=reason,
+                duplicate_reason=(duplicate_reason or "").strip(),
+            )
+    except DuplicateError as exc:
+        # The refusal names the other subjects: a read of them, audited after the rollback.
+        entry = WatchlistEntry.objects.filter(pk=entry_id).first()
+        near_matches_show(by=by, matches=exc.matches, context="approval_refused", obj=entry)
+        raise
 
 
 def _decide(
