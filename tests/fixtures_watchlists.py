@@ -10,7 +10,7 @@ from django.utils import timezone
 from PIL import Image
 
 from recognition.engine.intake import inspect_image
-from tests.helpers import faces
+from tests.helpers import data_path, faces
 from watchlists import services
 from watchlists.models import WatchlistEntry
 
@@ -25,6 +25,17 @@ def inspected(*parts):
             faces(*parts).read_bytes(), max_bytes=10 * 2**20, max_pixels=40_000_000, min_face_px=80
         )
     return _INSPECTED[parts]
+
+
+def openface(name: str):
+    """The IntakeResult of a sample image under faces/openface/images/examples (cached)."""
+    key = ("openface", name)
+    if key not in _INSPECTED:
+        path = data_path("faces", "openface", "images", "examples", name)
+        _INSPECTED[key] = inspect_image(
+            path.read_bytes(), max_bytes=10 * 2**20, max_pixels=40_000_000, min_face_px=80
+        )
+    return _INSPECTED[key]
 
 
 def obama():

@@ -106,7 +106,7 @@ def test_it_refuses_a_catch_all_category(users, login):
 
 def test_it_lists_and_filters_entries(users, login):
     fx.submit_entry(users.contributor, "S-1")
-    fx.approved_entry(users, "S-2", category="missing")
+    fx.approved_entry(users, "S-2", category="missing", result=fx.biden())
     client = login(users.manager)
     assert client.get(ENTRIES).json()["count"] == 2
     body = client.get(ENTRIES, {"state": "approved"}).json()

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import connection, connections
 
 from tests import fixtures_watchlists as fx
-from tests.helpers import SCREENSHOTS_DIR, faces, launch_chromium
+from tests.helpers import SCREENSHOTS_DIR, data_path, faces, launch_chromium
 from watchlists.models import WatchlistEntry
 
 SHOTS = SCREENSHOTS_DIR
@@ -82,4 +82,21 @@ def test_it_shows_the_candidate_beside_existing_images(browser, client, live_ser
     )
     page.wait_for_load_state("networkidle")
     page.screenshot(path=str(SHOTS / "watchlists_queue.png"), full_page=True)
+    page.close()
+
+
+def test_it_warns_at_once_of_the_same_face_under_another_subject(
+    browser, client, live_server, users
+):
+    fx.approved_entry(users, "S-1", result=fx.openface("clapton-1.jpg"))
+    page = page_as(browser, client, live_server, users.contributor)
+    page.goto(f"{live_server.url}/watchlists/submit/")
+    page.fill("input[name=subject_reference]", "S-2")
+    page.set_input_files(
+        "input[name=image]",
+        str(data_path("faces", "openface", "images", "examples", "clapton-1.jpg")),
+    )
+    page.wait_for_selector("[data-testid=near-warning]")
+    assert "S-1" in page.inner_text("#verdict")
+    page.screenshot(path=str(SHOTS / "watchlists_submit_near_match.png"), full_page=True)
     page.close()

@@ -32,7 +32,7 @@ def post_urls(entry):
 
 def test_it_lists_entries_with_filters(users, login):
     fx.submit_entry(users.contributor, "S-1")
-    fx.approved_entry(users, "S-2", category="missing")
+    fx.approved_entry(users, "S-2", category="missing", result=fx.biden())
     client = login(users.manager)
     r = client.get("/watchlists/", {"state": "approved"})
     assert r.status_code == 200
@@ -50,7 +50,9 @@ def test_it_shows_the_queue_oldest_first_with_existing_images(users, login):
     assert [i["entry"].pk for i in items] == [third.pk, second.pk]
     assert [img.entry_id for img in items[1]["existing"]] == [first.pk]
     html = r.content.decode()
-    assert html.count('data-testid="ref-image"') == 3
+    # Two candidates, S-1's image beside its own second entry, and again beside the third
+    # (obama.jpg under S-2 too: the near match under another subject).
+    assert html.count('data-testid="ref-image"') == 4
     assert "purpose=Daily%20review%20OP-1234" in html
     assert items[1]["distance"] > 0.6 and "probably a different person" in html
 

@@ -237,9 +237,9 @@ def test_it_runs_retention_from_the_beat_task(users, settings):
 def test_it_offers_only_approved_live_entries_to_a_snapshot(users, soon):
     live = fx.approved_entry(users, "S-1", expires_at=soon)
     fx.submit_entry(users.contributor, "S-2")  # pending
-    gone = fx.approved_entry(users, "S-3")
+    gone = fx.approved_entry(users, "S-3", result=fx.biden())
     services.entry_end(entry_id=gone.pk, by=users.manager, withdraw=True, reason="done")
-    fx.approved_entry(users, "S-4", category="missing")
+    fx.approved_entry(users, "S-4", category="missing", result=fx.openface("clapton-1.jpg"))
     rows = selectors.snapshot_candidates(
         categories=["wanted"], include_minors=False, at=timezone.now()
     )
@@ -256,7 +256,7 @@ def test_it_excludes_under_18s_unless_included(users):
     today = timezone.localdate()
     minor_dob = date(today.year - 16, 1, 1)
     minor = fx.approved_entry(users, "S-minor", dob=minor_dob)
-    adult = fx.approved_entry(users, "S-adult", dob=date(today.year - 30, 1, 1))
+    adult = fx.approved_entry(users, "S-adult", dob=date(today.year - 30, 1, 1), result=fx.biden())
     now = timezone.now()
     ids = [
         r.entry_id

@@ -30,6 +30,16 @@ ErrorSerializer = inline_serializer(
 
 def refusal(exc: Exception) -> Response:
     """One shape for every refusal: `detail` says why, `rule` names the intake rule."""
+    if isinstance(exc, services.DuplicateError):
+        return Response(
+            {
+                "detail": " ".join(exc.messages),
+                "rule": "duplicate",
+                "field": "duplicate_reason",
+                "near_matches": NearMatchOutput(exc.matches, many=True).data,
+            },
+            status=400,
+        )
     if isinstance(exc, IntakeError):
         return Response({"detail": exc.message, "rule": exc.rule, "field": "image"}, status=400)
     if isinstance(exc, services.TransitionError):
@@ -41,6 +51,17 @@ def refusal(exc: Exception) -> Response:
         )
         return Response({"detail": detail, "rule": "invalid", "fields": fields}, status=400)
     raise exc
+
+
+@extend_schema_serializer(component_name="WatchlistNearMatch")
+class NearMatchOutput(serializers.Serializer):
+    """A held image of another subject near this face (the same person, two references?)."""
+
+    subject_reference = serializers.CharField()
+    entry_id = serializers.IntegerField()
+    entry_state = serializers.CharField()
+    image_id = serializers.IntegerField()
+    distance = serializers.FloatField()
 
 
 @extend_schema_serializer(component_name="WatchlistImage")
@@ -84,6 +105,17 @@ class EntryOutput(serializers.Serializer):
     images = ImageOutput(many=True)
 
 
+@extend_schema_serializer(component_name="WatchlistEntryDetail")
+class EntryDetailOutput(EntryOutput):
+    near_matches = NearMatchOutput(many=True, help_text="Other subjects' held images near it.")
+
+
+def entry_detail(entry, near: list) -> dict:
+    """One entry with its near matches (already filtered by access and audited)."""
+    entry.near_matches = near
+    return EntryDetailOutput(entry).data
+
+
 class EntryListCreateApi(APIView):
     """GET lists entries (filter by state, category, q); POST submits one (multipart)."""
 
@@ -123,7 +155,7 @@ class EntryListCreateApi(APIView):
     @extend_schema(
         operation_id="watchlist_entries_create",
         request={"multipart/form-data": InputSerializer},
-        responses={201: EntryOutput, 400: ErrorSerializer},
+        responses={201: EntryDetailOutput, 400: ErrorSerializer},
     )
     def post(self, request):
         access.require(request.user, "watchlist", "submit")
@@ -134,14 +166,16 @@ class EntryListCreateApi(APIView):
             entry = services.entry_submit_upload(by=request.user, upload=v["image"], fields=v)
         except (IntakeError, ValidationError) as exc:
             return refusal(exc)
-        return Response(EntryOutput(entry).data, status=status.HTTP_201_CREATED)
+        near = services.entry_near_matches(entry=entry, by=request.user, context="submit")
+        return Response(entry_detail(entry, near), status=status.HTTP_201_CREATED)
 
 
 class EntryDetailApi(APIView):
-    @extend_schema(operation_id="watchlist_entries_retrieve", responses=EntryOutput)
+    @extend_schema(operation_id="watchlist_entries_retrieve", responses=EntryDetailOutput)
     def get(self, request, entry_id: int):
         entry = services.entry_view(entry_id=entry_id, by=request.user)
-        return Response(EntryOutput(entry).data)
+        near = services.entry_near_matches(entry=entry, by=request.user)
+        return Response(entry_detail(entry, near))
 
 
 class _ReasonApi(APIView):
@@ -151,7 +185,7 @@ class _ReasonApi(APIView):
     class InputSerializer(serializers.Serializer):
         reason = serializers.CharField()
 
-    def act(self, request, entry_id: int, reason: str):
+    def act(self, request, entry_id: int, reason: str, **extra):
         raise NotImplementedError
 
     def post(self, request, entry_id: int):
@@ -159,28 +193,41 @@ class _ReasonApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            entry = self.act(request, entry_id, data.validated_data["reason"])
+            entry = self.act(request, entry_id, **data.validated_data)
         except ValidationError as exc:
             return refusal(exc)
         return Response(EntryOutput(entry).data)
 
 
-def _reason_schema(op: str):
+def _reason_schema(op: str, request=_ReasonApi.InputSerializer):
     return extend_schema(
         operation_id=f"watchlist_entries_{op}",
-        request=_ReasonApi.InputSerializer,
+        request=request,
         responses={200: EntryOutput, 400: ErrorSerializer, 409: ErrorSerializer},
     )
 
 
 class EntryApproveApi(_ReasonApi):
-    @_reason_schema("approve")
+    @extend_schema_serializer(component_name="WatchlistApproval")
+    class InputSerializer(_ReasonApi.InputSerializer):
+        duplicate_reason = serializers.CharField(
+            required=False,
+            default="",
+            allow_blank=True,
+            help_text="Required when the face is held under another subject: why both.",
+        )
+
+    @_reason_schema("approve", InputSerializer)
     def post(self, request, entry_id: int):
         return super().post(request, entry_id)
 
-    def act(self, request, entry_id, reason):
+    def act(self, request, entry_id, reason, duplicate_reason=""):
         return services.entry_decide(
-            entry_id=entry_id, by=request.user, approve=True, reason=reason
+            entry_id=entry_id,
+            by=request.user,
+            approve=True,
+            reason=reason,
+            duplicate_reason=duplicate_reason,
         )
 
 
@@ -250,6 +297,13 @@ class ImageCheckApi(APIView):
     @extend_schema_serializer(component_name="WatchlistImageCheck")
     class InputSerializer(serializers.Serializer):
         image = serializers.FileField()
+        subject_reference = serializers.CharField(
+            required=False,
+            default="",
+            allow_blank=True,
+            max_length=64,
+            help_text="The subject being proposed: its own images are not reported as near.",
+        )
 
     @extend_schema_serializer(component_name="WatchlistImageVerdict")
     class OutputSerializer(serializers.Serializer):
@@ -262,6 +316,7 @@ class ImageCheckApi(APIView):
         face_px = serializers.IntegerField(required=False)
         sharpness = serializers.FloatField(required=False)
         pose_score = serializers.FloatField(required=False)
+        near_matches = NearMatchOutput(many=True, required=False)
 
     @extend_schema(
         operation_id="watchlist_image_check",
@@ -272,15 +327,17 @@ class ImageCheckApi(APIView):
         access.require(request.user, "watchlist", "submit")
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return Response(check_verdict(request.user, data.validated_data["image"]))
+        v = data.validated_data
+        return Response(check_verdict(request.user, v["image"], v["subject_reference"]))
 
 
-def check_verdict(user, upload) -> dict:
+def check_verdict(user, upload, subject_reference: str = "") -> dict:
     """The intake verdict for the live check (shared by the API and the page)."""
     try:
         r = services.image_check(by=user, data=services.upload_bytes(upload))
     except IntakeError as exc:
         return {"ok": False, "rule": exc.rule, "detail": exc.message}
+    near = services.image_check_near(by=user, result=r, subject_reference=subject_reference)
     return {
         "ok": True,
         "rule": None,
@@ -291,4 +348,5 @@ def check_verdict(user, upload) -> dict:
         "face_px": r.face_px,
         "sharpness": r.sharpness,
         "pose_score": r.pose_score,
+        "near_matches": NearMatchOutput(near, many=True).data,
     }

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import numpy as np
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -182,3 +183,130 @@ def candidate_distance(entry: WatchlistEntry) -> float | None:
     if not mine or not theirs:
         return None
     return round(min(float(np.linalg.norm(a - b)) for a in mine for b in theirs), 3)
+
+
+# --- one person under two references ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NearMatch:
+    """A held image of another subject close to a candidate face, and how close."""
+
+    subject_id: int
+    subject_reference: str
+    entry_id: int
+    entry_state: str
+    image_id: int
+    distance: float
+
+    def as_dict(self) -> dict:
+        # No encoding, crop or image: references, ids and a distance only (audit-safe).
+        return {
+            "subject": self.subject_reference,
+            "entry": self.entry_id,
+            "state": self.entry_state,
+            "image_id": self.image_id,
+            "distance": self.distance,
+        }
+
+
+def near_distance() -> float:
+    """How close counts as "the same person" across subjects: the deployment maximum.
+
+    Two held images closer than LFR_THRESHOLD_MAX can both alert on one passer-by in some
+    authorised deployment, so for the system they are one person. On the sample set the
+    farthest same-person pair is 0.517 and the closest two different people 0.658 (README,
+    "Operating point"): 0.60 catches every measured same-person pair, flags no stranger.
+    """
+    return settings.LFR_THRESHOLD_MAX
+
+
+def near_matches_many(
+    candidates: dict[object, tuple[list[bytes], int | None, str]],
+) -> dict[object, list[NearMatch]]:
+    """For each key's (encodings, own subject id, own subject reference): held images of
+    *other* subjects within near_distance(), one per other entry (its closest), closest first.
+
+    Held = the images of pending and approved, unpurged entries. Every held encoding is
+    read once and compared with all candidates of the call in one matrix product, so a
+    review page of 20 entries costs one pass, not 20; the database read dominates.
+    """
+    found: dict[object, dict[int, NearMatch]] = {key: {} for key in candidates}
+    keys, columns = [], []
+    for key, (encodings, _, _) in candidates.items():
+        keys += [key] * len(encodings)
+        columns += [bytes(e) for e in encodings]
+    rows = []
+    if columns:
+        rows = list(
+            ReferenceImage.objects.filter(
+                entry__state__in=[WatchlistEntry.State.PENDING, WatchlistEntry.State.APPROVED],
+                entry__purged_at__isnull=True,
+                encoding__isnull=False,
+            ).values_list(
+                "pk",
+                "entry_id",
+                "entry__state",
+                "entry__subject_id",
+                "entry__subject__reference",
+                "encoding",
+            )
+        )
+    if rows:
+        held = np.frombuffer(b"".join(bytes(r[5]) for r in rows), dtype=np.float32)
+        held = held.reshape(len(rows), -1)
+        mine = np.frombuffer(b"".join(columns), dtype=np.float32).reshape(len(columns), -1)
+        # |h - c|^2 = |h|^2 + |c|^2 - 2 h.c: one (N, M) product over every held encoding.
+        squared = held @ mine.T
+        squared *= -2.0
+        squared += np.einsum("ij,ij->i", held, held)[:, None]
+        squared += np.einsum("ij,ij->i", mine, mine)[None, :]
+        distances = np.sqrt(np.maximum(squared, 0.0))
+        for i, j in zip(*np.nonzero(distances <= near_distance()), strict=True):
+            image_id, entry_id, state, subject_id, reference, _ = rows[i]
+            _, own_id, own_reference = candidates[keys[j]]
+            if subject_id == own_id or reference == own_reference:
+                continue
+            distance = round(float(distances[i, j]), 3)
+            best = found[keys[j]].get(entry_id)
+            if best is None or distance < best.distance:
+                found[keys[j]][entry_id] = NearMatch(
+                    subject_id=subject_id,
+                    subject_reference=reference,
+                    entry_id=entry_id,
+                    entry_state=state,
+                    image_id=image_id,
+                    distance=distance,
+                )
+    return {
+        key: sorted(matches.values(), key=lambda m: (m.distance, m.entry_id))
+        for key, matches in found.items()
+    }
+
+
+def near_matches(encodings: list[bytes], *, exclude_subject_reference: str = "") -> list:
+    """Held images of other subjects near these (unsaved) encodings: the live check."""
+    return near_matches_many({0: (encodings, None, exclude_subject_reference)})[0]
+
+
+def entries_near_matches(entries: list[WatchlistEntry]) -> dict[int, list[NearMatch]]:
+    """Other subjects' held images near each entry's faces (unaudited: services audit)."""
+    encodings: dict[int, list[bytes]] = {e.pk: [] for e in entries}
+    for entry_id, enc in (
+        ReferenceImage.objects.filter(entry_id__in=list(encodings), encoding__isnull=False)
+        .order_by("pk")
+        .values_list("entry_id", "encoding")
+    ):
+        encodings[entry_id].append(bytes(enc))
+    return near_matches_many(
+        {e.pk: (encodings[e.pk], e.subject_id, e.subject.reference) for e in entries}
+    )
+
+
+def entry_near_matches(entry: WatchlistEntry) -> list[NearMatch]:
+    return entries_near_matches([entry])[entry.pk]
+
+
+def images_by_id(ids: list[int]) -> dict[int, ReferenceImage]:
+    """Reference images by id, with their entry (a handful, for display)."""
+    return ReferenceImage.objects.select_related("entry__subject").in_bulk(list(ids))

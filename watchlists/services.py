@@ -30,6 +30,23 @@ class TransitionError(ValidationError):
     """The entry is no longer in a state that allows this action (someone got there first)."""
 
 
+class DuplicateError(ValidationError):
+    """Approval refused: the entry's face is held under another subject and no reason given."""
+
+    def __init__(self, matches: list[selectors.NearMatch]):
+        self.matches = matches
+        refs = ", ".join(
+            f"{m.subject_reference} (entry {m.entry_id}, {m.distance:.3f})" for m in matches
+        )
+        super().__init__(
+            {
+                "duplicate_reason": f"This face is already held under another subject: {refs}. "
+                "Approving it needs a duplicate reason (why two references for one person)."
+            },
+            code="duplicate",
+        )
+
+
 def image_inspect(data: bytes) -> IntakeResult:
     """Run the intake gate with the configured limits; raises IntakeError."""
     return inspect_image(
@@ -44,6 +61,52 @@ def image_check(*, by, data: bytes) -> IntakeResult:
     """The submit form's live check: the intake verdict, nothing stored, nothing logged."""
     access.require(by, "watchlist", "submit")
     return image_inspect(data)
+
+
+def near_matches_show(
+    *, by, matches: list[selectors.NearMatch], context: str, obj=None
+) -> list[selectors.NearMatch]:
+    """Hand other subjects' near matches to a reader: a read of watchlist intelligence.
+
+    Only users who may read watchlists see them, and each showing is audited with the
+    references shown (never an encoding). Nothing shown, nothing read, nothing audited.
+    """
+    if not matches or not access.can(by, "watchlist", "view"):
+        return []
+    audit_record(
+        actor=by,
+        action="watchlist.near_match_view",
+        obj=obj,
+        object_type="" if obj is not None else "watchlists.subject",
+        details={"context": context, "matches": [m.as_dict() for m in matches]},
+    )
+    return matches
+
+
+def image_check_near(
+    *, by, result: IntakeResult, subject_reference: str = ""
+) -> list[selectors.NearMatch]:
+    """The live check's duplicate warning: held images of other subjects near this face."""
+    access.require(by, "watchlist", "submit")
+    matches = selectors.near_matches(
+        [encoding_bytes(result)], exclude_subject_reference=(subject_reference or "").strip()
+    )
+    return near_matches_show(by=by, matches=matches, context="check")
+
+
+def entry_near_matches(*, entry: WatchlistEntry, by, context: str = "entry"):
+    """Near matches of an entry under other subjects, for a page or API reader (audited)."""
+    return entries_near_matches(entries=[entry], by=by, context=context)[entry.pk]
+
+
+def entries_near_matches(*, entries: list[WatchlistEntry], by, context: str) -> dict:
+    """The same for a page of entries, read in one pass; one audit event per entry shown."""
+    if not access.can(by, "watchlist", "view"):
+        return {e.pk: [] for e in entries}
+    found = selectors.entries_near_matches(entries)
+    return {
+        e.pk: near_matches_show(by=by, matches=found[e.pk], context=context, obj=e) for e in entries
+    }
 
 
 def encoding_bytes(result: IntakeResult) -> bytes:
@@ -210,6 +273,7 @@ def _entry_create(
             sharpness=result.sharpness,
             pose_score=result.pose_score,
         )
+    near = selectors.entry_near_matches(entry)
     audit_record(
         actor=by,
         action="watchlist.entry_submit",
@@ -219,6 +283,7 @@ def _entry_create(
             "category": category,
             "images": len(images),
             "under_18": subj.is_under_18,
+            "near_matches": [m.as_dict() for m in near],
         },
     )
     return entry
@@ -261,34 +326,65 @@ def _transition(entry: WatchlistEntry, *, allowed_from: set[str], to: str, **fie
     entry.refresh_from_db()
 
 
-def entry_decide(*, entry_id: int, by, approve: bool, reason: str) -> WatchlistEntry:
-    """Approve or reject a pending entry: a manager who is not its submitter, with a reason."""
+def entry_decide(
+    *, entry_id: int, by, approve: bool, reason: str, duplicate_reason: str = ""
+) -> WatchlistEntry:
+    """Approve or reject a pending entry: a manager who is not its submitter, with a reason.
+
+    Approving a face already held under another subject also needs `duplicate_reason`.
+    """
     action = "approve" if approve else "reject"
     _permit(entry_id, by, action)
     reason = _clean_text(reason, "reason")
-    with transaction.atomic():
-        return _decide(entry_id=entry_id, by=by, approve=approve, reason=reason)
+    try:
+        with transaction.atomic():
+            return _decide(
+                entry_id=entry_id,
+                by=by,
+                approve=approve,
+                reason=reason,
+                duplicate_reason=(duplicate_reason or "").strip(),
+            )
+    except DuplicateError as exc:
+        # The refusal names the other subjects: a read of them, audited after the rollback.
+        entry = WatchlistEntry.objects.filter(pk=entry_id).first()
+        near_matches_show(by=by, matches=exc.matches, context="approval_refused", obj=entry)
+        raise
 
 
-def _decide(*, entry_id: int, by, approve: bool, reason: str) -> WatchlistEntry:
+def _decide(
+    *, entry_id: int, by, approve: bool, reason: str, duplicate_reason: str
+) -> WatchlistEntry:
     entry = _locked(entry_id)
     action = "approve" if approve else "reject"
     now = timezone.now()
     if approve and entry.expires_at is not None and entry.expires_at <= now:
         raise TransitionError("This entry's expiry date has passed; it cannot be approved.")
+    # Recomputed under the lock: what counts is what is held now, not at submission.
+    near = selectors.entry_near_matches(entry) if approve else []
+    if near and not duplicate_reason:
+        raise DuplicateError(near)
     _transition(
         entry,
         allowed_from={S.PENDING},
         to=S.APPROVED if approve else S.REJECTED,
         decided_by=by,
         decided_at=now,
-        decision_reason=reason,
+        decision_reason=f"{reason}\nduplicate: {duplicate_reason}" if near else reason,
     )
     audit_record(
         actor=by,
         action=f"watchlist.entry_{action}",
         obj=entry,
-        details={"reason": reason, "submitted_by": entry.submitted_by.get_username()},
+        details={
+            "reason": reason,
+            "submitted_by": entry.submitted_by.get_username(),
+            **(
+                {"duplicate_reason": duplicate_reason, "near_matches": [m.as_dict() for m in near]}
+                if near
+                else {}
+            ),
+        },
     )
     return entry
 

@@ -57,11 +57,22 @@ def entries(request):
     )
 
 
+def _near(request, entries: list, context: str) -> dict[int, list[dict]]:
+    """Near matches under other subjects per entry, each with its held image (shown only
+    when a purpose is given, like every reference image)."""
+    found = services.entries_near_matches(entries=entries, by=request.user, context=context)
+    images = selectors.images_by_id([m.image_id for ms in found.values() for m in ms])
+    return {
+        pk: [{"match": m, "img": images.get(m.image_id)} for m in ms] for pk, ms in found.items()
+    }
+
+
 @login_required
 def queue(request):
     access.require(request.user, "watchlist", "view")
     purpose, purpose_error = _purpose(request)
     page = Paginator(selectors.review_queue(), 20).get_page(request.GET.get("page"))
+    near = _near(request, list(page), "queue")
     items = [
         {
             "entry": entry,
@@ -69,6 +80,7 @@ def queue(request):
             "existing": list(selectors.subject_images(entry.subject, exclude_entry_id=entry.pk)),
             "may_decide": access.can(request.user, "watchlist", "approve", entry),
             "distance": selectors.candidate_distance(entry),
+            "near": near[entry.pk],
         }
         for entry in page
     ]
@@ -81,6 +93,7 @@ def queue(request):
             "purpose": purpose,
             "purpose_error": purpose_error,
             "same_person": selectors.SAME_PERSON_DISTANCE,
+            "near_distance": selectors.near_distance(),
         },
     )
 
@@ -97,6 +110,8 @@ def entry(request, entry_id: int):
             "entry": obj,
             "images": list(obj.images.all()),
             "existing": list(selectors.subject_images(obj.subject, exclude_entry_id=obj.pk)),
+            "near": _near(request, [obj], "entry")[obj.pk],
+            "near_distance": selectors.near_distance(),
             "purpose": purpose,
             "purpose_error": purpose_error,
             "may_approve": obj.state == "pending" and access.can(u, "watchlist", "approve", obj),
@@ -117,7 +132,11 @@ def act(request, entry_id: int, action: str):
     try:
         if action in {"approve", "reject"}:
             services.entry_decide(
-                entry_id=entry_id, by=request.user, approve=action == "approve", reason=reason
+                entry_id=entry_id,
+                by=request.user,
+                approve=action == "approve",
+                reason=reason,
+                duplicate_reason=request.POST.get("duplicate_reason", ""),
             )
         elif action in {"withdraw", "expire"}:
             services.entry_end(
@@ -166,7 +185,13 @@ def check(request):
     """The live quality check behind the submit form: a verdict as JSON, nothing stored."""
     access.require(request.user, "watchlist", "submit")
     try:
-        return JsonResponse(check_verdict(request.user, request.FILES.get("image")))
+        return JsonResponse(
+            check_verdict(
+                request.user,
+                request.FILES.get("image"),
+                request.POST.get("subject_reference", "")[:64],
+            )
+        )
     except ValidationError as exc:
         return JsonResponse({"ok": False, "rule": "invalid", "detail": " ".join(exc.messages)})
 

@@ -38,6 +38,8 @@
     say("Checking…", "muted");
     var data = new FormData();
     data.append("image", file);
+    var ref = form.querySelector("[name=subject_reference]");
+    if (ref) data.append("subject_reference", ref.value);
     data.append("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
     fetch(form.dataset.checkUrl, { method: "POST", body: data, credentials: "same-origin" })
       .then(function (r) { return r.json(); })
@@ -46,6 +48,15 @@
           say("Accepted: face " + result.face_px + " px, sharpness " + Math.round(result.sharpness) +
               ", pose " + result.pose_score.toFixed(2) + ".", "badge ok");
           if (preview.complete) drawBox(result); else preview.onload = function () { drawBox(result); };
+          var near = result.near_matches || [];
+          if (near.length) {
+            say("Accepted, but this face is already held under another subject: " +
+                near.map(function (m) {
+                  return m.subject_reference + " (entry " + m.entry_id + ", " + m.entry_state +
+                         ", distance " + m.distance.toFixed(3) + ")";
+                }).join("; ") + ". A manager will need a reason to approve it.", "badge warn");
+            verdict.setAttribute("data-testid", "near-warning");
+          }
         } else {
           say("Refused (" + result.rule + "): " + result.detail, "error");
         }
