@@ -178,3 +178,35 @@ def test_the_retention_page_shows_destruction_at_actual_end_plus_grace(
     d = _stop_early(make_deployment, users)
     [row] = [r for r in oversight.retention()["snapshot_due"] if r["deployment"].pk == d.pk]
     assert row["due"] == d.ended_at + timedelta(hours=24)
+
+
+def _migration():
+    import importlib
+
+    return importlib.import_module("deployments.migrations.0003_actual_end_fix")
+
+
+def test_the_data_migration_takes_an_early_stop_from_the_audit(make_deployment, users):
+    from django.apps import apps
+
+    start = timezone.now() - timedelta(hours=2)
+    d = make_deployment("live", starts_at=start, ends_at=start + timedelta(hours=4))
+    services.deployment_stop(deployment=d, by=users.command, reason="test")
+    stopped = AuditEvent.objects.get(action="deployment.stop", object_id=str(d.pk)).at
+    # An old row that recorded the planned end as its end.
+    Deployment.objects.filter(pk=d.pk).update(ended_at=d.ends_at)
+    _migration().mend(apps, None)
+    d.refresh_from_db()
+    assert d.ended_at == stopped
+
+
+def test_the_data_migration_fills_a_missing_end_no_later_than_planned(make_deployment):
+    from django.apps import apps
+
+    d = make_deployment("completed")
+    Deployment.objects.filter(pk=d.pk).update(ended_at=None)
+    _migration().mend(apps, None)
+    d.refresh_from_db()
+    # The tick's completion is in the audit; the real clock is before the planned end,
+    # so the end is pulled back to the start at most (never before the run began).
+    assert d.started_at <= d.ended_at <= d.ends_at
