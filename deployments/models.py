@@ -85,6 +85,8 @@ class Deployment(models.Model):
         settings.AUTH_USER_MODEL, blank=True, related_name="assigned_deployments"
     )
     started_at = models.DateTimeField(null=True, blank=True)
+    # The actual end (see `actual_end`): camera bookings, the snapshot's destruction and
+    # the published duration all count from here, never from the planned `ends_at`.
     ended_at = models.DateTimeField(null=True, blank=True)
     # Why it ended or was cancelled (scheduled end, stopped early, lapsed urgent start...).
     end_reason = models.TextField(blank=True)
@@ -105,6 +107,12 @@ class Deployment(models.Model):
 
     def __str__(self):
         return self.reference
+
+    @property
+    def actual_end(self):
+        """When it stopped holding its cameras: `ended_at` once it has ended (stopped
+        early, completed, cancelled), else the planned end."""
+        return self.ended_at or self.ends_at
 
 
 class DeploymentWatchlist(models.Model):

@@ -8,6 +8,7 @@ from pathlib import Path
 from django.apps import apps
 from django.conf import settings
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core import access
@@ -22,6 +23,8 @@ from deployments.models import (
 )
 
 S = Deployment.State
+# States that hold a camera (until the actual end) and a slot in the weekly capacity.
+COMMITTED = (S.SUBMITTED, S.AUTHORISED, S.LIVE, S.COMPLETED)
 
 # The Met's published field names (DOMAIN.md §10), in their order: the CSV header and the
 # JSON keys are exactly these.
@@ -111,11 +114,32 @@ def week_capacity_used(*, year: int, week: int, exclude: int | None = None) -> i
     qs = Deployment.objects.filter(
         starts_at__gte=start,
         starts_at__lt=end,
-        state__in=(S.SUBMITTED, S.AUTHORISED, S.LIVE, S.COMPLETED),
+        state__in=COMMITTED,
     )
     if exclude is not None:
         qs = qs.exclude(pk=exclude)
     return qs.count()
+
+
+# Until when a deployment holds its cameras: its actual end once it has ended, else the
+# planned end (see Deployment.actual_end).
+BOOKED_UNTIL = Coalesce("ended_at", "ends_at")
+
+
+def camera_bookings(*, camera_ids, starts_at: datetime, ends_at: datetime, exclude=None):
+    """Committed deployments holding any of these cameras at some moment in
+    [starts_at, ends_at): a deployment stopped early is free from its actual end."""
+    qs = (
+        Deployment.objects.annotate(booked_until=BOOKED_UNTIL)
+        .filter(
+            state__in=COMMITTED,
+            cameras__in=camera_ids,
+            starts_at__lt=ends_at,
+            booked_until__gt=starts_at,
+        )
+        .distinct()
+    )
+    return qs.exclude(pk=exclude) if exclude is not None else qs
 
 
 def parse_iso_week(value: str | None) -> tuple[int, int]:
@@ -213,13 +237,16 @@ def watchlist_counts(*, deployment: Deployment, at: datetime) -> dict:
     )
 
 
-def activation_refusal_recorded(deployment: Deployment) -> bool:
-    """Beat retries every 15 s; one refusal event per deployment is enough."""
-    return AuditEvent.objects.filter(
+def activation_refusal_recorded(deployment: Deployment, kind: str = "gate") -> bool:
+    """Beat retries every 15 s; one refusal event per deployment and kind is enough
+    ("gate": paperwork or authorisation; "window": outside its authorised window)."""
+    details = AuditEvent.objects.filter(
         action="deployment.activation_refused",
         object_type=deployment._meta.label_lower,
         object_id=str(deployment.pk),
-    ).exists()
+    ).values_list("details", flat=True)
+    # Events written before kinds existed were all gate refusals.
+    return any((d or {}).get("kind", "gate") == kind for d in details)
 
 
 # --- the published record --------------------------------------------------------------

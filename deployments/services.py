@@ -46,8 +46,6 @@ TRANSITIONS = {
     S.COMPLETED: set(),
     S.CANCELLED: set(),
 }
-# States that hold a camera and a slot in the weekly capacity.
-COMMITTED = (S.SUBMITTED, S.AUTHORISED, S.LIVE, S.COMPLETED)
 EDITABLE = (S.DRAFT, S.SUBMITTED, S.AUTHORISED)
 PLAN_FIELDS = (
     "use_case",
@@ -231,15 +229,15 @@ def _check_commitments(*, deployment: Deployment, now: datetime) -> None:
         raise ValidationError("This deployment's end is in the past: change its times.")
     camera_ids = sorted(deployment.cameras.values_list("pk", flat=True))
     list(Camera.objects.select_for_update().filter(pk__in=camera_ids).order_by("pk"))
+    # A deployment that ended (stopped early) holds its cameras only until its actual end.
     clash = (
-        Deployment.objects.filter(
-            state__in=COMMITTED,
-            cameras__in=camera_ids,
-            starts_at__lt=deployment.ends_at,
-            ends_at__gt=deployment.starts_at,
+        selectors.camera_bookings(
+            camera_ids=camera_ids,
+            starts_at=deployment.starts_at,
+            ends_at=deployment.ends_at,
+            exclude=deployment.pk,
         )
-        .exclude(pk=deployment.pk)
-        .distinct()
+        .order_by("starts_at")
         .first()
     )
     if clash is not None:
@@ -247,7 +245,7 @@ def _check_commitments(*, deployment: Deployment, now: datetime) -> None:
         raise ValidationError(
             f"Camera {names} is already in deployment {clash.reference} "
             f"({timezone.localtime(clash.starts_at):%Y-%m-%d %H:%M}–"
-            f"{timezone.localtime(clash.ends_at):%H:%M}), which overlaps."
+            f"{timezone.localtime(clash.actual_end):%H:%M}), which overlaps."
         )
     year, week, _ = timezone.localtime(deployment.starts_at).isocalendar()
     start, end = selectors.iso_week_bounds(year, week)
@@ -569,23 +567,59 @@ def activation_blockers(
     return missing
 
 
+def activation_window(deployment: Deployment) -> tuple[datetime, datetime]:
+    """[start, end): the only time this deployment may be live and read a camera.
+
+    Its authorised start and end; an urgent start still unauthorised also stops at the
+    end of its LFR_URGENT_AUTHORISE_HOURS (the tick then lapses it and purges what it
+    collected). A deployment that has ended is never in its window again.
+    """
+    start, end = deployment.starts_at, deployment.ends_at
+    if deployment.ended_at is not None:
+        end = min(end, deployment.ended_at)
+    if deployment.urgent and deployment.authorised_at is None and deployment.started_at:
+        end = min(end, deployment.started_at + timedelta(hours=settings.LFR_URGENT_AUTHORISE_HOURS))
+    return start, end
+
+
+def window_blocker(deployment: Deployment, now: datetime) -> str:
+    """Why `now` is outside the deployment's window; "" inside it. The one timing rule:
+    the activation gate and the stream slices both ask it."""
+    start, end = activation_window(deployment)
+    if now < start:
+        return f"its authorised window starts at {timezone.localtime(start):%Y-%m-%d %H:%M}"
+    if now >= end:
+        return f"its authorised window ended at {timezone.localtime(end):%Y-%m-%d %H:%M}"
+    return ""
+
+
+def _refuse_activation(deployment: Deployment, *, kind: str, blockers: list[str]) -> None:
+    # Beat retries every few seconds: one event per deployment and kind of refusal.
+    if not selectors.activation_refusal_recorded(deployment, kind=kind):
+        audit_record(
+            action="deployment.activation_refused",
+            obj=deployment,
+            outcome="denied",
+            details={"blockers": blockers, "kind": kind},
+        )
+
+
 @transaction.atomic
 def deployment_go_live(*, deployment: Deployment, now: datetime | None = None) -> bool:
-    """The activation gate. Returns True if the deployment went live."""
+    """The activation gate, whoever calls it (tick, demo, admin, API). True if the
+    deployment went live."""
     now = now or timezone.now()
     deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
     urgent_start = deployment.state == S.SUBMITTED
     if deployment.state not in (S.AUTHORISED, S.SUBMITTED):
         return False
+    early_or_late = window_blocker(deployment, now)
+    if early_or_late:
+        _refuse_activation(deployment, kind="window", blockers=[early_or_late])
+        return False
     blockers = activation_blockers(deployment, urgent_start=urgent_start)
     if blockers:
-        if not selectors.activation_refusal_recorded(deployment):
-            audit_record(
-                action="deployment.activation_refused",
-                obj=deployment,
-                outcome="denied",
-                details={"blockers": blockers},
-            )
+        _refuse_activation(deployment, kind="gate", blockers=blockers)
         return False
     wl = None
     if urgent_start:
@@ -712,13 +746,7 @@ def lifecycle_tick(*, now: datetime | None = None) -> dict:
         except ValidationError as exc:
             # e.g. an urgent watchlist larger than its maximum: it stays put, and says why.
             with transaction.atomic():
-                if not selectors.activation_refusal_recorded(d):
-                    audit_record(
-                        action="deployment.activation_refused",
-                        obj=d,
-                        outcome="denied",
-                        details={"blockers": exc.messages},
-                    )
+                _refuse_activation(d, kind="gate", blockers=exc.messages)
     for d in Deployment.objects.filter(state__in=(S.SUBMITTED, S.AUTHORISED), ends_at__lte=now):
         with transaction.atomic():
             try:
@@ -755,7 +783,7 @@ def watchlist_retention(*, now: datetime | None = None) -> dict:
             d = wl.deployment
             if d.state == S.LIVE:
                 continue  # the tick completes it first; never pull a list from a live run
-            if (d.ended_at or d.ends_at) > cutoff:
+            if d.actual_end > cutoff:
                 continue
             won = DeploymentWatchlist.objects.filter(pk=wl.pk, destroyed_at__isnull=True).update(
                 encodings=None, destroyed_at=now

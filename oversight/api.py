@@ -84,6 +84,7 @@ class AuditFlagsApi(APIView):
         repeated_denials = serializers.ListField(child=serializers.DictField())
         weak_purposes = serializers.ListField(child=serializers.DictField())
         out_of_hours = serializers.ListField(child=serializers.DictField())
+        live_outside_window = serializers.ListField(child=serializers.DictField())
         rules = serializers.DictField()
 
     @extend_schema(parameters=[AuditFilterSerializer], responses=OutputSerializer)
@@ -102,6 +103,9 @@ class AuditFlagsApi(APIView):
              "deployment": f["deployment"].reference, "when": f["when"]}
             for f in flags["out_of_hours"]
         ]  # fmt: skip
+        flags["live_outside_window"] = [
+            {**f, "deployment": f["deployment"].reference} for f in flags["live_outside_window"]
+        ]
         services.audit_read_record(by=request.user, action="audit.flags_viewed", details={})
         return Response(self.OutputSerializer(flags).data)
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.models import AuditEvent
@@ -395,17 +396,20 @@ def retention(*, now: datetime | None = None) -> dict:
         total=Count("pk"), with_encodings=Count("pk", filter=Q(encodings__isnull=False))
     )
     snapshots["without_encodings"] = snapshots["total"] - snapshots["with_encodings"]
+    # Due at the ACTUAL end + grace: a deployment stopped early is destroyed early.
     pending = (
         DeploymentWatchlist.objects.filter(encodings__isnull=False)
         .select_related("deployment")
-        .order_by("deployment__ends_at")
+        .annotate(ends=Coalesce("deployment__ended_at", "deployment__ends_at"))
+        .order_by("ends")
     )
     snapshot_due = [
         {
             "deployment": s.deployment,
             "entries": len(s.entry_ids or []),
-            "due": s.deployment.ends_at + grace,
-            "overdue": s.deployment.ends_at + grace < now,
+            "ended": s.deployment.ended_at is not None,
+            "due": s.deployment.actual_end + grace,
+            "overdue": s.deployment.actual_end + grace < now,
         }
         for s in pending[:50]
     ]
@@ -623,6 +627,62 @@ def _deployment_of_events(events) -> dict:
     return result
 
 
+# A slice notices an early stop at its next heartbeat (a couple of seconds): alerts this
+# close after the actual end of a deployment stopped early are not flagged.
+STOP_NOTICE = timedelta(seconds=5)
+
+
+def live_outside_window(*, since: datetime, until: datetime) -> list[dict]:
+    """Deployments that went live, or raised alerts, outside their authorised window.
+
+    Worked out from the record alone (the audit's deployment.live rows and the alerts'
+    frame times against each deployment's start, planned end and actual end), not from
+    the rule that is meant to prevent it, so a regression in the gate or the stream
+    slices shows up here. Nothing should ever be listed.
+    """
+    label = Deployment._meta.label_lower
+    went_live = defaultdict(list)
+    for at, object_id in AuditEvent.objects.filter(
+        action="deployment.live", object_type=label, at__gte=since, at__lte=until
+    ).values_list("at", "object_id"):
+        if object_id.isdigit():
+            went_live[int(object_id)].append(at)
+    # Candidates in the database, the exact window (and the stop tolerance) in Python.
+    alert_times = defaultdict(list)
+    for dep_id, at in (
+        Alert.objects.filter(created_at__gte=since, created_at__lte=until)
+        .annotate(ends=Coalesce("deployment__ended_at", "deployment__ends_at"))
+        .filter(
+            Q(frame_at__lt=F("deployment__starts_at"))
+            | Q(frame_at__gt=F("ends"))
+            | Q(frame_at__gt=F("deployment__ends_at"))
+        )
+        .values_list("deployment_id", "frame_at")
+    ):
+        alert_times[dep_id].append(at)
+    flagged = []
+    deployments = Deployment.objects.in_bulk(set(went_live) | set(alert_times))
+    for pk, d in sorted(deployments.items(), key=lambda kv: kv[1].starts_at):
+        start = d.starts_at
+        end = d.ends_at if d.ended_at is None else min(d.ends_at, d.ended_at + STOP_NOTICE)
+        early_or_late = [at for at in went_live.get(pk, []) if not start <= at < d.ends_at]
+        alerts = sorted(at for at in alert_times.get(pk, []) if not start <= at <= end)
+        if early_or_late or alerts:
+            flagged.append(
+                {
+                    "deployment": d,
+                    "window_start": start,
+                    "window_end": d.ends_at,
+                    "actual_end": d.ended_at,
+                    "went_live_at": min(early_or_late) if early_or_late else None,
+                    "alerts_outside": len(alerts),
+                    "first_alert": alerts[0] if alerts else None,
+                    "last_alert": alerts[-1] if alerts else None,
+                }
+            )
+    return flagged
+
+
 def audit_flags(*, since=None, until=None, user="") -> dict:
     """Unusual use in a time range: heavy image viewing, weak purposes, out-of-hours alert
     views and repeated denials. Each list holds what a reviewer needs to check it."""
@@ -661,12 +721,12 @@ def audit_flags(*, since=None, until=None, user="") -> dict:
     deployments = _deployment_of_events(reads)
     for e in reads:
         d = deployments.get(e.pk)
-        if d is not None and not (d.starts_at <= e.at <= d.ends_at + grace):
+        if d is not None and not (d.starts_at <= e.at <= d.actual_end + grace):
             out_of_hours.append(
                 {
                     "event": e,
                     "deployment": d,
-                    "window_end": d.ends_at + grace,
+                    "window_end": d.actual_end + grace,
                     "when": "before the start" if e.at < d.starts_at else "after the end",
                 }
             )
@@ -686,6 +746,9 @@ def audit_flags(*, since=None, until=None, user="") -> dict:
                 {"user": name, "count": count, "first": first, "last": last, "total": len(times)}
             )
 
+    # Not narrowed to `user`: a deployment running outside its window is nobody's view.
+    outside = live_outside_window(since=since, until=until) if not user else []
+
     return {
         "since": since,
         "until": until,
@@ -693,13 +756,17 @@ def audit_flags(*, since=None, until=None, user="") -> dict:
         "weak_purposes": weak,
         "out_of_hours": out_of_hours,
         "repeated_denials": denied,
-        "total": len(heavy) + len(weak) + len(out_of_hours) + len(denied),
+        "live_outside_window": outside,
+        "total": len(heavy) + len(weak) + len(out_of_hours) + len(denied) + len(outside),
         "rules": {
             "image_views": f"{IMAGE_VIEWS_LIMIT}+ sensitive reads by one user within "
             f"{int(IMAGE_VIEWS_WINDOW.total_seconds() // 60)} minutes",
             "denials": f"{DENIED_LIMIT}+ denied attempts by one user within "
             f"{int(DENIED_WINDOW.total_seconds() // 60)} minutes",
             "grace_hours": settings.LFR_WATCHLIST_GRACE_HOURS,
+            "live_outside_window": "went live (audit deployment.live) or raised an alert "
+            "before its authorised start or after its end (an early stop's actual end, "
+            f"+{int(STOP_NOTICE.total_seconds())} s)",
         },
     }
 

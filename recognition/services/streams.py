@@ -25,6 +25,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from deployments.models import Deployment
+from deployments.services import activation_window, window_blocker
 from recognition.models import StreamLease
 from recognition.services.alerts import alert_raise
 
@@ -152,8 +153,10 @@ def lease_release(*, lease_id: int, holder: str, status: dict) -> None:
 
 
 def _still_wanted(lease) -> bool:
+    live = Deployment.objects.filter(pk=lease.deployment_id, state=Deployment.State.LIVE).first()
     return (
-        Deployment.objects.filter(pk=lease.deployment_id, state=Deployment.State.LIVE).exists()
+        live is not None
+        and not window_blocker(live, timezone.now())
         and lease.deployment.cameras.filter(pk=lease.camera_id, enabled=True).exists()
     )
 
@@ -223,6 +226,13 @@ def _work(lease, holder, status, outcome, seconds, stopping) -> tuple[str, bool]
     from recognition.engine.sources import SourceError, backoff_delays, open_source
 
     deployment, camera = lease.deployment, lease.camera
+    # The activation rule, re-checked before the camera is opened and for every frame:
+    # live or not, nothing is read outside the authorised window (issue 11).
+    outside = window_blocker(deployment, timezone.now())
+    if outside:
+        status.update(connected=False, last_error=f"not reading: {outside}")
+        return "outside window", False
+    window_end = activation_window(deployment)[1]
     if not _still_wanted(lease):
         return "not live", False
     pipeline = _pipeline_for(deployment)
@@ -265,6 +275,9 @@ def _work(lease, holder, status, outcome, seconds, stopping) -> tuple[str, bool]
 
     try:
         while time.monotonic() < deadline and not stopping():
+            if timezone.now() >= window_end:
+                status.update(connected=False, last_error="the authorised window ended")
+                return "outside window", False
             if source is None:
                 try:
                     source = open_source(

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management import BaseCommand, CommandError
+from django.db import transaction
 from django.utils import timezone
 
 from deployments import services as deployments
@@ -32,7 +33,7 @@ DEMO_USERS = ("command", "authoriser", "contributor", "manager", "officer", "off
 
 
 class Command(BaseCommand):
-    help = "Create the demo site, camera, watchlist and a live deployment (idempotent)."
+    help = "Create the demo site, camera, watchlist and a deployment live now (idempotent)."
 
     def handle(self, *args, **options):
         users = self._users()
@@ -115,52 +116,95 @@ class Command(BaseCommand):
             self.stdout.write(f"Watchlist: {reference} submitted (contributor), approved (manager)")
 
     def _deployment(self, users, site, camera) -> Deployment | None:
+        """The demo's deployment: one whose authorised window is now. A deployment planned
+        for another time is left to start at its own start; the activation gate decides."""
         now = timezone.now()
         current = (
             Deployment.objects.filter(
                 cameras=camera,
                 state__in=[Deployment.State.LIVE, Deployment.State.AUTHORISED],
-                ends_at__gt=now + timedelta(minutes=5),
+                starts_at__lte=now,
+                ends_at__gt=now,
             )
             .order_by("-ends_at")
             .first()
         )
         deployment = current or self._plan(users, site, camera, now)
+        if deployment is None:
+            return None
         deployment.officers.add(users["officer"], users["officer2"])
         if deployment.state == Deployment.State.AUTHORISED:
             if not deployments.deployment_go_live(deployment=deployment):
-                blockers = deployments.activation_blockers(deployment)
-                self.stdout.write(self.style.WARNING(f"Not live: {', '.join(blockers)}"))
+                deployment.refresh_from_db()
+                blockers = [
+                    deployments.window_blocker(deployment, timezone.now()),
+                    *deployments.activation_blockers(deployment),
+                ]
+                self.stdout.write(
+                    self.style.WARNING(f"Not live: {', '.join(b for b in blockers if b)}")
+                )
             deployment.refresh_from_db()
         return deployment
 
-    def _plan(self, users, site, camera, now) -> Deployment:
-        hours = settings.LFR_MAX_DEPLOYMENT_HOURS
+    def _plan(self, users, site, camera, now) -> Deployment | None:
+        """Plan, submit and authorise a deployment from now, ending before the next
+        deployment booked on the demo camera (a stopped one is free from its actual end)."""
+        ends_at = now + timedelta(hours=settings.LFR_MAX_DEPLOYMENT_HOURS)
+        booked = (
+            Deployment.objects.filter(
+                cameras=camera,
+                state__in=[
+                    Deployment.State.SUBMITTED,
+                    Deployment.State.AUTHORISED,
+                    Deployment.State.LIVE,
+                ],
+                starts_at__gt=now,
+            )
+            .order_by("starts_at")
+            .values_list("starts_at", flat=True)
+            .first()
+        )
+        if booked is not None:
+            ends_at = min(ends_at, booked)
+        if ends_at - now < timedelta(minutes=5):
+            self.stdout.write(
+                self.style.WARNING(
+                    f"No demo deployment: {camera.name} is booked from "
+                    f"{timezone.localtime(booked):%Y-%m-%d %H:%M}."
+                )
+            )
+            return None
         try:
-            deployment = deployments.deployment_create(
-                by=users["command"],
-                cameras=[camera],
-                officers=[users["officer"], users["officer2"]],
-                use_case="event_protection",
-                site=site,
-                starts_at=now,
-                ends_at=now + timedelta(hours=hours),
-                necessity="Demo: shows the live console end to end on recorded footage.",
-                proportionality="Demo: recorded public sample video, no real place watched.",
-                location_rationale="Demo: the sample clip's stage.",
-                watchlist_categories=["wanted"],
-                max_watchlist_size=10,
-                threshold=settings.LFR_THRESHOLD_DEFAULT,
-                dpia_reference="DEMO-DPIA-1",
-                policy_reference="DEMO-APD-1",
-                equality_reference="DEMO-EIA-1",
-                public_notice=True,
-            )
-            deployments.deployment_submit(deployment=deployment, by=users["command"])
-            deployments.deployment_authorise(
-                deployment=deployment, by=users["authoriser"], reason="Demo deployment"
-            )
+            # All or nothing: a refused plan leaves no stray draft behind.
+            with transaction.atomic():
+                deployment = deployments.deployment_create(
+                    by=users["command"],
+                    cameras=[camera],
+                    officers=[users["officer"], users["officer2"]],
+                    use_case="event_protection",
+                    site=site,
+                    starts_at=now,
+                    ends_at=ends_at,
+                    necessity="Demo: shows the live console end to end on recorded footage.",
+                    proportionality="Demo: recorded public sample video, no real place watched.",
+                    location_rationale="Demo: the sample clip's stage.",
+                    watchlist_categories=["wanted"],
+                    max_watchlist_size=10,
+                    threshold=settings.LFR_THRESHOLD_DEFAULT,
+                    dpia_reference="DEMO-DPIA-1",
+                    policy_reference="DEMO-APD-1",
+                    equality_reference="DEMO-EIA-1",
+                    public_notice=True,
+                )
+                deployments.deployment_submit(deployment=deployment, by=users["command"])
+                deployments.deployment_authorise(
+                    deployment=deployment, by=users["authoriser"], reason="Demo deployment"
+                )
         except ValidationError as exc:
-            raise CommandError(f"Demo deployment refused: {' '.join(exc.messages)}") from None
+            # The demo still serves (users, watchlist, past records); it says why not live.
+            self.stdout.write(
+                self.style.WARNING(f"Demo deployment refused: {' '.join(exc.messages)}")
+            )
+            return None
         deployment.refresh_from_db()
         return deployment
