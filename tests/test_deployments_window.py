@@ -183,7 +183,7 @@ def test_the_retention_page_shows_destruction_at_actual_end_plus_grace(
 def _migration():
     import importlib
 
-    return importlib.import_module("deployments.migrations.0003_actual_end_fix")
+    return importlib.import_module("deployments.migrations.0004_actual_end_fix")
 
 
 def test_the_data_migration_takes_an_early_stop_from_the_audit(make_deployment, users):

@@ -46,7 +46,7 @@ def mend(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("core", "0003_audit_append_only"),
-        ("deployments", "0002_deployment_end_reason_deployment_ended_by_and_more"),
+        ("deployments", "0003_record_not_adjudicated"),
     ]
 
     operations = [migrations.RunPython(mend, migrations.RunPython.noop)]
