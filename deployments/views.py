@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core import access
+from core.exports import csv_cell
 from core.services import audit_record
 from deployments import selectors, services
 from deployments.forms import (
@@ -408,5 +409,6 @@ def transparency_csv(request):
     response["Content-Disposition"] = 'attachment; filename="lfr-deployments.csv"'
     writer = csv.DictWriter(response, fieldnames=selectors.PUBLISHED_FIELDS)
     writer.writeheader()
-    writer.writerows(selectors.published_rows())
+    # Site names are typed by administrators and the file is opened in spreadsheets.
+    writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in selectors.published_rows())
     return response
