@@ -67,6 +67,8 @@ class DeploymentOut(serializers.ModelSerializer):
             "ended_at",
             "end_reason",
             "faces_seen",
+            # Echoed back as `seen_updated_at` when authorising: what was seen is what runs.
+            "updated_at",
         ]
 
 
@@ -224,7 +226,9 @@ class DeploymentAuthoriseApi(APIView):
             ref_name = "DeploymentAuthoriseIn"
 
         reason = serializers.CharField(required=False, allow_blank=True, default="")
-        seen_updated_at = serializers.DateTimeField(required=False, allow_null=True)
+        # Required, as the page sends it: the plan's `updated_at` from the authorisation
+        # screen; an edit since then makes the service refuse.
+        seen_updated_at = serializers.DateTimeField()
 
     @extend_schema(tags=TAG, request=InputSerializer, responses=DeploymentOut)
     def post(self, request, pk):
