@@ -26,6 +26,7 @@ from deployments.forms import (
     SiteForm,
 )
 from deployments.models import Camera, Deployment
+from recognition.engine.sources import redact
 
 
 def _get(request, pk: int, action: str) -> Deployment:
@@ -327,11 +328,15 @@ def cameras(request):
                     return redirect("deployments:cameras")
         except ValidationError as exc:
             _fail(request, exc)
+    cameras = list(selectors.cameras_list())
+    for camera in cameras:
+        # Credentials in the URL are for the workers and the administrators who edit it.
+        camera.shown_url = camera.stream_url if may_manage else redact(camera.stream_url)
     return render(
         request,
         "deployments/cameras.html",
         {
-            "cameras": selectors.cameras_list(),
+            "cameras": cameras,
             "sites": selectors.sites_list(),
             "site_form": site_form,
             "camera_form": camera_form,
