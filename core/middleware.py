@@ -1,4 +1,12 @@
+import re
+
+from django.utils.cache import patch_cache_control
+
 from core import request_context
+
+# A client's X-Request-ID is kept only if it is a short plain token: it is stored in the
+# audit trail and echoed in a header, so markup, spaces and control characters are out.
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 class RequestContextMiddleware:
@@ -8,7 +16,8 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        request_id = request.headers.get("X-Request-ID", "")[:64] or None
+        supplied = request.headers.get("X-Request-ID", "")
+        request_id = supplied if _SAFE_REQUEST_ID.fullmatch(supplied) else None
         with request_context.bind(
             request_id=request_id, client_addr=request.META.get("REMOTE_ADDR", "")
         ):
@@ -56,4 +65,20 @@ class SessionIdleMiddleware:
         every = min(60, settings.SESSION_COOKIE_AGE // 10)
         if session.modified or now - session.get(self.KEY, 0) >= every:
             session[self.KEY] = now  # marks it modified: SessionMiddleware saves it
+        return response
+
+
+class NoStoreMiddleware:
+    """Authenticated pages and API answers carry intelligence: no browser or proxy keeps a
+    copy (`Cache-Control: no-store`). Public pages (transparency, login) stay cacheable.
+    Must sit after AuthenticationMiddleware."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            patch_cache_control(response, no_store=True, private=True)
         return response

@@ -59,6 +59,20 @@ class LoginThrottle(models.Model):
     failures = models.PositiveIntegerField(default=0)
     last_failure_at = models.DateTimeField(null=True, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True)
+    # Attempts refused while locked: counted here, audited at 1, 10, 100, ... and in full
+    # at the next successful login, so a flood writes a handful of rows, not one each.
+    refused = models.PositiveIntegerField(default=0)
+
+
+class LoginAddressThrottle(models.Model):
+    """Failed logins from one client address in the current window, and the block they
+    caused: one address may not lock out account after account."""
+
+    address = models.CharField(max_length=64, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    window_started_at = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+    refused = models.PositiveIntegerField(default=0)
 
 
 class WorkerHeartbeat(models.Model):

@@ -9,10 +9,11 @@ from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from core import request_context
-from core.models import AuditEvent, LoginThrottle
+from core.models import AuditEvent, LoginAddressThrottle, LoginThrottle
 
 GENESIS = "0" * 64
 # Any constant; it names the lock that serialises audit appends across processes.
@@ -121,6 +122,17 @@ def audit_verify(*, batch_size: int = 2000):
 
 
 # --- Login throttling -------------------------------------------------------------------
+# Two counters: per username (LFR_LOGIN_MAX_FAILURES locks the account) and per client
+# address (LFR_LOGIN_MAX_FAILURES_PER_ADDRESS in a window of LFR_LOGIN_LOCK_MINUTES blocks
+# the address), so one address cannot lock account after account. Failures are audited one
+# row each (bounded by both limits); refusals while locked are counted, and audited only at
+# the 1st, 10th, 100th, ... and in full at the next successful login.
+
+
+def _is_power_of_ten(n: int) -> bool:
+    while n >= 10 and n % 10 == 0:
+        n //= 10
+    return n == 1
 
 
 def login_is_locked(*, username: str) -> bool:
@@ -128,8 +140,31 @@ def login_is_locked(*, username: str) -> bool:
     return bool(row and row.locked_until and row.locked_until > timezone.now())
 
 
+def login_address_is_locked(*, address: str) -> bool:
+    if not address:
+        return False
+    row = LoginAddressThrottle.objects.filter(address=address).first()
+    return bool(row and row.locked_until and row.locked_until > timezone.now())
+
+
+def _address_failed(*, address: str, now) -> LoginAddressThrottle | None:
+    if not address:
+        return None
+    row, _ = LoginAddressThrottle.objects.select_for_update().get_or_create(
+        address=address, defaults={"window_started_at": now}
+    )
+    window = timedelta(minutes=settings.LFR_LOGIN_LOCK_MINUTES)
+    if row.window_started_at + window <= now:
+        row.failures, row.window_started_at, row.locked_until = 0, now, None
+    row.failures += 1
+    if row.failures >= settings.LFR_LOGIN_MAX_FAILURES_PER_ADDRESS:
+        row.locked_until = now + window
+    row.save()
+    return row
+
+
 @transaction.atomic
-def login_failed(*, username: str) -> LoginThrottle:
+def login_failed(*, username: str, address: str = "") -> LoginThrottle:
     now = timezone.now()
     row, _ = LoginThrottle.objects.select_for_update().get_or_create(username=username.lower())
     row.failures += 1
@@ -138,26 +173,45 @@ def login_failed(*, username: str) -> LoginThrottle:
     if locked:
         row.locked_until = now + timedelta(minutes=settings.LFR_LOGIN_LOCK_MINUTES)
     row.save()
+    by_address = _address_failed(address=address, now=now)
     audit_record(
         action="login.failed",
         object_type="auth.user",
         object_id=username[:80],
         outcome=AuditEvent.OUTCOME_DENIED,
-        details={"failures": row.failures, "locked": locked},
+        details={
+            "failures": row.failures,
+            "locked": locked,
+            "address_failures": by_address.failures if by_address else None,
+            "address_locked": bool(by_address and by_address.locked_until),
+        },
     )
     return row
 
 
 @transaction.atomic
 def login_succeeded(*, user) -> None:
+    throttle = LoginThrottle.objects.filter(username=user.get_username().lower()).first()
+    details = {"refused_while_locked": throttle.refused} if throttle and throttle.refused else {}
     LoginThrottle.objects.filter(username=user.get_username().lower()).delete()
-    audit_record(actor=user, action="login.succeeded", obj=user)
+    audit_record(actor=user, action="login.succeeded", obj=user, details=details)
 
 
-def login_refused_locked(*, username: str) -> None:
+@transaction.atomic
+def login_refused_locked(*, username: str, address: str = "", by_address: bool = False) -> None:
+    """An attempt refused unseen because the account (or the address) is locked."""
+    if by_address:
+        model, key = LoginAddressThrottle, {"address": address}
+    else:
+        model, key = LoginThrottle, {"username": username.lower()}
+    model.objects.filter(**key).update(refused=F("refused") + 1)
+    refused = model.objects.filter(**key).values_list("refused", flat=True).first() or 0
+    if not _is_power_of_ten(refused):
+        return
     audit_record(
         action="login.locked",
         object_type="auth.user",
         object_id=username[:80],
         outcome=AuditEvent.OUTCOME_DENIED,
+        details={"refused": refused, "locked": "address" if by_address else "account"},
     )

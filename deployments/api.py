@@ -16,6 +16,7 @@ from core import access
 from core.services import audit_record
 from deployments import selectors, services
 from deployments.models import Camera, Deployment, Site, UseCase
+from recognition.engine.sources import redact
 from watchlists.models import Category
 
 TAG = ["deployments"]
@@ -67,6 +68,8 @@ class DeploymentOut(serializers.ModelSerializer):
             "ended_at",
             "end_reason",
             "faces_seen",
+            # Echoed back as `seen_updated_at` when authorising: what was seen is what runs.
+            "updated_at",
         ]
 
 
@@ -224,7 +227,9 @@ class DeploymentAuthoriseApi(APIView):
             ref_name = "DeploymentAuthoriseIn"
 
         reason = serializers.CharField(required=False, allow_blank=True, default="")
-        seen_updated_at = serializers.DateTimeField(required=False, allow_null=True)
+        # Required, as the page sends it: the plan's `updated_at` from the authorisation
+        # screen; an edit since then makes the service refuse.
+        seen_updated_at = serializers.DateTimeField()
 
     @extend_schema(tags=TAG, request=InputSerializer, responses=DeploymentOut)
     def post(self, request, pk):
@@ -356,9 +361,18 @@ class SiteOut(serializers.ModelSerializer):
 
 
 class CameraOut(serializers.ModelSerializer):
+    """A camera; `stream_url` without user:password unless the context says `full_url`
+    (administrators, who edit cameras: everyone else reads the redacted form)."""
+
     class Meta:
         model = Camera
         fields = ["id", "name", "site", "stream_url", "enabled", "loop"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not self.context.get("full_url"):
+            data["stream_url"] = redact(data["stream_url"])
+        return data
 
 
 class SiteListApi(APIView):
@@ -395,7 +409,10 @@ class CameraListApi(APIView):
         access.require(request.user, "camera", "list")
         paginator = Paginated()
         page = paginator.paginate_queryset(selectors.cameras_list(), request, view=self)
-        return paginator.get_paginated_response(CameraOut(page, many=True).data)
+        full = access.can(request.user, "camera", "manage")
+        return paginator.get_paginated_response(
+            CameraOut(page, many=True, context={"full_url": full}).data
+        )
 
 
 class CameraIn(serializers.Serializer):
@@ -415,7 +432,7 @@ class CameraCreateApi(APIView):
         data = CameraIn(data=request.data)
         data.is_valid(raise_exception=True)
         camera = _call(services.camera_create, by=request.user, **data.validated_data)
-        return Response(CameraOut(camera).data, status=201)
+        return Response(CameraOut(camera, context={"full_url": True}).data, status=201)
 
 
 class CameraUpdateApi(APIView):
@@ -432,7 +449,7 @@ class CameraUpdateApi(APIView):
         camera = _call(
             services.camera_update, camera=camera, by=request.user, **data.validated_data
         )
-        return Response(CameraOut(camera).data)
+        return Response(CameraOut(camera, context={"full_url": True}).data)
 
 
 class PublishedRecordsApi(APIView):

@@ -28,6 +28,7 @@ from deployments.models import (
     Site,
     UseCase,
 )
+from recognition.engine.sources import redact
 from watchlists.models import Category
 
 S = Deployment.State
@@ -143,16 +144,61 @@ def camera_update(
         raise ValidationError("A camera needs a name.")
     if Camera.objects.filter(name__iexact=name).exclude(pk=camera.pk).exists():
         raise ValidationError(f"A camera called {name!r} exists already.")
-    camera.stream_url = camera_validate_stream_url(stream_url)
+    stream_url = camera_validate_stream_url(stream_url)
+    camera = Camera.objects.select_for_update().get(pk=camera.pk)
+    old_url, old_site_id = camera.stream_url, camera.site_id
+    moved = stream_url != old_url or site.pk != old_site_id
+    reauthorise = _camera_moved(camera=camera, by=by) if moved else []
+    camera.stream_url = stream_url
     camera.name, camera.site, camera.enabled, camera.loop = name, site, enabled, loop
     camera.save()
-    audit_record(
-        actor=by,
-        action="camera.update",
-        obj=camera,
-        details={"name": name, "site_id": site.pk, "enabled": enabled},
-    )
+    details = {"name": name, "site_id": site.pk, "enabled": enabled}
+    if moved:
+        details.update(
+            old_site_id=old_site_id,
+            old_stream_url=redact(old_url),
+            new_stream_url=redact(stream_url),
+            reauthorise=reauthorise,
+        )
+    audit_record(actor=by, action="camera.update", obj=camera, details=details)
     return camera
+
+
+def _camera_moved(*, camera: Camera, by) -> list[str]:
+    """A camera now looks somewhere else: what was authorised is no longer what would run.
+    Refused while one of its deployments is live; an authorised one goes back to
+    `submitted` (losing its frozen watchlist), and a submitted one is touched so an
+    authoriser's open screen is out of date. Returns the references sent back."""
+    deployments = Deployment.objects.select_for_update().filter(
+        cameras=camera, state__in=(S.SUBMITTED, S.AUTHORISED, S.LIVE)
+    )
+    live = [d.reference for d in deployments if d.state == S.LIVE]
+    if live:
+        raise ValidationError(
+            f"Camera {camera.name!r} is in live deployment {', '.join(live)}: stop it before "
+            "changing the camera's stream or site."
+        )
+    sent_back = []
+    now = timezone.now()
+    for d in deployments:
+        if d.state == S.AUTHORISED:
+            _transition(d, S.SUBMITTED, now=now, authorised_by=None, authorised_at=None)
+            _snapshot_discard(deployment=d, by=by, why="camera changed after authorisation")
+            audit_record(
+                actor=by,
+                action="deployment.update",
+                obj=d,
+                details={
+                    "changed": ["camera"],
+                    "camera_id": camera.pk,
+                    "from_state": S.AUTHORISED,
+                    "to_state": d.state,
+                },
+            )
+            sent_back.append(d.reference)
+        else:
+            Deployment.objects.filter(pk=d.pk).update(updated_at=now)
+    return sent_back
 
 
 # --- planning rules --------------------------------------------------------------------

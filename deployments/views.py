@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core import access
+from core.exports import csv_cell
 from core.services import audit_record
 from deployments import selectors, services
 from deployments.forms import (
@@ -25,6 +26,7 @@ from deployments.forms import (
     SiteForm,
 )
 from deployments.models import Camera, Deployment
+from recognition.engine.sources import redact
 
 
 def _get(request, pk: int, action: str) -> Deployment:
@@ -326,11 +328,15 @@ def cameras(request):
                     return redirect("deployments:cameras")
         except ValidationError as exc:
             _fail(request, exc)
+    cameras = list(selectors.cameras_list())
+    for camera in cameras:
+        # Credentials in the URL are for the workers and the administrators who edit it.
+        camera.shown_url = camera.stream_url if may_manage else redact(camera.stream_url)
     return render(
         request,
         "deployments/cameras.html",
         {
-            "cameras": selectors.cameras_list(),
+            "cameras": cameras,
             "sites": selectors.sites_list(),
             "site_form": site_form,
             "camera_form": camera_form,
@@ -408,5 +414,6 @@ def transparency_csv(request):
     response["Content-Disposition"] = 'attachment; filename="lfr-deployments.csv"'
     writer = csv.DictWriter(response, fieldnames=selectors.PUBLISHED_FIELDS)
     writer.writeheader()
-    writer.writerows(selectors.published_rows())
+    # Site names are typed by administrators and the file is opened in spreadsheets.
+    writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in selectors.published_rows())
     return response

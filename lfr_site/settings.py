@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "core.middleware.SessionIdleMiddleware",
     "core.middleware.RequestContextMiddleware",
+    "core.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -199,6 +200,9 @@ SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 LFR_LOGIN_MAX_FAILURES = env_int("LFR_LOGIN_MAX_FAILURES", 5, minimum=1)
 LFR_LOGIN_LOCK_MINUTES = env_int("LFR_LOGIN_LOCK_MINUTES", 15, minimum=1)
+# Failures from one client address within LFR_LOGIN_LOCK_MINUTES before it is blocked
+# (an office behind one NAT address shares it: keep it well above LFR_LOGIN_MAX_FAILURES).
+LFR_LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("LFR_LOGIN_MAX_FAILURES_PER_ADDRESS", 20, minimum=1)
 
 # --- Security (production) -------------------------------------------------------------
 if PRODUCTION:

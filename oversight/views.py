@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from core import access
+from core.exports import csv_cell
 from core.purpose import purpose_from
 from oversight import selectors, services, svg
 from oversight.forms import AuditFilterForm, PeriodForm, ReasonForm, ReportFilterForm
@@ -31,22 +32,6 @@ class _Echo:
         return value
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value):
-    """A CSV cell; text a spreadsheet would run as a formula is prefixed with a quote.
-
-    Audit exports carry free text typed by users (purposes, reasons), and they are opened
-    in spreadsheets by reviewers: "=HYPERLINK(...)" must stay text there.
-    """
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def csv_response(filename: str, columns: list[str], rows) -> StreamingHttpResponse:
     """Stream rows (dicts) as CSV; the page's numbers, exactly, for anyone to re-check."""
     writer = csv.writer(_Echo())
@@ -54,7 +39,7 @@ def csv_response(filename: str, columns: list[str], rows) -> StreamingHttpRespon
     def lines():
         yield writer.writerow(columns)
         for row in rows:
-            yield writer.writerow([_cell(row.get(c)) for c in columns])
+            yield writer.writerow([csv_cell(row.get(c)) for c in columns])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -32,7 +32,12 @@ def test_it_plans_submits_and_authorises_through_the_api(login, users, plan, cli
     screen = client.get(f"{API}{pk}/authorisation/").json()
     assert screen["watchlist_size_by_category"] == {"wanted": 1}
     assert screen["watchlist_total"] == 1 and screen["activation_blockers"] == []
-    done = client.post(f"{API}{pk}/authorise/", {"reason": "ok"}, content_type="application/json")
+    seen = screen["deployment"]["updated_at"]
+    done = client.post(
+        f"{API}{pk}/authorise/",
+        {"reason": "ok", "seen_updated_at": seen},
+        content_type="application/json",
+    )
     assert done.status_code == 200 and done.json()["state"] == "authorised"
 
 
