@@ -81,16 +81,22 @@ class Command(BaseCommand):
                 by=users["admin"], name=CAMERA, stream_url=clip, site=site, loop=True
             )
         if camera.stream_url != clip:
-            # LFR_DATA_DIR moved since the last seed: follow it.
-            camera = deployments.camera_update(
-                camera=camera,
-                by=users["admin"],
-                name=CAMERA,
-                stream_url=clip,
-                site=site,
-                enabled=True,
-                loop=True,
-            )
+            # LFR_DATA_DIR moved since the last seed: follow it, unless a live deployment
+            # uses the camera (a live camera is never re-pointed; the next run follows).
+            try:
+                camera = deployments.camera_update(
+                    camera=camera,
+                    by=users["admin"],
+                    name=CAMERA,
+                    stream_url=clip,
+                    site=site,
+                    enabled=True,
+                    loop=True,
+                )
+            except ValidationError as exc:
+                self.stdout.write(
+                    self.style.WARNING(f"Demo camera kept as it is: {' '.join(exc.messages)}")
+                )
         return camera
 
     def _watchlist(self, users, data_dir) -> None:
