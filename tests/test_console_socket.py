@@ -1,16 +1,23 @@
-"""The alert websocket, driven through the real ASGI app (origin check, session auth)."""
+"""The alert websocket, driven through the real ASGI app (origin check, session auth).
+
+No test here waits on the clock: the wall-clock ticker is off, and a tick is injected as
+the `console.tick` group message, like a nudge (house rule 11).
+"""
 
 import asyncio
+import threading
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async as sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
-from django.db import connections
+from django.db import OperationalError, connections
 
 from core.models import AuditEvent
 from lfr_site.asgi import application
 from recognition import consumers
+from recognition.services.alerts import alert_group
 from tests.fixtures_console import ORIGIN, make_alert, make_deployment
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -22,6 +29,24 @@ def _close_reader_connection():
     # PostgreSQL refuses to drop the test database at the end.
     yield
     consumers.READER.submit(connections.close_all).result()
+
+
+@pytest.fixture(autouse=True)
+def _no_wall_clock(monkeypatch):
+    monkeypatch.setattr(consumers, "TICK_SECONDS", None)
+
+
+async def _tick(deployment):
+    """What the socket's ticker does on its beat, injected."""
+    await get_channel_layer().group_send(alert_group(deployment.pk), {"type": "console.tick"})
+
+
+async def _resume(comm, after_seq=0) -> dict:
+    """Resume and return the answer: nothing is sent before it, so it is the first frame."""
+    await comm.send_json_to({"type": "resume", "after_seq": after_seq})
+    answer = await comm.receive_json_from(timeout=5)
+    assert answer["type"] == "alerts" and answer["via"] == "resume", answer
+    return answer
 
 
 def _path(deployment):
@@ -42,13 +67,13 @@ async def _drain_alerts(comm, want: int, timeout=5) -> list[int]:
     return seqs
 
 
-async def _no_more_alerts(comm, wait=0.5) -> bool:
-    """True when nothing but ticks arrives for `wait` seconds."""
-    while not await comm.receive_nothing(timeout=wait):
-        msg = await comm.receive_json_from()
-        if msg["type"] != "tick" and (msg["alerts"] or msg["decided"]):
-            return False
-    return True
+async def _no_more_alerts(comm, deployment, last_seq: int) -> bool:
+    """True when an injected tick finds nothing past `last_seq` (empty nudges ignored)."""
+    await _tick(deployment)
+    msg = await comm.receive_json_from(timeout=5)
+    while msg["type"] == "nudge":
+        msg = await comm.receive_json_from(timeout=5)
+    return msg == {"type": "tick", "last_seq": last_seq}
 
 
 def test_it_refuses_anonymous_sockets(console_deployment):
@@ -134,8 +159,7 @@ def test_it_streams_a_new_alert_on_the_nudge(console_deployment, users, session_
     async def run():
         comm = _communicator(console_deployment, cookie)
         assert (await comm.connect())[0]
-        await comm.send_json_to({"type": "resume", "after_seq": 0})
-        answered = await comm.receive_json_from(timeout=5)
+        answered = await _resume(comm)
         assert answered == {"type": "alerts", "via": "resume", "alerts": [], "decided": []}
         await sync_to_async(make_alert)(console_deployment)
         msg = await comm.receive_json_from(timeout=5)
@@ -169,7 +193,7 @@ def test_it_replays_exactly_the_missed_alerts_after_reconnect(
         assert (await comm.connect())[0]
         await comm.send_json_to({"type": "resume", "after_seq": 2})
         assert await _drain_alerts(comm, 3) == [3, 4, 5]
-        assert await _no_more_alerts(comm)
+        assert await _no_more_alerts(comm, console_deployment, 5)
         await comm.disconnect()
 
     async_to_sync(run)()
@@ -190,21 +214,84 @@ def test_it_heals_a_dropped_nudge_with_the_next_one(console_deployment, users, s
     async_to_sync(run)()
 
 
-def test_it_heals_a_dropped_nudge_on_the_tick(
-    console_deployment, users, session_cookie, monkeypatch
-):
-    monkeypatch.setattr(consumers, "TICK_SECONDS", 0.2)
+def test_it_heals_a_dropped_nudge_on_the_tick(console_deployment, users, session_cookie):
     cookie = session_cookie(users.officer)
 
     async def run():
         comm = _communicator(console_deployment, cookie)
         assert (await comm.connect())[0]
-        await comm.send_json_to({"type": "resume", "after_seq": 0})
-        await comm.receive_json_from(timeout=5)  # the resume's (empty) answer
+        await _resume(comm)
+        await sync_to_async(make_alert)(console_deployment, nudge=False)
+        await _tick(console_deployment)
+        msg = await comm.receive_json_from(timeout=5)
+        assert msg["via"] == "tick" and [a["seq"] for a in msg["alerts"]] == [1]
+        await comm.disconnect()
+
+    async_to_sync(run)()
+
+
+def test_it_sends_nothing_before_the_resume(console_deployment, users, session_cookie):
+    make_alert(console_deployment, nudge=False)
+    cookie = session_cookie(users.officer)
+
+    async def run():
+        comm = _communicator(console_deployment, cookie)
+        assert (await comm.connect())[0]
+        # A tick and a nudge before the page says where it stands: neither is answered,
+        # so the first frame is the resume's answer whatever order they are handled in.
+        await _tick(console_deployment)
+        await sync_to_async(make_alert)(console_deployment)
+        answer = await _resume(comm)
+        assert [a["seq"] for a in answer["alerts"]] in ([1], [1, 2])
+        await comm.disconnect()
+
+    async_to_sync(run)()
+
+
+def test_it_starts_its_own_ticker_after_the_resume(
+    console_deployment, users, session_cookie, monkeypatch
+):
+    monkeypatch.setattr(consumers, "TICK_SECONDS", 0.01)
+    cookie = session_cookie(users.officer)
+
+    async def run():
+        comm = _communicator(console_deployment, cookie)
+        assert (await comm.connect())[0]
+        await _resume(comm)
         await sync_to_async(make_alert)(console_deployment, nudge=False)
         msg = await comm.receive_json_from(timeout=5)
-        while msg["type"] == "tick":
+        while msg["type"] == "tick":  # ticks that ran before the alert committed
             msg = await comm.receive_json_from(timeout=5)
+        assert msg["via"] == "tick" and [a["seq"] for a in msg["alerts"]] == [1]
+        await comm.disconnect()
+
+    async_to_sync(run)()
+
+
+def test_it_says_so_when_the_database_fails_and_carries_on(
+    console_deployment, users, session_cookie, monkeypatch
+):
+    cookie = session_cookie(users.officer)
+    real_poll, failing = consumers.console.poll_many, threading.Event()
+
+    def poll_many(asks):
+        if failing.is_set():
+            raise OperationalError("database is locked")
+        return real_poll(asks)
+
+    monkeypatch.setattr(consumers.console, "poll_many", poll_many)
+
+    async def run():
+        comm = _communicator(console_deployment, cookie)
+        assert (await comm.connect())[0]
+        await _resume(comm)
+        failing.set()
+        await sync_to_async(make_alert)(console_deployment)
+        msg = await comm.receive_json_from(timeout=5)
+        assert msg == {"type": "trouble", "via": "nudge", "last_seq": 0}
+        failing.clear()
+        await _tick(console_deployment)
+        msg = await comm.receive_json_from(timeout=5)
         assert msg["via"] == "tick" and [a["seq"] for a in msg["alerts"]] == [1]
         await comm.disconnect()
 
@@ -221,15 +308,15 @@ def _closes(comm):
     return wait()
 
 
-def _assert_closed_after(change, console_deployment, users, session_cookie, monkeypatch):
-    monkeypatch.setattr(consumers, "TICK_SECONDS", 0.2)
+def _assert_closed_after(change, console_deployment, users, session_cookie):
     cookie = session_cookie(users.officer)
 
     async def run():
         comm = _communicator(console_deployment, cookie)
         assert (await comm.connect())[0]
-        await comm.send_json_to({"type": "resume", "after_seq": 0})
+        await _resume(comm)
         await sync_to_async(change)()
+        await _tick(console_deployment)
         closed = await _closes(comm)
         assert closed["code"] == consumers.CLOSE_FORBIDDEN
 
@@ -237,32 +324,26 @@ def _assert_closed_after(change, console_deployment, users, session_cookie, monk
     assert AuditEvent.objects.filter(action="deployment.watch_ended").exists()
 
 
-def test_it_closes_the_socket_of_a_disabled_user(
-    console_deployment, users, session_cookie, monkeypatch
-):
+def test_it_closes_the_socket_of_a_disabled_user(console_deployment, users, session_cookie):
     def disable():
         users.officer.is_active = False
         users.officer.save()
 
-    _assert_closed_after(disable, console_deployment, users, session_cookie, monkeypatch)
+    _assert_closed_after(disable, console_deployment, users, session_cookie)
 
 
-def test_it_closes_the_socket_of_an_unassigned_officer(
-    console_deployment, users, session_cookie, monkeypatch
-):
+def test_it_closes_the_socket_of_an_unassigned_officer(console_deployment, users, session_cookie):
     def unassign():
         console_deployment.officers.remove(users.officer)
 
-    _assert_closed_after(unassign, console_deployment, users, session_cookie, monkeypatch)
+    _assert_closed_after(unassign, console_deployment, users, session_cookie)
 
 
-def test_it_closes_the_socket_after_logout(
-    console_deployment, users, session_cookie, client, monkeypatch
-):
+def test_it_closes_the_socket_after_logout(console_deployment, users, session_cookie, client):
     def logout():
         client.post("/accounts/logout/")
 
-    _assert_closed_after(logout, console_deployment, users, session_cookie, monkeypatch)
+    _assert_closed_after(logout, console_deployment, users, session_cookie)
 
 
 def test_it_tells_other_consoles_of_a_decision_at_once(console_deployment, users, session_cookie):
@@ -282,8 +363,6 @@ def test_it_tells_other_consoles_of_a_decision_at_once(console_deployment, users
             alert=alert, by=users.officer, is_true_match=False, confirmed=True, outcome="no_action"
         )
         msg = await comm.receive_json_from(timeout=5)
-        while msg["type"] == "tick":
-            msg = await comm.receive_json_from(timeout=5)
         assert msg["via"] == "nudge" and msg["alerts"] == []
         (decided,) = msg["decided"]
         assert decided["seq"] == 1 and decided["decision"]["is_true_match"] is False
@@ -298,7 +377,7 @@ def test_it_rechecks_permission_on_every_event(console_deployment, users, sessio
     async def run():
         comm = _communicator(console_deployment, cookie)
         assert (await comm.connect())[0]
-        await comm.send_json_to({"type": "resume", "after_seq": 0})
+        await _resume(comm)
         await sync_to_async(console_deployment.officers.remove)(users.officer)
         await sync_to_async(make_alert)(console_deployment)
         closed = await _closes(comm)
@@ -308,11 +387,10 @@ def test_it_rechecks_permission_on_every_event(console_deployment, users, sessio
 
 
 def test_it_keeps_answering_when_a_socket_goes_away_mid_question(monkeypatch):
-    import threading
-
-    release = threading.Event()
+    asked, release = threading.Event(), threading.Event()
 
     def slow_poll(asks):
+        asked.set()
         release.wait(5)
         return [{"alerts": [], "decided": []} for _ in asks]
 
@@ -321,7 +399,8 @@ def test_it_keeps_answering_when_a_socket_goes_away_mid_question(monkeypatch):
     async def run():
         gone = asyncio.ensure_future(consumers._ask(consumers.console.Ask("a", 1)))
         stays = asyncio.ensure_future(consumers._ask(consumers.console.Ask("b", 1)))
-        await asyncio.sleep(0.05)
+        # Both questions are in the reader's hands before one of them goes away.
+        assert await asyncio.to_thread(asked.wait, 5)
         gone.cancel()
         release.set()
         assert await asyncio.wait_for(stays, 5) == {"alerts": [], "decided": []}

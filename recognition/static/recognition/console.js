@@ -10,7 +10,7 @@
   const csrf = document.querySelector("input[name=csrfmiddlewaretoken]").value;
 
   const cards = new Map(); // seq -> {el, alert}
-  const state = { lastSeq: 0, lastDecision: 0, socket: null, retries: 0, downSince: null, shownAt: {}, via: {} };
+  const state = { lastSeq: 0, lastDecision: 0, socket: null, retries: 0, downSince: null, shownAt: {}, via: {}, ticks: 0 };
   window.lfrConsole = state; // for browser tests and the curious
 
   // --- connection -------------------------------------------------------------------
@@ -61,6 +61,7 @@
     socket.onmessage = function (event) {
       armSilence();
       const msg = JSON.parse(event.data);
+      if (msg.type === "tick" || msg.via === "tick") state.ticks += 1; // for tests: the server's beat
       if (msg.type === "alerts") {
         msg.alerts.forEach(function (a) {
           if (!cards.has(a.seq)) state.via[a.seq] = msg.via;
