@@ -49,6 +49,14 @@ async def _resume(comm, after_seq=0) -> dict:
     return answer
 
 
+async def _watching(deployment, cookie):
+    """A connected socket that has resumed from 0 and had its (empty) answer."""
+    comm = _communicator(deployment, cookie)
+    assert (await comm.connect())[0]
+    await _resume(comm)
+    return comm
+
+
 def _path(deployment):
     return f"/ws/deployments/{deployment.pk}/alerts/"
 
@@ -218,9 +226,7 @@ def test_it_heals_a_dropped_nudge_on_the_tick(console_deployment, users, session
     cookie = session_cookie(users.officer)
 
     async def run():
-        comm = _communicator(console_deployment, cookie)
-        assert (await comm.connect())[0]
-        await _resume(comm)
+        comm = await _watching(console_deployment, cookie)
         await sync_to_async(make_alert)(console_deployment, nudge=False)
         await _tick(console_deployment)
         msg = await comm.receive_json_from(timeout=5)
@@ -255,9 +261,7 @@ def test_it_starts_its_own_ticker_after_the_resume(
     cookie = session_cookie(users.officer)
 
     async def run():
-        comm = _communicator(console_deployment, cookie)
-        assert (await comm.connect())[0]
-        await _resume(comm)
+        comm = await _watching(console_deployment, cookie)
         await sync_to_async(make_alert)(console_deployment, nudge=False)
         msg = await comm.receive_json_from(timeout=5)
         while msg["type"] == "tick":  # ticks that ran before the alert committed
@@ -282,9 +286,7 @@ def test_it_says_so_when_the_database_fails_and_carries_on(
     monkeypatch.setattr(consumers.console, "poll_many", poll_many)
 
     async def run():
-        comm = _communicator(console_deployment, cookie)
-        assert (await comm.connect())[0]
-        await _resume(comm)
+        comm = await _watching(console_deployment, cookie)
         failing.set()
         await sync_to_async(make_alert)(console_deployment)
         msg = await comm.receive_json_from(timeout=5)
@@ -312,9 +314,7 @@ def _assert_closed_after(change, console_deployment, users, session_cookie):
     cookie = session_cookie(users.officer)
 
     async def run():
-        comm = _communicator(console_deployment, cookie)
-        assert (await comm.connect())[0]
-        await _resume(comm)
+        comm = await _watching(console_deployment, cookie)
         await sync_to_async(change)()
         await _tick(console_deployment)
         closed = await _closes(comm)
@@ -375,9 +375,7 @@ def test_it_rechecks_permission_on_every_event(console_deployment, users, sessio
     cookie = session_cookie(users.officer)
 
     async def run():
-        comm = _communicator(console_deployment, cookie)
-        assert (await comm.connect())[0]
-        await _resume(comm)
+        comm = await _watching(console_deployment, cookie)
         await sync_to_async(console_deployment.officers.remove)(users.officer)
         await sync_to_async(make_alert)(console_deployment)
         closed = await _closes(comm)
