@@ -22,6 +22,10 @@ from tests.fixtures_console import ORIGIN, make_alert, make_deployment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+# A deadline, never a delay: each wait ends as soon as its frame arrives. Channels'
+# defaults (1 s for connect and disconnect) fail on a loaded machine.
+WAIT = 30
+
 
 @pytest.fixture(autouse=True)
 def _close_reader_connection():
@@ -44,7 +48,7 @@ async def _tick(deployment):
 async def _resume(comm, after_seq=0) -> dict:
     """Resume and return the answer: nothing is sent before it, so it is the first frame."""
     await comm.send_json_to({"type": "resume", "after_seq": after_seq})
-    answer = await comm.receive_json_from(timeout=5)
+    answer = await comm.receive_json_from(timeout=WAIT)
     assert answer["type"] == "alerts" and answer["via"] == "resume", answer
     return answer
 
@@ -52,7 +56,7 @@ async def _resume(comm, after_seq=0) -> dict:
 async def _watching(deployment, cookie):
     """A connected socket that has resumed from 0 and had its (empty) answer."""
     comm = _communicator(deployment, cookie)
-    assert (await comm.connect())[0]
+    assert (await comm.connect(timeout=WAIT))[0]
     await _resume(comm)
     return comm
 
@@ -65,7 +69,7 @@ def _communicator(deployment, *headers):
     return WebsocketCommunicator(application, _path(deployment), headers=[ORIGIN, *headers])
 
 
-async def _drain_alerts(comm, want: int, timeout=5) -> list[int]:
+async def _drain_alerts(comm, want: int, timeout=WAIT) -> list[int]:
     """Seqs received until `want` alerts arrived (ticks ignored)."""
     seqs = []
     while len(seqs) < want:
@@ -78,18 +82,18 @@ async def _drain_alerts(comm, want: int, timeout=5) -> list[int]:
 async def _no_more_alerts(comm, deployment, last_seq: int) -> bool:
     """True when an injected tick finds nothing past `last_seq` (empty nudges ignored)."""
     await _tick(deployment)
-    msg = await comm.receive_json_from(timeout=5)
+    msg = await comm.receive_json_from(timeout=WAIT)
     while msg["type"] == "nudge":
-        msg = await comm.receive_json_from(timeout=5)
+        msg = await comm.receive_json_from(timeout=WAIT)
     return msg == {"type": "tick", "last_seq": last_seq}
 
 
 def test_it_refuses_anonymous_sockets(console_deployment):
     async def run():
         comm = _communicator(console_deployment)
-        connected, code = await comm.connect()
+        connected, code = await comm.connect(timeout=WAIT)
         assert not connected
-        await comm.disconnect()
+        await comm.disconnect(timeout=WAIT)
 
     async_to_sync(run)()
 
@@ -101,7 +105,7 @@ def test_it_refuses_a_foreign_origin(console_deployment, users, session_cookie):
         comm = WebsocketCommunicator(
             application, _path(console_deployment), headers=[(b"origin", b"http://evil"), cookie]
         )
-        connected, _ = await comm.connect()
+        connected, _ = await comm.connect(timeout=WAIT)
         assert not connected
 
     async_to_sync(run)()
@@ -113,7 +117,7 @@ def test_it_refuses_an_officer_of_another_deployment(console_deployment, users, 
 
     async def run():
         comm = _communicator(console_deployment, cookie)
-        connected, _ = await comm.connect()
+        connected, _ = await comm.connect(timeout=WAIT)
         assert not connected
 
     async_to_sync(run)()
@@ -126,9 +130,9 @@ def test_it_accepts_the_assigned_officer_and_audits_it(console_deployment, users
 
     async def run():
         comm = _communicator(console_deployment, cookie)
-        connected, _ = await comm.connect()
+        connected, _ = await comm.connect(timeout=WAIT)
         assert connected
-        await comm.disconnect()
+        await comm.disconnect(timeout=WAIT)
 
     async_to_sync(run)()
     assert AuditEvent.objects.filter(
@@ -142,11 +146,11 @@ def test_it_lets_oversight_watch_read_only(console_deployment, users, session_co
 
     async def run():
         comm = _communicator(console_deployment, cookie)
-        connected, _ = await comm.connect()
+        connected, _ = await comm.connect(timeout=WAIT)
         assert connected
         await comm.send_json_to({"type": "resume", "after_seq": 0})
         assert await _drain_alerts(comm, 1) == [1]
-        await comm.disconnect()
+        await comm.disconnect(timeout=WAIT)
 
     async_to_sync(run)()
 
@@ -155,7 +159,7 @@ def test_it_refuses_users_with_no_role(console_deployment, users, session_cookie
     cookie = session_cookie(users.nobody)
 
     async def run():
-        connected, _ = await _communicator(console_deployment, cookie).connect()
+        connected, _ = await _communicator(console_deployment, cookie).connect(timeout=WAIT)
         assert not connected
 
     async_to_sync(run)()
@@ -166,17 +170,17 @@ def test_it_streams_a_new_alert_on_the_nudge(console_deployment, users, session_
 
     async def run():
         comm = _communicator(console_deployment, cookie)
-        assert (await comm.connect())[0]
+        assert (await comm.connect(timeout=WAIT))[0]
         answered = await _resume(comm)
         assert answered == {"type": "alerts", "via": "resume", "alerts": [], "decided": []}
         await sync_to_async(make_alert)(console_deployment)
-        msg = await comm.receive_json_from(timeout=5)
+        msg = await comm.receive_json_from(timeout=WAIT)
         assert msg["type"] == "alerts" and msg["via"] == "nudge"
         (alert,) = msg["alerts"]
         assert alert["seq"] == 1 and alert["decision"] is None
         purpose = f"purpose=deployment+{console_deployment.reference}+live+monitoring"
         assert alert["crop_url"].endswith(purpose)
-        await comm.disconnect()
+        await comm.disconnect(timeout=WAIT)
 
     async_to_sync(run)()
 
@@ -188,21 +192,21 @@ def test_it_replays_exactly_the_missed_alerts_after_reconnect(
 
     async def run():
         comm = _communicator(console_deployment, cookie)
-        assert (await comm.connect())[0]
+        assert (await comm.connect(timeout=WAIT))[0]
         await comm.send_json_to({"type": "resume", "after_seq": 0})
         for _ in range(2):
             await sync_to_async(make_alert)(console_deployment)
         assert await _drain_alerts(comm, 2) == [1, 2]
-        await comm.disconnect()
+        await comm.disconnect(timeout=WAIT)
         # Raised while the officer is away; one without any nudge at all.
         for nudge in (True, True, False):
             await sync_to_async(make_alert)(console_deployment, nudge=nudge)
         comm = _communicator(console_deployment, cookie)
-        assert (await comm.connect())[0]
+        assert (await comm.connect(timeout=WAIT))[0]
         await comm.send_json_to({"type": "resume", "after_seq": 2})
         assert await _drain_alerts(comm, 3) == [3, 4, 5]
         assert await _no_more_alerts(comm, console_deployment, 5)
-        await comm.disconnect()
+        await comm.disconnect(timeout=WAIT)
 
     async_to_sync(run)()
 
@@ -212,12 +216,12 @@ def test_it_heals_a_dropped_nudge_with_the_next_one(console_deployment, users, s
 
     async def run():
         comm = _communicator(console_deployment, cookie)
-        assert (await comm.connect())[0]
+        assert (await comm.connect(timeout=WAIT))[0]
         await comm.send_json_to({"type": "resume", "after_seq": 0})
         await sync_to_async(make_alert)(console_deployment, nudge=False)  # "dropped"
         await sync_to_async(make_alert)(console_deployment)
         assert await _drain_alerts(comm, 2) == [1, 2]
-        await comm.disconnect()
+        await comm.disconnect(timeout=WAIT)
 
     async_to_sync(run)()
 
@@ -229,9 +233,9 @@ def test_it_heals_a_dropped_nudge_on_the_tick(console_deployment, users, session
         comm = await _watching(console_deployment, cookie)
         await sync_to_async(make_alert)(console_deployment, nudge=False)
         await _tick(console_deployment)
-        msg = await comm.receive_json_from(timeout=5)
+        msg = await comm.receive_json_from(timeout=WAIT)
         assert msg["via"] == "tick" and [a["seq"] for a in msg["alerts"]] == [1]
-        await comm.disconnect()
+        await comm.disconnect(timeout=WAIT)
 
     async_to_sync(run)()
 
@@ -242,14 +246,14 @@ def test_it_sends_nothing_before_the_resume(console_deployment, users, session_c
 
     async def run():
         comm = _communicator(console_deployment, cookie)
-        assert (await comm.connect())[0]
+        assert (await comm.connect(timeout=WAIT))[0]
         # A tick and a nudge before the page says where it stands: neither is answered,
         # so the first frame is the resume's answer whatever order they are handled in.
         await _tick(console_deployment)
         await sync_to_async(make_alert)(console_deployment)
         answer = await _resume(comm)
         assert [a["seq"] for a in answer["alerts"]] in ([1], [1, 2])
-        await comm.disconnect()
+        await comm.disconnect(timeout=WAIT)
 
     async_to_sync(run)()
 
@@ -263,11 +267,11 @@ def test_it_starts_its_own_ticker_after_the_resume(
     async def run():
         comm = await _watching(console_deployment, cookie)
         await sync_to_async(make_alert)(console_deployment, nudge=False)
-        msg = await comm.receive_json_from(timeout=5)
+        msg = await comm.receive_json_from(timeout=WAIT)
         while msg["type"] == "tick":  # ticks that ran before the alert committed
-            msg = await comm.receive_json_from(timeout=5)
+            msg = await comm.receive_json_from(timeout=WAIT)
         assert msg["via"] == "tick" and [a["seq"] for a in msg["alerts"]] == [1]
-        await comm.disconnect()
+        await comm.disconnect(timeout=WAIT)
 
     async_to_sync(run)()
 
@@ -289,13 +293,13 @@ def test_it_says_so_when_the_database_fails_and_carries_on(
         comm = await _watching(console_deployment, cookie)
         failing.set()
         await sync_to_async(make_alert)(console_deployment)
-        msg = await comm.receive_json_from(timeout=5)
+        msg = await comm.receive_json_from(timeout=WAIT)
         assert msg == {"type": "trouble", "via": "nudge", "last_seq": 0}
         failing.clear()
         await _tick(console_deployment)
-        msg = await comm.receive_json_from(timeout=5)
+        msg = await comm.receive_json_from(timeout=WAIT)
         assert msg["via"] == "tick" and [a["seq"] for a in msg["alerts"]] == [1]
-        await comm.disconnect()
+        await comm.disconnect(timeout=WAIT)
 
     async_to_sync(run)()
 
@@ -303,7 +307,7 @@ def test_it_says_so_when_the_database_fails_and_carries_on(
 def _closes(comm):
     async def wait():
         while True:
-            msg = await comm.receive_output(timeout=5)
+            msg = await comm.receive_output(timeout=WAIT)
             if msg["type"] == "websocket.close":
                 return msg
 
@@ -355,18 +359,18 @@ def test_it_tells_other_consoles_of_a_decision_at_once(console_deployment, users
 
     async def run():
         comm = _communicator(console_deployment, cookie)
-        assert (await comm.connect())[0]
+        assert (await comm.connect(timeout=WAIT))[0]
         await comm.send_json_to({"type": "resume", "after_seq": 0})
         assert await _drain_alerts(comm, 1) == [1]
         alert = await sync_to_async(console_deployment.alerts.get)()
         await sync_to_async(adjudication_record)(
             alert=alert, by=users.officer, is_true_match=False, confirmed=True, outcome="no_action"
         )
-        msg = await comm.receive_json_from(timeout=5)
+        msg = await comm.receive_json_from(timeout=WAIT)
         assert msg["via"] == "nudge" and msg["alerts"] == []
         (decided,) = msg["decided"]
         assert decided["seq"] == 1 and decided["decision"]["is_true_match"] is False
-        await comm.disconnect()
+        await comm.disconnect(timeout=WAIT)
 
     async_to_sync(run)()
 
@@ -389,7 +393,7 @@ def test_it_keeps_answering_when_a_socket_goes_away_mid_question(monkeypatch):
 
     def slow_poll(asks):
         asked.set()
-        release.wait(5)
+        release.wait(WAIT)
         return [{"alerts": [], "decided": []} for _ in asks]
 
     monkeypatch.setattr(consumers.console, "poll_many", slow_poll)
@@ -398,11 +402,11 @@ def test_it_keeps_answering_when_a_socket_goes_away_mid_question(monkeypatch):
         gone = asyncio.ensure_future(consumers._ask(consumers.console.Ask("a", 1)))
         stays = asyncio.ensure_future(consumers._ask(consumers.console.Ask("b", 1)))
         # Both questions are in the reader's hands before one of them goes away.
-        assert await asyncio.to_thread(asked.wait, 5)
+        assert await asyncio.to_thread(asked.wait, WAIT)
         gone.cancel()
         release.set()
-        assert await asyncio.wait_for(stays, 5) == {"alerts": [], "decided": []}
+        assert await asyncio.wait_for(stays, WAIT) == {"alerts": [], "decided": []}
         # And the next question is answered too: the batcher did not die.
-        assert await asyncio.wait_for(consumers._ask(consumers.console.Ask("c", 1)), 5)
+        assert await asyncio.wait_for(consumers._ask(consumers.console.Ask("c", 1)), WAIT)
 
     async_to_sync(run)()

@@ -23,6 +23,7 @@
   let silenceTimer = null;
   let stopped = false;
   let opened = false; // the current socket is open
+  let answered = false; // ... and the server has spoken on it since
   const trouble = { socket: false, attempts: 0, requests: 0 };
   state.trouble = trouble;
 
@@ -34,7 +35,8 @@
   function refreshConn() {
     if (stopped) return;
     if (!opened) { showDown(); return; }
-    if (trouble.requests) setConn("trouble", "Server trouble: a decision is not saved yet");
+    if (!answered) setConn("connecting", "Connecting…");
+    else if (trouble.requests) setConn("trouble", "Server trouble: a decision is not saved yet");
     else if (trouble.socket) setConn("trouble", "Server trouble: alerts may be delayed");
     else setConn("live", "Live");
   }
@@ -71,7 +73,7 @@
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     const socket = new WebSocket(scheme + location.host + config.socket_path);
     state.socket = socket;
-    let answered = false; // this socket was opened and the server spoke on it
+    answered = false;
     socket.onopen = function () {
       state.retries = 0;
       state.downSince = null;
