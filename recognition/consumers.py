@@ -4,9 +4,16 @@ Delivery never depends on the channel layer: a group message is only a nudge, an
 socket always sends what the database holds past the last seq it sent. The browser
 says where it stands (`resume`) on every (re)connect; a periodic tick heals any nudge
 the layer dropped and ends the socket once its user may no longer watch.
+
+Nothing is sent before the first resume, and the ticker starts only after it: a tick
+answered before the page said where it stands would be taken for the resume's answer.
+A tick is the `console.tick` event. The socket's own ticker calls its handler directly
+(healing must not depend on the layer it heals), and tests inject it as a group message
+(`group_send(alert_group(id), {"type": "console.tick"})`), so none waits on a clock.
 """
 
 import asyncio
+import logging
 import time
 import uuid
 import weakref
@@ -20,7 +27,10 @@ from core.services import audit_record
 from recognition import console
 from recognition.services.alerts import alert_group
 
-TICK_SECONDS = 5.0
+logger = logging.getLogger(__name__)
+
+# None: no wall-clock ticker at all (the socket tests inject every tick themselves).
+TICK_SECONDS: float | None = 5.0
 # The consoles' reads get a thread of their own, off the one that serves Django's sync
 # views: a page load or an image fetch must not queue in front of an alert.
 READER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lfr-console-reader")
@@ -112,7 +122,6 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(alert_group(self.deployment_id), self.channel_name)
         await self.accept()
         await self._audit(action="deployment.watch")
-        self.ticker = asyncio.create_task(self._tick())
 
     async def disconnect(self, code):
         self.closed = True
@@ -129,6 +138,8 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
                 return
             self.last_seq, self.last_decision = after, decision
             await self._catch_up(via="resume", decided=True)
+            if self.ticker is None and not self.closed:
+                self.ticker = asyncio.create_task(self._tick())
 
     # Group events: nudges only; what to send is always read from the database.
     async def alert_new(self, event):
@@ -137,11 +148,14 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
     async def alert_adjudicated(self, event):
         await self._catch_up(via="nudge", decided=True)
 
+    async def console_tick(self, event):
+        await self._catch_up(via="tick", decided=True)
+
     async def _tick(self):
-        while not self.closed:
+        while not self.closed and TICK_SECONDS:
             # On the wall-clock beat, so the ticks of all sockets share one batch.
             await asyncio.sleep(TICK_SECONDS - time.time() % TICK_SECONDS)
-            await self._catch_up(via="tick", decided=True)
+            await self.console_tick({"type": "console.tick"})
 
     async def _catch_up(self, *, via: str, decided: bool = False):
         # `via` says what prompted the send (resume / nudge / tick): a deployment whose
@@ -150,11 +164,21 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
             if self.closed:
                 return
             after = self.last_seq
-            answer = await _ask(
-                console.Ask(
-                    self.session_key, self.deployment_id, after, self.last_decision, decided
+            try:
+                answer = await _ask(
+                    console.Ask(
+                        self.session_key, self.deployment_id, after, self.last_decision, decided
+                    )
                 )
-            )
+            except Exception as exc:
+                # A locked or lost database: say so, so the badge stops saying "Live";
+                # the next tick or nudge asks again from the same cursors.
+                logger.warning(
+                    "console of deployment %s: %s", self.deployment_id, type(exc).__name__
+                )
+                if after is not None:
+                    await self.send_json({"type": "trouble", "via": via, "last_seq": after})
+                return
             if answer is None:
                 self.closed = True
                 await self._audit(action="deployment.watch_ended")
@@ -170,8 +194,10 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
                 await self.send_json({"type": "alerts", "via": via, **answer})
                 if len(answer["alerts"]) >= console.BATCH:
                     asyncio.get_running_loop().create_task(self._catch_up(via=via))
-            elif via == "tick":
-                await self.send_json({"type": "tick", "last_seq": after})
+            elif after is not None:
+                # Nothing new, said anyway once resumed: a tick tells the page the server
+                # is there; a nudge shows the layer delivers though a tick got there first.
+                await self.send_json({"type": via, "last_seq": after})
 
     async def _audit(self, **kwargs):
         client = (self.scope.get("client") or [""])[0]

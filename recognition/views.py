@@ -124,6 +124,31 @@ def decide(*, alert, user, data, corrects_id=None) -> Adjudication:
     return adjudication_record(alert=alert, by=user, **fields)
 
 
+def _saved_already(*, alert, user, data) -> bool:
+    """Whether a retried decision is the one already in place, recorded by the same user.
+
+    The console retries a decision whose first attempt timed out or met a 5xx; that
+    attempt may have been saved. The unique constraints refuse a second row either way;
+    this only tells the officer their decision stands instead of "already adjudicated".
+    """
+    try:
+        fields = decision_fields(data)
+    except ValidationError:
+        return False
+    corrects_id = data.get("corrects") or None
+    rows = Adjudication.objects.filter(alert=alert, by=user)
+    rows = (
+        rows.filter(corrects__isnull=True)
+        if corrects_id is None
+        else rows.filter(corrects_id=corrects_id)
+    )
+    fields["note"], fields["perceived_group"] = (
+        fields["note"].strip(),
+        fields["perceived_group"].strip(),
+    )
+    return rows.filter(**fields).exists()
+
+
 @login_required
 @require_POST
 def adjudicate(request, alert_id):
@@ -139,6 +164,12 @@ def adjudicate(request, alert_id):
                 corrects_id=request.POST.get("corrects") or None,
             )
     except ValidationError as exc:
+        retried = request.POST.get("retry") == "1"
+        if wants_json and retried and exc.code in CONFLICTS:
+            if _saved_already(alert=alert, user=request.user, data=request.POST):
+                return JsonResponse(
+                    {"alert": console.alert_for_console(alert.pk, request.user), "saved": "before"}
+                )
         if wants_json:
             status = 409 if exc.code in CONFLICTS else 400
             return JsonResponse({"error": " ".join(exc.messages)}, status=status)

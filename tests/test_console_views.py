@@ -112,6 +112,39 @@ def test_it_says_409_to_a_second_decision_from_the_form(login, users, alert):
     assert second.status_code == 409 and "correction" in second.json()["error"]
 
 
+def test_it_confirms_a_retried_decision_that_was_saved_already(login, users, alert):
+    client = login(users.officer)
+    url = f"/recognition/alerts/{alert.pk}/adjudicate/"
+    client.post(url, DECIDE, HTTP_ACCEPT="application/json")  # its answer was lost
+    again = client.post(url, {**DECIDE, "retry": "1"}, HTTP_ACCEPT="application/json")
+    assert again.status_code == 200 and again.json()["saved"] == "before"
+    assert again.json()["alert"]["decision"]["outcome"] == "arrest"
+    assert Adjudication.objects.count() == 1
+
+
+def test_it_refuses_a_retried_decision_that_differs_from_the_saved_one(login, users, alert):
+    client = login(users.officer)
+    url = f"/recognition/alerts/{alert.pk}/adjudicate/"
+    client.post(url, DECIDE, HTTP_ACCEPT="application/json")
+    other = {**DECIDE, "outcome": "other", "retry": "1"}
+    assert client.post(url, other, HTTP_ACCEPT="application/json").status_code == 409
+    assert login(users.officer2).post(
+        url, {**DECIDE, "retry": "1"}, HTTP_ACCEPT="application/json"
+    ).status_code in (404, 409)
+    assert Adjudication.objects.count() == 1
+
+
+def test_it_confirms_a_retried_correction_once(login, users, alert):
+    client = login(users.officer)
+    url = f"/recognition/alerts/{alert.pk}/adjudicate/"
+    client.post(url, DECIDE, HTTP_ACCEPT="application/json")
+    first = Adjudication.objects.get()
+    fix = {**DECIDE, "is_true_match": "false", "corrects": first.pk}
+    client.post(url, fix, HTTP_ACCEPT="application/json")
+    again = client.post(url, {**fix, "retry": "1"}, HTTP_ACCEPT="application/json")
+    assert again.status_code == 200 and Adjudication.objects.filter(corrects=first).count() == 1
+
+
 def test_it_records_a_correction_from_the_form(login, users, alert):
     client = login(users.officer)
     url = f"/recognition/alerts/{alert.pk}/adjudicate/"

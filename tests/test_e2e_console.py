@@ -5,6 +5,7 @@ database; alerts come from the real recognition pipeline on the sample clip.
 """
 
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -163,7 +164,9 @@ def test_it_shows_every_alert_exactly_once_across_cut_sockets(
         f"document.querySelectorAll('[data-testid=alert]').length >= {total}", timeout=60_000
     )
     page.wait_for_selector("#conn[data-state=live]")
-    page.wait_for_timeout(6_000)  # one more server tick: nothing may arrive twice
+    # One more server tick after that: nothing may arrive twice.
+    ticks = page.evaluate("window.lfrConsole.ticks")
+    page.wait_for_function(f"window.lfrConsole.ticks > {ticks}", timeout=30_000)
     seqs = [
         int(s)
         for s in page.eval_on_selector_all(
@@ -200,3 +203,55 @@ def test_it_makes_old_undecided_alerts_stand_out_and_shows_the_connection(
     page.screenshot(path=SHOTS / "console-reconnecting.png")
     page.context.set_offline(False)
     page.wait_for_selector("#conn[data-state=live]", timeout=30_000)
+
+
+@pytest.fixture
+def waiting_alert(cut_deployment):
+    return make_alert(cut_deployment, nudge=False)
+
+
+def test_it_retries_a_decision_the_server_could_not_save_and_confirms_it_once(
+    users, cut_deployment, waiting_alert, server, browser
+):
+    from recognition.models import Adjudication
+
+    page = login(browser, server, users.officer.username)
+    held = []  # the decision's requests, answered by the test when it is ready
+    page.route("**/adjudicate/", lambda route: held.append(route))
+    open_console(page, cut_deployment)
+    card = page.wait_for_selector("[data-testid=alert]")
+    form = card.query_selector("form[data-testid=decide]")
+    form.query_selector("input[name=is_true_match][value=false]").check()
+    form.query_selector("input[name=confirmed][value=true]").check()
+    form.query_selector("select[name=outcome]").select_option("no_action")
+    form.query_selector("button[type=submit]").click()
+
+    def request(n):
+        deadline = time.monotonic() + 30
+        while len(held) < n:
+            assert time.monotonic() < deadline, f"no request {n}"
+            page.wait_for_timeout(100)
+        return held[n - 1]
+
+    page.wait_for_selector("[data-testid=save-status]:has-text('Saving')")
+    request(1).fulfill(status=503, body="Service Unavailable")
+    status = page.wait_for_selector("[data-testid=save-status]:has-text('Not saved')")
+    assert "503" in status.inner_text()
+    retry = request(2)  # held: the server has not answered it yet
+    assert "retry" in retry.request.post_data
+    assert page.get_by_test_id("decision").inner_text() == "Awaiting decision"
+    assert page.get_by_test_id("connection").get_attribute("data-state") == "trouble"
+    page.screenshot(path=SHOTS / "console-decision-retrying.png", full_page=True)
+
+    retry.continue_()
+    page.wait_for_selector("[data-testid=decision]:has-text('False match, confirmed')")
+    page.wait_for_selector("#conn[data-state=live]")
+    page.screenshot(path=SHOTS / "console-decision-confirmed.png", full_page=True)
+    assert len(held) == 2
+    assert Adjudication.objects.filter(alert=waiting_alert).count() == 1
+
+    # The server goes away: the badge never says "Live" while nothing answers.
+    server.stop()
+    page.wait_for_selector("#conn[data-state=trouble]", timeout=30_000)
+    assert "Server trouble" in page.get_by_test_id("connection").inner_text()
+    page.screenshot(path=SHOTS / "console-server-trouble.png")

@@ -10,19 +10,39 @@
   const csrf = document.querySelector("input[name=csrfmiddlewaretoken]").value;
 
   const cards = new Map(); // seq -> {el, alert}
-  const state = { lastSeq: 0, lastDecision: 0, socket: null, retries: 0, downSince: null, shownAt: {}, via: {} };
+  const state = { lastSeq: 0, lastDecision: 0, socket: null, retries: 0, downSince: null, shownAt: {}, via: {}, ticks: 0 };
   window.lfrConsole = state; // for browser tests and the curious
 
   // --- connection -------------------------------------------------------------------
+  // The badge says "Live" only while the socket is open, the server answers it, and the
+  // officer's last request went through: a socket can stay open while the server behind
+  // it cannot read or write its database.
   const RETRY_MAX_MS = 10000;
   const SILENCE_MS = 20000; // the server ticks every 5 s; this long without word = dead
+  const TROUBLE_AFTER = 3; // failed socket attempts in a row (browser online) = server trouble
   let silenceTimer = null;
   let stopped = false;
+  let opened = false; // the current socket is open
+  let answered = false; // ... and the server has spoken on it since
+  const trouble = { socket: false, attempts: 0, requests: 0 };
+  state.trouble = trouble;
 
   function setConn(kind, text) {
     conn.dataset.state = kind;
     conn.textContent = text;
   }
+
+  function refreshConn() {
+    if (stopped) return;
+    if (!opened) { showDown(); return; }
+    if (!answered) setConn("connecting", "Connecting…");
+    else if (trouble.requests) setConn("trouble", "Server trouble: a decision is not saved yet");
+    else if (trouble.socket) setConn("trouble", "Server trouble: alerts may be delayed");
+    else setConn("live", "Live");
+  }
+
+  function requestFailed() { trouble.requests += 1; refreshConn(); }
+  function requestWorked() { trouble.requests = 0; refreshConn(); }
 
   function fmtTime(iso) {
     return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
@@ -32,7 +52,9 @@
     if (stopped) return;
     if (state.downSince === null) state.downSince = new Date();
     const since = fmtTime(state.downSince.toISOString());
-    if (!navigator.onLine || Date.now() - state.downSince.getTime() > 15000) {
+    if (navigator.onLine && (trouble.attempts >= TROUBLE_AFTER || trouble.requests)) {
+      setConn("trouble", "Server trouble: reconnecting (offline since " + since + ")");
+    } else if (!navigator.onLine || Date.now() - state.downSince.getTime() > 15000) {
       setConn("offline", "Offline since " + since);
     } else {
       setConn("reconnecting", "Reconnecting… (offline since " + since + ")");
@@ -51,16 +73,24 @@
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     const socket = new WebSocket(scheme + location.host + config.socket_path);
     state.socket = socket;
+    answered = false;
     socket.onopen = function () {
       state.retries = 0;
       state.downSince = null;
-      setConn("live", "Live");
+      opened = true;
+      refreshConn();
       socket.send(JSON.stringify({ type: "resume", after_seq: state.lastSeq, after_decision: state.lastDecision }));
       armSilence();
     };
     socket.onmessage = function (event) {
       armSilence();
       const msg = JSON.parse(event.data);
+      if (msg.type === "tick" || msg.via === "tick") state.ticks += 1; // for tests: the server's beat
+      answered = true;
+      trouble.attempts = 0;
+      // "trouble": the server could not read its database for this socket just now.
+      trouble.socket = msg.type === "trouble";
+      refreshConn();
       if (msg.type === "alerts") {
         msg.alerts.forEach(function (a) {
           if (!cards.has(a.seq)) state.via[a.seq] = msg.via;
@@ -73,6 +103,9 @@
       if (state.socket !== socket) return;
       clearTimeout(silenceTimer);
       state.socket = null;
+      opened = false;
+      // Closed before the server said anything, or by a server error: a failed attempt.
+      if (!answered || event.code === 1011) trouble.attempts += 1;
       if (event.code === 4401 || event.code === 4403) {
         stopped = true;
         setConn("ended", event.code === 4401 ? "Signed out — log in again" : "You may no longer watch this deployment");
@@ -165,28 +198,64 @@
           config.groups.map(function (g) { return el("option", { value: g, text: g }); }))),
       ]),
       el("label", { text: "Note (optional)" }, [el("textarea", { name: "note", rows: "2", maxlength: "2000" })]),
-      el("p", { class: "error", hidden: "hidden" }),
+      el("p", { class: "save-status", "data-testid": "save-status", role: "status", hidden: "hidden" }),
       el("button", { type: "submit", text: alert.decision ? "Record correction" : "Record decision" }),
     ]);
     f.addEventListener("submit", function (event) {
       event.preventDefault();
+      if (f.dataset.state === "saving" || f.dataset.state === "retrying") return;
       const body = new FormData(f);
       if (alert.decision) body.append("corrects", alert.decision.id);
-      const error = f.querySelector(".error");
-      fetch(alert.adjudicate_url, {
-        method: "POST", body: body, credentials: "same-origin",
-        headers: { "X-CSRFToken": csrf, Accept: "application/json" },
-      }).then(function (r) {
-        return r.json().then(function (data) { return { ok: r.ok, data: data }; });
-      }).then(function (res) {
-        if (!res.ok) { error.textContent = res.data.error || "Not recorded."; error.hidden = false; return; }
-        show(res.data.alert, false);
-      }).catch(function () {
-        error.textContent = "Not recorded: the server could not be reached. Try again.";
-        error.hidden = false;
-      });
+      // The decision being retried is the one on screen: no edits until the server answers.
+      f.querySelectorAll("input, select, textarea, button").forEach(function (c) { c.disabled = true; });
+      decide(f, alert, body, 0);
     });
     return f;
+  }
+
+  // A decision is shown as recorded only once the server says so. A timeout, a 5xx or a
+  // lost connection is said on the card and retried with the same content; the server
+  // recognises a retry of a decision it saved already ("retry": it never saves twice).
+  const SAVE_TIMEOUT_MS = 15000;
+  function decide(f, alert, body, attempt) {
+    const status = f.querySelector("[data-testid=save-status]");
+    function say(kind, text) { f.dataset.state = kind; status.textContent = text; status.hidden = !text; }
+    function refused(text) {
+      say("refused", text);
+      f.querySelectorAll("input, select, textarea, button").forEach(function (c) { c.disabled = false; });
+    }
+    function retry(why) {
+      requestFailed();
+      const delay = Math.min(RETRY_MAX_MS, 1000 * Math.pow(2, attempt));
+      say("retrying", "Not saved: " + why + ". Trying again in " + Math.round(delay / 1000) + " s…");
+      setTimeout(function () {
+        // The card was replaced by a newer decision from the server meanwhile: it says
+        // where things stand; this attempt's answer would have nowhere to show.
+        if (f.isConnected) decide(f, alert, body, attempt + 1);
+        else requestWorked();
+      }, delay);
+    }
+    if (attempt > 0) body.set("retry", "1");
+    say("saving", attempt ? "Saving again…" : "Saving…");
+    const abort = new AbortController();
+    const timer = setTimeout(function () { abort.abort(); }, SAVE_TIMEOUT_MS);
+    fetch(alert.adjudicate_url, {
+      method: "POST", body: body, credentials: "same-origin", signal: abort.signal,
+      headers: { "X-CSRFToken": csrf, Accept: "application/json" },
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (data) {
+        return { status: r.status, ok: r.ok, data: data };
+      });
+    }).then(function (res) {
+      clearTimeout(timer);
+      if (res.status >= 500 || res.status === 429) { retry("the server had trouble (" + res.status + ")"); return; }
+      requestWorked();
+      if (res.ok && res.data.alert) { show(res.data.alert, false); return; }
+      refused("Not recorded: " + (res.data.error || "refused (" + res.status + ")."));
+    }).catch(function () {
+      clearTimeout(timer);
+      retry(abort.signal.aborted ? "the server did not answer in time" : "the server could not be reached");
+    });
   }
 
   function render(alert) {
