@@ -157,6 +157,7 @@ class _Spy:
 MODELS = ("face_detector", "pose_predictor_5_point", "pose_predictor_68_point", "face_encoder")
 
 
+@pytest.mark.slow
 def test_it_calls_every_dlib_model_under_the_lock(monkeypatch):
     import cv2
 
@@ -179,6 +180,32 @@ def test_it_calls_every_dlib_model_under_the_lock(monkeypatch):
     assert BaselineLoop(encoding[None, :], ["obama"]).process(frame)[1] == ["obama"]
     assert len(held) >= 10
     assert all(held)
+
+
+def test_it_frees_the_lock_in_a_child_forked_while_a_thread_held_it():
+    import os
+
+    from recognition.engine import DLIB_LOCK
+
+    holding, done = threading.Event(), threading.Event()
+
+    def hold():
+        with DLIB_LOCK:
+            holding.set()
+            done.wait()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(30)
+        pid = os.fork()
+        if pid == 0:  # the child: exit 0 only if it can take the lock
+            os._exit(0 if DLIB_LOCK.acquire(timeout=3) else 1)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        done.set()
+        holder.join()
+    assert os.waitstatus_to_exitcode(status) == 0
 
 
 if __name__ == "__main__":

@@ -14,15 +14,19 @@ faces.py takes it around its direct calls to the models. A lock rather than per-
 model copies: measured on this 2-core machine, two threads with a detector each ran 12
 HOG passes in 11.0 s against 10.3 s for two threads sharing one behind the lock (dlib's
 Python binding gains nothing from a second thread), and per-thread copies would cost
-~130 MB of models per worker thread. Separate processes each load their own models.
+~130 MB of models per worker thread. A forked child (prefork pool) gets the lock afresh.
 """
 
 import functools
+import os
 import threading
 import warnings
 
 # Re-entrant, so a helper that holds it may call face_api() functions.
 DLIB_LOCK = threading.RLock()
+# A process forked while another thread held the lock (a prefork pool, multiprocessing)
+# would start with it held forever; the child has its own copy of the models.
+os.register_at_fork(after_in_child=DLIB_LOCK._at_fork_reinit)
 
 # face_recognition functions that are plain numpy / Pillow and need no lock.
 _NO_DLIB = frozenset({"face_distance", "compare_faces", "load_image_file"})
