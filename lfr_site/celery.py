@@ -3,12 +3,55 @@
 Workers: `celery -A lfr_site worker -Q default,streams`; beat: `celery -A lfr_site beat`.
 """
 
+import logging
 import os
+import uuid
 
 from celery import Celery
 from celery.signals import worker_init
+from kombu.transport import TRANSPORT_ALIASES, filesystem
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lfr_site.settings")
+
+logger = logging.getLogger(__name__)
+
+
+class _FileSystemChannel(filesystem.Channel):
+    """kombu's file-system channel, made safe to crash and to share between threads.
+
+    kombu creates a message file under its final name and then writes it, and reads
+    without a lock, so a reader can take a file that is still empty, and a server
+    killed mid-write leaves one behind. Either stopped the embedded worker for good
+    ("Unrecoverable error: JSONDecodeError"), on every later start too. Here a message
+    is written under a name the reader ignores and renamed into place (atomic), and a
+    file that is not a message is logged and dropped instead of stopping the worker.
+    """
+
+    def _put(self, queue, payload, **kwargs):
+        final = os.path.join(
+            self.data_folder_out, f"{int(filesystem.monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
+        )
+        partial = f"{final}.part"
+        try:
+            with open(partial, "wb") as f:
+                f.write(filesystem.str_to_bytes(filesystem.dumps(payload)))
+            os.replace(partial, final)
+        except OSError as exc:
+            raise filesystem.ChannelError(f"Cannot add file {final!r} to directory") from exc
+
+    def _get(self, queue):
+        while True:  # each bad file is removed as it is read, so this ends in Empty
+            try:
+                return super()._get(queue)
+            except ValueError:
+                logger.warning("dropped an unreadable message file of broker queue %s", queue)
+
+
+class FileSystemTransport(filesystem.Transport):
+    Channel = _FileSystemChannel
+
+
+TRANSPORT_ALIASES["filesystem"] = "lfr_site.celery:FileSystemTransport"
 
 app = Celery("lfr")
 app.config_from_object("django.conf:settings", namespace="CELERY")

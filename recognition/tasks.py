@@ -2,7 +2,11 @@
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
+
+# A slice whose database stayed locked or lost through its own back-off is queued again
+# this much later (a few times), rather than waiting for its lease to look stale.
+DB_RETRY_COUNTDOWN = 5
 
 
 def _worker_stopping() -> bool:
@@ -29,9 +33,14 @@ def stream_slice(self, lease_id: int):
     """Work one camera for one bounded slice, then hand it to a successor task."""
     from recognition.services.streams import holder_id, stream_slice_run
 
-    outcome = stream_slice_run(
-        lease_id=lease_id, holder=holder_id(self.request.hostname or ""), stopping=_worker_stopping
-    )
+    try:
+        outcome = stream_slice_run(
+            lease_id=lease_id,
+            holder=holder_id(self.request.hostname or ""),
+            stopping=_worker_stopping,
+        )
+    except (OperationalError, InterfaceError) as exc:
+        raise self.retry(exc=exc, countdown=DB_RETRY_COUNTDOWN, max_retries=5) from exc
     if outcome.successor:
         transaction.on_commit(lambda: stream_slice.delay(lease_id))
     return outcome.reason

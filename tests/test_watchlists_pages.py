@@ -166,7 +166,7 @@ def test_it_serves_page_images_with_purpose_and_no_store(users, login, pending_e
     client = login(users.manager)
     assert client.get(f"/watchlists/images/{image.pk}/").status_code == 400
     r = client.get(f"/watchlists/images/{image.pk}/", {"purpose": "Review OP-1234"})
-    assert r.status_code == 200 and r["Cache-Control"] == "no-store"
+    assert r.status_code == 200 and "no-store" in r["Cache-Control"]
     assert AuditEvent.objects.get(action="watchlist.image_view").purpose == "Review OP-1234"
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from . import face_api
+from . import DLIB_LOCK, face_api
 
 Box = tuple[int, int, int, int]
 
@@ -21,6 +21,7 @@ REFERENCE_DETECT_MAX_SIDE = 1024
 
 
 def _dlib_models():
+    """The shared dlib models: call them only while holding DLIB_LOCK."""
     api = face_api().api
     return api.face_detector, api.pose_predictor_5_point, api.face_encoder
 
@@ -31,7 +32,8 @@ def detect(gray: np.ndarray, upsample: int) -> list[tuple[Box, float, int]]:
     Grayscale is a third cheaper than RGB for dlib's HOG and finds the same faces.
     """
     detector, _, _ = _dlib_models()
-    rects, scores, kinds = detector.run(gray, upsample, 0.0)
+    with DLIB_LOCK:
+        rects, scores, kinds = detector.run(gray, upsample, 0.0)
     height, width = gray.shape[:2]
     found = []
     for rect, score, kind in zip(rects, scores, kinds, strict=True):
@@ -75,8 +77,10 @@ def encode(frame_bgr: np.ndarray, boxes: list[Box]) -> np.ndarray:
             round((right - x0) * factor),
             round((bottom - y0) * factor),
         )
-        shape = predictor(roi, rect)
-        out[i] = np.asarray(encoder.compute_face_descriptor(roi, shape, 1), dtype=np.float32)
+        with DLIB_LOCK:
+            shape = predictor(roi, rect)
+            descriptor = encoder.compute_face_descriptor(roi, shape, 1)
+        out[i] = np.asarray(descriptor, dtype=np.float32)
     return out
 
 

@@ -20,18 +20,29 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 from django.db.models import F, Q
 from django.utils import timezone
 
 from deployments.models import Deployment
 from deployments.services import activation_window, window_blocker
-from recognition.models import StreamLease
+from recognition.models import Alert, StreamLease
 from recognition.services.alerts import alert_raise
 
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 2.0
+# A claim, release or alert that meets a locked (SQLite) or lost (PostgreSQL restart,
+# terminated backend) database is tried again after each of these pauses.
+DB_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0)
+_DB_TROUBLE = (OperationalError, InterfaceError)
 
 
 def holder_id(worker: str = "") -> str:
@@ -47,6 +58,30 @@ def holder_pid(holder: str) -> int | None:
 
 def _stale_cutoff():
     return timezone.now() - timedelta(seconds=settings.LFR_STREAM_LEASE_STALE_SECONDS)
+
+
+def _db_reset() -> None:
+    """Drop this thread's connection if an error left it unusable; the next query reconnects.
+
+    A terminated PostgreSQL backend stays broken until closed (Celery closes connections
+    only between tasks, and a slice is one long task); a locked SQLite connection is
+    still usable and is kept.
+    """
+    if not connection.in_atomic_block:
+        close_old_connections()
+
+
+def _db_retry(what: str, fn, /, **kwargs):
+    """fn(**kwargs), tried again with back-off while the database is locked or lost."""
+    for delay in (*DB_RETRY_DELAYS, None):
+        try:
+            return fn(**kwargs)
+        except _DB_TROUBLE as exc:
+            _db_reset()
+            if delay is None:
+                raise
+            logger.warning("stream %s failed (%s); retrying in %.1f s", what, exc, delay)
+            time.sleep(delay)
 
 
 # --- Supervision --------------------------------------------------------------------------
@@ -188,13 +223,17 @@ def stream_slice_run(
     for its successor, so another worker takes the camera without waiting for staleness.
     """
     outcome = SliceOutcome()
-    if not lease_claim(lease_id=lease_id, holder=holder):
+    if not _db_retry("lease claim", lease_claim, lease_id=lease_id, holder=holder):
         outcome.reason = "not claimed"
         return outcome
     outcome.claimed = True
-    lease = StreamLease.objects.select_related("deployment", "camera").get(pk=lease_id)
     status: dict = {}
     try:
+        lease = _db_retry(
+            "lease read",
+            StreamLease.objects.select_related("deployment", "camera").get,
+            pk=lease_id,
+        )
         outcome.reason, outcome.successor = _work(lease, holder, status, outcome, seconds, stopping)
     except Exception as exc:
         # A bug or a broken model must not spin: no successor; the supervisor retries
@@ -205,7 +244,7 @@ def stream_slice_run(
     finally:
         if not outcome.successor:
             status["connected"] = False
-        lease_release(lease_id=lease_id, holder=holder, status=status)
+        _db_retry("lease release", lease_release, lease_id=lease_id, holder=holder, status=status)
     return outcome
 
 
@@ -227,15 +266,15 @@ def _work(lease, holder, status, outcome, seconds, stopping) -> tuple[str, bool]
 
     deployment, camera = lease.deployment, lease.camera
     # The activation rule, re-checked before the camera is opened and for every frame:
-    # live or not, nothing is read outside the authorised window (issue 11).
+    # live or not, nothing is read outside the authorised window.
     outside = window_blocker(deployment, timezone.now())
     if outside:
         status.update(connected=False, last_error=f"not reading: {outside}")
         return "outside window", False
     window_end = activation_window(deployment)[1]
-    if not _still_wanted(lease):
+    if not _db_retry("deployment check", _still_wanted, lease=lease):
         return "not live", False
-    pipeline = _pipeline_for(deployment)
+    pipeline = _db_retry("watchlist read", _pipeline_for, deployment=deployment)
     if pipeline is None:
         status.update(connected=False, last_error="the frozen watchlist is not available")
         return "no watchlist", False
@@ -245,6 +284,7 @@ def _work(lease, holder, status, outcome, seconds, stopping) -> tuple[str, bool]
     next_beat = time.monotonic() + HEARTBEAT_SECONDS
     position = lease.position  # index in a file of the next frame; where a successor resumes
     delays = None
+    alerts = _PendingAlerts()
     source = None
     next_no = 0
     paced_from = None  # (monotonic time, frame no) a file's playback clock started at
@@ -261,6 +301,7 @@ def _work(lease, holder, status, outcome, seconds, stopping) -> tuple[str, bool]
             # A locked or briefly unreachable database must not drop the camera: the
             # counts stay in the tally for the next beat; a long outage makes the lease
             # stale, and the next successful beat then finds it lost and stops.
+            _db_reset()
             logger.warning("stream lease %s: heartbeat failed (%s)", lease.pk, type(exc).__name__)
             return True
 
@@ -324,7 +365,7 @@ def _work(lease, holder, status, outcome, seconds, stopping) -> tuple[str, bool]
             outcome.frames += 1
             status["last_frame_at"] = now
             for match in result.matches:
-                alert_raise(
+                alerts.add(
                     deployment=deployment,
                     camera=camera,
                     row_label=int(match.label),
@@ -334,15 +375,84 @@ def _work(lease, holder, status, outcome, seconds, stopping) -> tuple[str, bool]
                     track_id=f"{lease.slice_no}-{match.track_id}",
                     frame_at=now,
                 )
-                outcome.alerts += 1
+            outcome.alerts += alerts.flush()
             if not beat_when_due():
                 return "stopped", False
         return ("worker stopping" if stopping() else "slice over"), True
     finally:
         if source is not None:
             source.close()
+        outcome.alerts += alerts.flush(final=True)
+        if alerts.pending:
+            # Said loudly, on the camera's status and in the log: never dropped silently.
+            status["last_error"] = (
+                f"{len(alerts.pending)} alert(s) could not be written: database unavailable"
+            )
+            logger.error("stream lease %s: %s", lease.pk, status["last_error"])
         status["position"] = position
-        lease_heartbeat(lease=lease, holder=holder, tally=tally, status={})
+        _db_retry("heartbeat", lease_heartbeat, lease=lease, holder=holder, tally=tally, status={})
+
+
+class _PendingAlerts:
+    """Matches waiting to be written as alerts, in order, while the database is away.
+
+    Only matches are ever held (their crop is evidence); a write that failed is tried
+    again with back-off on later frames and, for the last time, when the slice ends.
+    """
+
+    def __init__(self):
+        self.pending: list[dict] = []
+        self._delays = None
+        self._next_try = 0.0
+        self._failed = False
+
+    def add(self, **alert):
+        self.pending.append(alert)
+
+    def flush(self, final: bool = False) -> int:
+        """Write what is pending, oldest first; the number written.
+
+        During the slice a failure waits for the next back-off step (frames go on);
+        at the end (final) the back-off is slept through, bounded by DB_RETRY_DELAYS.
+        """
+        written = 0
+        final_delays = iter(DB_RETRY_DELAYS)
+        while self.pending and (final or time.monotonic() >= self._next_try):
+            try:
+                written += self._write_first()
+            except _DB_TROUBLE as exc:
+                _db_reset()
+                self._failed = True
+                logger.warning("alert write failed (%s); %d pending", exc, len(self.pending))
+                if not final:
+                    self._delays = self._delays or iter(DB_RETRY_DELAYS)
+                    self._next_try = time.monotonic() + next(self._delays, DB_RETRY_DELAYS[-1])
+                    return written
+                delay = next(final_delays, None)
+                if delay is None:
+                    return written
+                time.sleep(delay)
+        self._delays = None
+        return written
+
+    def _write_first(self) -> int:
+        alert = self.pending[0]
+        # After a failure the write may have committed all the same (the connection died
+        # after COMMIT reached the server): look before writing it twice.
+        if not (self._failed and _alert_exists(alert)):
+            alert_raise(**alert)
+        self.pending.pop(0)
+        self._failed = False
+        return 1
+
+
+def _alert_exists(alert: dict) -> bool:
+    return Alert.objects.filter(
+        deployment=alert["deployment"],
+        camera=alert["camera"],
+        track_id=alert["track_id"],
+        frame_at=alert["frame_at"],
+    ).exists()
 
 
 def _pace(paced_from, frame_no, fps):

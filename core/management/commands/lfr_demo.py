@@ -2,6 +2,15 @@
 
 This is the embedded default's answer to the in-process channel layer: alerts raised by
 the worker and the websockets that push them share one process, so they share a layer.
+
+Nothing here starts a child process, so nothing can outlive the server, however it
+dies. Celery's `beat=True` would run beat as a forked process that a crash or SIGKILL
+leaves orphaned (parent PID 1), still sending tasks into var/broker and holding the
+schedule file; beat runs as a thread instead (celery's own threaded EmbeddedService).
+A thread needs no Linux-only parent-death signal and dies with the process by
+construction. What a crash leaves under var/ is safe to start on: the database is
+kept, queued broker messages are consumed (claims make a repeated slice harmless), and
+beat's schedule file is reopened, or recreated by celery if a crash corrupted it.
 """
 
 import os
@@ -21,6 +30,7 @@ class Command(BaseCommand):
         parser.add_argument("--concurrency", type=int, default=4)
 
     def handle(self, *args, host, port, concurrency, **options):
+        from celery.beat import EmbeddedService
         from celery.worker import WorkController
         from daphne.endpoints import build_endpoint_description_strings
         from daphne.server import Server
@@ -36,13 +46,14 @@ class Command(BaseCommand):
             pool_cls="threads",
             concurrency=concurrency,
             queues=["default", "streams"],
-            beat=True,
             without_mingle=True,
             without_gossip=True,
             loglevel="WARNING",
         )
+        beat = EmbeddedService(app, thread=True, schedule_filename=app.conf.beat_schedule_filename)
         thread = threading.Thread(target=worker.start, name="celery-embedded", daemon=True)
         thread.start()
+        beat.start()
         self.stdout.write(self.style.SUCCESS(f"lfr is running at http://{host}:{port}/"))
         self.stdout.write("Embedded worker and beat are running in this process. Ctrl-C stops all.")
         try:
@@ -56,4 +67,8 @@ class Command(BaseCommand):
 
             # Ask running stream slices to end within a frame instead of finishing their slice.
             state.should_stop = 0
+            # Not beat.stop(): it waits without a bound for a beat that may never have
+            # opened its schedule. Beat ticks at least once a second, so this is short.
+            beat.service.stop()
+            beat.join(timeout=5)
             worker.stop(in_sighandler=False)
