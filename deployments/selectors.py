@@ -1,11 +1,9 @@
 """Reads for deployments: visibility, the calendar and capacity, the watchlist at a
 moment, the figures behind the published record, and the public transparency data."""
 
-from collections import Counter
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from django.apps import apps
 from django.conf import settings
 from django.db.models import Q
 from django.db.models.functions import Coalesce
@@ -21,6 +19,10 @@ from deployments.models import (
     Site,
     UseCase,
 )
+
+# The published record counts alerts by their decision in force, a rule recognition owns:
+# one of the two documented imports of recognition by this app (README, "Architecture").
+from recognition.selectors import alert_figures
 
 S = Deployment.State
 # States that hold a camera (until the actual end) and a slot in the weekly capacity.
@@ -250,37 +252,6 @@ def activation_refusal_recorded(deployment: Deployment, kind: str = "gate") -> b
 
 
 # --- the published record --------------------------------------------------------------
-
-
-def alert_figures(deployment: Deployment) -> dict:
-    """Alert counts by each alert's effective (latest) adjudication.
-
-    Alerts and adjudications belong to the recognition app, which imports this app
-    (it needs Deployment and Camera). Importing recognition here would make the
-    dependency circular, so this one function looks the models up by name at call time.
-    A correction is a newer Adjudication row of the same alert; the newest one counts.
-    """
-    alert_model = apps.get_model("recognition", "Alert")
-    adjudication_model = apps.get_model("recognition", "Adjudication")
-    total = alert_model.objects.filter(deployment=deployment).count()
-    latest: dict[int, object] = {}
-    for adj in adjudication_model.objects.filter(alert__deployment=deployment).order_by("at", "pk"):
-        latest[adj.alert_id] = adj
-    kinds, outcomes = Counter(), Counter()
-    for adj in latest.values():
-        kinds[(adj.is_true_match, adj.confirmed)] += 1
-        outcomes[adj.outcome] += 1
-    return {
-        "total": total,
-        "true_confirmed": kinds[(True, True)],
-        "true_unconfirmed": kinds[(True, False)],
-        "false_confirmed": kinds[(False, True)],
-        "false_unconfirmed": kinds[(False, False)],
-        "arrest": outcomes["arrest"],
-        "other": outcomes["other"],
-        "no_action": outcomes["no_action"],
-        "unadjudicated": total - len(latest),
-    }
 
 
 def decided(fields: dict) -> int:

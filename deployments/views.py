@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -40,14 +40,6 @@ def _get(request, pk: int, action: str) -> Deployment:
 def _fail(request, exc: ValidationError) -> None:
     for message in exc.messages:
         messages.error(request, message)
-
-
-def _camera_status_url(deployment) -> str:
-    # The recognition app serves this fragment; until it exists the page simply omits it.
-    try:
-        return reverse("recognition:camera_status", kwargs={"deployment_id": deployment.pk})
-    except NoReverseMatch:
-        return ""
 
 
 @login_required
@@ -146,7 +138,9 @@ def deployment_detail(request, pk):
             "officers": deployment.officers.all(),
             "watchlist": selectors.watchlist_of(deployment),
             "blockers": services.activation_blockers(deployment),
-            "camera_status_url": _camera_status_url(deployment),
+            "camera_status_url": reverse(
+                "recognition:camera_status", kwargs={"deployment_id": deployment.pk}
+            ),
             "reason_form": ReasonForm(),
             "may": {
                 a: access.can(user, "deployment", a, deployment)

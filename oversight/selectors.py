@@ -19,20 +19,20 @@ from django.utils import timezone
 from core.models import AuditEvent
 from deployments.models import Deployment, DeploymentWatchlist, UseCase
 from recognition.models import Adjudication, Alert, EvaluationRun
+from recognition.selectors import decisions_in_force
 from watchlists.models import ReferenceImage, WatchlistEntry
 
 # --- effective adjudication ---------------------------------------------------------------
 
 
 def alert_facts(alerts):
-    """Alerts annotated with their effective decision and their first decision's time.
+    """Alerts annotated with their decision in force and their first decision's time.
 
-    A correction is a new Adjudication row (pointing at the decision it corrects), so
-    the effective decision is the alert's latest adjudication by time (ties broken by
-    id); the time to adjudication is measured to the *first* decision, because that is
-    when an officer acted on the alert.
+    The effective decision is `recognition.selectors.decisions_in_force`; the time to
+    adjudication is measured to the *first* decision, because that is when an officer
+    acted on the alert.
     """
-    latest = Adjudication.objects.filter(alert=OuterRef("pk")).order_by("-at", "-pk")
+    latest = decisions_in_force().filter(alert=OuterRef("pk")).order_by("-pk")
     first = Adjudication.objects.filter(alert=OuterRef("pk")).order_by("at", "pk")
     return alerts.annotate(
         eff_true=Subquery(latest.values("is_true_match")[:1]),
@@ -449,7 +449,6 @@ def retention(*, now: datetime | None = None) -> dict:
             "alert_days": alert_days,
             "grace_hours": settings.LFR_WATCHLIST_GRACE_HOURS,
             "entry_purge_days": settings.LFR_ENTRY_PURGE_DAYS,
-            "footage_days": settings.LFR_FOOTAGE_RETENTION_DAYS,
         },
         "alerts": alerts,
         "alert_cutoff": cutoff,

@@ -18,7 +18,7 @@ from core.services import audit_record
 from deployments.models import Deployment
 from recognition import console
 from recognition.models import Adjudication, Alert
-from recognition.views import CONFLICTS, decide
+from recognition.services.adjudication import CONFLICTS, adjudication_submit
 
 
 class DecisionSerializer(serializers.Serializer):
@@ -95,9 +95,9 @@ def _decided(request, alert, corrects_id=None):
     serializer.is_valid(raise_exception=True)
     try:
         with transaction.atomic():
-            decide(
+            adjudication_submit(
                 alert=alert,
-                user=request.user,
+                by=request.user,
                 data=serializer.validated_data,
                 corrects_id=corrects_id,
             )

@@ -11,7 +11,16 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
-from django.db.models import BooleanField, Case, ExpressionWrapper, IntegerField, Q, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    ExpressionWrapper,
+    IntegerField,
+    Prefetch,
+    Q,
+    Value,
+    When,
+)
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
@@ -19,6 +28,7 @@ from django.utils.crypto import constant_time_compare
 from core import access
 from deployments.models import Deployment
 from recognition.models import Adjudication, Alert
+from recognition.selectors import decisions_in_force
 
 # One websocket message never carries more than this many alerts; the rest follow.
 BATCH = 100
@@ -109,14 +119,6 @@ def _decision(adj: Adjudication | None) -> dict | None:
     }
 
 
-def current_decision(alert: Alert) -> Adjudication | None:
-    """The decision in force: the last of the chain of corrections (none corrects it)."""
-    chain = list(alert.adjudications.all())
-    corrected = {a.corrects_id for a in chain if a.corrects_id}
-    live = [a for a in chain if a.pk not in corrected]
-    return max(live, key=lambda a: a.pk) if live else None
-
-
 def serialise(alert: Alert, *, purpose: str) -> dict:
     """One alert (from `console_alerts()`) as the console shows it.
 
@@ -142,7 +144,7 @@ def serialise(alert: Alert, *, purpose: str) -> dict:
         ),
         "reference_url": f"{reverse('recognition:alert_reference', args=[alert.pk])}?{query}",
         "adjudicate_url": reverse("recognition:adjudicate", args=[alert.pk]),
-        "decision": _decision(current_decision(alert)),
+        "decision": _decision(alert.in_force[0] if alert.in_force else None),
     }
 
 
@@ -150,36 +152,22 @@ def console_alerts():
     """Alerts with what serialise() reads; the crop itself stays in the database."""
     return (
         Alert.objects.select_related("camera", "deployment")
-        .prefetch_related("adjudications__by")
+        .prefetch_related(
+            Prefetch(
+                "adjudications",
+                queryset=decisions_in_force().select_related("by"),
+                to_attr="in_force",
+            )
+        )
         .defer("crop")
         .annotate(has_crop=ExpressionWrapper(Q(crop__isnull=False), output_field=BooleanField()))
     )
-
-
-def alerts_after(deployment: Deployment, seq: int, user, *, limit: int = BATCH) -> list[dict]:
-    """Alerts of the deployment with seq > `seq`, oldest first: what a console missed."""
-    if not access.can(user, "deployment", "watch", deployment):
-        return []
-    return _after(deployment, seq, limit=limit)
 
 
 def _after(deployment: Deployment, seq: int, *, limit: int = BATCH) -> list[dict]:
     purpose = console_purpose(deployment)
     rows = console_alerts().filter(deployment=deployment, seq__gt=seq).order_by("seq")[:limit]
     return [serialise(a, purpose=purpose) for a in rows]
-
-
-def alerts_decided_since(
-    deployment: Deployment, *, after_id: int, since, user, upto_seq: int
-) -> list[dict]:
-    """Alerts (seq <= upto_seq) given a decision with id > after_id or at/after `since`.
-
-    The time window re-sends recent decisions, so one committed out of id order is not
-    skipped; the page keeps whichever decision has the higher id.
-    """
-    if not access.can(user, "deployment", "watch", deployment):
-        return []
-    return _decided(deployment, after_id=after_id, since=since, upto_seq=upto_seq)
 
 
 def _decided(deployment: Deployment, *, after_id: int, since, upto_seq: int) -> list[dict]:
@@ -195,42 +183,6 @@ def alert_for_console(alert_id: int, user) -> dict | None:
     if alert is None or not access.can(user, "alert", "view", alert):
         return None
     return serialise(alert, purpose=console_purpose(alert.deployment))
-
-
-def overdue_before():
-    """Alerts created before this instant and still undecided stand out on the console."""
-    return timezone.now() - timedelta(minutes=settings.LFR_UNADJUDICATED_MINUTES)
-
-
-def adjudication_summary(deployment: Deployment) -> dict:
-    """Counts of the decisions in force, in the Met's published field names."""
-    counts = {
-        "Total Alerts": 0,
-        "True Alerts Confirmed": 0,
-        "True Alerts Unconfirmed": 0,
-        "False Alerts Confirmed": 0,
-        "False Alerts Unconfirmed": 0,
-        "Outcome - Arrest": 0,
-        "Outcome - Other": 0,
-        "No action": 0,
-        "Undecided": 0,
-    }
-    outcome_field = {
-        Adjudication.Outcome.ARREST: "Outcome - Arrest",
-        Adjudication.Outcome.OTHER: "Outcome - Other",
-        Adjudication.Outcome.NO_ACTION: "No action",
-    }
-    for alert in Alert.objects.filter(deployment=deployment).prefetch_related("adjudications"):
-        counts["Total Alerts"] += 1
-        decision = current_decision(alert)
-        if decision is None:
-            counts["Undecided"] += 1
-            continue
-        truth = "True" if decision.is_true_match else "False"
-        sure = "Confirmed" if decision.confirmed else "Unconfirmed"
-        counts[f"{truth} Alerts {sure}"] += 1
-        counts[outcome_field[decision.outcome]] += 1
-    return counts
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,46 @@
-"""Recognition's reads."""
+"""Recognition's reads: stream status, and the decision in force on each alert."""
 
+from collections import Counter
 from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
-from recognition.models import StreamLease
+from recognition.models import Adjudication, Alert, StreamLease
+
+
+def decisions_in_force():
+    """Each decided alert's decision in force: the end of its chain of corrections.
+
+    A decision is recorded once and a correction is a new row pointing at the decision it
+    corrects (at most one correction each), so every decided alert has exactly one
+    decision that nothing corrects. The console, the published record and the oversight
+    reports all count alerts by it.
+    """
+    return Adjudication.objects.filter(corrected_by__isnull=True)
+
+
+def alert_figures(deployment) -> dict:
+    """The deployment's alerts counted by their decision in force (the published record)."""
+    total = Alert.objects.filter(deployment=deployment).count()
+    kinds, outcomes = Counter(), Counter()
+    decisions = decisions_in_force().filter(alert__deployment=deployment)
+    for is_true, confirmed, outcome in decisions.values_list(
+        "is_true_match", "confirmed", "outcome"
+    ):
+        kinds[(is_true, confirmed)] += 1
+        outcomes[outcome] += 1
+    return {
+        "total": total,
+        "true_confirmed": kinds[(True, True)],
+        "true_unconfirmed": kinds[(True, False)],
+        "false_confirmed": kinds[(False, True)],
+        "false_unconfirmed": kinds[(False, False)],
+        "arrest": outcomes["arrest"],
+        "other": outcomes["other"],
+        "no_action": outcomes["no_action"],
+        "unadjudicated": total - sum(kinds.values()),
+    }
 
 
 def camera_status(deployment) -> list[dict]:

@@ -57,14 +57,7 @@ def stream_supervisor():
 
 @shared_task(name="recognition.tasks.alert_retention", ignore_result=True)
 def alert_retention():
-    """Beat job: purge alerts past retention (the oversight app's service)."""
-    import importlib
+    """Beat job: purge alerts past retention (recognition.services.retention)."""
+    from recognition.services.retention import alerts_purge_expired
 
-    try:
-        retention = importlib.import_module("recognition.services.retention")
-    except ModuleNotFoundError as exc:
-        if exc.name != "recognition.services.retention":
-            raise
-        return None
-    purge = getattr(retention, "alerts_purge_expired", None)
-    return purge() if purge else None
+    return alerts_purge_expired()

@@ -15,12 +15,12 @@ from core.services import audit_record
 from deployments.models import Deployment
 from recognition import console
 from recognition.models import Adjudication, Alert
-from recognition.services.adjudication import adjudication_correct, adjudication_record
-
-try:  # written by the stream side; the fragment says so until it lands
-    from recognition.selectors import camera_status as _camera_status
-except ImportError:  # pragma: no cover
-    _camera_status = None
+from recognition.selectors import camera_status as camera_rows
+from recognition.services.adjudication import (
+    CONFLICTS,
+    adjudication_saved_already,
+    adjudication_submit,
+)
 
 
 @login_required
@@ -92,63 +92,6 @@ def alert_reference(request, alert_id):
     return _image(request, alert, what="reference", jpeg=image.jpeg if image else None)
 
 
-LABELS = {"is_true_match": "a true match", "confirmed": "confirmed"}
-CONFLICTS = {"already_adjudicated", "already_corrected"}
-
-
-def decision_fields(data) -> dict:
-    """The decision as the form and the API send it (both use the same names)."""
-    truthy = {"true", "1", "yes", "on"}
-
-    def flag(name):
-        value = data.get(name)
-        if value is None or str(value) == "":
-            raise ValidationError(f"Say whether the alert is {LABELS[name]}.", code=name)
-        return str(value).lower() in truthy if not isinstance(value, bool) else value
-
-    return {
-        "is_true_match": flag("is_true_match"),
-        "confirmed": flag("confirmed"),
-        "outcome": str(data.get("outcome") or ""),
-        "note": str(data.get("note") or ""),
-        "perceived_group": str(data.get("perceived_group") or ""),
-    }
-
-
-def decide(*, alert, user, data, corrects_id=None) -> Adjudication:
-    """Record or correct, from submitted data (shared by the form view and the API)."""
-    fields = decision_fields(data)
-    if corrects_id:
-        first = get_object_or_404(Adjudication, pk=corrects_id, alert=alert)
-        return adjudication_correct(first=first, by=user, **fields)
-    return adjudication_record(alert=alert, by=user, **fields)
-
-
-def _saved_already(*, alert, user, data) -> bool:
-    """Whether a retried decision is the one already in place, recorded by the same user.
-
-    The console retries a decision whose first attempt timed out or met a 5xx; that
-    attempt may have been saved. The unique constraints refuse a second row either way;
-    this only tells the officer their decision stands instead of "already adjudicated".
-    """
-    try:
-        fields = decision_fields(data)
-    except ValidationError:
-        return False
-    corrects_id = data.get("corrects") or None
-    rows = Adjudication.objects.filter(alert=alert, by=user)
-    rows = (
-        rows.filter(corrects__isnull=True)
-        if corrects_id is None
-        else rows.filter(corrects_id=corrects_id)
-    )
-    fields["note"], fields["perceived_group"] = (
-        fields["note"].strip(),
-        fields["perceived_group"].strip(),
-    )
-    return rows.filter(**fields).exists()
-
-
 @login_required
 @require_POST
 def adjudicate(request, alert_id):
@@ -157,16 +100,16 @@ def adjudicate(request, alert_id):
     wants_json = "application/json" in request.headers.get("Accept", "")
     try:
         with transaction.atomic():
-            decide(
+            adjudication_submit(
                 alert=alert,
-                user=request.user,
+                by=request.user,
                 data=request.POST,
                 corrects_id=request.POST.get("corrects") or None,
             )
     except ValidationError as exc:
         retried = request.POST.get("retry") == "1"
         if wants_json and retried and exc.code in CONFLICTS:
-            if _saved_already(alert=alert, user=request.user, data=request.POST):
+            if adjudication_saved_already(alert=alert, by=request.user, data=request.POST):
                 return JsonResponse(
                     {"alert": console.alert_for_console(alert.pk, request.user), "saved": "before"}
                 )
@@ -186,7 +129,7 @@ def adjudicate(request, alert_id):
 def camera_status(request, deployment_id):
     deployment = get_object_or_404(Deployment, pk=deployment_id)
     access.require(request.user, "deployment", "view", deployment)
-    rows = _camera_status(deployment) if _camera_status is not None else None
+    rows = camera_rows(deployment)
     return render(
         request,
         "recognition/camera_status.html",

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from core.models import AuditEvent
-from recognition import console
+from recognition import selectors
 from recognition.models import Adjudication
 from recognition.services.adjudication import adjudication_correct, adjudication_record
 from tests.fixtures_console import make_alert
@@ -41,7 +41,7 @@ def test_it_records_a_correction_pointing_at_the_first(alert, users):
         first=first, by=users.officer, is_true_match=False, confirmed=True, outcome="no_action"
     )
     assert fixed.corrects == first
-    assert console.current_decision(alert) == fixed
+    assert selectors.decisions_in_force().get(alert=alert) == fixed
     assert AuditEvent.objects.filter(action="alert.adjudication_corrected").count() == 1
 
 
@@ -66,7 +66,7 @@ def test_it_keeps_a_perceived_group_from_the_settings_list(alert, users, setting
     assert adj.perceived_group == settings.LFR_EQUALITY_GROUPS[0]
 
 
-def test_it_summarises_decisions_in_force_for_the_published_record(console_deployment, users):
+def test_it_counts_decisions_in_force_for_the_published_record(console_deployment, users):
     a1, a2, _a3 = (make_alert(console_deployment, nudge=False) for _ in range(3))
     first = adjudication_record(alert=a1, by=users.officer, **DECISION)
     adjudication_correct(
@@ -75,13 +75,13 @@ def test_it_summarises_decisions_in_force_for_the_published_record(console_deplo
     adjudication_record(
         alert=a2, by=users.officer, is_true_match=True, confirmed=False, outcome="other"
     )
-    summary = console.adjudication_summary(console_deployment)
-    assert summary["Total Alerts"] == 3
-    assert summary["False Alerts Confirmed"] == 1
-    assert summary["True Alerts Unconfirmed"] == 1
-    assert summary["True Alerts Confirmed"] == 0
-    assert summary["Undecided"] == 1
-    assert summary["No action"] == 1 and summary["Outcome - Other"] == 1
+    figures = selectors.alert_figures(console_deployment)
+    assert figures["total"] == 3
+    assert figures["false_confirmed"] == 1
+    assert figures["true_unconfirmed"] == 1
+    assert figures["true_confirmed"] == 0
+    assert figures["unadjudicated"] == 1
+    assert figures["no_action"] == 1 and figures["other"] == 1
 
 
 @pytest.mark.django_db(transaction=True)

@@ -266,6 +266,37 @@ def test_urgent_start_goes_live_then_lapses_and_is_purged(make_deployment, setti
     ).exists()
 
 
+def test_urgent_lapse_purges_alerts_whose_decision_was_corrected(make_deployment, users, settings):
+    # A correction points at the decision it corrects (PROTECT): deleting both at once
+    # was refused, the tick failed and the unauthorised deployment stayed live.
+    from recognition.models import Adjudication
+    from tests.fixtures_console import make_alert
+
+    settings.LFR_URGENT_MODE = True
+    d = make_deployment("submitted", urgent=True)
+    services.lifecycle_tick(now=d.starts_at)
+    first = Adjudication.objects.create(
+        alert=make_alert(d, nudge=False),
+        by=users.officer,
+        is_true_match=True,
+        confirmed=True,
+        outcome="arrest",
+    )
+    Adjudication.objects.create(
+        alert=first.alert,
+        by=users.officer,
+        is_true_match=False,
+        confirmed=True,
+        outcome="no_action",
+        corrects=first,
+    )
+    later = d.starts_at + timedelta(hours=settings.LFR_URGENT_AUTHORISE_HOURS, seconds=1)
+    services.lifecycle_tick(now=later)
+    d.refresh_from_db()
+    assert d.state == S.CANCELLED
+    assert not Adjudication.objects.filter(alert__deployment=d).exists()
+
+
 def test_urgent_start_authorised_in_time_runs_to_its_end(make_deployment, users, settings):
     settings.LFR_URGENT_MODE = True
     d = make_deployment("submitted", urgent=True)

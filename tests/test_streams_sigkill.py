@@ -11,7 +11,6 @@ from django.db import close_old_connections
 from lfr_site.celery import app
 from recognition import tasks
 from recognition.models import Alert, StreamLease
-from recognition.services.streams import holder_pid
 from tests.fixtures_recognition import watchlist_rows
 from tests.helpers import PYTHON, subprocess_env
 
@@ -88,7 +87,9 @@ class Stream:
 
     def holder(self):
         self.lease.refresh_from_db()
-        return holder_pid(self.lease.holder)
+        # A holder is "worker/pid/token" (streams.holder_id); a free lease has none.
+        parts = self.lease.holder.rsplit("/", 2)
+        return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
 
     def last_seq(self):
         alerts = Alert.objects.filter(deployment=self.deployment)

@@ -12,6 +12,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.shortcuts import get_object_or_404
 
 from core.services import audit_record
 from recognition.models import Adjudication, Alert
@@ -148,6 +149,64 @@ def adjudication_correct(
         note=note,
         perceived_group=perceived_group,
     )
+
+
+LABELS = {"is_true_match": "a true match", "confirmed": "confirmed"}
+# The refusals that mean "someone decided first" (HTTP 409), not "the input is wrong".
+CONFLICTS = {"already_adjudicated", "already_corrected"}
+
+
+def decision_fields(data) -> dict:
+    """The decision as the form and the API send it (both use the same names)."""
+    truthy = {"true", "1", "yes", "on"}
+
+    def flag(name):
+        value = data.get(name)
+        if value is None or str(value) == "":
+            raise ValidationError(f"Say whether the alert is {LABELS[name]}.", code=name)
+        return str(value).lower() in truthy if not isinstance(value, bool) else value
+
+    return {
+        "is_true_match": flag("is_true_match"),
+        "confirmed": flag("confirmed"),
+        "outcome": str(data.get("outcome") or ""),
+        "note": str(data.get("note") or ""),
+        "perceived_group": str(data.get("perceived_group") or ""),
+    }
+
+
+def adjudication_submit(*, alert: Alert, by, data, corrects_id=None) -> Adjudication:
+    """Record or correct, from submitted data (the console's form and the API alike)."""
+    fields = decision_fields(data)
+    if corrects_id:
+        first = get_object_or_404(Adjudication, pk=corrects_id, alert=alert)
+        return adjudication_correct(first=first, by=by, **fields)
+    return adjudication_record(alert=alert, by=by, **fields)
+
+
+def adjudication_saved_already(*, alert: Alert, by, data) -> bool:
+    """Whether a retried decision is the one already in place, recorded by the same user.
+
+    The console retries a decision whose first attempt timed out or met a 5xx; that
+    attempt may have been saved. The unique constraints refuse a second row either way;
+    this only tells the officer their decision stands instead of "already adjudicated".
+    """
+    try:
+        fields = decision_fields(data)
+    except ValidationError:
+        return False
+    corrects_id = data.get("corrects") or None
+    rows = Adjudication.objects.filter(alert=alert, by=by)
+    rows = (
+        rows.filter(corrects__isnull=True)
+        if corrects_id is None
+        else rows.filter(corrects_id=corrects_id)
+    )
+    fields["note"], fields["perceived_group"] = (
+        fields["note"].strip(),
+        fields["perceived_group"].strip(),
+    )
+    return rows.filter(**fields).exists()
 
 
 def adjudication_publish(*, deployment_id: int, seq: int) -> None:

@@ -19,6 +19,26 @@ RECEIPT_ACTION = "retention.alerts"
 MAX_IDS_IN_RECEIPT = 5000
 
 
+def alerts_delete_of(*, deployment) -> int:
+    """Delete every alert of `deployment` with its decisions; return how many alerts.
+
+    For `deployments.services`: an urgent start not authorised in time loses all it
+    collected. The caller locks the deployment and writes the audit row.
+    """
+    alerts = Alert.objects.filter(deployment=deployment)
+    count = alerts.count()
+    _delete_decisions(Adjudication.objects.filter(alert__deployment=deployment))
+    alerts.delete()
+    return count
+
+
+def _delete_decisions(adjudications) -> None:
+    # A correction points at the decision it corrects (PROTECT), so delete from the end
+    # of each chain: rows nobody corrects, until none are left.
+    while adjudications.exists():
+        adjudications.filter(corrected_by__isnull=True).delete()
+
+
 @transaction.atomic
 def alerts_purge_expired(*, now=None) -> dict:
     """Delete unheld alerts older than the retention period; return the receipt's details."""
@@ -36,10 +56,7 @@ def alerts_purge_expired(*, now=None) -> dict:
     held_kept = Alert.objects.filter(created_at__lt=cutoff, legal_hold=True).count()
     adjudications = Adjudication.objects.filter(alert_id__in=ids)
     adjudication_count = adjudications.count()
-    # A correction points at the decision it corrects (PROTECT), so delete from the end
-    # of each chain: rows nobody corrects, until none are left.
-    while adjudications.exists():
-        adjudications.filter(corrected_by__isnull=True).delete()
+    _delete_decisions(adjudications)
     deleted = (
         Alert.objects.filter(pk__in=ids, legal_hold=False).delete()[1].get(Alert._meta.label, 0)
     )

@@ -50,12 +50,6 @@ def holder_id(worker: str = "") -> str:
     return f"{worker or socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
 
 
-def holder_pid(holder: str) -> int | None:
-    """The process id inside a holder name, or None for a free lease."""
-    parts = holder.rsplit("/", 2)
-    return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
-
-
 def _stale_cutoff():
     return timezone.now() - timedelta(seconds=settings.LFR_STREAM_LEASE_STALE_SECONDS)
 

@@ -1,4 +1,4 @@
-from django.core.management import BaseCommand, call_command, get_commands
+from django.core.management import BaseCommand, call_command
 
 from core import access
 from core.demo import credentials_path, seed_users
@@ -16,6 +16,5 @@ class Command(BaseCommand):
             self.stdout.write(f"(also written to {credentials_path()}, readable by you only)")
         else:
             self.stdout.write(f"Demo users exist already; passwords are in {credentials_path()}")
-        # Demo camera, watchlist and deployment, when the recognition app provides them.
-        if "seed_demo_data" in get_commands():
-            call_command("seed_demo_data", stdout=self.stdout, stderr=self.stderr)
+        # Demo camera, watchlist and deployment (recognition's seed_demo_data command).
+        call_command("seed_demo_data", stdout=self.stdout, stderr=self.stderr)
