@@ -2,7 +2,6 @@
 moment, the figures behind the published record, and the public transparency data."""
 
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.db.models import Q
@@ -201,19 +200,6 @@ def sites_list():
 
 def cameras_list():
     return Camera.objects.select_related("site").order_by("site__name", "name")
-
-
-def camera_source(camera: Camera) -> str:
-    """What a stream worker opens: the URL, or the file's absolute path re-checked now
-    (a link may have been changed since the camera was registered)."""
-    url = camera.stream_url
-    if url.startswith(("rtsp://", "http://", "https://")):
-        return url
-    root = Path(settings.LFR_CAMERA_FILE_ROOT).resolve()
-    resolved = (root / url).resolve()
-    if ".." in Path(url).parts or not resolved.is_relative_to(root):
-        raise ValueError("camera file is outside LFR_CAMERA_FILE_ROOT")
-    return str(resolved)
 
 
 # --- the watchlist at a moment ---------------------------------------------------------

@@ -8,7 +8,6 @@ the beat task and a person) acting at once cannot both win.
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import numpy as np
 from django.conf import settings
@@ -27,7 +26,7 @@ from deployments.models import (
     Site,
     UseCase,
 )
-from recognition.engine.sources import redact
+from recognition.engine.sources import SourceError, check_source, redact
 
 # An urgent start not authorised in time loses its alerts, which recognition owns: one of
 # the two documented imports of recognition by this app (README, "Architecture").
@@ -77,30 +76,12 @@ PLAN_FIELDS = (
 
 
 def camera_validate_stream_url(url: str) -> str:
-    """Accept rtsp://, http(s):// (MJPEG) or a file that resolves inside the camera root."""
+    """The URL as given, if the engine's one source rule (`check_source`) accepts it."""
     url = (url or "").strip()
-    if not url:
-        raise ValidationError("A stream URL or file path is required.")
-    if url.startswith(("rtsp://", "http://", "https://")):
-        if not urlsplit(url).hostname:
-            raise ValidationError(f"The stream URL {url!r} has no host name.")
-        return url
-    if "://" in url or url.lower().startswith("file:"):
-        raise ValidationError(
-            "Only rtsp://, http:// or https:// streams, or a file inside the camera folder, "
-            "are allowed."
-        )
-    root = Path(settings.LFR_CAMERA_FILE_ROOT).resolve()
-    raw = Path(url)
-    if ".." in raw.parts:
-        raise ValidationError("A camera file path may not contain '..'.")
-    candidate = raw if raw.is_absolute() else root / raw
-    # resolve() follows symlinks, so a link pointing out of the folder is caught here.
-    resolved = candidate.resolve()
-    if not resolved.is_relative_to(root):
-        raise ValidationError(f"Camera files must be inside {root}; {url!r} is not.")
-    if not resolved.is_file():
-        raise ValidationError(f"No such video file inside the camera folder: {url!r}.")
+    try:
+        check_source(url, file_root=Path(settings.LFR_CAMERA_FILE_ROOT))
+    except SourceError as exc:
+        raise ValidationError(f"{str(exc)[:1].upper()}{str(exc)[1:]}.") from None
     return url
 
 

@@ -84,11 +84,34 @@ class VideoSource:
         self.close()
 
 
-def _resolve_file(raw: str, file_root: Path) -> Path:
+def check_source(url: str, *, file_root: Path) -> Path | None:
+    """The one rule for what a camera may name, checked without opening it.
+
+    A network stream (http(s) MJPEG, rtsp(s)) with a host name, or a video file, as a plain
+    path or ``file:``, that resolves inside ``file_root``: links are followed, so one
+    pointing out of the folder is refused, and ``..`` is refused outright. Returns the
+    resolved file, or None for a network stream; raises SourceError saying why not.
+    Registration calls it, and so does every open (a link may change after registration).
+    """
+    url = (url or "").strip()
+    if not url:
+        raise SourceError("a stream URL or file path is required")
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme in NETWORK_SCHEMES:
+        if not parts.hostname:
+            raise SourceError(f"the stream URL {redact(url)!r} has no host name")
+        return None
+    if scheme not in ("", "file"):
+        raise SourceError(
+            f"unsupported source scheme {scheme!r} (use a file inside the camera folder, "
+            "http(s) or rtsp(s))"
+        )
+    raw = parts.path if scheme == "file" else url
     root = Path(file_root).resolve()
     candidate = Path(raw)
     path = (candidate if candidate.is_absolute() else root / candidate).resolve()
-    if not path.is_relative_to(root):
+    if ".." in candidate.parts or not path.is_relative_to(root):
         raise SourceError(f"file {raw!r} is outside the allowed camera file folder")
     if not path.is_file():
         raise SourceError(f"file {raw!r} does not exist in the camera file folder")
@@ -116,11 +139,8 @@ def open_source(
     url: str, *, file_root: Path, start_frame: int = 0, loop: bool = False
 ) -> VideoSource:
     """Open a camera URL: ``file:`` or a plain path (inside file_root), http(s), rtsp(s)."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme in ("", "file"):
-        raw = parts.path if scheme == "file" else url
-        path = _resolve_file(raw, file_root)
+    path = check_source(url, file_root=file_root)
+    if path is not None:
         capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
         if not capture.isOpened():
             capture.release()
@@ -128,8 +148,6 @@ def open_source(
         if start_frame:
             capture.set(cv2.CAP_PROP_POS_FRAMES, start_frame)
         return VideoSource(capture, name=path.name, live=False, start_frame=start_frame, loop=loop)
-    if scheme not in NETWORK_SCHEMES:
-        raise SourceError(f"unsupported source scheme {scheme!r} (use a file, http(s) or rtsp(s))")
     _check_reachable(url)
     capture = cv2.VideoCapture(
         url,
