@@ -2,6 +2,21 @@ from datetime import date
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
+
+ADULT_AGE = 18
+
+
+def born_after_is_minor(today: date) -> date:
+    """The one under-18 rule: a subject born after this date is under 18 on `today`.
+
+    An unknown birth date counts as adult. Someone born on 29 February turns 18 on
+    1 March in a year without one.
+    """
+    try:
+        return today.replace(year=today.year - ADULT_AGE)
+    except ValueError:  # today is 29 February; that day 18 years ago did not exist
+        return today.replace(year=today.year - ADULT_AGE, day=28)
 
 
 class Category(models.TextChoices):
@@ -29,16 +44,14 @@ class Subject(models.Model):
     def __str__(self):
         return f"{self.reference} {self.display_name}"
 
-    def age_on(self, day: date) -> int | None:
-        if self.date_of_birth is None:
-            return None
+    def is_under_18_on(self, today: date) -> bool:
         dob = self.date_of_birth
-        return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
+        return dob is not None and dob > born_after_is_minor(today)
 
     @property
     def is_under_18(self) -> bool:
-        age = self.age_on(date.today())
-        return age is not None and age < 18
+        # Pages and the API ask about today in the force's time zone (TIME_ZONE).
+        return self.is_under_18_on(timezone.localdate())
 
 
 class WatchlistEntry(models.Model):

@@ -1,7 +1,7 @@
 """Reads of watchlist data: lists for pages and API, and what deployments may freeze."""
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 import numpy as np
 from django.conf import settings
@@ -9,7 +9,13 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from core import access
-from watchlists.models import Category, ReferenceImage, Subject, WatchlistEntry
+from watchlists.models import (
+    Category,
+    ReferenceImage,
+    Subject,
+    WatchlistEntry,
+    born_after_is_minor,
+)
 
 
 @dataclass(frozen=True)
@@ -22,16 +28,9 @@ class SnapshotRow:
     encodings: list[bytes]  # each 128 float32 = 512 bytes
 
 
-def _minus_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February in a non-leap year
-        return day.replace(year=day.year - years, day=28)
-
-
 def _minor_q(at: datetime) -> Q:
     """Subjects born less than 18 years before `at` (unknown birth date counts as adult)."""
-    return Q(subject__date_of_birth__gt=_minus_years(at.date(), 18))
+    return Q(subject__date_of_birth__gt=born_after_is_minor(at.date()))
 
 
 def _live_entries(*, categories: list[str] | None, at: datetime) -> QuerySet:
@@ -79,7 +78,7 @@ def counts_by_category(
     counts = {key: 0 for key in keys}
     minors = 0
     rows = qs.values_list("pk", "category", "subject__date_of_birth")
-    cutoff = _minus_years(at.date(), 18)
+    cutoff = born_after_is_minor(at.date())
     for _pk, category, dob in rows:
         if dob is not None and dob > cutoff and not include_minors:
             minors += 1

@@ -5,10 +5,6 @@ match, confirmed or not, and the outcome. The decision is told to the deployment
 consoles once it commits; like alerts, that message is only a nudge.
 """
 
-import logging
-
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -16,9 +12,7 @@ from django.shortcuts import get_object_or_404
 
 from core.services import audit_record
 from recognition.models import Adjudication, Alert
-from recognition.services.alerts import alert_group
-
-logger = logging.getLogger(__name__)
+from recognition.services.alerts import consoles_nudge
 
 NOTE_MAX = 2000
 
@@ -211,10 +205,10 @@ def adjudication_saved_already(*, alert: Alert, by, data) -> bool:
 
 def adjudication_publish(*, deployment_id: int, seq: int) -> None:
     """Nudge the deployment's consoles that alert `seq` has a new decision."""
-    try:
-        async_to_sync(get_channel_layer().group_send)(
-            alert_group(deployment_id),
-            {"type": "alert.adjudicated", "deployment_id": deployment_id, "seq": seq},
-        )
-    except Exception as exc:  # committed already; consoles re-read decisions on their tick
-        logger.warning("decision on alert seq %s not published live: %s", seq, type(exc).__name__)
+    # Committed already; consoles re-read decisions on their tick.
+    consoles_nudge(
+        deployment_id=deployment_id,
+        kind="alert.adjudicated",
+        seq=seq,
+        unsent=f"decision on alert seq {seq} not published live",
+    )

@@ -82,12 +82,25 @@ def alert_publish(alert_id: int) -> None:
     row = Alert.objects.filter(pk=alert_id).values("deployment_id", "seq").first()
     if row is None:
         return
+    # The alert is committed; consoles catch up on reconnect.
+    consoles_nudge(
+        deployment_id=row["deployment_id"],
+        kind="alert.new",
+        seq=row["seq"],
+        unsent=f"alert {alert_id} committed but not published live",
+    )
+
+
+def consoles_nudge(*, deployment_id: int, kind: str, seq: int, unsent: str) -> None:
+    """Tell a deployment's consoles that alert `seq` changed; never raises.
+
+    Called after commit, so a channel layer that is down costs only the live push (the
+    consoles re-read the database): it is logged as `unsent`, with the error's type.
+    """
     try:
         async_to_sync(get_channel_layer().group_send)(
-            alert_group(row["deployment_id"]),
-            {"type": "alert.new", "deployment_id": row["deployment_id"], "seq": row["seq"]},
+            alert_group(deployment_id),
+            {"type": kind, "deployment_id": deployment_id, "seq": seq},
         )
-    except Exception as exc:  # the alert is committed; consoles catch up on reconnect
-        logger.warning(
-            "alert %s committed but not published live: %s", alert_id, type(exc).__name__
-        )
+    except Exception as exc:
+        logger.warning("%s: %s", unsent, type(exc).__name__)

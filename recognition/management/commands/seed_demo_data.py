@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from deployments import services as deployments
 from deployments.models import Camera, Deployment, Site
+from deployments.selectors import COMMITTED
 from watchlists import services as watchlists
 from watchlists.models import WatchlistEntry
 
@@ -159,11 +160,7 @@ class Command(BaseCommand):
         booked = (
             Deployment.objects.filter(
                 cameras=camera,
-                state__in=[
-                    Deployment.State.SUBMITTED,
-                    Deployment.State.AUTHORISED,
-                    Deployment.State.LIVE,
-                ],
+                state__in=COMMITTED,
                 starts_at__gt=now,
             )
             .order_by("starts_at")
