@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 
+from core.forms import ThrottledAuthenticationForm
 from core.models import AuditEvent, LoginThrottle, WorkerHeartbeat
-from core.views import ThrottledAuthenticationForm
 
 
 class ThrottledAdminAuthenticationForm(ThrottledAuthenticationForm, AdminAuthenticationForm):

@@ -1,56 +1,16 @@
 import time
 
 from asgiref.sync import async_to_sync
-from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from core import access, request_context, services
+from core import access, services
+from core.forms import ThrottledAuthenticationForm
 from core.models import WorkerHeartbeat
-
-
-class ThrottledAuthenticationForm(AuthenticationForm):
-    """Django's login form, refusing locked accounts and addresses and counting failures."""
-
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "locked": "Too many failed attempts: this account is locked for %(minutes)s minutes.",
-        "address_locked": (
-            "Too many failed attempts from your address: try again in %(minutes)s minutes."
-        ),
-    }
-
-    def clean(self):
-        username = self.cleaned_data.get("username") or ""
-        address = request_context.current()[1]
-        if services.login_address_is_locked(address=address):
-            services.login_refused_locked(username=username, address=address, by_address=True)
-            raise self.get_locked_error("address_locked")
-        if username and services.login_is_locked(username=username):
-            services.login_refused_locked(username=username)
-            raise self.get_locked_error()
-        try:
-            return super().clean()
-        except Exception:
-            if username:
-                row = services.login_failed(username=username, address=address)
-                if row.locked_until:
-                    raise self.get_locked_error()
-            raise
-
-    def get_locked_error(self, code="locked"):
-        from django.core.exceptions import ValidationError
-
-        return ValidationError(
-            self.error_messages[code],
-            code=code,
-            params={"minutes": settings.LFR_LOGIN_LOCK_MINUTES},
-        )
 
 
 class LoginView(auth_views.LoginView):

@@ -68,10 +68,6 @@ class DecisionForm(forms.Form):
     seen_updated_at = forms.DateTimeField(widget=forms.HiddenInput, required=False)
 
 
-class ReasonForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
-
-
 class ReviewForm(forms.Form):
     review = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}))
 

@@ -15,13 +15,13 @@ from django.views.decorators.http import require_POST
 
 from core import access
 from core.exports import csv_cell
+from core.forms import ReasonForm
 from core.services import audit_record
 from deployments import selectors, services
 from deployments.forms import (
     CameraForm,
     DecisionForm,
     DeploymentForm,
-    ReasonForm,
     ReviewForm,
     SiteForm,
 )

@@ -20,9 +20,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core import access
 from core.exports import csv_cell
+from core.forms import ReasonForm
 from core.purpose import purpose_from
 from oversight import selectors, services, svg
-from oversight.forms import AuditFilterForm, PeriodForm, ReasonForm, ReportFilterForm
+from oversight.forms import AuditFilterForm, PeriodForm, ReportFilterForm
 from recognition.models import Alert
 from recognition.services.holds import alert_hold_place, alert_hold_release
 

@@ -23,7 +23,3 @@ class SubmitForm(forms.Form):
         required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
     review_due = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-
-
-class ReasonForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))

@@ -10,12 +10,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core import access
+from core.forms import ReasonForm
 from core.models import AuditEvent
 from core.purpose import clean_purpose, purpose_from
 from recognition.engine.intake import IntakeError
 from watchlists import selectors, services
 from watchlists.api import check_verdict, jpeg_response
-from watchlists.forms import ReasonForm, SubmitForm
+from watchlists.forms import SubmitForm
 from watchlists.models import Category, WatchlistEntry
 
 

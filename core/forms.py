@@ -1,0 +1,51 @@
+"""Forms shared by every app: the throttled login form and the one "give a reason" form."""
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+
+from core import request_context, services
+
+
+class ReasonForm(forms.Form):
+    """A reason for a refusal, a stop, a rejection or a legal hold (kept in the audit log)."""
+
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=1000)
+
+
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """Django's login form, refusing locked accounts and addresses and counting failures."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "locked": "Too many failed attempts: this account is locked for %(minutes)s minutes.",
+        "address_locked": (
+            "Too many failed attempts from your address: try again in %(minutes)s minutes."
+        ),
+    }
+
+    def clean(self):
+        username = self.cleaned_data.get("username") or ""
+        address = request_context.current()[1]
+        if services.login_address_is_locked(address=address):
+            services.login_refused_locked(username=username, address=address, by_address=True)
+            raise self.get_locked_error("address_locked")
+        if username and services.login_is_locked(username=username):
+            services.login_refused_locked(username=username)
+            raise self.get_locked_error()
+        try:
+            return super().clean()
+        except Exception:
+            if username:
+                row = services.login_failed(username=username, address=address)
+                if row.locked_until:
+                    raise self.get_locked_error()
+            raise
+
+    def get_locked_error(self, code="locked"):
+        return ValidationError(
+            self.error_messages[code],
+            code=code,
+            params={"minutes": settings.LFR_LOGIN_LOCK_MINUTES},
+        )
