@@ -1,4 +1,7 @@
-"""CSV cells safe to open in a spreadsheet, for every export (oversight's and the public one)."""
+"""What leaves as a file: CSV cells safe to open in a spreadsheet (oversight's and the
+public exports), and a reference image's JPEG."""
+
+from django.http import HttpResponse
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -14,3 +17,12 @@ def csv_cell(value):
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
+
+
+def jpeg_response(jpeg: bytes, *, filename: str) -> HttpResponse:
+    """An image shown once: never cached, never sniffed as anything but a JPEG."""
+    response = HttpResponse(bytes(jpeg), content_type="image/jpeg")
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response

@@ -1,7 +1,6 @@
 """REST API for watchlists: one APIView per operation, the same services as the pages."""
 
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -17,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import access
+from core.exports import jpeg_response
 from core.purpose import purpose_from
 from recognition.engine.intake import IntakeError
 from watchlists import selectors, services
@@ -278,15 +278,7 @@ class ImageApi(APIView):
         except ValidationError as exc:
             return Response({"detail": " ".join(exc.messages), "rule": "purpose"}, status=400)
         image = services.image_view(image_id=image_id, by=request.user, purpose=purpose)
-        return jpeg_response(image)
-
-
-def jpeg_response(image) -> HttpResponse:
-    response = HttpResponse(bytes(image.jpeg), content_type="image/jpeg")
-    response["Cache-Control"] = "no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Disposition"] = f'inline; filename="reference-{image.pk}.jpg"'
-    return response
+        return jpeg_response(image.jpeg, filename=f"reference-{image.pk}.jpg")
 
 
 class ImageCheckApi(APIView):
@@ -328,25 +320,8 @@ class ImageCheckApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        return Response(check_verdict(request.user, v["image"], v["subject_reference"]))
-
-
-def check_verdict(user, upload, subject_reference: str = "") -> dict:
-    """The intake verdict for the live check (shared by the API and the page)."""
-    try:
-        r = services.image_check(by=user, data=services.upload_bytes(upload))
-    except IntakeError as exc:
-        return {"ok": False, "rule": exc.rule, "detail": exc.message}
-    near = services.image_check_near(by=user, result=r, subject_reference=subject_reference)
-    return {
-        "ok": True,
-        "rule": None,
-        "detail": "The image passes every intake rule.",
-        "width": r.width,
-        "height": r.height,
-        "face_box": list(r.face_box),
-        "face_px": r.face_px,
-        "sharpness": r.sharpness,
-        "pose_score": r.pose_score,
-        "near_matches": NearMatchOutput(near, many=True).data,
-    }
+        return Response(
+            services.image_check_verdict(
+                by=request.user, upload=v["image"], subject_reference=v["subject_reference"]
+            )
+        )

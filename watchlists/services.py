@@ -517,3 +517,33 @@ def entry_view(*, entry_id: int, by) -> WatchlistEntry:
     entry = selectors.entry_get(user=by, entry_id=entry_id)
     audit_record(actor=by, action="watchlist.entry_view", obj=entry)
     return entry
+
+
+def image_check_verdict(*, by, upload, subject_reference: str = "") -> dict:
+    """The intake verdict for the submit form's live check (its page and the API alike)."""
+    try:
+        r = image_check(by=by, data=upload_bytes(upload))
+    except IntakeError as exc:
+        return {"ok": False, "rule": exc.rule, "detail": exc.message}
+    near = image_check_near(by=by, result=r, subject_reference=subject_reference)
+    return {
+        "ok": True,
+        "rule": None,
+        "detail": "The image passes every intake rule.",
+        "width": r.width,
+        "height": r.height,
+        "face_box": list(r.face_box),
+        "face_px": r.face_px,
+        "sharpness": r.sharpness,
+        "pose_score": r.pose_score,
+        "near_matches": [
+            {
+                "subject_reference": m.subject_reference,
+                "entry_id": m.entry_id,
+                "entry_state": m.entry_state,
+                "image_id": m.image_id,
+                "distance": float(m.distance),
+            }
+            for m in near
+        ],
+    }

@@ -10,12 +10,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core import access
+from core.exports import jpeg_response
 from core.forms import ReasonForm
 from core.models import AuditEvent
 from core.purpose import clean_purpose, purpose_from
 from recognition.engine.intake import IntakeError
 from watchlists import selectors, services
-from watchlists.api import check_verdict, jpeg_response
 from watchlists.forms import SubmitForm
 from watchlists.models import Category, WatchlistEntry
 
@@ -187,10 +187,10 @@ def check(request):
     access.require(request.user, "watchlist", "submit")
     try:
         return JsonResponse(
-            check_verdict(
-                request.user,
-                request.FILES.get("image"),
-                request.POST.get("subject_reference", "")[:64],
+            services.image_check_verdict(
+                by=request.user,
+                upload=request.FILES.get("image"),
+                subject_reference=request.POST.get("subject_reference", "")[:64],
             )
         )
     except ValidationError as exc:
@@ -229,4 +229,5 @@ def image(request, image_id: int):
         purpose = purpose_from(request)
     except ValidationError as exc:
         return JsonResponse({"detail": " ".join(exc.messages), "rule": "purpose"}, status=400)
-    return jpeg_response(services.image_view(image_id=image_id, by=request.user, purpose=purpose))
+    image = services.image_view(image_id=image_id, by=request.user, purpose=purpose)
+    return jpeg_response(image.jpeg, filename=f"reference-{image.pk}.jpg")
