@@ -794,7 +794,8 @@ def lifecycle_tick(*, now: datetime | None = None) -> dict:
 
 def watchlist_retention(*, now: datetime | None = None) -> dict:
     """Destroy frozen encodings once the deployment ended + LFR_WATCHLIST_GRACE_HOURS ago.
-    The entry id list stays (who was on the list is part of the record); faces do not."""
+    The entry id list stays (who was on the list is part of the record); faces do not.
+    Like every retention job, a receipt only for a run that destroys something."""
     now = now or timezone.now()
     cutoff = now - timedelta(hours=settings.LFR_WATCHLIST_GRACE_HOURS)
     destroyed, rows = [], 0

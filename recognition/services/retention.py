@@ -1,7 +1,10 @@
 """Alert retention: alerts (with their crops and adjudications) live LFR_ALERT_RETENTION_DAYS.
 
-Called hourly by the beat task `recognition.tasks.alert_retention`. Each run leaves one
-deletion receipt in the audit log: counts and ids, never content (DOMAIN.md §8).
+Called hourly by the beat task `recognition.tasks.alert_retention`. Like every retention
+job (watchlist entries, frozen deployment watchlists), a run that deletes something leaves
+one deletion receipt in the audit log, counts and ids and never content, and a run that
+deletes nothing leaves none: an hourly "nothing to do" row would bury the receipts that
+matter.
 """
 
 from datetime import timedelta
@@ -69,5 +72,6 @@ def alerts_purge_expired(*, now=None) -> dict:
         "alert_ids": ids[:MAX_IDS_IN_RECEIPT],
         "ids_left_out": max(0, len(ids) - MAX_IDS_IN_RECEIPT),
     }
-    audit_record(action=RECEIPT_ACTION, object_type="recognition.alert", details=details)
+    if ids:
+        audit_record(action=RECEIPT_ACTION, object_type="recognition.alert", details=details)
     return details
