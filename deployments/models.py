@@ -3,7 +3,7 @@ from django.db import models
 
 
 class UseCase(models.TextChoices):
-    # DOMAIN.md §1: the Met policy's use cases.
+    # The use cases listed in the Met's LFR policy document.
     CRIME_HOTSPOT = "crime_hotspot", "Crime hotspot"
     MISSING_PERSONS = "missing_persons", "Missing persons"
     CRITICAL_INFRASTRUCTURE = "critical_infrastructure", "Protection of critical infrastructure"

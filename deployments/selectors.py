@@ -27,7 +27,7 @@ S = Deployment.State
 # States that hold a camera (until the actual end) and a slot in the weekly capacity.
 COMMITTED = (S.SUBMITTED, S.AUTHORISED, S.LIVE, S.COMPLETED)
 
-# The Met's published field names (DOMAIN.md §10), in their order: the CSV header and the
+# The Met's published deployment-record field names, in their order: the CSV header and the
 # JSON keys are exactly these.
 MET_FIELDS = [
     "Deployment Location",

@@ -35,7 +35,7 @@ from watchlists.models import Category
 
 S = Deployment.State
 
-# The lifecycle diagram (issue 4): draft → submitted → authorised | refused → live →
+# The lifecycle: draft → submitted → authorised | refused → live →
 # completed | cancelled. Anything not listed here is refused.
 TRANSITIONS = {
     S.DRAFT: {S.SUBMITTED, S.CANCELLED},
@@ -580,7 +580,10 @@ def deployment_cancel(*, deployment: Deployment, by, reason: str) -> Deployment:
 def activation_blockers(
     deployment: Deployment, *, urgent_start: bool = False, paperwork_only: bool = False
 ) -> list[str]:
-    """Why this deployment may not go live now; empty when it may (DOMAIN.md §1, §2).
+    """Why this deployment may not go live now; empty when it may. Authorised in advance
+    by someone other than the requester (College of Policing APP on LFR; Bridges v South
+    Wales Police ¶¶121-130), with a current DPIA, appropriate policy document and equality
+    impact assessment (DPA 2018 s.64; Bridges ¶¶173-181).
     `paperwork_only` leaves out the authorisation itself (for the authorisation screen)."""
     missing = []
     unauthorised = deployment.authorised_at is None or deployment.authorised_by_id is None

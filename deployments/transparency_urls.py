@@ -1,4 +1,4 @@
-"""Public pages: no login, nothing personal (DOMAIN.md §10)."""
+"""Public pages: no login, nothing personal (the Met publishes a record per deployment)."""
 
 from django.urls import path
 

@@ -260,7 +260,7 @@ LFR_DATA_DIR = Path(env_str("LFR_DATA_DIR", str(_default_data))).resolve()
 # File cameras (recorded footage, the demo clip) may only read inside this folder.
 LFR_CAMERA_FILE_ROOT = Path(env_str("LFR_CAMERA_FILE_ROOT", str(LFR_DATA_DIR))).resolve()
 
-# --- Domain rules (DOMAIN.md); every number here is configurable -----------------------
+# --- Domain rules; every number here is configurable (README, "Configuration") -------
 # Match threshold is a dlib face distance (0..1, lower = closer). The operating point is
 # calibrated from measured false-match rates (see README, "Operating point"); a
 # deployment may be stricter (lower) but never looser than LFR_THRESHOLD_MAX.

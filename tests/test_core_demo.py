@@ -64,7 +64,7 @@ def test_it_seeds_and_serves_the_login_page_on_the_embedded_default(tmp_path):
             os.killpg(server.pid, signal.SIGKILL)
 
 
-# --- the demo deployment (issue 11): planned for now, never forced live ---------------------
+# --- the demo deployment: planned for now, never forced live ----------------------------------
 
 
 def _seed(settings, tmp_path):

@@ -1,7 +1,7 @@
 """A Hypothesis state machine drives the lifecycle services against the real database,
 on a clock it moves itself: no transition outside the diagram, never live without
 authorisation or outside the authorised window, no camera booked past an actual end, no
-frozen watchlist kept past its actual end + grace (issue 11)."""
+frozen watchlist kept past its actual end + grace."""
 
 from datetime import timedelta
 from unittest import mock
@@ -24,7 +24,7 @@ from deployments import selectors, services
 from deployments.models import Camera, Deployment, DeploymentWatchlist, Site
 from oversight import selectors as oversight
 
-# The diagram from issue 4, written out here independently of the services' table.
+# The lifecycle diagram, written out here independently of services.TRANSITIONS.
 # (Urgent mode is off, so submitted → live and live → cancelled are not allowed.)
 ALLOWED = {
     ("draft", "submitted"),

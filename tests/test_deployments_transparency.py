@@ -152,7 +152,7 @@ def test_the_public_page_shows_the_yearly_totals(client, make_deployment):
 
 def _undecided_world(make_deployment, users, *, decided=3, undecided=72, **plan):
     """A finished deployment with `decided` true alerts (0 false) and `undecided` never
-    adjudicated: the figures of issue 11 (72 of 75 undecided)."""
+    adjudicated: a record once read "0.00%" false alerts with 72 of 75 undecided."""
     from tests.fixtures_oversight import decide, make_alert
 
     d = make_deployment("live", **plan)

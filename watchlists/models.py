@@ -20,7 +20,8 @@ def born_after_is_minor(today: date) -> date:
 
 
 class Category(models.TextChoices):
-    # DOMAIN.md §3: a fixed list with no catch-all (Bridges ¶124).
+    # A fixed list with no catch-all: "other persons where intelligence is required" is what
+    # the Court of Appeal struck down in Bridges v South Wales Police (¶124).
     WANTED = "wanted", "Wanted by police or courts"
     SUSPECT = "suspect", "Suspected of an offence"
     MISSING = "missing", "Missing or vulnerable person"

@@ -419,9 +419,9 @@ def _end(*, entry_id: int, by, withdraw: bool, reason: str) -> WatchlistEntry:
 def entry_retention(*, now: datetime | None = None) -> dict:
     """Expire entries past expires_at; purge images and encodings of ended entries.
 
-    Ended = expired, withdrawn or rejected, for LFR_ENTRY_PURGE_DAYS (0 = at the next run,
-    DOMAIN.md §8 "expired watchlist entries at once"). The run leaves one deletion receipt
-    with counts and ids, no content. A run with nothing to do leaves no receipt: beat runs
+    Ended = expired, withdrawn or rejected, for LFR_ENTRY_PURGE_DAYS (0, the default, = at
+    the next run: expired watchlist entries go at once). The run leaves one deletion
+    receipt with counts and ids, no content. A run with nothing to do leaves no receipt: beat runs
     this every 5 minutes and 288 empty receipts a day would bury the real ones; the
     receipts that exist are exactly the changes.
     """

@@ -1,4 +1,4 @@
-"""Create one group per role (DOMAIN.md) holding its capabilities."""
+"""Create one group per role (core/roles.py) holding its capabilities."""
 
 from django.db import migrations
 

@@ -1,4 +1,4 @@
-"""Mend `ended_at` (the actual end) on deployments that have ended (issue 11).
+"""Mend `ended_at` (the actual end) on deployments that have ended.
 
 Rows stopped early could carry no end, or a later one than really happened; where the
 audit records the stop, completion, cancellation, expiry or lapse, that moment wins. No

@@ -1,6 +1,7 @@
 """Adjudication: an officer's decision on an alert, recorded once; corrections are new rows.
 
-An alert is a prompt, not a decision (DOMAIN.md §6): a human records true or false
+An alert is a prompt, not a decision (South Wales Police's terms and definitions; the
+Surveillance Camera Code ¶3.2.3): a human records true or false
 match, confirmed or not, and the outcome. The decision is told to the deployment's other
 consoles once it commits; like alerts, that message is only a nudge.
 """
