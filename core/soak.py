@@ -47,9 +47,13 @@ class Figures:
     def decisions_lost(self) -> int:
         return max(0, self.decisions_made - self.decisions_saved)
 
-    def p95(self) -> float:
-        times = sorted(self.page_times)
+    def p95(self, kind: str | None = None) -> float:
+        """95th percentile of one kind of action (page, login, decision, check), or all."""
+        times = sorted(t for k, t in self.page_times if kind is None or k == kind)
         return times[int(0.95 * (len(times) - 1))] if times else 0.0
+
+    def count(self, kind: str) -> int:
+        return sum(1 for k, _ in self.page_times if k == kind)
 
     def failures(self) -> dict:
         return {
@@ -253,7 +257,7 @@ class Browsers:
     """Two officers' consoles, a contributor's submit page and a planner's pages."""
 
     def __init__(self, playwright, server: Server, passwords: dict, figures: Figures):
-        from tests.helpers import launch_chromium
+        from core.browser import launch_chromium
 
         self.server, self.passwords, self.figures = server, passwords, figures
         self.browser = launch_chromium(playwright)
@@ -270,7 +274,7 @@ class Browsers:
         started = time.monotonic()
         page.click("button[type=submit]")
         page.wait_for_url(re.compile(r".*/$"))
-        self.figures.page_times.append(time.monotonic() - started)
+        self.figures.page_times.append(("login", time.monotonic() - started))
         return page
 
     def _count_5xx(self, response):
@@ -280,7 +284,7 @@ class Browsers:
     def _timed(self, fn, *args, **kwargs):
         started = time.monotonic()
         result = fn(*args, **kwargs)
-        self.figures.page_times.append(time.monotonic() - started)
+        self.figures.page_times.append(("page", time.monotonic() - started))
         return result
 
     def open(self) -> None:
@@ -321,7 +325,7 @@ class Browsers:
             )
             self.figures.decisions_confirmed += 1
         finally:
-            self.figures.page_times.append(time.monotonic() - started)
+            self.figures.page_times.append(("decision", time.monotonic() - started))
 
     def check_photo(self, photo: Path) -> None:
         page = self.pages["contributor"]
@@ -331,7 +335,7 @@ class Browsers:
             "!document.getElementById('verdict').textContent.startsWith('Checking')",
             timeout=60_000,
         )
-        self.figures.page_times.append(time.monotonic() - started)
+        self.figures.page_times.append(("check", time.monotonic() - started))
         self.figures.checks += 1
 
     def plan(self) -> None:
@@ -413,7 +417,9 @@ def report(figures: Figures, out) -> None:
         f"{figures.decisions_confirmed}, saved {figures.decisions_saved}, "
         f"lost {figures.decisions_lost})\n"
         f"intake checks: {figures.checks}\n"
-        f"p95 page time: {figures.p95():.2f} s over {len(figures.page_times)} actions\n"
+        f"p95 page time: {figures.p95('page'):.2f} s over {figures.count('page')} page loads "
+        f"(logins {figures.p95('login'):.2f} s, decision saved and confirmed "
+        f"{figures.p95('decision'):.2f} s, intake checks {figures.p95('check'):.2f} s)\n"
         f"orphan processes after Ctrl-C: {len(figures.orphans)}\n"
     )
     for line in figures.crash_lines[:20]:
