@@ -42,6 +42,7 @@ class Figures:
     checks: int = 0
     page_times: list = field(default_factory=list)
     orphans: list = field(default_factory=list)
+    alerts: dict = field(default_factory=dict)  # camera name -> alerts raised
 
     @property
     def decisions_lost(self) -> int:
@@ -155,6 +156,16 @@ def saved_decisions(var_dir: Path, since: float) -> int:
         f"t = datetime.datetime.fromtimestamp({since}, datetime.UTC); "
         "print(json.dumps(Adjudication.objects.filter("
         f"by__username__in={list(OFFICERS)!r}, at__gte=t).count()))"
+    )
+    return json.loads(manage(var_dir, "shell", "-c", code).strip().splitlines()[-1])
+
+
+def alerts_per_camera(var_dir: Path) -> dict:
+    """Alerts raised per live camera during the soak: both cameras must have been read."""
+    code = (
+        "import json; from django.db.models import Count; from recognition.models import Alert; "
+        "print(json.dumps({r['camera__name']: r['n'] for r in "
+        "Alert.objects.values('camera__name').annotate(n=Count('id'))}))"
     )
     return json.loads(manage(var_dir, "shell", "-c", code).strip().splitlines()[-1])
 
@@ -405,6 +416,7 @@ def run(*, seconds: float, var_dir: Path | None, out) -> Figures:
         server.stop()
         server.scan_log()
     figures.decisions_saved = saved_decisions(var_dir, since)
+    figures.alerts = alerts_per_camera(var_dir)
     return figures
 
 
@@ -417,6 +429,7 @@ def report(figures: Figures, out) -> None:
         f"{figures.decisions_confirmed}, saved {figures.decisions_saved}, "
         f"lost {figures.decisions_lost})\n"
         f"intake checks: {figures.checks}\n"
+        f"alerts per camera: {figures.alerts}\n"
         f"p95 page time: {figures.p95('page'):.2f} s over {figures.count('page')} page loads "
         f"(logins {figures.p95('login'):.2f} s, decision saved and confirmed "
         f"{figures.p95('decision'):.2f} s, intake checks {figures.p95('check'):.2f} s)\n"
