@@ -42,14 +42,19 @@ class Figures:
     checks: int = 0
     page_times: list = field(default_factory=list)
     orphans: list = field(default_factory=list)
+    alerts: dict = field(default_factory=dict)  # camera name -> alerts raised
 
     @property
     def decisions_lost(self) -> int:
         return max(0, self.decisions_made - self.decisions_saved)
 
-    def p95(self) -> float:
-        times = sorted(self.page_times)
+    def p95(self, kind: str | None = None) -> float:
+        """95th percentile of one kind of action (page, login, decision, check), or all."""
+        times = sorted(t for k, t in self.page_times if kind is None or k == kind)
         return times[int(0.95 * (len(times) - 1))] if times else 0.0
+
+    def count(self, kind: str) -> int:
+        return sum(1 for k, _ in self.page_times if k == kind)
 
     def failures(self) -> dict:
         return {
@@ -155,6 +160,16 @@ def saved_decisions(var_dir: Path, since: float) -> int:
     return json.loads(manage(var_dir, "shell", "-c", code).strip().splitlines()[-1])
 
 
+def alerts_per_camera(var_dir: Path) -> dict:
+    """Alerts raised per live camera during the soak: both cameras must have been read."""
+    code = (
+        "import json; from django.db.models import Count; from recognition.models import Alert; "
+        "print(json.dumps({r['camera__name']: r['n'] for r in "
+        "Alert.objects.values('camera__name').annotate(n=Count('id'))}))"
+    )
+    return json.loads(manage(var_dir, "shell", "-c", code).strip().splitlines()[-1])
+
+
 class Server:
     """`manage.py lfr_demo` in its own session; restarted (and counted) if it dies."""
 
@@ -253,7 +268,7 @@ class Browsers:
     """Two officers' consoles, a contributor's submit page and a planner's pages."""
 
     def __init__(self, playwright, server: Server, passwords: dict, figures: Figures):
-        from tests.helpers import launch_chromium
+        from core.browser import launch_chromium
 
         self.server, self.passwords, self.figures = server, passwords, figures
         self.browser = launch_chromium(playwright)
@@ -270,7 +285,7 @@ class Browsers:
         started = time.monotonic()
         page.click("button[type=submit]")
         page.wait_for_url(re.compile(r".*/$"))
-        self.figures.page_times.append(time.monotonic() - started)
+        self.figures.page_times.append(("login", time.monotonic() - started))
         return page
 
     def _count_5xx(self, response):
@@ -280,7 +295,7 @@ class Browsers:
     def _timed(self, fn, *args, **kwargs):
         started = time.monotonic()
         result = fn(*args, **kwargs)
-        self.figures.page_times.append(time.monotonic() - started)
+        self.figures.page_times.append(("page", time.monotonic() - started))
         return result
 
     def open(self) -> None:
@@ -321,7 +336,7 @@ class Browsers:
             )
             self.figures.decisions_confirmed += 1
         finally:
-            self.figures.page_times.append(time.monotonic() - started)
+            self.figures.page_times.append(("decision", time.monotonic() - started))
 
     def check_photo(self, photo: Path) -> None:
         page = self.pages["contributor"]
@@ -331,7 +346,7 @@ class Browsers:
             "!document.getElementById('verdict').textContent.startsWith('Checking')",
             timeout=60_000,
         )
-        self.figures.page_times.append(time.monotonic() - started)
+        self.figures.page_times.append(("check", time.monotonic() - started))
         self.figures.checks += 1
 
     def plan(self) -> None:
@@ -401,6 +416,7 @@ def run(*, seconds: float, var_dir: Path | None, out) -> Figures:
         server.stop()
         server.scan_log()
     figures.decisions_saved = saved_decisions(var_dir, since)
+    figures.alerts = alerts_per_camera(var_dir)
     return figures
 
 
@@ -413,7 +429,10 @@ def report(figures: Figures, out) -> None:
         f"{figures.decisions_confirmed}, saved {figures.decisions_saved}, "
         f"lost {figures.decisions_lost})\n"
         f"intake checks: {figures.checks}\n"
-        f"p95 page time: {figures.p95():.2f} s over {len(figures.page_times)} actions\n"
+        f"alerts per camera: {figures.alerts}\n"
+        f"p95 page time: {figures.p95('page'):.2f} s over {figures.count('page')} page loads "
+        f"(logins {figures.p95('login'):.2f} s, decision saved and confirmed "
+        f"{figures.p95('decision'):.2f} s, intake checks {figures.p95('check'):.2f} s)\n"
         f"orphan processes after Ctrl-C: {len(figures.orphans)}\n"
     )
     for line in figures.crash_lines[:20]:

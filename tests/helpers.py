@@ -9,6 +9,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection
 
+from core import browser
+
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct-horse-battery-9"
 
@@ -54,22 +56,6 @@ PYTHON = sys.executable
 ARTIFACTS_DIR = Path(os.environ.get("LFR_ARTIFACTS_DIR", ROOT / "artifacts"))
 SCREENSHOTS_DIR = ARTIFACTS_DIR / "screenshots"
 
-# Debian's chromium (installed by `make test`), never a browser downloaded by Playwright.
-CHROMIUM = os.environ.get("LFR_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
 def launch_chromium(playwright):
-    if not Path(CHROMIUM).exists():
-        raise FileNotFoundError(f"{CHROMIUM} is missing: apt-get install chromium")
     SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    return browser.launch_chromium(playwright)

@@ -29,18 +29,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import connection
 
+from core.browser import CHROMIUM, launch_chromium
+
 GOAL_P99_SECONDS = 1.0
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def percentiles(samples: list[float]) -> dict:
@@ -314,7 +305,7 @@ def browser(world: World, *, seconds: int) -> dict:
             # plain blocking calls made between its steps.
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
             with sync_playwright() as p:
-                chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                chromium = launch_chromium(p)
                 context = chromium.new_context(base_url=base)
                 context.add_cookies(
                     [{"name": "sessionid", "value": world.sessions[0], "url": base}]
