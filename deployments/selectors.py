@@ -78,15 +78,7 @@ COUNT_FIELDS = [
 
 def deployments_visible_to(user):
     """Staff readers see all; an officer sees only the deployments assigned to them."""
-    qs = Deployment.objects.select_related("site")
-    if not access.can(user, "deployment", "list"):
-        return qs.none()
-    if any(
-        access.has(user, c)
-        for c in ("plan_deployment", "authorise_deployment", "read_all", "manage_cameras")
-    ):
-        return qs
-    return qs.filter(officers=user)
+    return access.restrict(user, "deployment", "list", Deployment.objects.select_related("site"))
 
 
 def deployment_get(pk: int):
