@@ -427,10 +427,11 @@ def yearly_summary() -> list[dict]:
 def deployments_needing_attention(user):
     """For the list page: what this user is expected to act on."""
     qs = deployments_visible_to(user)
-    if access.has(user, "authorise_deployment"):
+    # Whoever may take the next step: authorise, sign off, or review.
+    if access.can(user, "deployment", "authorise"):
         return qs.filter(state=S.SUBMITTED).exclude(requested_by=user)
-    if access.has(user, "read_all"):
+    if access.can(user, "deployment", "signoff"):
         return qs.filter(Q(record__reviewed_at__isnull=False, record__signed_off_at__isnull=True))
-    if access.has(user, "plan_deployment"):
+    if access.can(user, "deployment", "review"):
         return qs.filter(state=S.COMPLETED, record__reviewed_at__isnull=True)
     return qs.none()
