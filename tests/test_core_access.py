@@ -133,3 +133,17 @@ def test_it_does_not_write_a_denial_twice(users, client):
     client.force_login(users.officer)
     assert client.get("/watchlists/").status_code == 404
     assert AuditEvent.objects.filter(outcome="denied", actor_username="off").count() == 1
+
+
+def test_it_shows_the_health_link_exactly_to_those_the_health_page_admits(client, db):
+    # A capability outside the health rule (the audit log's) must not open the page
+    # while the navigation hides its link, or the other way round.
+    from django.contrib.auth.models import Permission
+
+    from tests.helpers import make_user
+
+    auditor = make_user("auditor")
+    auditor.user_permissions.add(Permission.objects.get(codename="view_audit"))
+    client.force_login(auditor)
+    shown = {item["label"] for item in client.get(reverse("home")).context["nav_items"]}
+    assert client.get(reverse("health")).status_code == (200 if "Health" in shown else 404)
