@@ -352,6 +352,17 @@ def test_its_lists_show_exactly_the_rows_the_object_rule_allows(world, who):
         assert access.can(user, "deployment", "watch", d)
 
 
+@pytest.mark.parametrize("who", ROLES)
+def test_its_navigation_never_links_to_a_page_that_refuses(world, who):
+    from core.context_processors import NAV
+
+    user = world[0][who]
+    for label, name, kind, action in NAV:
+        page = EXPECT[name].rule.split(".")
+        if access.can(user, kind, action):
+            assert access.can(user, *page), f"{label} is shown but {name} refuses {who}"
+
+
 def test_it_reports_how_many_cases_it_ran(capsys):
     with capsys.disabled():
         print(f"\naccess matrix: {len(EXPECT)} endpoints, {CASES} cases")
