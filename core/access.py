@@ -1,9 +1,25 @@
-"""The one place that decides "may this user do this to this object".
+"""The one place that decides "may this user do this to this object" — and "which rows".
 
-Pages, the API and websockets all ask here. Rules are per object kind. A user who may
-not even see an object gets 404 (it might as well not exist); one who may see it but
-not change it gets 403. Denials are audited. Objects are inspected by attribute (duck
-typing), so this module imports none of the feature apps.
+Pages, the API, navigation, websockets and services all ask here; nobody else tests a
+role or a capability to decide access. Rules are per object kind (`RULES`): each says,
+for a user, an action and perhaps an object, whether the user may *see* it and whether
+they may *do* it. `restrict()` is the same rule for a queryset (netbox's
+`restrict(user, action)`), so a list never shows a row its detail page would refuse.
+Objects are inspected by attribute and querysets filtered by field name, so this module
+imports none of the feature apps.
+
+One convention for a denial:
+- `require()` is the only place a denial is raised, and it writes the denial's audit row
+  (once). It raises `NotVisible` (an `Http404`) to a user who may not see the object —
+  it might as well not exist — and `Forbidden` (a `PermissionDenied`) to one who may see
+  it but not do this. Django's handlers and DRF's exception handler turn those into 404
+  and 403 as they are. A websocket has no 404: its consumer asks `can()` on connect
+  and on every event and closes with 4403.
+- Services that act for a user call `require(by, kind, action, obj)` themselves, so a
+  caller that forgot cannot slip past; a view that already asked costs nothing more
+  (only denials are audited). Services never test roles and never raise their own
+  permission errors; a missing object is still a plain `Http404`.
+- `can()` only decides what to show (a button, a nav item); it raises nothing.
 """
 
 from django.core.exceptions import PermissionDenied
@@ -55,6 +71,15 @@ def roles(user) -> list[str]:
     return sorted(g.name for g in user.groups.all() if g.name in ROLE_LABELS)
 
 
+# Those who see every deployment and camera: the planning, authorising, oversight and
+# camera-managing roles. Officers see only what they are assigned to.
+STAFF_READER = ("plan_deployment", "authorise_deployment", "read_all", "manage_cameras")
+
+
+def _any(user, capabilities) -> bool:
+    return any(has(user, c) for c in capabilities)
+
+
 def _is_assigned(user, deployment) -> bool:
     return deployment.officers.filter(pk=user.pk).exists()
 
@@ -82,14 +107,15 @@ def _watchlist(user, action, obj):
 
 
 def _deployment(user, action, obj):
-    staff_reader = any(
-        has(user, c)
-        for c in ("plan_deployment", "authorise_deployment", "read_all", "manage_cameras")
-    )
+    staff_reader = _any(user, STAFF_READER)
     officer_view = has(user, "watch_alerts") and obj is not None and _is_assigned(user, obj)
     visible = staff_reader or officer_view or (action == "list" and has(user, "watch_alerts"))
     if action in {"view", "list"}:
         return visible, visible
+    if action == "browse":
+        # The planning pages (calendar, list) in the navigation: staff only; an officer
+        # reaches their deployments through the console list.
+        return visible, staff_reader
     if action in {"create", "edit", "submit", "cancel", "stop", "review"}:
         return visible, has(user, "plan_deployment")
     if action in {"authorise", "refuse"}:
@@ -100,6 +126,9 @@ def _deployment(user, action, obj):
         return visible, has(user, "read_all")
     if action == "watch":
         return visible, officer_view or has(user, "read_all")
+    if action == "adjudicate":
+        # Only the officers assigned decide its alerts; a reader watches read-only.
+        return visible, officer_view
     return visible, False
 
 
@@ -121,10 +150,7 @@ def _alert(user, action, obj):
 
 
 def _camera(user, action, obj):
-    visible = any(
-        has(user, c)
-        for c in ("plan_deployment", "authorise_deployment", "read_all", "manage_cameras")
-    )
+    visible = _any(user, STAFF_READER)
     if action in {"view", "list"}:
         return visible, visible
     return visible, has(user, "manage_cameras")
@@ -147,6 +173,25 @@ def _evaluation(user, action, obj):
     return visible, has(user, "manage_cameras")
 
 
+def _console(user, action, obj):
+    """The live-alert consoles as a whole (one console is `deployment` "watch")."""
+    visible = has(user, "watch_alerts") or has(user, "read_all")
+    return visible, visible and action in {"view", "list"}
+
+
+def _subject(user, action, obj):
+    """A subject's history across apps: watchlist records and the alerts about them, so
+    only someone who may read both (oversight) reads it."""
+    visible = can(user, "watchlist", "view") and can(user, "alert", "list")
+    return visible, visible and action in {"view", "list"}
+
+
+def _health(user, action, obj):
+    """The health page shows the platform's plumbing: for those who run or audit it."""
+    visible = has(user, "manage_cameras") or has(user, "read_all")
+    return visible, visible and action == "view"
+
+
 RULES = {
     "watchlist": _watchlist,
     "deployment": _deployment,
@@ -155,7 +200,70 @@ RULES = {
     "audit": _audit,
     "report": _report,
     "evaluation": _evaluation,
+    "console": _console,
+    "subject": _subject,
+    "health": _health,
 }
+
+
+class NotVisible(Http404):
+    """Raised by `require()` to a user who may not see the object: shown as 404."""
+
+
+class Forbidden(PermissionDenied):
+    """Raised by `require()` to a user who may see the object but not do this: 403."""
+
+
+# --- lists: the same rules, as querysets -------------------------------------------------
+
+# Consoles a reader watches read-only: the deployments that are or may soon be live.
+CONSOLE_STATES = ("live", "authorised")
+
+
+def _deployment_rows(user, action, qs):
+    if _any(user, STAFF_READER):
+        return qs
+    if has(user, "watch_alerts"):
+        return qs.filter(officers=user)
+    return qs.none()
+
+
+def _console_rows(user, action, qs):
+    if has(user, "read_all"):
+        return qs.filter(state__in=CONSOLE_STATES)
+    if has(user, "watch_alerts"):
+        return qs.filter(officers=user)
+    return qs.none()
+
+
+def _alert_rows(user, action, qs):
+    if has(user, "read_all") or has(user, "place_legal_hold"):
+        return qs
+    if has(user, "watch_alerts"):
+        return qs.filter(deployment__officers=user)
+    return qs.none()
+
+
+# Kinds whose visibility depends on the row (for "view"/"list"); every other kind is
+# all-or-nothing, decided by its object rule.
+ROW_RULES = {
+    "deployment": _deployment_rows,
+    "console": _console_rows,
+    "alert": _alert_rows,
+}
+
+
+def restrict(user, kind: str, action: str, qs):
+    """`qs` cut to the rows `user` may see in a list (`can` answers for one row)."""
+    if not (user and user.is_authenticated and user.is_active):
+        return qs.none()
+    rows = ROW_RULES.get(kind)
+    if rows is None:
+        return qs if can(user, kind, action) else qs.none()
+    if action not in {"view", "list"}:
+        # Not written yet: guessing from the object rule without a row would be wrong.
+        raise ValueError(f"restrict() has no row rule for {kind} {action!r}")
+    return rows(user, action, qs)
 
 
 def can(user, kind: str, action: str, obj=None) -> bool:
@@ -172,7 +280,8 @@ def can_see(user, kind: str, obj=None) -> bool:
 
 
 def require(user, kind: str, action: str, obj=None) -> None:
-    """Raise Http404 for outsiders and PermissionDenied for read-only users; audit both."""
+    """Raise NotVisible (404) for outsiders and Forbidden (403) for read-only users; the
+    denial is audited here, once."""
     if can(user, kind, action, obj):
         return
     from core.services import audit_record  # local: services imports models, keep this light
@@ -195,5 +304,5 @@ def require(user, kind: str, action: str, obj=None) -> None:
         # the request middleware writes it again afterwards if so.
         request_context.remember_denial({**record, "hash": event.hash})
     if visible:
-        raise PermissionDenied(f"You may not {action} this {kind}.")
-    raise Http404(f"No such {kind}.")
+        raise Forbidden(f"You may not {action} this {kind}.")
+    raise NotVisible(f"No such {kind}.")

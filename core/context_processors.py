@@ -1,29 +1,20 @@
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from core import access
 
-# (label, url name, kind, action): shown when access.can(user, kind, action) holds.
+# (label, url name, kind, action): shown when access.can(user, kind, action) holds, the
+# same rule the page itself requires.
 NAV = [
-    ("Deployments", "deployments:calendar", "deployments_nav", None),
+    ("Deployments", "deployments:calendar", "deployment", "browse"),
     ("Watchlist", "watchlists:entries", "watchlist", "list"),
     ("Review queue", "watchlists:queue", "watchlist", "approve"),
     ("Submit entry", "watchlists:submit", "watchlist", "submit"),
-    ("Live alerts", "recognition:consoles", "alerts_nav", None),
+    ("Live alerts", "recognition:consoles", "console", "list"),
     ("Audit", "oversight:audit", "audit", "list"),
     ("Reports", "oversight:reports", "report", "list"),
     ("Cameras", "deployments:cameras", "camera", "manage"),
-    ("Health", "health", "health_nav", None),
+    ("Health", "health", "health", "view"),
 ]
-
-
-def _shown(user, kind, action) -> bool:
-    if kind == "deployments_nav":
-        return access.can_see(user, "camera")  # command, authorising, oversight, admin
-    if kind == "alerts_nav":
-        return access.has(user, "watch_alerts") or access.has(user, "read_all")
-    if kind == "health_nav":
-        return access.has(user, "manage_cameras") or access.has(user, "read_all")
-    return access.can(user, kind, action)
 
 
 def navigation(request):
@@ -31,11 +22,8 @@ def navigation(request):
     items = []
     if user is not None and user.is_authenticated:
         for label, name, kind, action in NAV:
-            try:
+            if access.can(user, kind, action):
                 url = reverse(name)
-            except NoReverseMatch:
-                continue  # that page is not built yet
-            if _shown(user, kind, action):
                 items.append({"label": label, "url": url, "active": request.path.startswith(url)})
     return {
         "nav_items": items,

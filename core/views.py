@@ -102,8 +102,7 @@ def run_health_checks():
 
 @login_required
 def health(request):
-    if not (access.has(request.user, "manage_cameras") or access.has(request.user, "read_all")):
-        access.require(request.user, "audit", "view")
+    access.require(request.user, "health", "view")
     results = run_health_checks()
     healthy = all(r["ok"] for r in results)
     if request.GET.get("format") == "json":

@@ -79,15 +79,7 @@ COUNT_FIELDS = [
 
 def deployments_visible_to(user):
     """Staff readers see all; an officer sees only the deployments assigned to them."""
-    qs = Deployment.objects.select_related("site")
-    if not access.can(user, "deployment", "list"):
-        return qs.none()
-    if any(
-        access.has(user, c)
-        for c in ("plan_deployment", "authorise_deployment", "read_all", "manage_cameras")
-    ):
-        return qs
-    return qs.filter(officers=user)
+    return access.restrict(user, "deployment", "list", Deployment.objects.select_related("site"))
 
 
 def deployment_get(pk: int):
@@ -392,10 +384,11 @@ def yearly_summary() -> list[dict]:
 def deployments_needing_attention(user):
     """For the list page: what this user is expected to act on."""
     qs = deployments_visible_to(user)
-    if access.has(user, "authorise_deployment"):
+    # Whoever may take the next step: authorise, sign off, or review.
+    if access.can(user, "deployment", "authorise"):
         return qs.filter(state=S.SUBMITTED).exclude(requested_by=user)
-    if access.has(user, "read_all"):
+    if access.can(user, "deployment", "signoff"):
         return qs.filter(Q(record__reviewed_at__isnull=False, record__signed_off_at__isnull=True))
-    if access.has(user, "plan_deployment"):
+    if access.can(user, "deployment", "review"):
         return qs.filter(state=S.COMPLETED, record__reviewed_at__isnull=True)
     return qs.none()

@@ -338,8 +338,7 @@ def _plan_summary(d: Deployment) -> dict:
 
 @transaction.atomic
 def deployment_create(*, by, cameras, officers=(), **plan) -> Deployment:
-    if not access.has(by, "plan_deployment"):
-        raise ValidationError("Only command staff may plan deployments.")
+    access.require(by, "deployment", "create")
     plan = {k: plan.get(k) for k in PLAN_FIELDS if k in plan}
     plan.setdefault("threshold", settings.LFR_THRESHOLD_DEFAULT)
     plan.setdefault("public_notice", True)
@@ -413,16 +412,6 @@ def deployment_submit(*, deployment: Deployment, by) -> Deployment:
 # --- authorisation and the frozen watchlist --------------------------------------------
 
 
-def _check_authoriser(*, deployment: Deployment, by) -> None:
-    if not access.has(by, "authorise_deployment"):
-        raise ValidationError("Only an authorising officer may authorise or refuse a deployment.")
-    if deployment.requested_by_id == by.pk:
-        raise ValidationError(
-            "You requested this deployment, so you may not authorise or refuse it: "
-            "another authorising officer must decide."
-        )
-
-
 def _snapshot_freeze(*, deployment: Deployment, now: datetime) -> DeploymentWatchlist:
     """Copy the approved entries' encodings now; later approvals never reach this copy."""
     rows = selectors.watchlist_candidates(deployment=deployment, at=now)
@@ -489,7 +478,7 @@ def deployment_authorise(
     """Authorise and freeze the watchlist. Refused if the plan changed since the screen
     was shown (`seen_updated_at`) or the watchlist is larger than authorised."""
     deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
-    _check_authoriser(deployment=deployment, by=by)
+    access.require(by, "deployment", "authorise", deployment)  # never the requester
     if seen_updated_at is not None and deployment.updated_at != seen_updated_at:
         raise ValidationError(
             "The deployment changed after you opened it: review it again before authorising."
@@ -539,7 +528,7 @@ def deployment_authorise(
 @transaction.atomic
 def deployment_refuse(*, deployment: Deployment, by, reason: str) -> Deployment:
     deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
-    _check_authoriser(deployment=deployment, by=by)
+    access.require(by, "deployment", "refuse", deployment)  # never the requester
     if not (reason or "").strip():
         raise ValidationError("Say why the deployment is refused.")
     if deployment.state != S.SUBMITTED:
@@ -707,8 +696,7 @@ def deployment_complete(
 def deployment_stop(*, deployment: Deployment, by, reason: str) -> Deployment:
     if not (reason or "").strip():
         raise ValidationError("Say why the deployment is stopped early.")
-    if not access.has(by, "plan_deployment"):
-        raise ValidationError("Only command staff may stop a deployment.")
+    access.require(by, "deployment", "stop", deployment)
     return deployment_complete(deployment=deployment, by=by, reason=f"stopped early: {reason}")
 
 
@@ -861,8 +849,7 @@ def record_compute(*, deployment: Deployment) -> DeploymentRecord:
 
 @transaction.atomic
 def record_review(*, deployment: Deployment, by, review: str) -> DeploymentRecord:
-    if not access.has(by, "plan_deployment"):
-        raise ValidationError("Only command staff write the post-deployment review.")
+    access.require(by, "deployment", "review", deployment)
     if deployment.state != S.COMPLETED:
         raise ValidationError("A review is written once the deployment has completed.")
     if not (review or "").strip():
@@ -883,8 +870,7 @@ def record_review(*, deployment: Deployment, by, review: str) -> DeploymentRecor
 
 @transaction.atomic
 def record_signoff(*, deployment: Deployment, by) -> DeploymentRecord:
-    if not access.has(by, "read_all"):
-        raise ValidationError("Only oversight signs off a deployment record.")
+    access.require(by, "deployment", "signoff", deployment)
     record = record_compute(deployment=deployment)
     if not record.review:
         raise ValidationError("Command staff must write the review before it is signed off.")

@@ -347,8 +347,7 @@ class SubjectHistoryApi(APIView):
         parameters=[OpenApiParameter("purpose", str, required=True)], responses=OutputSerializer
     )
     def get(self, request, reference):
-        access.require(request.user, "watchlist", "view")
-        access.require(request.user, "alert", "list")
+        access.require(request.user, "subject", "view")
         try:
             purpose = purpose_from(request)
         except DjangoValidationError as exc:

@@ -65,7 +65,7 @@ def reports(request):
         ("Equality monitoring", "oversight:equality", access.can(user, "report", "view")),
         ("Retention and legal holds", "oversight:retention", access.can(user, "alert", "list")),
         ("Audit explorer", "oversight:audit", access.can(user, "audit", "list")),
-        ("Subject history", "oversight:subjects", _may_read_subjects(user)),
+        ("Subject history", "oversight:subjects", access.can(user, "subject", "view")),
     ]
     tiles = [{"label": label, "url": reverse(name)} for label, name, ok in pages if ok]
     return render(request, "oversight/reports.html", {"tiles": tiles})
@@ -334,15 +334,10 @@ def audit_verify(request):
 # --- subject history (a sensitive read: purpose required) -------------------------------
 
 
-def _may_read_subjects(user) -> bool:
-    return access.can(user, "watchlist", "view") and access.can(user, "alert", "list")
-
-
 @login_required
 @require_GET
 def subjects(request):
-    access.require(request.user, "watchlist", "view")
-    access.require(request.user, "alert", "list")
+    access.require(request.user, "subject", "view")
     reference = request.GET.get("reference", "").strip()
     if reference:
         target = reverse("oversight:subject_history", args=[reference])
@@ -354,8 +349,7 @@ def subjects(request):
 @login_required
 @require_GET
 def subject_history(request, reference):
-    access.require(request.user, "watchlist", "view")
-    access.require(request.user, "alert", "list")
+    access.require(request.user, "subject", "view")
     try:
         purpose = purpose_from(request)
     except ValidationError as exc:

@@ -83,12 +83,7 @@ def consoles_for(user):
 
     Readers (oversight) watch read-only and see every live or authorised deployment.
     """
-    if access.has(user, "read_all"):
-        qs = Deployment.objects.filter(
-            state__in=[Deployment.State.LIVE, Deployment.State.AUTHORISED]
-        )
-    else:
-        qs = Deployment.objects.filter(officers=user)
+    qs = access.restrict(user, "console", "list", Deployment.objects.all())
     live_first = Case(
         When(state=Deployment.State.LIVE, then=Value(0)),
         When(state=Deployment.State.AUTHORISED, then=Value(1)),

@@ -25,8 +25,7 @@ from recognition.services.adjudication import (
 
 @login_required
 def consoles(request):
-    if not (access.has(request.user, "watch_alerts") or access.has(request.user, "read_all")):
-        access.require(request.user, "deployment", "watch")
+    access.require(request.user, "console", "list")
     return render(
         request,
         "recognition/consoles.html",
@@ -42,8 +41,7 @@ def console_page(request, deployment_id):
         "socket_path": f"/ws/deployments/{deployment.pk}/alerts/",
         "reference": deployment.reference,
         "overdue_minutes": settings.LFR_UNADJUDICATED_MINUTES,
-        "can_adjudicate": access.has(request.user, "watch_alerts")
-        and deployment.officers.filter(pk=request.user.pk).exists(),
+        "can_adjudicate": access.can(request.user, "deployment", "adjudicate", deployment),
         "outcomes": [[v, label] for v, label in Adjudication.Outcome.choices],
         "groups": list(settings.LFR_EQUALITY_GROUPS),
     }

@@ -28,7 +28,8 @@ def test_it_records_a_decision_and_audits_it(alert, users):
     assert event.details["outcome"] == "arrest" and "note" not in event.details
 
 
-def test_it_refuses_a_second_plain_decision(alert, users):
+def test_it_refuses_a_second_plain_decision(alert, users, console_deployment):
+    console_deployment.officers.add(users.officer2)
     adjudication_record(alert=alert, by=users.officer, **DECISION)
     with pytest.raises(ValidationError, match="already been adjudicated"):
         adjudication_record(alert=alert, by=users.officer2, **{**DECISION, "outcome": "other"})

@@ -20,6 +20,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from core import access
 from deployments import selectors, services
 from deployments.models import Camera, Deployment, DeploymentWatchlist, Site
 from oversight import selectors as oversight
@@ -77,7 +78,7 @@ class Lifecycle(RuleBasedStateMachine):
     def _try(self, fn, **kw):
         try:
             fn(**kw)
-        except ValidationError:
+        except (ValidationError, access.Forbidden, access.NotVisible):
             pass  # a refusal is fine; the invariants check nothing moved wrongly
 
     def _beat(self):

@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from core import access
 from core.models import AuditEvent
 from deployments import selectors, services
 
@@ -119,7 +120,7 @@ def test_sign_off_needs_a_review_first(finished, users):
 
 def test_only_oversight_signs_off(finished, users):
     services.record_review(deployment=finished, by=users.command, review="ok")
-    with pytest.raises(ValidationError, match="Only oversight"):
+    with pytest.raises(access.Forbidden):
         services.record_signoff(deployment=finished, by=users.command)
 
 

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
 
+from core import access
 from core.services import audit_record
 from recognition.models import Adjudication, Alert
 from recognition.services.alerts import consoles_nudge
@@ -69,6 +70,7 @@ def _decide(*, alert_id: int, by, corrects: Adjudication | None, **fields) -> Ad
     # Lock the alert so two officers deciding at once queue; the unique constraints (one
     # first decision per alert, one correction per decision) settle it even without locks.
     alert = Alert.objects.select_for_update().get(pk=alert_id)
+    access.require(by, "alert", "adjudicate", alert)  # only an officer assigned to it
     taken = (
         alert.adjudications.filter(corrects__isnull=True)
         if corrects is None

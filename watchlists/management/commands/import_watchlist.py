@@ -104,7 +104,7 @@ class Command(BaseCommand):
         user = get_user_model().objects.filter(username=username, is_active=True).first()
         if user is None:
             raise CommandError(f"No active user {username!r}.")
-        if access.WATCHLIST_CONTRIBUTOR not in access.roles(user):
+        if not access.can(user, "watchlist", "submit"):
             raise CommandError(f"{username} does not hold the watchlist contributor role.")
         root = Path(source)
         if root.is_dir():

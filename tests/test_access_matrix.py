@@ -1,0 +1,371 @@
+"""Every page and API endpoint × anonymous and every role × own/other object.
+
+The endpoints are not typed here: pages come from the URL conf, API operations from the
+OpenAPI schema (drf-spectacular's generator). Each must be listed in EXPECT with the
+access rule it enforces, so a new page or endpoint fails `test_it_lists_every_endpoint`
+by name until someone says who may use it. Each listed endpoint is then requested as
+each identity, on an object of the user's own and on someone else's, and must answer as
+core.access says for that object: allowed (anything but 401/403/404/405 and no 5xx),
+read-only (403) or outsider (404); anonymous users go to the login page (pages) or get
+401/403 (API). Which role holds which rule is pinned by tests/test_core_access.py; this
+test pins that every endpoint asks the rule it names, and nothing else.
+
+One world is built per module; each case runs in a savepoint that is rolled back.
+"""
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.test import Client
+from django.urls import URLResolver, get_resolver, resolve, reverse
+from drf_spectacular.generators import SchemaGenerator
+
+from core import access
+from deployments.models import Deployment
+from recognition.models import Adjudication, Alert, EvaluationRun
+from tests.fixtures_console import make_alert, make_deployment, reference_entry
+from watchlists.models import WatchlistEntry
+
+# Marked so pytest-django sets the test database up; the world itself is built once.
+pytestmark = pytest.mark.django_db
+
+PUBLIC = "public"  # anyone, logged in or not
+LOGIN = "login"  # any logged-in user
+
+
+@dataclass(frozen=True)
+class E:
+    rule: str  # "kind.action" in core.access.RULES, or PUBLIC / LOGIN
+    obj: str | None = None  # which object of the world fills the URL: own and other
+    method: str = "GET"  # pages only; an API operation's method is in its key
+    kwargs: tuple = ()  # extra URL arguments (name, value)
+    post: tuple = ()  # form fields; the value "pk" stands for the object's pk
+
+
+# Pages by URL name; API operations by "METHOD /path" as the schema spells them.
+EXPECT = {
+    "home": E(LOGIN),
+    "login": E(PUBLIC),
+    "logout": E(PUBLIC, method="POST"),
+    "health": E("health.view"),
+    "schema": E(PUBLIC),
+    "deployments:calendar": E("deployment.list"),
+    "deployments:list": E("deployment.list"),
+    "deployments:create": E("deployment.create"),
+    "deployments:detail": E("deployment.view", "deployment"),
+    "deployments:edit": E("deployment.edit", "deployment"),
+    "deployments:submit": E("deployment.submit", "deployment", "POST"),
+    "deployments:authorise": E("deployment.authorise", "deployment"),
+    "deployments:cancel": E("deployment.cancel", "deployment", "POST"),
+    "deployments:stop": E("deployment.stop", "deployment", "POST"),
+    "deployments:record": E("deployment.view", "deployment"),
+    "deployments:signoff": E("deployment.signoff", "deployment", "POST"),
+    "deployments:cameras": E("camera.list"),
+    "deployments:camera_edit": E("camera.manage", "camera"),
+    "recognition:consoles": E("console.list"),
+    "recognition:console": E("deployment.watch", "deployment"),
+    "recognition:camera_status": E("deployment.view", "deployment"),
+    "recognition:alert_crop": E("alert.view", "alert"),
+    "recognition:alert_reference": E("alert.view", "alert"),
+    "recognition:adjudicate": E("alert.adjudicate", "alert", "POST"),
+    "oversight:index": E(PUBLIC),  # a redirect to the reports page, which asks
+    "oversight:reports": E("report.list"),
+    "oversight:effectiveness": E("report.view"),
+    "oversight:accuracy": E("evaluation.view"),
+    "oversight:equality": E("report.view"),
+    "oversight:retention": E("alert.list"),
+    "oversight:hold_place_by_id": E("alert.hold", "alert", "POST", post=(("alert", "pk"),)),
+    "oversight:hold_place": E("alert.hold", "alert", "POST"),
+    "oversight:hold_release": E("alert.release", "alert", "POST"),
+    "oversight:audit": E("audit.list"),
+    "oversight:audit_verify": E("audit.verify", method="POST"),
+    "oversight:subjects": E("subject.view"),
+    "oversight:subject_history": E("subject.view", "reference"),
+    "watchlists:entries": E("watchlist.list"),
+    "watchlists:queue": E("watchlist.view"),
+    "watchlists:submit": E("watchlist.submit"),
+    "watchlists:check": E("watchlist.submit", method="POST"),
+    "watchlists:entry": E("watchlist.view", "entry"),
+    "watchlists:act": E("watchlist.approve", "entry", "POST", (("action", "approve"),)),
+    "watchlists:subject": E("watchlist.view", "subject"),
+    "watchlists:image": E("watchlist.view", "image"),
+    "transparency:index": E(PUBLIC),
+    "transparency:csv": E(PUBLIC),
+    "GET /transparency/deployments.json": E(PUBLIC),
+    "GET /api/v1/deployments/": E("deployment.list"),
+    "POST /api/v1/deployments/create/": E("deployment.create"),
+    "GET /api/v1/deployments/calendar/": E("deployment.list"),
+    "GET /api/v1/deployments/{id}/": E("deployment.view", "deployment"),
+    "POST /api/v1/deployments/{id}/update/": E("deployment.edit", "deployment"),
+    "POST /api/v1/deployments/{id}/submit/": E("deployment.submit", "deployment"),
+    "GET /api/v1/deployments/{id}/authorisation/": E("deployment.authorise", "deployment"),
+    "POST /api/v1/deployments/{id}/authorise/": E("deployment.authorise", "deployment"),
+    "POST /api/v1/deployments/{id}/refuse/": E("deployment.refuse", "deployment"),
+    "POST /api/v1/deployments/{id}/cancel/": E("deployment.cancel", "deployment"),
+    "POST /api/v1/deployments/{id}/stop/": E("deployment.stop", "deployment"),
+    "GET /api/v1/deployments/{id}/record/": E("deployment.view", "deployment"),
+    "POST /api/v1/deployments/{id}/review/": E("deployment.review", "deployment"),
+    "POST /api/v1/deployments/{id}/signoff/": E("deployment.signoff", "deployment"),
+    "GET /api/v1/deployments/sites/": E("camera.list"),
+    "POST /api/v1/deployments/sites/create/": E("camera.manage"),
+    "GET /api/v1/deployments/cameras/": E("camera.list"),
+    "POST /api/v1/deployments/cameras/create/": E("camera.manage"),
+    "POST /api/v1/deployments/cameras/{id}/update/": E("camera.manage", "camera"),
+    "GET /api/v1/recognition/deployments/{deployment_id}/alerts/": E(
+        "deployment.watch", "deployment"
+    ),
+    "POST /api/v1/recognition/alerts/{alert_id}/adjudication/": E("alert.adjudicate", "alert"),
+    "POST /api/v1/recognition/adjudications/{adjudication_id}/correction/": E(
+        "alert.adjudicate", "adjudication"
+    ),
+    "GET /api/v1/oversight/audit/events/": E("audit.list"),
+    "GET /api/v1/oversight/audit/flags/": E("audit.list"),
+    "GET /api/v1/oversight/audit/verification/": E("audit.view"),
+    "POST /api/v1/oversight/audit/verification/": E("audit.verify"),
+    "GET /api/v1/oversight/reports/effectiveness/": E("report.view"),
+    "GET /api/v1/oversight/reports/accuracy/": E("evaluation.list"),
+    "GET /api/v1/oversight/reports/accuracy/{run_id}/": E("evaluation.view", "run"),
+    "GET /api/v1/oversight/reports/equality/": E("report.view"),
+    "GET /api/v1/oversight/retention/": E("alert.list"),
+    "GET /api/v1/oversight/holds/": E("alert.list"),
+    "POST /api/v1/oversight/alerts/{alert_id}/hold/": E("alert.hold", "alert"),
+    "POST /api/v1/oversight/alerts/{alert_id}/release/": E("alert.release", "alert"),
+    "GET /api/v1/oversight/subjects/{reference}/history/": E("subject.view", "reference"),
+    "GET /api/v1/watchlist/entries/": E("watchlist.list"),
+    "POST /api/v1/watchlist/entries/": E("watchlist.submit"),
+    "GET /api/v1/watchlist/entries/{entry_id}/": E("watchlist.view", "entry"),
+    "POST /api/v1/watchlist/entries/{entry_id}/approve/": E("watchlist.approve", "entry"),
+    "POST /api/v1/watchlist/entries/{entry_id}/reject/": E("watchlist.reject", "entry"),
+    "POST /api/v1/watchlist/entries/{entry_id}/withdraw/": E("watchlist.withdraw", "entry"),
+    "POST /api/v1/watchlist/entries/{entry_id}/expire/": E("watchlist.expire", "entry"),
+    "GET /api/v1/watchlist/images/{image_id}/": E("watchlist.view", "image"),
+    "POST /api/v1/watchlist/check/": E("watchlist.submit"),
+}
+
+# Django's admin site keeps its own rule (staff only) and is not ours to list.
+NOT_OURS = {"admin"}
+ROLES = {
+    "command": access.COMMAND_STAFF,
+    "authoriser": access.AUTHORISING_OFFICER,
+    "contributor": access.WATCHLIST_CONTRIBUTOR,
+    "manager": access.WATCHLIST_MANAGER,
+    "officer": access.OFFICER,
+    "oversight": access.OVERSIGHT,
+    "admin": access.ADMIN,
+    "nobody": None,
+}
+IDENTITIES = [None, *ROLES]  # None: anonymous
+
+
+def _walk(patterns, namespace=None):
+    """(URL name, its argument names) of every route in the URL conf but NOT_OURS."""
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            if p.namespace not in NOT_OURS:
+                yield from _walk(p.url_patterns, p.namespace or namespace)
+        else:
+            name = f"{namespace}:{p.name}" if namespace else p.name
+            yield name, set(getattr(p.pattern, "converters", {}))
+
+
+def _schema_operations() -> dict[str, str]:
+    """{"METHOD /path": URL name} for every operation the OpenAPI schema documents."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    found = {}
+    for path, operations in schema["paths"].items():
+        match = resolve(re.sub(r"\{[^}]+\}", "1", path))
+        for method in operations:
+            found[f"{method.upper()} {path}"] = match.view_name
+    return found
+
+
+def endpoints() -> set[str]:
+    operations = _schema_operations()
+    served_by_api = set(operations.values())
+    pages = {name for name, _ in _walk(get_resolver().url_patterns) if name not in served_by_api}
+    return pages | set(operations)
+
+
+def test_it_lists_every_endpoint():
+    found = endpoints()
+    assert sorted(found - set(EXPECT)) == [], "endpoints with no access expectation"
+    assert sorted(set(EXPECT) - found) == [], "expectations for endpoints that are gone"
+
+
+# --- the world: two of everything, one the user's own and one someone else's -----------
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock(), transaction.atomic():
+        users = {}
+        for name, role in ROLES.items():
+            users[name] = get_user_model().objects.create(username=f"mx-{name}")
+            if role:
+                users[name].groups.add(Group.objects.get(name=role))
+        other_requester = get_user_model().objects.create(username="mx-command2")
+        other_requester.groups.add(Group.objects.get(name=access.COMMAND_STAFF))
+        other_officer = get_user_model().objects.create(username="mx-officer2")
+        other_officer.groups.add(Group.objects.get(name=access.OFFICER))
+
+        class Staff:  # what reference_entry reads
+            contributor, manager = users["contributor"], users["manager"]
+
+        own_entry = reference_entry(Staff, "obama.jpg")
+        other_entry = reference_entry(Staff, "biden.jpg")
+        # The manager's own submission: the two-person rule keeps them from deciding it.
+        WatchlistEntry.objects.filter(pk=other_entry.pk).update(
+            submitted_by=users["manager"], state=WatchlistEntry.State.PENDING
+        )
+        WatchlistEntry.objects.filter(pk=own_entry.pk).update(state=WatchlistEntry.State.PENDING)
+        own_entry.refresh_from_db()
+        other_entry.refresh_from_db()
+        objects = {}
+        for side, requester, officer, entry in [
+            ("own", users["command"], users["officer"], own_entry),
+            ("other", other_requester, other_officer, other_entry),
+        ]:
+            deployment = make_deployment(officers=[officer], requested_by=requester)
+            alert = make_alert(deployment, nudge=False)
+            adjudication = Adjudication.objects.create(
+                alert=alert, by=officer, is_true_match=False, confirmed=True, outcome="no_action"
+            )
+            objects[side] = {
+                "deployment": deployment,
+                "camera": deployment.cameras.get(),
+                "alert": alert,
+                "adjudication": adjudication,
+                "entry": entry,
+                "image": entry.images.get(),
+                "subject": entry.subject,
+                "reference": entry.subject,
+                "run": EvaluationRun.objects.create(
+                    dataset="matrix", pairs=1, operating_threshold=0.5, thresholds=[]
+                ),
+            }
+        yield users, objects
+        transaction.set_rollback(True)
+
+
+def _rule_object(what: str | None, obj):
+    """What core.access inspects for the object that fills the URL."""
+    if what in {"adjudication", "image"}:
+        return obj.alert if what == "adjudication" else obj.entry
+    if what in {"deployment", "alert", "entry", "camera"}:
+        return obj
+    return None  # subjects and runs: their kind's rule reads no object
+
+
+def _url(key: str, spec: E, obj) -> tuple[str, str]:
+    value = (obj.reference if spec.obj == "reference" else obj.pk) if obj is not None else None
+    if " " in key:  # an API operation
+        method, path = key.split(" ", 1)
+        return method, re.sub(r"\{[^}]+\}", str(value), path)
+    kwargs = dict(spec.kwargs)
+    (argument,) = dict(_walk(get_resolver().url_patterns))[key] - set(kwargs) or {None}
+    if argument is not None:
+        kwargs[argument] = value
+    return spec.method, reverse(key, kwargs=kwargs)
+
+
+def _expected(spec: E, user, obj) -> str:
+    if spec.rule == PUBLIC:
+        return "allowed"
+    if user is None:
+        return "anonymous"
+    if spec.rule == LOGIN:
+        return "allowed"
+    kind, action = spec.rule.split(".")
+    target = _rule_object(spec.obj, obj)
+    if access.can(user, kind, action, target):
+        return "allowed"
+    return "read-only" if access.can_see(user, kind, target) else "outsider"
+
+
+def _outcome(response, *, api: bool, anonymous: bool) -> str:
+    status, location = response.status_code, response.get("Location", "")
+    to_login = status == 302 and "/accounts/login/" in location
+    if to_login or (api and anonymous and status in (401, 403)):
+        return "anonymous"
+    if status == 404:
+        return "outsider"
+    if status == 403:
+        return "read-only"
+    if status in (401, 405) or status >= 500:
+        return f"status {status}"
+    return "allowed"
+
+
+CASES = Counter()  # expected outcome -> how many cases
+REASON = "Matrix case: a reason long enough to pass any form"
+
+
+@pytest.mark.parametrize("key", sorted(EXPECT))
+def test_it_answers_each_identity_as_access_says(world, key):
+    users, objects = world
+    spec = EXPECT[key]
+    api = " " in key
+    sides = ["own", "other"] if spec.obj else ["own"]
+    wrong = []
+    for who in IDENTITIES:
+        user = users[who] if who else None
+        for side in sides:
+            obj = objects[side][spec.obj] if spec.obj else None
+            method, url = _url(key, spec, obj)
+            # A reason is what most actions ask for: with it a refusal comes from the
+            # access rule, not from a form left empty.
+            data = {"reason": REASON, **{k: (obj.pk if v == "pk" else v) for k, v in spec.post}}
+            with transaction.atomic():
+                client = Client()
+                if user is not None:
+                    client.force_login(user)
+                response = getattr(client, method.lower())(url, data)
+                transaction.set_rollback(True)
+            got = _outcome(response, api=api, anonymous=user is None)
+            if spec.rule == PUBLIC and got == "anonymous":
+                got = "allowed"  # a public page may send anyone on to log in (logout does)
+            want = _expected(spec, user, obj)
+            CASES[want] += 1
+            if got != want:
+                status = response.status_code
+                wrong.append(f"{who or 'anonymous'}/{side}: want {want}, got {got} ({status})")
+    assert wrong == [], f"{key} ({spec.rule})"
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_its_lists_show_exactly_the_rows_the_object_rule_allows(world, who):
+    users, _ = world
+    user = users[who]
+    deployments = Deployment.objects.all()
+    listed = set(access.restrict(user, "deployment", "list", deployments))
+    assert listed == {d for d in deployments if access.can_see(user, "deployment", d)}
+    alerts = Alert.objects.all()
+    listed = set(access.restrict(user, "alert", "list", alerts))
+    assert listed == {a for a in alerts if access.can_see(user, "alert", a)}
+    # A console listed is one the user may open.
+    for d in access.restrict(user, "console", "list", deployments):
+        assert access.can(user, "deployment", "watch", d)
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_its_navigation_never_links_to_a_page_that_refuses(world, who):
+    from core.context_processors import NAV
+
+    user = world[0][who]
+    for label, name, kind, action in NAV:
+        page = EXPECT[name].rule.split(".")
+        if access.can(user, kind, action):
+            assert access.can(user, *page), f"{label} is shown but {name} refuses {who}"
+
+
+def test_it_reports_how_many_cases_it_ran(capsys):
+    if not CASES:
+        pytest.skip("the matrix itself was not selected")
+    with capsys.disabled():
+        outcomes = ", ".join(f"{n} {want}" for want, n in sorted(CASES.items()))
+        print(f"\naccess matrix: {len(EXPECT)} endpoints, {CASES.total()} cases ({outcomes})")
