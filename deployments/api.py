@@ -58,7 +58,7 @@ class DeploymentOut(serializers.ModelSerializer):
             "site_id",
             "cameras",
             "officers",
-            *services.PLAN_FIELDS[2:],
+            *services.PLAN_TERMS,
             "requested_by",
             "submitted_at",
             "authorised_by",

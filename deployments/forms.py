@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 
 from core import access
 from deployments.models import Camera, Deployment, Site
-from deployments.services import PLAN_FIELDS
+from deployments.services import PLAN_PURPOSE_AND_SITE, PLAN_TERMS
 from watchlists.models import Category
 
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -29,7 +29,7 @@ class DeploymentForm(forms.ModelForm):
 
     class Meta:
         model = Deployment
-        fields = [*PLAN_FIELDS[:2], "cameras", *PLAN_FIELDS[2:], "officers"]
+        fields = [*PLAN_PURPOSE_AND_SITE, "cameras", *PLAN_TERMS, "officers"]
         widgets = {
             "starts_at": DATETIME,
             "ends_at": DATETIME,

@@ -23,9 +23,9 @@ from deployments.models import (
 # one of the two documented imports of recognition by this app (README, "Architecture").
 from recognition.selectors import alert_figures
 
-S = Deployment.State
+State = Deployment.State
 # States that hold a camera (until the actual end) and a slot in the weekly capacity.
-COMMITTED = (S.SUBMITTED, S.AUTHORISED, S.LIVE, S.COMPLETED)
+COMMITTED = (State.SUBMITTED, State.AUTHORISED, State.LIVE, State.COMPLETED)
 
 # The Met's published deployment-record field names, in their order: the CSV header and the
 # JSON keys are exactly these.
@@ -316,7 +316,7 @@ def _local(moment: datetime | None) -> str:
 
 def published_records():
     return (
-        DeploymentRecord.objects.filter(deployment__state=S.COMPLETED)
+        DeploymentRecord.objects.filter(deployment__state=State.COMPLETED)
         .select_related("deployment", "deployment__site")
         .order_by("-deployment__starts_at")
     )
@@ -349,7 +349,7 @@ def upcoming_notices(now: datetime | None = None):
     now = now or timezone.now()
     return (
         Deployment.objects.filter(
-            public_notice=True, state__in=(S.AUTHORISED, S.LIVE), ends_at__gt=now
+            public_notice=True, state__in=(State.AUTHORISED, State.LIVE), ends_at__gt=now
         )
         .select_related("site")
         .order_by("starts_at")
@@ -386,9 +386,9 @@ def deployments_needing_attention(user):
     qs = deployments_visible_to(user)
     # Whoever may take the next step: authorise, sign off, or review.
     if access.can(user, "deployment", "authorise"):
-        return qs.filter(state=S.SUBMITTED).exclude(requested_by=user)
+        return qs.filter(state=State.SUBMITTED).exclude(requested_by=user)
     if access.can(user, "deployment", "signoff"):
         return qs.filter(Q(record__reviewed_at__isnull=False, record__signed_off_at__isnull=True))
     if access.can(user, "deployment", "review"):
-        return qs.filter(state=S.COMPLETED, record__reviewed_at__isnull=True)
+        return qs.filter(state=State.COMPLETED, record__reviewed_at__isnull=True)
     return qs.none()

@@ -33,26 +33,27 @@ from recognition.engine.sources import SourceError, check_source, redact
 from recognition.services.retention import alerts_delete_of
 from watchlists.models import Category
 
-S = Deployment.State
+State = Deployment.State
 
 # The lifecycle: draft → submitted → authorised | refused → live →
 # completed | cancelled. Anything not listed here is refused.
 TRANSITIONS = {
-    S.DRAFT: {S.SUBMITTED, S.CANCELLED},
+    State.DRAFT: {State.SUBMITTED, State.CANCELLED},
     # submitted → live only for an urgent start (LFR_URGENT_MODE).
-    S.SUBMITTED: {S.AUTHORISED, S.REFUSED, S.CANCELLED, S.LIVE},
+    State.SUBMITTED: {State.AUTHORISED, State.REFUSED, State.CANCELLED, State.LIVE},
     # authorised → submitted: an edit sends it back for authorisation.
-    S.AUTHORISED: {S.LIVE, S.SUBMITTED, S.CANCELLED},
-    S.REFUSED: set(),
+    State.AUTHORISED: {State.LIVE, State.SUBMITTED, State.CANCELLED},
+    State.REFUSED: set(),
     # live → cancelled only when an urgent start lapses without authorisation.
-    S.LIVE: {S.COMPLETED, S.CANCELLED},
-    S.COMPLETED: set(),
-    S.CANCELLED: set(),
+    State.LIVE: {State.COMPLETED, State.CANCELLED},
+    State.COMPLETED: set(),
+    State.CANCELLED: set(),
 }
-EDITABLE = (S.DRAFT, S.SUBMITTED, S.AUTHORISED)
-PLAN_FIELDS = (
-    "use_case",
-    "site",
+EDITABLE = (State.DRAFT, State.SUBMITTED, State.AUTHORISED)
+# The plan's fields, in the order a planner fills them in: first what it is for and where
+# (the site decides which cameras can be chosen), then the terms of the deployment.
+PLAN_PURPOSE_AND_SITE = ("use_case", "site")
+PLAN_TERMS = (
     "starts_at",
     "ends_at",
     "necessity",
@@ -70,6 +71,7 @@ PLAN_FIELDS = (
     "no_notice_reason",
     "urgent",
 )
+PLAN_FIELDS = (*PLAN_PURPOSE_AND_SITE, *PLAN_TERMS)
 
 
 # --- sites and cameras -----------------------------------------------------------------
@@ -154,9 +156,9 @@ def _camera_moved(*, camera: Camera, by) -> list[str]:
     `submitted` (losing its frozen watchlist), and a submitted one is touched so an
     authoriser's open screen is out of date. Returns the references sent back."""
     deployments = Deployment.objects.select_for_update().filter(
-        cameras=camera, state__in=(S.SUBMITTED, S.AUTHORISED, S.LIVE)
+        cameras=camera, state__in=(State.SUBMITTED, State.AUTHORISED, State.LIVE)
     )
-    live = [d.reference for d in deployments if d.state == S.LIVE]
+    live = [d.reference for d in deployments if d.state == State.LIVE]
     if live:
         raise ValidationError(
             f"Camera {camera.name!r} is in live deployment {', '.join(live)}: stop it before "
@@ -165,8 +167,8 @@ def _camera_moved(*, camera: Camera, by) -> list[str]:
     sent_back = []
     now = timezone.now()
     for d in deployments:
-        if d.state == S.AUTHORISED:
-            _transition(d, S.SUBMITTED, now=now, authorised_by=None, authorised_at=None)
+        if d.state == State.AUTHORISED:
+            _transition(d, State.SUBMITTED, now=now, authorised_by=None, authorised_at=None)
             _snapshot_discard(deployment=d, by=by, why="camera changed after authorisation")
             audit_record(
                 actor=by,
@@ -175,7 +177,7 @@ def _camera_moved(*, camera: Camera, by) -> list[str]:
                 details={
                     "changed": ["camera"],
                     "camera_id": camera.pk,
-                    "from_state": S.AUTHORISED,
+                    "from_state": State.AUTHORISED,
                     "to_state": d.state,
                 },
             )
@@ -297,7 +299,7 @@ def _transition(deployment: Deployment, to: str, *, now: datetime | None = None,
     frm = deployment.state
     if to not in TRANSITIONS[frm]:
         raise ValidationError(
-            f"A deployment cannot go from {S(frm).label.lower()} to {S(to).label.lower()}."
+            f"A deployment cannot go from {State(frm).label.lower()} to {State(to).label.lower()}."
         )
     fields["updated_at"] = now or timezone.now()
     won = Deployment.objects.filter(pk=deployment.pk, state=frm).update(state=to, **fields)
@@ -345,7 +347,7 @@ def deployment_create(*, by, cameras, officers=(), **plan) -> Deployment:
     _check_plan(plan=plan, cameras=cameras)
     now = timezone.now()
     deployment = Deployment.objects.create(
-        reference=_next_reference(now), requested_by=by, state=S.DRAFT, **plan
+        reference=_next_reference(now), requested_by=by, state=State.DRAFT, **plan
     )
     deployment.cameras.set(cameras)
     deployment.officers.set(officers)
@@ -361,7 +363,9 @@ def deployment_update(*, deployment: Deployment, by, cameras, officers=None, **p
     authorisation and frozen watchlist: what was authorised is no longer what will run."""
     deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
     if deployment.state not in EDITABLE:
-        raise ValidationError(f"A {S(deployment.state).label.lower()} deployment cannot be edited.")
+        raise ValidationError(
+            f"A {State(deployment.state).label.lower()} deployment cannot be edited."
+        )
     merged = {k: getattr(deployment, k) for k in PLAN_FIELDS}
     merged.update({k: v for k, v in plan.items() if k in PLAN_FIELDS})
     _check_plan(plan=merged, cameras=cameras)
@@ -375,10 +379,10 @@ def deployment_update(*, deployment: Deployment, by, cameras, officers=None, **p
     after = _plan_summary(deployment)
     changed = sorted(k for k in after if after[k] != before[k])
     was = deployment.state
-    if was in (S.SUBMITTED, S.AUTHORISED):
+    if was in (State.SUBMITTED, State.AUTHORISED):
         _check_commitments(deployment=deployment, now=timezone.now())
-    if was == S.AUTHORISED:
-        _transition(deployment, S.SUBMITTED, authorised_by=None, authorised_at=None)
+    if was == State.AUTHORISED:
+        _transition(deployment, State.SUBMITTED, authorised_by=None, authorised_at=None)
         _snapshot_discard(deployment=deployment, by=by, why="edited after authorisation")
     audit_record(
         actor=by,
@@ -392,14 +396,14 @@ def deployment_update(*, deployment: Deployment, by, cameras, officers=None, **p
 @transaction.atomic
 def deployment_submit(*, deployment: Deployment, by) -> Deployment:
     deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
-    if deployment.state != S.DRAFT:
+    if deployment.state != State.DRAFT:
         raise ValidationError("Only a draft can be submitted for authorisation.")
     _check_plan(
         plan={k: getattr(deployment, k) for k in PLAN_FIELDS}, cameras=deployment.cameras.all()
     )
     now = timezone.now()
     _check_commitments(deployment=deployment, now=now)
-    frm = _transition(deployment, S.SUBMITTED, now=now, submitted_at=now)
+    frm = _transition(deployment, State.SUBMITTED, now=now, submitted_at=now)
     audit_record(
         actor=by,
         action="deployment.submit",
@@ -484,7 +488,7 @@ def deployment_authorise(
             "The deployment changed after you opened it: review it again before authorising."
         )
     now = timezone.now()
-    if deployment.state == S.LIVE and deployment.urgent and deployment.authorised_at is None:
+    if deployment.state == State.LIVE and deployment.urgent and deployment.authorised_at is None:
         # Retrospective authority for an urgent start: the watchlist frozen at start stays.
         Deployment.objects.filter(pk=deployment.pk).update(
             authorised_by=by, authorised_at=now, decision_reason=reason, updated_at=now
@@ -497,14 +501,14 @@ def deployment_authorise(
             details={"urgent": True, "state": deployment.state, "reason": reason},
         )
         return deployment
-    if deployment.state != S.SUBMITTED:
+    if deployment.state != State.SUBMITTED:
         raise ValidationError("Only a submitted deployment can be authorised.")
     if deployment.ends_at <= now:
         raise ValidationError("This deployment's end has passed: it can no longer be authorised.")
     wl = _snapshot_freeze(deployment=deployment, now=now)
     frm = _transition(
         deployment,
-        S.AUTHORISED,
+        State.AUTHORISED,
         now=now,
         authorised_by=by,
         authorised_at=now,
@@ -531,9 +535,9 @@ def deployment_refuse(*, deployment: Deployment, by, reason: str) -> Deployment:
     access.require(by, "deployment", "refuse", deployment)  # never the requester
     if not (reason or "").strip():
         raise ValidationError("Say why the deployment is refused.")
-    if deployment.state != S.SUBMITTED:
+    if deployment.state != State.SUBMITTED:
         raise ValidationError("Only a submitted deployment can be refused.")
-    frm = _transition(deployment, S.REFUSED, decision_reason=reason)
+    frm = _transition(deployment, State.REFUSED, decision_reason=reason)
     audit_record(
         actor=by,
         action="deployment.refuse",
@@ -548,10 +552,10 @@ def deployment_cancel(*, deployment: Deployment, by, reason: str) -> Deployment:
     deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
     if not (reason or "").strip():
         raise ValidationError("Say why the deployment is cancelled.")
-    if deployment.state == S.LIVE:
+    if deployment.state == State.LIVE:
         raise ValidationError("A live deployment is stopped, not cancelled: use Stop.")
     frm = _transition(
-        deployment, S.CANCELLED, ended_at=timezone.now(), end_reason=reason, ended_by=by
+        deployment, State.CANCELLED, ended_at=timezone.now(), end_reason=reason, ended_by=by
     )
     _snapshot_discard(deployment=deployment, by=by, why="cancelled")
     audit_record(
@@ -632,8 +636,8 @@ def deployment_go_live(*, deployment: Deployment, now: datetime | None = None) -
     deployment went live."""
     now = now or timezone.now()
     deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
-    urgent_start = deployment.state == S.SUBMITTED
-    if deployment.state not in (S.AUTHORISED, S.SUBMITTED):
+    urgent_start = deployment.state == State.SUBMITTED
+    if deployment.state not in (State.AUTHORISED, State.SUBMITTED):
         return False
     early_or_late = window_blocker(deployment, now)
     if early_or_late:
@@ -646,7 +650,7 @@ def deployment_go_live(*, deployment: Deployment, now: datetime | None = None) -
     wl = None
     if urgent_start:
         wl = _snapshot_freeze(deployment=deployment, now=now)
-    frm = _transition(deployment, S.LIVE, now=now, started_at=now)
+    frm = _transition(deployment, State.LIVE, now=now, started_at=now)
     audit_record(
         action="deployment.live",
         obj=deployment,
@@ -668,11 +672,11 @@ def deployment_complete(
     published record."""
     now = now or timezone.now()
     deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
-    if deployment.state != S.LIVE:
+    if deployment.state != State.LIVE:
         raise ValidationError("Only a live deployment can be stopped.")
     frm = _transition(
         deployment,
-        S.COMPLETED,
+        State.COMPLETED,
         now=now,
         ended_at=max(deployment.started_at or now, min(now, deployment.ends_at)),
         end_reason=reason,
@@ -704,11 +708,11 @@ def deployment_stop(*, deployment: Deployment, by, reason: str) -> Deployment:
 def _urgent_lapse(*, deployment: Deployment, now: datetime) -> None:
     """An urgent start not authorised in time: stop it and delete what it collected."""
     deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
-    if deployment.state != S.LIVE or deployment.authorised_at is not None:
+    if deployment.state != State.LIVE or deployment.authorised_at is not None:
         return
     frm = _transition(
         deployment,
-        S.CANCELLED,
+        State.CANCELLED,
         now=now,
         ended_at=now,
         purged_at=now,
@@ -737,23 +741,26 @@ def lifecycle_tick(*, now: datetime | None = None) -> dict:
     transaction, so one failure does not hold up the others."""
     now = now or timezone.now()
     done = {"live": 0, "completed": 0, "cancelled": 0, "lapsed": 0}
-    for d in Deployment.objects.filter(state=S.LIVE, ends_at__lte=now):
+    for d in Deployment.objects.filter(state=State.LIVE, ends_at__lte=now):
         try:
             deployment_complete(deployment=d, now=now)
         except ValidationError:
             continue  # stopped by someone (or another tick) a moment ago
         done["completed"] += 1
-    if settings.LFR_URGENT_MODE or Deployment.objects.filter(state=S.LIVE, urgent=True).exists():
+    if (
+        settings.LFR_URGENT_MODE
+        or Deployment.objects.filter(state=State.LIVE, urgent=True).exists()
+    ):
         deadline = now - timedelta(hours=settings.LFR_URGENT_AUTHORISE_HOURS)
         for d in Deployment.objects.filter(
-            state=S.LIVE, urgent=True, authorised_at__isnull=True, started_at__lte=deadline
+            state=State.LIVE, urgent=True, authorised_at__isnull=True, started_at__lte=deadline
         ):
             _urgent_lapse(deployment=d, now=now)
             done["lapsed"] += 1
     due = Deployment.objects.filter(starts_at__lte=now, ends_at__gt=now)
-    starters = list(due.filter(state=S.AUTHORISED))
+    starters = list(due.filter(state=State.AUTHORISED))
     if settings.LFR_URGENT_MODE:
-        starters += list(due.filter(state=S.SUBMITTED, urgent=True))
+        starters += list(due.filter(state=State.SUBMITTED, urgent=True))
     for d in starters:
         try:
             done["live"] += deployment_go_live(deployment=d, now=now)
@@ -761,12 +768,14 @@ def lifecycle_tick(*, now: datetime | None = None) -> dict:
             # e.g. an urgent watchlist larger than its maximum: it stays put, and says why.
             with transaction.atomic():
                 _refuse_activation(d, kind="gate", blockers=exc.messages)
-    for d in Deployment.objects.filter(state__in=(S.SUBMITTED, S.AUTHORISED), ends_at__lte=now):
+    for d in Deployment.objects.filter(
+        state__in=(State.SUBMITTED, State.AUTHORISED), ends_at__lte=now
+    ):
         with transaction.atomic():
             try:
                 _transition(
                     d,
-                    S.CANCELLED,
+                    State.CANCELLED,
                     now=now,
                     ended_at=now,
                     end_reason="its end passed before it went live",
@@ -796,7 +805,7 @@ def watchlist_retention(*, now: datetime | None = None) -> dict:
     with transaction.atomic():
         for wl in candidates:
             d = wl.deployment
-            if d.state == S.LIVE:
+            if d.state == State.LIVE:
                 continue  # the tick completes it first; never pull a list from a live run
             if d.actual_end > cutoff:
                 continue
@@ -850,7 +859,7 @@ def record_compute(*, deployment: Deployment) -> DeploymentRecord:
 @transaction.atomic
 def record_review(*, deployment: Deployment, by, review: str) -> DeploymentRecord:
     access.require(by, "deployment", "review", deployment)
-    if deployment.state != S.COMPLETED:
+    if deployment.state != State.COMPLETED:
         raise ValidationError("A review is written once the deployment has completed.")
     if not (review or "").strip():
         raise ValidationError("The review cannot be empty.")

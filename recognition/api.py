@@ -89,7 +89,7 @@ class AlertListApi(APIView):
         return paginator.get_paginated_response(AlertOutputSerializer(data, many=True).data)
 
 
-def _decided(request, alert, corrects_id=None):
+def _adjudicate_request(request, alert, corrects_id=None):
     access.require(request.user, "alert", "adjudicate", alert)
     serializer = DecisionInputSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
@@ -114,7 +114,7 @@ class AdjudicationCreateApi(APIView):
     @extend_schema(request=DecisionInputSerializer, responses={201: AlertOutputSerializer})
     def post(self, request, alert_id):
         alert = get_object_or_404(Alert.objects.select_related("deployment"), pk=alert_id)
-        return _decided(request, alert)
+        return _adjudicate_request(request, alert)
 
 
 class AdjudicationCorrectApi(APIView):
@@ -125,4 +125,4 @@ class AdjudicationCorrectApi(APIView):
         first = get_object_or_404(
             Adjudication.objects.select_related("alert__deployment"), pk=adjudication_id
         )
-        return _decided(request, first.alert, corrects_id=first.pk)
+        return _adjudicate_request(request, first.alert, corrects_id=first.pk)

@@ -165,7 +165,7 @@ def _after(deployment: Deployment, seq: int, *, limit: int = BATCH) -> list[dict
     return [serialise(a, purpose=purpose) for a in rows]
 
 
-def _decided(deployment: Deployment, *, after_id: int, since, upto_seq: int) -> list[dict]:
+def _newly_decided(deployment: Deployment, *, after_id: int, since, upto_seq: int) -> list[dict]:
     ids = Adjudication.objects.filter(alert__deployment=deployment, alert__seq__lte=upto_seq)
     ids = ids.filter(Q(pk__gt=after_id) | Q(at__gte=since)).values("alert_id")
     purpose = console_purpose(deployment)
@@ -222,7 +222,7 @@ def poll_many(asks: list[Ask]) -> list[dict | None]:
         if ask.after_seq is not None and ask.decided:
             key = (deployment.pk, ask.after_seq, ask.after_decision)
             if key not in decided:
-                decided[key] = _decided(
+                decided[key] = _newly_decided(
                     deployment, after_id=ask.after_decision, since=since, upto_seq=ask.after_seq
                 )
             answer["decided"] = decided[key]

@@ -79,7 +79,7 @@ def make_alert(deployment, *, at, subject="S-0001", crop=True, camera=None):
     return alert
 
 
-def decide(
+def adjudicate(
     alert, *, by, true, confirmed=True, outcome="no_action", group="", after=1, corrects=None
 ):
     adj = Adjudication.objects.create(
@@ -184,7 +184,7 @@ def oversight_world(users):
         )
         previous = None
         for true, confirmed, outcome, group, after in decisions:
-            previous = decide(
+            previous = adjudicate(
                 alert, by=users.officer, true=true, confirmed=confirmed, outcome=outcome,
                 group=group, after=after, corrects=previous,
             )  # fmt: skip

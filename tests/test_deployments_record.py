@@ -28,7 +28,7 @@ def _alert(d, seq, **kw):
     )
 
 
-def _decide(alert, by, true, confirmed, outcome, corrects=None):
+def _adjudicate(alert, by, true, confirmed, outcome, corrects=None):
     from recognition.models import Adjudication
 
     return Adjudication.objects.create(
@@ -47,12 +47,12 @@ def finished(make_deployment, users):
     d = make_deployment("live")
     off = users.officer
     a = [_alert(d, i) for i in range(1, 7)]
-    _decide(a[0], off, True, True, "arrest")
-    _decide(a[1], off, True, False, "other")
-    first = _decide(a[2], off, True, True, "arrest")
-    _decide(a[2], off, False, True, "no_action", corrects=first)  # corrected to false
-    _decide(a[3], off, False, False, "no_action")
-    _decide(a[4], off, True, True, "arrest")
+    _adjudicate(a[0], off, True, True, "arrest")
+    _adjudicate(a[1], off, True, False, "other")
+    first = _adjudicate(a[2], off, True, True, "arrest")
+    _adjudicate(a[2], off, False, True, "no_action", corrects=first)  # corrected to false
+    _adjudicate(a[3], off, False, False, "no_action")
+    _adjudicate(a[4], off, True, True, "arrest")
     # a[5] is not adjudicated
     type(d).objects.filter(pk=d.pk).update(faces_seen=12345)
     services.lifecycle_tick(now=d.ends_at)
@@ -105,11 +105,11 @@ def test_late_adjudications_update_the_record_until_sign_off(finished, users):
     from recognition.models import Alert
 
     last = Alert.objects.get(deployment=finished, seq=6)
-    first = _decide(last, users.officer, True, True, "arrest")
+    first = _adjudicate(last, users.officer, True, True, "arrest")
     record = services.record_review(deployment=finished, by=users.command, review="Went well.")
     assert record.fields["Outcome - Arrest"] == 3
     services.record_signoff(deployment=finished, by=users.oversight)
-    _decide(last, users.officer2, False, True, "other", corrects=first)
+    _adjudicate(last, users.officer2, False, True, "other", corrects=first)
     assert services.record_compute(deployment=finished).fields["Outcome - Arrest"] == 3
 
 

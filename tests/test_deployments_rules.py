@@ -10,12 +10,12 @@ from core.models import AuditEvent
 from deployments import services
 from deployments.models import Camera, Deployment, Site
 
-S = Deployment.State
+State = Deployment.State
 
 
 def test_it_creates_a_draft_and_audits_it(make_deployment, users):
     d = make_deployment()
-    assert d.state == S.DRAFT and d.requested_by == users.command
+    assert d.state == State.DRAFT and d.requested_by == users.command
     assert AuditEvent.objects.filter(action="deployment.create", object_id=str(d.pk)).exists()
 
 
@@ -28,7 +28,7 @@ def test_it_refuses_self_authorisation(make_deployment, users, settings):
     with pytest.raises(access.Forbidden):
         services.deployment_authorise(deployment=d, by=users.command)
     d.refresh_from_db()
-    assert d.state == S.SUBMITTED and d.authorised_by is None
+    assert d.state == State.SUBMITTED and d.authorised_by is None
 
 
 def test_it_refuses_authorisation_by_someone_without_the_role(make_deployment, users):
@@ -47,14 +47,14 @@ def test_it_refuses_an_overlapping_camera(make_deployment, next_monday):
 def test_it_allows_the_same_camera_back_to_back(make_deployment):
     first = make_deployment("submitted")
     second = make_deployment("submitted", starts_at=first.ends_at)
-    assert second.state == S.SUBMITTED
+    assert second.state == State.SUBMITTED
 
 
 def test_it_allows_overlap_on_other_cameras(make_deployment, dep_site):
     north, south = dep_site.cameras.order_by("name")
     make_deployment("submitted", cameras=[north])
     other = make_deployment("submitted", cameras=[south])
-    assert other.state == S.SUBMITTED
+    assert other.state == State.SUBMITTED
 
 
 def test_it_refuses_the_eleventh_deployment_of_a_week(make_deployment, next_monday, settings):
@@ -72,7 +72,7 @@ def test_it_frees_capacity_when_a_deployment_is_cancelled(make_deployment, next_
     first = make_deployment("submitted")
     services.deployment_cancel(deployment=first, by=first.requested_by, reason="intel changed")
     second = make_deployment("submitted", starts_at=next_monday + timedelta(days=1, hours=9))
-    assert second.state == S.SUBMITTED
+    assert second.state == State.SUBMITTED
 
 
 def test_it_refuses_a_looser_threshold_than_the_maximum(plan, users, settings):
@@ -135,7 +135,7 @@ def test_edit_of_an_authorised_deployment_returns_it_to_submitted(make_deploymen
         cameras=list(d.cameras.all()),
         threshold=0.45,
     )
-    assert d.state == S.SUBMITTED
+    assert d.state == State.SUBMITTED
     assert d.authorised_by is None and d.authorised_at is None
     assert not hasattr(Deployment.objects.get(pk=d.pk), "watchlist")
     event = AuditEvent.objects.filter(action="deployment.update", object_id=str(d.pk)).last()
@@ -154,7 +154,7 @@ def test_activation_gate_keeps_a_deployment_without_a_dpia_from_going_live(make_
     services.lifecycle_tick(now=d.starts_at + timedelta(seconds=1))
     services.lifecycle_tick(now=d.starts_at + timedelta(seconds=20))
     d.refresh_from_db()
-    assert d.state == S.AUTHORISED
+    assert d.state == State.AUTHORISED
     refusals = AuditEvent.objects.filter(
         action="deployment.activation_refused", object_id=str(d.pk)
     )
@@ -179,7 +179,7 @@ def test_activation_gate_never_starts_an_unauthorised_deployment(make_deployment
     d = make_deployment("submitted")
     services.lifecycle_tick(now=d.starts_at + timedelta(seconds=1))
     d.refresh_from_db()
-    assert d.state == S.SUBMITTED
+    assert d.state == State.SUBMITTED
     assert not services.deployment_go_live(deployment=d, now=d.starts_at)
     assert services.activation_blockers(d) == ["no authorisation"]
 
@@ -188,13 +188,13 @@ def test_lifecycle_starts_at_start_and_completes_at_end(make_deployment):
     d = make_deployment("authorised")
     services.lifecycle_tick(now=d.starts_at - timedelta(seconds=1))
     d.refresh_from_db()
-    assert d.state == S.AUTHORISED
+    assert d.state == State.AUTHORISED
     services.lifecycle_tick(now=d.starts_at)
     d.refresh_from_db()
-    assert d.state == S.LIVE and d.started_at == d.starts_at
+    assert d.state == State.LIVE and d.started_at == d.starts_at
     services.lifecycle_tick(now=d.ends_at)
     d.refresh_from_db()
-    assert d.state == S.COMPLETED and d.ended_at == d.ends_at
+    assert d.state == State.COMPLETED and d.ended_at == d.ends_at
     assert d.record.fields["Total Alerts"] == 0
     actions = list(
         AuditEvent.objects.filter(object_id=str(d.pk), object_type="deployments.deployment")
@@ -213,7 +213,7 @@ def test_lifecycle_starts_at_start_and_completes_at_end(make_deployment):
 def test_command_staff_can_stop_early(make_deployment, users):
     d = make_deployment("live")
     d = services.deployment_stop(deployment=d, by=users.command2, reason="crowd dispersed")
-    assert d.state == S.COMPLETED and d.ended_by == users.command2
+    assert d.state == State.COMPLETED and d.ended_by == users.command2
     assert "crowd dispersed" in d.end_reason
 
 
@@ -221,7 +221,7 @@ def test_an_authorised_deployment_whose_end_passes_is_cancelled(make_deployment)
     d = make_deployment("authorised", dpia_reference="")
     services.lifecycle_tick(now=d.ends_at + timedelta(seconds=1))
     d.refresh_from_db()
-    assert d.state == S.CANCELLED
+    assert d.state == State.CANCELLED
     assert not hasattr(Deployment.objects.get(pk=d.pk), "watchlist")
 
 
@@ -230,7 +230,7 @@ def test_refusal_needs_a_reason(make_deployment, users):
     with pytest.raises(ValidationError, match="Say why"):
         services.deployment_refuse(deployment=d, by=users.authoriser, reason=" ")
     d = services.deployment_refuse(deployment=d, by=users.authoriser, reason="not necessary")
-    assert d.state == S.REFUSED
+    assert d.state == State.REFUSED
 
 
 def test_authorisation_is_refused_if_the_plan_changed_since_it_was_shown(make_deployment, users):
@@ -255,12 +255,12 @@ def test_urgent_start_goes_live_then_lapses_and_is_purged(make_deployment, setti
     d = make_deployment("submitted", urgent=True)
     services.lifecycle_tick(now=d.starts_at)
     d.refresh_from_db()
-    assert d.state == S.LIVE and d.authorised_at is None
+    assert d.state == State.LIVE and d.authorised_at is None
     assert d.watchlist.encodings is not None
     later = d.starts_at + timedelta(hours=settings.LFR_URGENT_AUTHORISE_HOURS, seconds=1)
     services.lifecycle_tick(now=later)
     d.refresh_from_db()
-    assert d.state == S.CANCELLED and d.purged_at is not None
+    assert d.state == State.CANCELLED and d.purged_at is not None
     assert d.watchlist.encodings is None
     assert AuditEvent.objects.filter(
         action="deployment.urgent_lapsed", object_id=str(d.pk)
@@ -294,7 +294,7 @@ def test_urgent_lapse_purges_alerts_whose_decision_was_corrected(make_deployment
     later = d.starts_at + timedelta(hours=settings.LFR_URGENT_AUTHORISE_HOURS, seconds=1)
     services.lifecycle_tick(now=later)
     d.refresh_from_db()
-    assert d.state == S.CANCELLED
+    assert d.state == State.CANCELLED
     assert not Adjudication.objects.filter(alert__deployment=d).exists()
 
 
@@ -306,4 +306,4 @@ def test_urgent_start_authorised_in_time_runs_to_its_end(make_deployment, users,
     later = d.starts_at + timedelta(hours=settings.LFR_URGENT_AUTHORISE_HOURS, seconds=1)
     services.lifecycle_tick(now=later)
     d.refresh_from_db()
-    assert d.state == S.LIVE and d.authorised_by == users.authoriser
+    assert d.state == State.LIVE and d.authorised_by == users.authoriser

@@ -153,13 +153,13 @@ def test_the_public_page_shows_the_yearly_totals(client, make_deployment):
 def _undecided_world(make_deployment, users, *, decided=3, undecided=72, **plan):
     """A finished deployment with `decided` true alerts (0 false) and `undecided` never
     adjudicated: a record once read "0.00%" false alerts with 72 of 75 undecided."""
-    from tests.fixtures_oversight import decide, make_alert
+    from tests.fixtures_oversight import adjudicate, make_alert
 
     d = make_deployment("live", **plan)
     for i in range(decided + undecided):
         alert = make_alert(d, at=d.starts_at + timedelta(minutes=1), crop=False)
         if i < decided:
-            decide(alert, by=users.officer, true=True, outcome="arrest")
+            adjudicate(alert, by=users.officer, true=True, outcome="arrest")
     services.lifecycle_tick(now=d.ends_at)
     d.refresh_from_db()
     return d

@@ -19,7 +19,7 @@ from tests.fixtures_deployments import make_entry
 from tests.fixtures_oversight import make_alert
 from tests.fixtures_recognition import watchlist_rows
 
-S = Deployment.State
+State = Deployment.State
 
 
 def _refusals(d):
@@ -39,14 +39,14 @@ def test_go_live_refuses_an_authorised_deployment_before_its_window(make_deploym
         services.deployment_go_live(deployment=d, now=d.starts_at - timedelta(hours=11.5)) is False
     )
     d.refresh_from_db()
-    assert d.state == S.AUTHORISED and d.started_at is None
+    assert d.state == State.AUTHORISED and d.started_at is None
 
 
 def test_go_live_refuses_after_the_window_ended(make_deployment, users):
     d = make_deployment("authorised")
     assert services.deployment_go_live(deployment=d, now=d.ends_at) is False
     d.refresh_from_db()
-    assert d.state == S.AUTHORISED
+    assert d.state == State.AUTHORISED
 
 
 def test_go_live_inside_the_window_still_works(make_deployment):
@@ -109,7 +109,7 @@ def test_oversight_flags_a_deployment_that_was_live_outside_its_window(
     # raised before the window.
     audit_record(action="deployment.live", obj=d, details={"to_state": "live"})
     early = d.starts_at - timedelta(hours=2)
-    Deployment.objects.filter(pk=d.pk).update(state=S.LIVE, started_at=timezone.now())
+    Deployment.objects.filter(pk=d.pk).update(state=State.LIVE, started_at=timezone.now())
     make_alert(d, at=early)
     make_alert(d, at=d.starts_at + timedelta(minutes=5))  # inside: not counted
     flags = oversight.audit_flags(since=timezone.now() - timedelta(days=1), until=d.ends_at)
@@ -148,7 +148,7 @@ def test_a_stopped_deployment_frees_its_camera_at_once(make_deployment, users):
     again = make_deployment("draft", starts_at=d.ended_at, ends_at=d.ends_at)
     services.deployment_submit(deployment=again, by=users.command)  # not "overlaps"
     again.refresh_from_db()
-    assert again.state == S.SUBMITTED
+    assert again.state == State.SUBMITTED
 
 
 def test_a_stopped_deployment_still_holds_its_camera_while_it_ran(make_deployment, users):

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 
-from tests.fixtures_oversight import decide, make_alert
+from tests.fixtures_oversight import adjudicate, make_alert
 from tests.helpers import SCREENSHOTS_DIR, launch_chromium
 
 SHOTS = SCREENSHOTS_DIR
@@ -28,7 +28,7 @@ def _seed_volume(world):
                 continue  # left undecided
             false = i % 11 == 3 or (GROUP_CYCLE[i % 10] == "Mixed" and i % 40 == 6)
             outcome = "no_action" if false else ("arrest", "other", "no_action")[i % 3]
-            decide(
+            adjudicate(
                 alert, by=officer, true=not false, confirmed=i % 6 != 0, outcome=outcome,
                 group=GROUP_CYCLE[i % 10], after=1 + (i * 7) % 13,
             )  # fmt: skip

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from oversight import selectors
 from recognition.models import Alert
-from tests.fixtures_oversight import EXPECTED, decide, make_alert, make_deployment, make_site
+from tests.fixtures_oversight import EXPECTED, adjudicate, make_alert, make_deployment, make_site
 
 PAGES = ["oversight:reports", "oversight:effectiveness", "oversight:equality"]
 
@@ -163,7 +163,7 @@ def test_it_says_when_no_run_exists(login, users):
 def _seed_group(deployment, officer, group, n, false):
     for i in range(n):
         alert = make_alert(deployment, at=deployment.starts_at, crop=False)
-        decide(alert, by=officer, true=i >= false, group=group)
+        adjudicate(alert, by=officer, true=i >= false, group=group)
 
 
 @pytest.fixture

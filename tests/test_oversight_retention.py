@@ -10,7 +10,7 @@ from recognition.models import Adjudication, Alert
 from recognition.services.holds import alert_hold_place, alert_hold_release
 from recognition.services.retention import RECEIPT_ACTION, alerts_purge_expired
 from recognition.tasks import alert_retention
-from tests.fixtures_oversight import decide, make_alert
+from tests.fixtures_oversight import adjudicate, make_alert
 
 REASON = "R v Smith, Southwark Crown Court, disclosure due"
 
@@ -21,10 +21,10 @@ def aged(live_deployment, users, settings):
     settings.LFR_ALERT_RETENTION_DAYS = 31
     now = timezone.now()
     old = make_alert(live_deployment, at=now - timedelta(days=40))
-    first = decide(old, by=users.officer, true=True)
-    decide(old, by=users.officer, true=False, corrects=first, after=5)
+    first = adjudicate(old, by=users.officer, true=True)
+    adjudicate(old, by=users.officer, true=False, corrects=first, after=5)
     old_held = make_alert(live_deployment, at=now - timedelta(days=45))
-    decide(old_held, by=users.officer, true=True, outcome="arrest")
+    adjudicate(old_held, by=users.officer, true=True, outcome="arrest")
     recent = make_alert(live_deployment, at=now - timedelta(days=10))
     return old, old_held, recent
 

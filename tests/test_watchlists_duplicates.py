@@ -10,7 +10,7 @@ from tests.helpers import data_path
 from watchlists import selectors, services
 from watchlists.models import WatchlistEntry
 
-S = WatchlistEntry.State
+State = WatchlistEntry.State
 
 
 API_FIELDS = {
@@ -44,7 +44,7 @@ def test_it_refuses_approval_without_a_reason_for_the_same_photo_under_another_s
     with pytest.raises(ValidationError, match="S-1"):
         services.entry_decide(entry_id=second.pk, by=users.manager, approve=True, reason="ok")
     second.refresh_from_db()
-    assert second.state == S.PENDING
+    assert second.state == State.PENDING
 
 
 def test_it_shows_the_manager_the_other_subject_in_the_queue(users, held, login):
@@ -154,7 +154,7 @@ def test_it_approves_with_a_duplicate_reason_and_audits_it(users, held, second):
         reason="Warrant checked",
         duplicate_reason="Alias: S-2 is the same man under a second warrant",
     )
-    assert entry.state == S.APPROVED and "duplicate: Alias" in entry.decision_reason
+    assert entry.state == State.APPROVED and "duplicate: Alias" in entry.decision_reason
     event = approvals(second).get()
     assert event.details["duplicate_reason"].startswith("Alias")
     assert [(m["subject"], m["entry"]) for m in event.details["near_matches"]] == [("S-1", held.pk)]
@@ -164,13 +164,13 @@ def test_it_rejects_a_duplicate_without_a_duplicate_reason(users, second):
     entry = services.entry_decide(
         entry_id=second.pk, by=users.manager, approve=False, reason="Same man as S-1"
     )
-    assert entry.state == S.REJECTED
+    assert entry.state == State.REJECTED
 
 
 def test_it_needs_no_duplicate_reason_once_the_other_entry_is_gone(users, held, second):
     services.entry_end(entry_id=held.pk, by=users.manager, withdraw=True, reason="Wrong man")
     entry = services.entry_decide(entry_id=second.pk, by=users.manager, approve=True, reason="ok")
-    assert entry.state == S.APPROVED
+    assert entry.state == State.APPROVED
     assert "duplicate_reason" not in approvals(second).get().details
 
 
@@ -229,10 +229,10 @@ def test_it_gates_page_approval_on_the_duplicate_reason(users, second, login):
     r = client.post(url, {"reason": "ok"}, follow=True)
     assert b"already held under another subject" in r.content
     second.refresh_from_db()
-    assert second.state == S.PENDING
+    assert second.state == State.PENDING
     client.post(url, {"reason": "ok", "duplicate_reason": "Alias"})
     second.refresh_from_db()
-    assert second.state == S.APPROVED
+    assert second.state == State.APPROVED
 
 
 def test_it_warns_in_the_page_live_check(users, held, login):

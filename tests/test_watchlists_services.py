@@ -17,12 +17,12 @@ from tests.helpers import make_user
 from watchlists import selectors, services
 from watchlists.models import ReferenceImage, Subject, WatchlistEntry
 
-S = WatchlistEntry.State
+State = WatchlistEntry.State
 
 
 def test_it_submits_a_pending_entry_with_its_image_and_encoding(users):
     entry = fx.submit_entry(users.contributor)
-    assert entry.state == S.PENDING and entry.submitted_by == users.contributor
+    assert entry.state == State.PENDING and entry.submitted_by == users.contributor
     image = entry.images.get()
     assert len(bytes(image.encoding)) == 512 and bytes(image.jpeg)[:3] == b"\xff\xd8\xff"
     event = AuditEvent.objects.get(action="watchlist.entry_submit")
@@ -66,7 +66,7 @@ def test_it_approves_by_another_manager(users, pending_entry):
     entry = services.entry_decide(
         entry_id=pending_entry.pk, by=users.manager, approve=True, reason="Warrant checked"
     )
-    assert entry.state == S.APPROVED and entry.decided_by == users.manager
+    assert entry.state == State.APPROVED and entry.decided_by == users.manager
     event = AuditEvent.objects.get(action="watchlist.entry_approve")
     assert event.details["reason"] == "Warrant checked"
 
@@ -77,7 +77,7 @@ def test_it_rejects_self_approval(users):
     with pytest.raises(PermissionDenied):
         services.entry_decide(entry_id=entry.pk, by=both, approve=True, reason="mine")
     entry.refresh_from_db()
-    assert entry.state == S.PENDING
+    assert entry.state == State.PENDING
     assert AuditEvent.objects.filter(action="watchlist.approve", outcome="denied").exists()
 
 
@@ -86,7 +86,7 @@ def test_it_lets_another_manager_approve_what_a_manager_submitted(users):
         make_user("both", access.WATCHLIST_MANAGER, access.WATCHLIST_CONTRIBUTOR)
     )
     entry = services.entry_decide(entry_id=entry.pk, by=users.manager2, approve=True, reason="ok")
-    assert entry.state == S.APPROVED
+    assert entry.state == State.APPROVED
 
 
 def test_it_rejects_approval_by_a_contributor(users, pending_entry):
@@ -131,7 +131,7 @@ def test_it_lets_the_submitter_withdraw_but_not_another_contributor(users):
     entry = services.entry_end(
         entry_id=entry.pk, by=users.contributor, withdraw=True, reason="Arrested"
     )
-    assert entry.state == S.WITHDRAWN and entry.ended_at is not None
+    assert entry.state == State.WITHDRAWN and entry.ended_at is not None
 
 
 def test_it_expires_only_approved_entries(users, pending_entry):
@@ -166,7 +166,7 @@ def test_it_changes_state_once_when_approve_and_reject_race(users):
     assert sorted(o[0] for o in outcomes) == ["lost", "won"]
     winner = next(approve for result, approve in outcomes if result == "won")
     entry.refresh_from_db()
-    assert entry.state == (S.APPROVED if winner else S.REJECTED)
+    assert entry.state == (State.APPROVED if winner else State.REJECTED)
     decisions = AuditEvent.objects.filter(
         action__in=["watchlist.entry_approve", "watchlist.entry_reject"]
     )
@@ -185,7 +185,7 @@ def test_it_expires_entries_past_their_date_and_purges_them(users, settings):
     result = services.entry_retention()
     assert result["expired"] == [entry.pk] and result["purged"] == [entry.pk]
     entry.refresh_from_db()
-    assert entry.state == S.EXPIRED and entry.purged_at is not None
+    assert entry.state == State.EXPIRED and entry.purged_at is not None
     image = entry.images.get()
     assert image.jpeg is None and image.encoding is None
     receipt = AuditEvent.objects.get(action="retention.watchlist_entries")

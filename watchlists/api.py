@@ -173,7 +173,7 @@ class EntryListCreateApi(APIView):
 class EntryDetailApi(APIView):
     @extend_schema(operation_id="watchlist_entries_retrieve", responses=EntryDetailOutput)
     def get(self, request, entry_id: int):
-        entry = services.entry_view(entry_id=entry_id, by=request.user)
+        entry = services.entry_consult(entry_id=entry_id, by=request.user)
         near = services.entry_near_matches(entry=entry, by=request.user)
         return Response(entry_detail(entry, near))
 
@@ -277,7 +277,7 @@ class ImageApi(APIView):
             purpose = purpose_from(request)
         except ValidationError as exc:
             return Response({"detail": " ".join(exc.messages), "rule": "purpose"}, status=400)
-        image = services.image_view(image_id=image_id, by=request.user, purpose=purpose)
+        image = services.image_consult(image_id=image_id, by=request.user, purpose=purpose)
         return jpeg_response(image.jpeg, filename=f"reference-{image.pk}.jpg")
 
 

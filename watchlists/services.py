@@ -17,7 +17,7 @@ from recognition.engine.intake import IntakeError, IntakeResult, inspect_image
 from watchlists import selectors
 from watchlists.models import Category, ReferenceImage, Subject, WatchlistEntry
 
-S = WatchlistEntry.State
+State = WatchlistEntry.State
 
 # Measured on the sample data: the same photo re-saved at JPEG q70 or halved in size sits
 # 0.08-0.09 from the original (obama.jpg); different photos of one person 0.36-0.41
@@ -338,7 +338,7 @@ def entry_decide(
     reason = _clean_text(reason, "reason")
     try:
         with transaction.atomic():
-            return _decide(
+            return _entry_decide_locked(
                 entry_id=entry_id,
                 by=by,
                 approve=approve,
@@ -352,7 +352,7 @@ def entry_decide(
         raise
 
 
-def _decide(
+def _entry_decide_locked(
     *, entry_id: int, by, approve: bool, reason: str, duplicate_reason: str
 ) -> WatchlistEntry:
     entry = _locked(entry_id)
@@ -366,8 +366,8 @@ def _decide(
         raise DuplicateError(near)
     _transition(
         entry,
-        allowed_from={S.PENDING},
-        to=S.APPROVED if approve else S.REJECTED,
+        allowed_from={State.PENDING},
+        to=State.APPROVED if approve else State.REJECTED,
         decided_by=by,
         decided_at=now,
         decision_reason=f"{reason}\nduplicate: {duplicate_reason}" if near else reason,
@@ -403,8 +403,8 @@ def _end(*, entry_id: int, by, withdraw: bool, reason: str) -> WatchlistEntry:
     action = "withdraw" if withdraw else "expire"
     _transition(
         entry,
-        allowed_from={S.PENDING, S.APPROVED} if withdraw else {S.APPROVED},
-        to=S.WITHDRAWN if withdraw else S.EXPIRED,
+        allowed_from={State.PENDING, State.APPROVED} if withdraw else {State.APPROVED},
+        to=State.WITHDRAWN if withdraw else State.EXPIRED,
         ended_at=timezone.now(),
         decision_reason=(entry.decision_reason + "\n" if entry.decision_reason else "")
         + f"{action}: {reason}",
@@ -428,25 +428,27 @@ def entry_retention(*, now: datetime | None = None) -> dict:
     now = now or timezone.now()
     due = list(
         WatchlistEntry.objects.select_for_update()
-        .filter(state__in=[S.PENDING, S.APPROVED], expires_at__lte=now)
+        .filter(state__in=[State.PENDING, State.APPROVED], expires_at__lte=now)
         .values_list("pk", flat=True)
     )
     expired = []
     for pk in due:
         won = WatchlistEntry.objects.filter(
-            pk=pk, state__in=[S.PENDING, S.APPROVED], expires_at__lte=now
-        ).update(state=S.EXPIRED, ended_at=now)
+            pk=pk, state__in=[State.PENDING, State.APPROVED], expires_at__lte=now
+        ).update(state=State.EXPIRED, ended_at=now)
         if won:
             expired.append(pk)
     cutoff = now - timedelta(days=settings.LFR_ENTRY_PURGE_DAYS)
     ended = WatchlistEntry.objects.select_for_update().filter(purged_at__isnull=True)
     purge_ids = sorted(
         set(
-            ended.filter(state__in=[S.EXPIRED, S.WITHDRAWN], ended_at__lte=cutoff).values_list(
-                "pk", flat=True
-            )
+            ended.filter(
+                state__in=[State.EXPIRED, State.WITHDRAWN], ended_at__lte=cutoff
+            ).values_list("pk", flat=True)
         )
-        | set(ended.filter(state=S.REJECTED, decided_at__lte=cutoff).values_list("pk", flat=True))
+        | set(
+            ended.filter(state=State.REJECTED, decided_at__lte=cutoff).values_list("pk", flat=True)
+        )
     )
     images = 0
     if purge_ids:
@@ -471,7 +473,7 @@ def entry_retention(*, now: datetime | None = None) -> dict:
     return {"expired": expired, "purged": purge_ids, "images_purged": images}
 
 
-def image_view(*, image_id: int, by, purpose: str) -> ReferenceImage:
+def image_consult(*, image_id: int, by, purpose: str) -> ReferenceImage:
     """Hand out one reference image for a stated purpose; the view is audited."""
     image = ReferenceImage.objects.select_related("entry", "entry__subject").filter(pk=image_id)
     image = image.first()
@@ -488,7 +490,7 @@ def image_view(*, image_id: int, by, purpose: str) -> ReferenceImage:
     return image
 
 
-def subject_view(*, subject_id: int, by, purpose: str) -> Subject:
+def subject_consult(*, subject_id: int, by, purpose: str) -> Subject:
     """The subject history page is a consultation of intelligence records: it needs a
     stated purpose, and is audited with it."""
     access.require(by, "watchlist", "view")
@@ -512,7 +514,7 @@ def upload_bytes(upload) -> bytes:
     return data
 
 
-def entry_view(*, entry_id: int, by) -> WatchlistEntry:
+def entry_consult(*, entry_id: int, by) -> WatchlistEntry:
     """An entry's detail (legal basis, case, provenance) is a consultation: audit it."""
     entry = selectors.entry_get(user=by, entry_id=entry_id)
     audit_record(actor=by, action="watchlist.entry_view", obj=entry)

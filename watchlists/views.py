@@ -101,7 +101,7 @@ def queue(request):
 
 @login_required
 def entry(request, entry_id: int):
-    obj = services.entry_view(entry_id=entry_id, by=request.user)
+    obj = services.entry_consult(entry_id=entry_id, by=request.user)
     purpose, purpose_error = _purpose(request)
     u = request.user
     return render(
@@ -208,7 +208,7 @@ def subject(request, subject_id: int):
             "watchlists/subject.html",
             {"purpose": purpose, "purpose_error": purpose_error, "subject_id": subject_id},
         )
-    subj = services.subject_view(subject_id=subject_id, by=request.user, purpose=purpose)
+    subj = services.subject_consult(subject_id=subject_id, by=request.user, purpose=purpose)
     history = list(
         subj.entries.select_related("submitted_by", "decided_by").order_by("submitted_at", "pk")
     )
@@ -229,5 +229,5 @@ def image(request, image_id: int):
         purpose = purpose_from(request)
     except ValidationError as exc:
         return JsonResponse({"detail": " ".join(exc.messages), "rule": "purpose"}, status=400)
-    image = services.image_view(image_id=image_id, by=request.user, purpose=purpose)
+    image = services.image_consult(image_id=image_id, by=request.user, purpose=purpose)
     return jpeg_response(image.jpeg, filename=f"reference-{image.pk}.jpg")

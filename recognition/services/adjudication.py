@@ -62,7 +62,9 @@ _ALREADY = {
 }
 
 
-def _decide(*, alert_id: int, by, corrects: Adjudication | None, **fields) -> Adjudication:
+def _adjudication_write(
+    *, alert_id: int, by, corrects: Adjudication | None, **fields
+) -> Adjudication:
     fields["outcome"], fields["note"], fields["perceived_group"] = _clean(
         outcome=fields["outcome"], note=fields["note"], perceived_group=fields["perceived_group"]
     )
@@ -112,7 +114,7 @@ def adjudication_record(
     perceived_group: str = "",
 ) -> Adjudication:
     """Record the decision on `alert`. A second plain decision is refused."""
-    return _decide(
+    return _adjudication_write(
         alert_id=alert.pk,
         by=by,
         corrects=None,
@@ -136,7 +138,7 @@ def adjudication_correct(
     perceived_group: str = "",
 ) -> Adjudication:
     """Record a correction of decision `first`: a new audited row with corrects=first."""
-    return _decide(
+    return _adjudication_write(
         alert_id=first.alert_id,
         by=by,
         corrects=first,
