@@ -14,7 +14,7 @@ OURS = ("core", "watchlists", "deployments", "recognition", "oversight", "lfr_si
 # deployments' only reads of recognition, each for a rule recognition owns.
 DEPLOYMENTS_MAY_USE = {
     ("deployments/selectors.py", "recognition.selectors"),  # alert_figures: decisions in force
-    ("deployments/services.py", "recognition.services.retention"),  # urgent lapse purge
+    ("deployments/services/lifecycle.py", "recognition.services.retention"),  # urgent lapse purge
 }
 TRANSPORT = ("views", "api", "admin")
 

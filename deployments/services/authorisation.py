@@ -1,0 +1,106 @@
+"""Authorisation, refusal and cancellation."""
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from core import access
+from core.services import audit_record
+from deployments.models import Deployment
+from deployments.services.planning import _plan_summary
+from deployments.services.snapshot import _snapshot_discard, _snapshot_freeze, _snapshot_summary
+from deployments.services.states import State, _transition
+
+
+@transaction.atomic
+def deployment_authorise(
+    *, deployment: Deployment, by, reason: str = "", seen_updated_at: datetime | None = None
+) -> Deployment:
+    """Authorise and freeze the watchlist. Refused if the plan changed since the screen
+    was shown (`seen_updated_at`) or the watchlist is larger than authorised."""
+    deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    access.require(by, "deployment", "authorise", deployment)  # never the requester
+    if seen_updated_at is not None and deployment.updated_at != seen_updated_at:
+        raise ValidationError(
+            "The deployment changed after you opened it: review it again before authorising."
+        )
+    now = timezone.now()
+    if deployment.state == State.LIVE and deployment.urgent and deployment.authorised_at is None:
+        # Retrospective authority for an urgent start: the watchlist frozen at start stays.
+        Deployment.objects.filter(pk=deployment.pk).update(
+            authorised_by=by, authorised_at=now, decision_reason=reason, updated_at=now
+        )
+        deployment.refresh_from_db()
+        audit_record(
+            actor=by,
+            action="deployment.authorise",
+            obj=deployment,
+            details={"urgent": True, "state": deployment.state, "reason": reason},
+        )
+        return deployment
+    if deployment.state != State.SUBMITTED:
+        raise ValidationError("Only a submitted deployment can be authorised.")
+    if deployment.ends_at <= now:
+        raise ValidationError("This deployment's end has passed: it can no longer be authorised.")
+    wl = _snapshot_freeze(deployment=deployment, now=now)
+    frm = _transition(
+        deployment,
+        State.AUTHORISED,
+        now=now,
+        authorised_by=by,
+        authorised_at=now,
+        decision_reason=reason,
+    )
+    audit_record(
+        actor=by,
+        action="deployment.authorise",
+        obj=deployment,
+        details={
+            "from_state": frm,
+            "to_state": deployment.state,
+            "reason": reason,
+            "plan": _plan_summary(deployment),
+            "watchlist": _snapshot_summary(wl),
+        },
+    )
+    return deployment
+
+
+@transaction.atomic
+def deployment_refuse(*, deployment: Deployment, by, reason: str) -> Deployment:
+    deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    access.require(by, "deployment", "refuse", deployment)  # never the requester
+    if not (reason or "").strip():
+        raise ValidationError("Say why the deployment is refused.")
+    if deployment.state != State.SUBMITTED:
+        raise ValidationError("Only a submitted deployment can be refused.")
+    frm = _transition(deployment, State.REFUSED, decision_reason=reason)
+    audit_record(
+        actor=by,
+        action="deployment.refuse",
+        obj=deployment,
+        details={"from_state": frm, "to_state": deployment.state, "reason": reason},
+    )
+    return deployment
+
+
+@transaction.atomic
+def deployment_cancel(*, deployment: Deployment, by, reason: str) -> Deployment:
+    deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    if not (reason or "").strip():
+        raise ValidationError("Say why the deployment is cancelled.")
+    if deployment.state == State.LIVE:
+        raise ValidationError("A live deployment is stopped, not cancelled: use Stop.")
+    frm = _transition(
+        deployment, State.CANCELLED, ended_at=timezone.now(), end_reason=reason, ended_by=by
+    )
+    _snapshot_discard(deployment=deployment, by=by, why="cancelled")
+    audit_record(
+        actor=by,
+        action="deployment.cancel",
+        obj=deployment,
+        details={"from_state": frm, "to_state": deployment.state, "reason": reason},
+    )
+    return deployment

@@ -1,0 +1,245 @@
+"""Planning a deployment: the plan's rules, creating, editing and submitting it."""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from core import access
+from core.services import audit_record
+from deployments import selectors
+from deployments.models import Camera, Deployment, UseCase
+from deployments.services.snapshot import _snapshot_discard
+from deployments.services.states import EDITABLE, State, _transition
+from watchlists.models import Category
+
+# The plan's fields, in the order a planner fills them in: first what it is for and where
+# (the site decides which cameras can be chosen), then the terms of the deployment.
+PLAN_PURPOSE_AND_SITE = ("use_case", "site")
+PLAN_TERMS = (
+    "starts_at",
+    "ends_at",
+    "necessity",
+    "proportionality",
+    "location_rationale",
+    "watchlist_categories",
+    "max_watchlist_size",
+    "include_minors",
+    "minors_reason",
+    "threshold",
+    "dpia_reference",
+    "policy_reference",
+    "equality_reference",
+    "public_notice",
+    "no_notice_reason",
+    "urgent",
+)
+PLAN_FIELDS = (*PLAN_PURPOSE_AND_SITE, *PLAN_TERMS)
+
+
+def _check_plan(*, plan: dict, cameras) -> None:
+    """Rules that hold for any deployment at any stage; all failures reported at once."""
+    errors = []
+    starts_at, ends_at = plan.get("starts_at"), plan.get("ends_at")
+    if plan.get("use_case") not in UseCase.values:
+        errors.append(f"The use case must be one of: {', '.join(UseCase.values)}.")
+    if not (starts_at and ends_at):
+        errors.append("A deployment needs a fixed start and end.")
+    elif starts_at >= ends_at:
+        errors.append("The start must be before the end.")
+    elif ends_at - starts_at > timedelta(hours=settings.LFR_MAX_DEPLOYMENT_HOURS):
+        errors.append(
+            f"A deployment may last at most {settings.LFR_MAX_DEPLOYMENT_HOURS} hours; "
+            f"this one lasts {(ends_at - starts_at).total_seconds() / 3600:.1f}."
+        )
+    categories = plan.get("watchlist_categories") or []
+    bad = [c for c in categories if c not in Category.values]
+    if not categories:
+        errors.append("Choose at least one watchlist category.")
+    if bad:
+        errors.append(f"Unknown watchlist categories: {', '.join(map(str, bad))}.")
+    if len(set(categories)) != len(categories):
+        errors.append("A watchlist category is listed twice.")
+    if not plan.get("max_watchlist_size") or plan["max_watchlist_size"] < 1:
+        errors.append("The maximum watchlist size must be at least 1.")
+    threshold = plan.get("threshold")
+    if threshold is None or threshold <= 0:
+        errors.append("The match threshold must be a face distance above 0.")
+    elif threshold > settings.LFR_THRESHOLD_MAX:
+        errors.append(
+            f"The match threshold {threshold} is looser than the permitted maximum "
+            f"distance {settings.LFR_THRESHOLD_MAX} (lower is stricter): choose "
+            f"{settings.LFR_THRESHOLD_MAX} or less."
+        )
+    for field, label in (
+        ("necessity", "necessity"),
+        ("proportionality", "proportionality"),
+        ("location_rationale", "why this location"),
+    ):
+        if not (plan.get(field) or "").strip():
+            errors.append(f"State the {label}.")
+    if plan.get("include_minors") and not (plan.get("minors_reason") or "").strip():
+        errors.append("Including under-18s needs a recorded reason.")
+    if not plan.get("public_notice") and not (plan.get("no_notice_reason") or "").strip():
+        errors.append("Deploying without advance public notice needs a recorded reason.")
+    if plan.get("urgent") and not settings.LFR_URGENT_MODE:
+        errors.append("Urgent starts are not enabled here (LFR_URGENT_MODE).")
+    site = plan.get("site")
+    cameras = list(cameras)
+    if not cameras:
+        errors.append("Choose at least one camera.")
+    for camera in cameras:
+        if site is not None and camera.site_id != site.pk:
+            errors.append(f"Camera {camera.name} is not at {site.name}.")
+        if not camera.enabled:
+            errors.append(f"Camera {camera.name} is disabled.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _check_commitments(*, deployment: Deployment, now: datetime) -> None:
+    """Submission-time rules: end not past, no camera clash, weekly capacity.
+
+    Locks the cameras and the week's deployments first so two submissions racing for the
+    same camera or the last slot of a week are serialised (PostgreSQL; SQLite serialises
+    writers anyway).
+    """
+    if deployment.ends_at <= now:
+        raise ValidationError("This deployment's end is in the past: change its times.")
+    camera_ids = sorted(deployment.cameras.values_list("pk", flat=True))
+    list(Camera.objects.select_for_update().filter(pk__in=camera_ids).order_by("pk"))
+    # A deployment that ended (stopped early) holds its cameras only until its actual end.
+    clash = (
+        selectors.camera_bookings(
+            camera_ids=camera_ids,
+            starts_at=deployment.starts_at,
+            ends_at=deployment.ends_at,
+            exclude=deployment.pk,
+        )
+        .order_by("starts_at")
+        .first()
+    )
+    if clash is not None:
+        names = ", ".join(sorted(c.name for c in clash.cameras.all() if c.pk in set(camera_ids)))
+        raise ValidationError(
+            f"Camera {names} is already in deployment {clash.reference} "
+            f"({timezone.localtime(clash.starts_at):%Y-%m-%d %H:%M}–"
+            f"{timezone.localtime(clash.actual_end):%H:%M}), which overlaps."
+        )
+    year, week, _ = timezone.localtime(deployment.starts_at).isocalendar()
+    start, end = selectors.iso_week_bounds(year, week)
+    list(
+        Deployment.objects.select_for_update()
+        .filter(starts_at__gte=start, starts_at__lt=end)
+        .values_list("pk", flat=True)
+    )
+    used = selectors.week_capacity_used(year=year, week=week, exclude=deployment.pk)
+    if used >= settings.LFR_WEEKLY_CAPACITY:
+        raise ValidationError(
+            f"ISO week {year}-W{week:02d} is full: {used} of "
+            f"{settings.LFR_WEEKLY_CAPACITY} deployments are already planned."
+        )
+
+
+def _next_reference(now: datetime) -> str:
+    prefix = f"DEP-{now:%Y%m%d}-"
+    count = Deployment.objects.filter(reference__startswith=prefix).count()
+    while True:
+        count += 1
+        ref = f"{prefix}{count:03d}"
+        if not Deployment.objects.filter(reference=ref).exists():
+            return ref
+
+
+def _plan_summary(d: Deployment) -> dict:
+    return {
+        "reference": d.reference,
+        "use_case": d.use_case,
+        "site_id": d.site_id,
+        "camera_ids": sorted(d.cameras.values_list("pk", flat=True)),
+        "starts_at": d.starts_at.isoformat(),
+        "ends_at": d.ends_at.isoformat(),
+        "watchlist_categories": d.watchlist_categories,
+        "max_watchlist_size": d.max_watchlist_size,
+        "include_minors": d.include_minors,
+        "threshold": d.threshold,
+        "public_notice": d.public_notice,
+        "urgent": d.urgent,
+    }
+
+
+@transaction.atomic
+def deployment_create(*, by, cameras, officers=(), **plan) -> Deployment:
+    access.require(by, "deployment", "create")
+    plan = {k: plan.get(k) for k in PLAN_FIELDS if k in plan}
+    plan.setdefault("threshold", settings.LFR_THRESHOLD_DEFAULT)
+    plan.setdefault("public_notice", True)
+    _check_plan(plan=plan, cameras=cameras)
+    now = timezone.now()
+    deployment = Deployment.objects.create(
+        reference=_next_reference(now), requested_by=by, state=State.DRAFT, **plan
+    )
+    deployment.cameras.set(cameras)
+    deployment.officers.set(officers)
+    audit_record(
+        actor=by, action="deployment.create", obj=deployment, details=_plan_summary(deployment)
+    )
+    return deployment
+
+
+@transaction.atomic
+def deployment_update(*, deployment: Deployment, by, cameras, officers=None, **plan):
+    """Edit the plan. An authorised deployment goes back to `submitted` and loses its
+    authorisation and frozen watchlist: what was authorised is no longer what will run."""
+    deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    if deployment.state not in EDITABLE:
+        raise ValidationError(
+            f"A {State(deployment.state).label.lower()} deployment cannot be edited."
+        )
+    merged = {k: getattr(deployment, k) for k in PLAN_FIELDS}
+    merged.update({k: v for k, v in plan.items() if k in PLAN_FIELDS})
+    _check_plan(plan=merged, cameras=cameras)
+    before = _plan_summary(deployment)
+    for key, value in merged.items():
+        setattr(deployment, key, value)
+    deployment.save()
+    deployment.cameras.set(cameras)
+    if officers is not None:
+        deployment.officers.set(officers)
+    after = _plan_summary(deployment)
+    changed = sorted(k for k in after if after[k] != before[k])
+    was = deployment.state
+    if was in (State.SUBMITTED, State.AUTHORISED):
+        _check_commitments(deployment=deployment, now=timezone.now())
+    if was == State.AUTHORISED:
+        _transition(deployment, State.SUBMITTED, authorised_by=None, authorised_at=None)
+        _snapshot_discard(deployment=deployment, by=by, why="edited after authorisation")
+    audit_record(
+        actor=by,
+        action="deployment.update",
+        obj=deployment,
+        details={"changed": changed, "from_state": was, "to_state": deployment.state},
+    )
+    return deployment
+
+
+@transaction.atomic
+def deployment_submit(*, deployment: Deployment, by) -> Deployment:
+    deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    if deployment.state != State.DRAFT:
+        raise ValidationError("Only a draft can be submitted for authorisation.")
+    _check_plan(
+        plan={k: getattr(deployment, k) for k in PLAN_FIELDS}, cameras=deployment.cameras.all()
+    )
+    now = timezone.now()
+    _check_commitments(deployment=deployment, now=now)
+    frm = _transition(deployment, State.SUBMITTED, now=now, submitted_at=now)
+    audit_record(
+        actor=by,
+        action="deployment.submit",
+        obj=deployment,
+        details={"from_state": frm, "to_state": deployment.state},
+    )
+    return deployment

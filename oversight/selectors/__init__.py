@@ -1,0 +1,95 @@
+"""Reads for oversight: the reports (effectiveness, accuracy, equality), retention,
+the audit explorer with its flags for unusual use, and a subject's history.
+
+Oversight owns no tables; every figure here is computed from the other apps' records.
+Each report returns plain rows (dicts) so the page, the chart, the CSV and the API all
+show the same numbers.
+
+One module per room, re-exported here so callers write `selectors.effectiveness(...)`:
+reports, retention_report (named so it does not shadow the `retention` report itself),
+audit and subjects.
+"""
+
+from oversight.selectors.audit import (
+    AUDIT_CSV_COLUMNS,
+    DENIED_LIMIT,
+    DENIED_WINDOW,
+    FLAG_DEFAULT_DAYS,
+    IMAGE_VIEWS_LIMIT,
+    IMAGE_VIEWS_WINDOW,
+    JUNK_PURPOSES,
+    SENSITIVE_READ_Q,
+    STOP_NOTICE,
+    SUBJECT_HISTORY_READS,
+    audit_events,
+    audit_flags,
+    is_sensitive_read,
+    live_outside_window,
+    weak_purpose_reason,
+)
+from oversight.selectors.reports import (
+    EFFECTIVENESS_COLUMNS,
+    GROUPINGS,
+    MAX_CI_WIDTH,
+    MIN_N,
+    NOT_RECORDED,
+    Z95,
+    Tally,
+    accuracy,
+    alert_facts,
+    effectiveness,
+    effectiveness_all,
+    equality,
+    evaluation_runs,
+    reported_deployments,
+    wilson_interval,
+)
+from oversight.selectors.retention_report import (
+    HOLD_ACTIONS,
+    RECEIPT_Q,
+    deletion_receipts,
+    held_alerts,
+    hold_history,
+    retention,
+)
+from oversight.selectors.subjects import subject_history
+
+__all__ = [
+    "alert_facts",
+    "Tally",
+    "EFFECTIVENESS_COLUMNS",
+    "GROUPINGS",
+    "reported_deployments",
+    "effectiveness_all",
+    "effectiveness",
+    "evaluation_runs",
+    "accuracy",
+    "Z95",
+    "MIN_N",
+    "MAX_CI_WIDTH",
+    "NOT_RECORDED",
+    "wilson_interval",
+    "equality",
+    "RECEIPT_Q",
+    "retention",
+    "held_alerts",
+    "HOLD_ACTIONS",
+    "hold_history",
+    "deletion_receipts",
+    "audit_events",
+    "AUDIT_CSV_COLUMNS",
+    "SUBJECT_HISTORY_READS",
+    "IMAGE_VIEWS_LIMIT",
+    "IMAGE_VIEWS_WINDOW",
+    "DENIED_LIMIT",
+    "DENIED_WINDOW",
+    "FLAG_DEFAULT_DAYS",
+    "JUNK_PURPOSES",
+    "SENSITIVE_READ_Q",
+    "is_sensitive_read",
+    "weak_purpose_reason",
+    "STOP_NOTICE",
+    "live_outside_window",
+    "audit_flags",
+    "subject_history",
+]
