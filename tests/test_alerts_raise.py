@@ -129,8 +129,11 @@ def test_it_keeps_the_alert_when_publishing_fails(deployment, monkeypatch, caplo
     assert "biden" not in caplog.text and "obama" not in caplog.text
 
 
-def test_it_ignores_a_publish_for_an_alert_that_is_gone(db):
+def test_it_ignores_a_publish_for_an_alert_that_is_gone(db, monkeypatch):
+    nudged = []
+    monkeypatch.setattr(alerts, "consoles_nudge", lambda **kw: nudged.append(kw))
     alerts.alert_publish(987654)
+    assert nudged == []
 
 
 @pytest.mark.django_db(transaction=True)

@@ -92,7 +92,7 @@ def test_it_refuses_anonymous_sockets(console_deployment):
     async def run():
         comm = _communicator(console_deployment)
         connected, code = await comm.connect(timeout=WAIT)
-        assert not connected
+        assert (connected, code) == (False, consumers.CLOSE_UNAUTHENTICATED)
         await comm.disconnect(timeout=WAIT)
 
     async_to_sync(run)()
@@ -117,8 +117,8 @@ def test_it_refuses_an_officer_of_another_deployment(console_deployment, users, 
 
     async def run():
         comm = _communicator(console_deployment, cookie)
-        connected, _ = await comm.connect(timeout=WAIT)
-        assert not connected
+        connected, code = await comm.connect(timeout=WAIT)
+        assert (connected, code) == (False, consumers.CLOSE_FORBIDDEN)
 
     async_to_sync(run)()
     denied = AuditEvent.objects.filter(action="deployment.watch", outcome="denied").get()
@@ -159,8 +159,8 @@ def test_it_refuses_users_with_no_role(console_deployment, users, session_cookie
     cookie = session_cookie(users.nobody)
 
     async def run():
-        connected, _ = await _communicator(console_deployment, cookie).connect(timeout=WAIT)
-        assert not connected
+        connected, code = await _communicator(console_deployment, cookie).connect(timeout=WAIT)
+        assert (connected, code) == (False, consumers.CLOSE_FORBIDDEN)
 
     async_to_sync(run)()
 

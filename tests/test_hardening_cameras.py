@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 
 from core.models import AuditEvent
 from deployments import services
-from deployments.models import Camera, Site
+from deployments.models import Camera, DeploymentWatchlist, Site
 
 SECRET_URL = "rtsp://viewer:hunter2@10.0.0.9:554/stream1"
 API = "/api/v1/deployments/cameras/"
@@ -75,7 +75,7 @@ def test_moving_a_camera_sends_its_authorised_deployment_back_for_authorisation(
     d.refresh_from_db()
     assert d.state == "submitted"
     assert d.authorised_at is None and d.authorised_by is None
-    assert not hasattr(d, "watchlist") or d.watchlist is None
+    assert not DeploymentWatchlist.objects.filter(deployment=d).exists()
     row = AuditEvent.objects.filter(action="camera.update").latest("pk")
     assert row.details["old_stream_url"] == old
     assert row.details["new_stream_url"] == "rtsp://10.9.9.9/elsewhere"
