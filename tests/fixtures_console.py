@@ -6,7 +6,6 @@ import socket
 import subprocess
 import time
 import urllib.request
-from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -15,18 +14,14 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from deployments.models import Camera, Deployment, Site
+from deployments.models import Deployment
 from recognition.models import Alert
+from tests.factories import make_deployment, sample_jpeg
 from tests.helpers import PASSWORD, PYTHON, ROOT, faces
 from watchlists.models import ReferenceImage, Subject, WatchlistEntry
 
 _numbers = itertools.count(1)
 ORIGIN = (b"origin", b"http://testserver")
-
-
-def sample_jpeg(name: str = "obama.jpg") -> bytes:
-    """A real photograph's bytes (JPEG), standing in for a probe crop."""
-    return faces("examples", name).read_bytes()
 
 
 def jpeg_of(name: str) -> bytes:
@@ -66,33 +61,6 @@ def reference_entry(users, name: str) -> WatchlistEntry:
         pose_score=0,
     )
     return entry
-
-
-def make_deployment(*, officers=(), requested_by, state=Deployment.State.LIVE) -> Deployment:
-    n = next(_numbers)
-    site = Site.objects.create(name=f"Console site {n}")
-    now = timezone.now()
-    deployment = Deployment.objects.create(
-        reference=f"CON-{n}",
-        use_case="crime_hotspot",
-        site=site,
-        starts_at=now - timedelta(minutes=5),
-        ends_at=now + timedelta(hours=2),
-        necessity="n",
-        proportionality="p",
-        location_rationale="l",
-        watchlist_categories=["wanted"],
-        max_watchlist_size=100,
-        threshold=0.5,
-        state=state,
-        requested_by=requested_by,
-        started_at=now,
-    )
-    deployment.cameras.add(
-        Camera.objects.create(name=f"console cam {n}", stream_url="demo.mp4", site=site)
-    )
-    deployment.officers.add(*officers)
-    return deployment
 
 
 @transaction.atomic

@@ -98,7 +98,7 @@ def plan(dep_site, next_monday):
 
 
 @pytest.fixture
-def make_deployment(users, plan):
+def deployment_in_state(users, plan):
     """Create a deployment via the services and take it to `state`."""
     from deployments import services
 

@@ -28,7 +28,8 @@ from drf_spectacular.generators import SchemaGenerator
 from core import access
 from deployments.models import Deployment
 from recognition.models import Adjudication, Alert, EvaluationRun
-from tests.fixtures_console import make_alert, make_deployment, reference_entry
+from tests.factories import make_deployment
+from tests.fixtures_console import make_alert, reference_entry
 from watchlists.models import WatchlistEntry
 
 # Marked so pytest-django sets the test database up; the world itself is built once.

@@ -3,7 +3,7 @@
 import pytest
 
 from recognition.models import Adjudication
-from tests.fixtures_console import make_alert
+from tests.factories import make_alert
 
 JSON = "application/json"
 DECIDE = {"is_true_match": True, "confirmed": False, "outcome": "other", "note": "walked on"}
@@ -11,7 +11,7 @@ DECIDE = {"is_true_match": True, "confirmed": False, "outcome": "other", "note":
 
 @pytest.fixture
 def alerts(console_deployment):
-    return [make_alert(console_deployment, nudge=False) for _ in range(3)]
+    return [make_alert(console_deployment) for _ in range(3)]
 
 
 def _url(deployment, after=0):

@@ -18,7 +18,8 @@ from core.models import AuditEvent
 from lfr_site.asgi import application
 from recognition import consumers
 from recognition.services.alerts import alert_group
-from tests.fixtures_console import ORIGIN, make_alert, make_deployment
+from tests.factories import make_deployment
+from tests.fixtures_console import ORIGIN, make_alert
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -4,12 +4,12 @@ import pytest
 
 from core.models import AuditEvent
 from recognition.models import Adjudication
-from tests.fixtures_console import make_alert, make_deployment
+from tests.factories import make_alert, make_deployment
 
 
 @pytest.fixture
 def alert(console_deployment):
-    return make_alert(console_deployment, nudge=False)
+    return make_alert(console_deployment)
 
 
 def _purpose(deployment):
@@ -62,7 +62,8 @@ def test_it_serves_the_crop_with_a_purpose_no_store_and_audit(login, users, aler
     assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
     assert "no-store" in response["Cache-Control"]
     event = AuditEvent.objects.get(action="alert.crop_viewed")
-    assert event.purpose.startswith("deployment CON-") and "crop" not in event.details
+    assert event.purpose.startswith(f"deployment {alert.deployment.reference}")
+    assert "crop" not in event.details
 
 
 def test_it_refuses_an_image_without_a_purpose(login, users, alert):

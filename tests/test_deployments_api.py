@@ -48,50 +48,50 @@ def test_a_refused_rule_is_a_400_with_the_message(login, users, plan):
     assert "looser than the permitted maximum" in str(response.json())
 
 
-def test_self_authorisation_is_403_in_the_api(login, users, make_deployment):
-    d = make_deployment("submitted")
+def test_self_authorisation_is_403_in_the_api(login, users, deployment_in_state):
+    d = deployment_in_state("submitted")
     response = login(users.command).post(f"{API}{d.pk}/authorise/", {})
     assert response.status_code == 403
 
 
-def test_outsiders_get_404_in_the_api(login, users, make_deployment):
-    d = make_deployment("submitted")
+def test_outsiders_get_404_in_the_api(login, users, deployment_in_state):
+    d = deployment_in_state("submitted")
     client = login(users.nobody)
     assert client.get(f"{API}{d.pk}/").status_code == 404
     assert client.get(API).status_code == 404
 
 
-def test_read_only_users_get_403_on_writes(login, users, make_deployment):
-    d = make_deployment("draft")
+def test_read_only_users_get_403_on_writes(login, users, deployment_in_state):
+    d = deployment_in_state("draft")
     response = login(users.oversight).post(f"{API}{d.pk}/submit/")
     assert response.status_code == 403
     assert Deployment.objects.get(pk=d.pk).state == "draft"
 
 
-def test_the_detail_read_is_audited(login, users, make_deployment):
-    d = make_deployment("draft")
+def test_the_detail_read_is_audited(login, users, deployment_in_state):
+    d = deployment_in_state("draft")
     assert login(users.oversight).get(f"{API}{d.pk}/").status_code == 200
     assert AuditEvent.objects.filter(
         action="deployment.view", object_id=str(d.pk), actor_id=users.oversight.pk
     ).exists()
 
 
-def test_the_list_is_paginated_and_filtered(login, users, make_deployment):
-    d = make_deployment("submitted")
-    make_deployment("draft", starts_at=d.ends_at)
+def test_the_list_is_paginated_and_filtered(login, users, deployment_in_state):
+    d = deployment_in_state("submitted")
+    deployment_in_state("draft", starts_at=d.ends_at)
     data = login(users.authoriser).get(f"{API}?state=submitted").json()
     assert data["count"] == 1 and data["results"][0]["reference"] == d.reference
 
 
-def test_the_calendar_reports_capacity(login, users, make_deployment, next_monday):
-    make_deployment("submitted")
+def test_the_calendar_reports_capacity(login, users, deployment_in_state, next_monday):
+    deployment_in_state("submitted")
     week = "{}-W{:02d}".format(*next_monday.isocalendar()[:2])
     data = login(users.command).get(f"{API}calendar/?week={week}").json()
     assert data["used"] == 1 and data["capacity"] == 10 and len(data["days"]) == 7
 
 
-def test_the_record_review_and_sign_off(login, users, make_deployment, client):
-    d = make_deployment("completed")
+def test_the_record_review_and_sign_off(login, users, deployment_in_state, client):
+    d = deployment_in_state("completed")
     client = login(users.command)
     assert client.get(f"{API}{d.pk}/record/").json()["fields"]["Total Alerts"] == 0
     client.post(f"{API}{d.pk}/review/", {"review": "fine"}, content_type="application/json")

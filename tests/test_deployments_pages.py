@@ -14,8 +14,8 @@ def _url(name, d):
 # --- calendar and list -----------------------------------------------------------------
 
 
-def test_it_shows_the_week_with_capacity_used(login, users, make_deployment, next_monday):
-    d = make_deployment("submitted")
+def test_it_shows_the_week_with_capacity_used(login, users, deployment_in_state, next_monday):
+    d = deployment_in_state("submitted")
     week = "{}-W{:02d}".format(*next_monday.isocalendar()[:2])
     response = login(users.command).get(reverse("deployments:calendar") + f"?week={week}")
     assert response.status_code == 200
@@ -27,9 +27,9 @@ def test_it_hides_the_calendar_from_outsiders(login, users):
     assert login(users.nobody).get(reverse("deployments:calendar")).status_code == 404
 
 
-def test_an_officer_lists_only_assigned_deployments(login, users, make_deployment):
-    mine = make_deployment("submitted", officers=[users.officer])
-    other = make_deployment("submitted", starts_at=mine.ends_at)
+def test_an_officer_lists_only_assigned_deployments(login, users, deployment_in_state):
+    mine = deployment_in_state("submitted", officers=[users.officer])
+    other = deployment_in_state("submitted", starts_at=mine.ends_at)
     html = login(users.officer).get(reverse("deployments:list")).content.decode()
     assert mine.reference in html and other.reference not in html
 
@@ -37,33 +37,33 @@ def test_an_officer_lists_only_assigned_deployments(login, users, make_deploymen
 # --- detail ----------------------------------------------------------------------------
 
 
-def test_detail_is_shown_to_command_staff_and_audited(login, users, make_deployment):
-    d = make_deployment("draft")
+def test_detail_is_shown_to_command_staff_and_audited(login, users, deployment_in_state):
+    d = deployment_in_state("draft")
     assert login(users.command2).get(_url("detail", d)).status_code == 200
     assert AuditEvent.objects.filter(
         action="deployment.view", object_id=str(d.pk), actor_id=users.command2.pk
     ).exists()
 
 
-def test_detail_is_shown_to_an_assigned_officer(login, users, make_deployment):
-    d = make_deployment("draft")
+def test_detail_is_shown_to_an_assigned_officer(login, users, deployment_in_state):
+    d = deployment_in_state("draft")
     d.officers.add(users.officer)
     assert login(users.officer).get(_url("detail", d)).status_code == 200
 
 
-def test_detail_is_hidden_from_an_unassigned_officer(login, users, make_deployment):
-    d = make_deployment("draft")
+def test_detail_is_hidden_from_an_unassigned_officer(login, users, deployment_in_state):
+    d = deployment_in_state("draft")
     assert login(users.officer2).get(_url("detail", d)).status_code == 404
 
 
-def test_detail_is_hidden_from_outsiders(login, users, make_deployment):
-    d = make_deployment("draft")
+def test_detail_is_hidden_from_outsiders(login, users, deployment_in_state):
+    d = deployment_in_state("draft")
     assert login(users.nobody).get(_url("detail", d)).status_code == 404
     assert AuditEvent.objects.filter(action="deployment.view", outcome="denied").exists()
 
 
-def test_the_live_page_polls_camera_status(login, users, make_deployment):
-    d = make_deployment("live")
+def test_the_live_page_polls_camera_status(login, users, deployment_in_state):
+    d = deployment_in_state("live")
     html = login(users.command).get(_url("detail", d)).content.decode()
     status = reverse("recognition:camera_status", kwargs={"deployment_id": d.pk})
     assert f'data-url="{status}"' in html and "setInterval(poll, 5000)" in html
@@ -115,8 +115,8 @@ def test_outsiders_may_not_create(login, users):
     assert login(users.nobody).get(reverse("deployments:create")).status_code == 404
 
 
-def test_editing_an_authorised_deployment_warns_and_resets(login, users, make_deployment, plan):
-    d = make_deployment("authorised")
+def test_editing_an_authorised_deployment_warns_and_resets(login, users, deployment_in_state, plan):
+    d = deployment_in_state("authorised")
     data = _form_data(plan(threshold=0.45))
     response = login(users.command).post(_url("edit", d), data, follow=True)
     assert "must be authorised again" in response.content.decode()
@@ -124,18 +124,20 @@ def test_editing_an_authorised_deployment_warns_and_resets(login, users, make_de
     assert d.state == "submitted" and d.threshold == 0.45
 
 
-def test_oversight_may_not_edit(login, users, make_deployment):
-    d = make_deployment("draft")
+def test_oversight_may_not_edit(login, users, deployment_in_state):
+    d = deployment_in_state("draft")
     assert login(users.oversight).get(_url("edit", d)).status_code == 403
 
 
 # --- authorisation ---------------------------------------------------------------------
 
 
-def test_the_authorisation_screen_shows_watchlist_size_per_category(login, users, make_deployment):
+def test_the_authorisation_screen_shows_watchlist_size_per_category(
+    login, users, deployment_in_state
+):
     for category in ("wanted", "wanted", "suspect", "missing"):
         make_entry(users.contributor, users.manager, category=category)
-    d = make_deployment("submitted", watchlist_categories=["wanted", "suspect"])
+    d = deployment_in_state("submitted", watchlist_categories=["wanted", "suspect"])
     response = login(users.authoriser).get(_url("authorise", d))
     assert response.status_code == 200
     assert response.context["counts"] == {"wanted": 2, "suspect": 1}
@@ -144,8 +146,8 @@ def test_the_authorisation_screen_shows_watchlist_size_per_category(login, users
     assert d.necessity in html and d.dpia_reference in html
 
 
-def test_the_authoriser_authorises_from_the_screen(login, users, make_deployment):
-    d = make_deployment("submitted")
+def test_the_authoriser_authorises_from_the_screen(login, users, deployment_in_state):
+    d = deployment_in_state("submitted")
     client = login(users.authoriser)
     response = client.post(
         _url("authorise", d), {"reason": "necessary", "seen_updated_at": d.updated_at.isoformat()}
@@ -155,33 +157,33 @@ def test_the_authoriser_authorises_from_the_screen(login, users, make_deployment
     assert d.state == "authorised" and d.authorised_by == users.authoriser
 
 
-def test_the_requester_gets_403_on_the_authorisation_screen(login, users, make_deployment):
-    d = make_deployment("submitted")
+def test_the_requester_gets_403_on_the_authorisation_screen(login, users, deployment_in_state):
+    d = deployment_in_state("submitted")
     assert login(users.command).get(_url("authorise", d)).status_code == 403
 
 
-def test_outsiders_get_404_on_the_authorisation_screen(login, users, make_deployment):
-    d = make_deployment("submitted")
+def test_outsiders_get_404_on_the_authorisation_screen(login, users, deployment_in_state):
+    d = deployment_in_state("submitted")
     assert login(users.officer).get(_url("authorise", d)).status_code == 404
 
 
 # --- stop, record, sign-off ------------------------------------------------------------
 
 
-def test_command_staff_stop_a_live_deployment(login, users, make_deployment):
-    d = make_deployment("live")
+def test_command_staff_stop_a_live_deployment(login, users, deployment_in_state):
+    d = deployment_in_state("live")
     login(users.command2).post(_url("stop", d), {"reason": "crowd gone"})
     d.refresh_from_db()
     assert d.state == "completed"
 
 
-def test_oversight_may_not_stop(login, users, make_deployment):
-    d = make_deployment("live")
+def test_oversight_may_not_stop(login, users, deployment_in_state):
+    d = deployment_in_state("live")
     assert login(users.oversight).post(_url("stop", d), {"reason": "x"}).status_code == 403
 
 
-def test_review_and_sign_off_through_the_pages(login, users, make_deployment, client):
-    d = make_deployment("completed")
+def test_review_and_sign_off_through_the_pages(login, users, deployment_in_state, client):
+    d = deployment_in_state("completed")
     login(users.command).post(_url("record", d), {"review": "Four arrests, no false alerts."})
     client.logout()
     response = login(users.oversight).post(_url("signoff", d), follow=True)
@@ -190,13 +192,13 @@ def test_review_and_sign_off_through_the_pages(login, users, make_deployment, cl
     assert d.record.signed_off_by == users.oversight
 
 
-def test_command_staff_may_not_sign_off(login, users, make_deployment):
-    d = make_deployment("completed")
+def test_command_staff_may_not_sign_off(login, users, deployment_in_state):
+    d = deployment_in_state("completed")
     assert login(users.command).post(_url("signoff", d)).status_code == 403
 
 
-def test_outsiders_may_not_sign_off(login, users, make_deployment):
-    d = make_deployment("completed")
+def test_outsiders_may_not_sign_off(login, users, deployment_in_state):
+    d = deployment_in_state("completed")
     assert login(users.nobody).post(_url("signoff", d)).status_code == 404
 
 

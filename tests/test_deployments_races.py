@@ -36,8 +36,8 @@ def _race(*calls):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_authorise_and_refuse_at_once_one_wins(make_deployment, users):
-    d = make_deployment("submitted")
+def test_authorise_and_refuse_at_once_one_wins(deployment_in_state, users):
+    d = deployment_in_state("submitted")
     won, _ = _race(
         lambda: services.deployment_authorise(deployment=d, by=users.authoriser),
         lambda: services.deployment_refuse(deployment=d, by=users.authoriser, reason="no"),
@@ -49,10 +49,10 @@ def test_authorise_and_refuse_at_once_one_wins(make_deployment, users):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_submissions_for_the_last_slot_of_a_week(make_deployment, settings, next_monday):
+def test_two_submissions_for_the_last_slot_of_a_week(deployment_in_state, settings, next_monday):
     settings.LFR_WEEKLY_CAPACITY = 1
-    a = make_deployment("draft")
-    b = make_deployment("draft", starts_at=next_monday + timedelta(days=2, hours=10))
+    a = deployment_in_state("draft")
+    b = deployment_in_state("draft", starts_at=next_monday + timedelta(days=2, hours=10))
     won, _ = _race(
         lambda: services.deployment_submit(deployment=a, by=a.requested_by),
         lambda: services.deployment_submit(deployment=b, by=b.requested_by),
@@ -62,10 +62,10 @@ def test_two_submissions_for_the_last_slot_of_a_week(make_deployment, settings, 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_ticks_at_once_start_a_deployment_once(make_deployment):
+def test_two_ticks_at_once_start_a_deployment_once(deployment_in_state):
     from core.models import AuditEvent
 
-    d = make_deployment("authorised")
+    d = deployment_in_state("authorised")
     _race(
         lambda: services.lifecycle_tick(now=d.starts_at),
         lambda: services.lifecycle_tick(now=d.starts_at),
@@ -76,10 +76,10 @@ def test_two_ticks_at_once_start_a_deployment_once(make_deployment):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_ticks_at_the_end_complete_it_once(make_deployment):
+def test_two_ticks_at_the_end_complete_it_once(deployment_in_state):
     from core.models import AuditEvent
 
-    d = make_deployment("live")
+    d = deployment_in_state("live")
     won, errors = _race(
         lambda: services.lifecycle_tick(now=d.ends_at),
         lambda: services.lifecycle_tick(now=d.ends_at),

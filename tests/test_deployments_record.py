@@ -42,9 +42,9 @@ def _adjudicate(alert, by, true, confirmed, outcome, corrects=None):
 
 
 @pytest.fixture
-def finished(make_deployment, users):
+def finished(deployment_in_state, users):
     """A deployment that ran 4 h with 6 alerts, one corrected, one never adjudicated."""
-    d = make_deployment("live")
+    d = deployment_in_state("live")
     off = users.officer
     a = [_alert(d, i) for i in range(1, 7)]
     _adjudicate(a[0], off, True, True, "arrest")
@@ -86,18 +86,18 @@ def test_the_record_counts_the_latest_adjudication(finished):
     assert finished.record.not_adjudicated == 1
 
 
-def test_false_alert_rate_without_alerts_is_not_a_number(make_deployment):
-    d = make_deployment("completed")
+def test_false_alert_rate_without_alerts_is_not_a_number(deployment_in_state):
+    d = deployment_in_state("completed")
     assert d.record.fields["False Alert Rate"] == "n/a"
     assert selectors.format_rate(10, 2077) == "0.48% of 2077 adjudicated"  # the Met, 2024-25
 
 
-def test_watchlist_size_counts_entries(make_deployment, users):
+def test_watchlist_size_counts_entries(deployment_in_state, users):
     from tests.fixtures_deployments import make_entry, random_encoding
 
     make_entry(users.contributor, users.manager, encodings=[random_encoding(1), random_encoding(2)])
     make_entry(users.contributor, users.manager)
-    d = make_deployment("completed")
+    d = deployment_in_state("completed")
     assert d.record.fields["Watchlist Size"] == 2
 
 
@@ -134,14 +134,14 @@ def test_sign_off_happens_once_and_is_audited(finished, users):
     assert AuditEvent.objects.filter(action="deployment.signoff").count() == 1
 
 
-def test_a_review_needs_a_completed_deployment(make_deployment, users):
-    d = make_deployment("live")
+def test_a_review_needs_a_completed_deployment(deployment_in_state, users):
+    d = deployment_in_state("live")
     with pytest.raises(ValidationError, match="once the deployment has completed"):
         services.record_review(deployment=d, by=users.command, review="early")
 
 
-def test_stopping_early_records_the_actual_duration(make_deployment, users):
-    d = make_deployment("live", starts_at=timezone.now() - timedelta(minutes=90))
+def test_stopping_early_records_the_actual_duration(deployment_in_state, users):
+    d = deployment_in_state("live", starts_at=timezone.now() - timedelta(minutes=90))
     d = services.deployment_stop(deployment=d, by=users.command, reason="disorder")
     started = d.started_at
     expected = round((d.ended_at - started).total_seconds() / 60)

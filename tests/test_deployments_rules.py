@@ -13,65 +13,67 @@ from deployments.models import Camera, Deployment, Site
 State = Deployment.State
 
 
-def test_it_creates_a_draft_and_audits_it(make_deployment, users):
-    d = make_deployment()
+def test_it_creates_a_draft_and_audits_it(deployment_in_state, users):
+    d = deployment_in_state()
     assert d.state == State.DRAFT and d.requested_by == users.command
     assert AuditEvent.objects.filter(action="deployment.create", object_id=str(d.pk)).exists()
 
 
-def test_it_refuses_self_authorisation(make_deployment, users, settings):
+def test_it_refuses_self_authorisation(deployment_in_state, users, settings):
     # The requester also holds the authorising role: still refused.
     from django.contrib.auth.models import Group
 
     users.command.groups.add(Group.objects.get(name="authorising_officer"))
-    d = make_deployment("submitted")
+    d = deployment_in_state("submitted")
     with pytest.raises(access.Forbidden):
         services.deployment_authorise(deployment=d, by=users.command)
     d.refresh_from_db()
     assert d.state == State.SUBMITTED and d.authorised_by is None
 
 
-def test_it_refuses_authorisation_by_someone_without_the_role(make_deployment, users):
-    d = make_deployment("submitted")
+def test_it_refuses_authorisation_by_someone_without_the_role(deployment_in_state, users):
+    d = deployment_in_state("submitted")
     with pytest.raises(access.Forbidden):
         services.deployment_authorise(deployment=d, by=users.command2)
 
 
-def test_it_refuses_an_overlapping_camera(make_deployment, next_monday):
-    first = make_deployment("submitted")
-    second = make_deployment(starts_at=first.starts_at + timedelta(hours=2))
+def test_it_refuses_an_overlapping_camera(deployment_in_state, next_monday):
+    first = deployment_in_state("submitted")
+    second = deployment_in_state(starts_at=first.starts_at + timedelta(hours=2))
     with pytest.raises(ValidationError, match="already in deployment .* which overlaps"):
         services.deployment_submit(deployment=second, by=second.requested_by)
 
 
-def test_it_allows_the_same_camera_back_to_back(make_deployment):
-    first = make_deployment("submitted")
-    second = make_deployment("submitted", starts_at=first.ends_at)
+def test_it_allows_the_same_camera_back_to_back(deployment_in_state):
+    first = deployment_in_state("submitted")
+    second = deployment_in_state("submitted", starts_at=first.ends_at)
     assert second.state == State.SUBMITTED
 
 
-def test_it_allows_overlap_on_other_cameras(make_deployment, dep_site):
+def test_it_allows_overlap_on_other_cameras(deployment_in_state, dep_site):
     north, south = dep_site.cameras.order_by("name")
-    make_deployment("submitted", cameras=[north])
-    other = make_deployment("submitted", cameras=[south])
+    deployment_in_state("submitted", cameras=[north])
+    other = deployment_in_state("submitted", cameras=[south])
     assert other.state == State.SUBMITTED
 
 
-def test_it_refuses_the_eleventh_deployment_of_a_week(make_deployment, next_monday, settings):
+def test_it_refuses_the_eleventh_deployment_of_a_week(deployment_in_state, next_monday, settings):
     assert settings.LFR_WEEKLY_CAPACITY == 10
     for day in range(10):
         # Spread over the week's days and hours so no camera clashes.
-        make_deployment("submitted", starts_at=next_monday + timedelta(days=day % 7, hours=day))
-    eleventh = make_deployment(starts_at=next_monday + timedelta(days=6, hours=20))
+        deployment_in_state("submitted", starts_at=next_monday + timedelta(days=day % 7, hours=day))
+    eleventh = deployment_in_state(starts_at=next_monday + timedelta(days=6, hours=20))
     with pytest.raises(ValidationError, match="is full: 10 of 10"):
         services.deployment_submit(deployment=eleventh, by=eleventh.requested_by)
 
 
-def test_it_frees_capacity_when_a_deployment_is_cancelled(make_deployment, next_monday, settings):
+def test_it_frees_capacity_when_a_deployment_is_cancelled(
+    deployment_in_state, next_monday, settings
+):
     settings.LFR_WEEKLY_CAPACITY = 1
-    first = make_deployment("submitted")
+    first = deployment_in_state("submitted")
     services.deployment_cancel(deployment=first, by=first.requested_by, reason="intel changed")
-    second = make_deployment("submitted", starts_at=next_monday + timedelta(days=1, hours=9))
+    second = deployment_in_state("submitted", starts_at=next_monday + timedelta(days=1, hours=9))
     assert second.state == State.SUBMITTED
 
 
@@ -81,8 +83,8 @@ def test_it_refuses_a_looser_threshold_than_the_maximum(plan, users, settings):
         services.deployment_create(by=users.command, cameras=values.pop("cameras"), **values)
 
 
-def test_it_accepts_a_threshold_at_the_maximum(make_deployment, settings):
-    d = make_deployment(threshold=settings.LFR_THRESHOLD_MAX)
+def test_it_accepts_a_threshold_at_the_maximum(deployment_in_state, settings):
+    d = deployment_in_state(threshold=settings.LFR_THRESHOLD_MAX)
     assert d.threshold == settings.LFR_THRESHOLD_MAX
 
 
@@ -126,8 +128,8 @@ def test_it_refuses_planning_by_non_command_staff(plan, users):
         services.deployment_create(by=users.authoriser, cameras=values.pop("cameras"), **values)
 
 
-def test_edit_of_an_authorised_deployment_returns_it_to_submitted(make_deployment, users):
-    d = make_deployment("authorised")
+def test_edit_of_an_authorised_deployment_returns_it_to_submitted(deployment_in_state, users):
+    d = deployment_in_state("authorised")
     assert d.watchlist is not None
     d = services.deployment_update(
         deployment=d,
@@ -143,14 +145,14 @@ def test_edit_of_an_authorised_deployment_returns_it_to_submitted(make_deploymen
     assert event.details["changed"] == ["threshold"]
 
 
-def test_edit_of_a_live_deployment_is_refused(make_deployment, users):
-    d = make_deployment("live")
+def test_edit_of_a_live_deployment_is_refused(deployment_in_state, users):
+    d = deployment_in_state("live")
     with pytest.raises(ValidationError, match="live deployment cannot be edited"):
         services.deployment_update(deployment=d, by=users.command, cameras=list(d.cameras.all()))
 
 
-def test_activation_gate_keeps_a_deployment_without_a_dpia_from_going_live(make_deployment):
-    d = make_deployment("authorised", dpia_reference="")
+def test_activation_gate_keeps_a_deployment_without_a_dpia_from_going_live(deployment_in_state):
+    d = deployment_in_state("authorised", dpia_reference="")
     services.lifecycle_tick(now=d.starts_at + timedelta(seconds=1))
     services.lifecycle_tick(now=d.starts_at + timedelta(seconds=20))
     d.refresh_from_db()
@@ -169,14 +171,14 @@ def test_activation_gate_keeps_a_deployment_without_a_dpia_from_going_live(make_
         ("equality_reference", "no equality impact assessment reference"),
     ],
 )
-def test_activation_gate_needs_each_assessment(make_deployment, field, blocker):
-    d = make_deployment("authorised", **{field: ""})
+def test_activation_gate_needs_each_assessment(deployment_in_state, field, blocker):
+    d = deployment_in_state("authorised", **{field: ""})
     assert not services.deployment_go_live(deployment=d, now=d.starts_at)
     assert services.activation_blockers(d) == [blocker]
 
 
-def test_activation_gate_never_starts_an_unauthorised_deployment(make_deployment):
-    d = make_deployment("submitted")
+def test_activation_gate_never_starts_an_unauthorised_deployment(deployment_in_state):
+    d = deployment_in_state("submitted")
     services.lifecycle_tick(now=d.starts_at + timedelta(seconds=1))
     d.refresh_from_db()
     assert d.state == State.SUBMITTED
@@ -184,8 +186,8 @@ def test_activation_gate_never_starts_an_unauthorised_deployment(make_deployment
     assert services.activation_blockers(d) == ["no authorisation"]
 
 
-def test_lifecycle_starts_at_start_and_completes_at_end(make_deployment):
-    d = make_deployment("authorised")
+def test_lifecycle_starts_at_start_and_completes_at_end(deployment_in_state):
+    d = deployment_in_state("authorised")
     services.lifecycle_tick(now=d.starts_at - timedelta(seconds=1))
     d.refresh_from_db()
     assert d.state == State.AUTHORISED
@@ -210,31 +212,33 @@ def test_lifecycle_starts_at_start_and_completes_at_end(make_deployment):
     ]
 
 
-def test_command_staff_can_stop_early(make_deployment, users):
-    d = make_deployment("live")
+def test_command_staff_can_stop_early(deployment_in_state, users):
+    d = deployment_in_state("live")
     d = services.deployment_stop(deployment=d, by=users.command2, reason="crowd dispersed")
     assert d.state == State.COMPLETED and d.ended_by == users.command2
     assert "crowd dispersed" in d.end_reason
 
 
-def test_an_authorised_deployment_whose_end_passes_is_cancelled(make_deployment):
-    d = make_deployment("authorised", dpia_reference="")
+def test_an_authorised_deployment_whose_end_passes_is_cancelled(deployment_in_state):
+    d = deployment_in_state("authorised", dpia_reference="")
     services.lifecycle_tick(now=d.ends_at + timedelta(seconds=1))
     d.refresh_from_db()
     assert d.state == State.CANCELLED
     assert not hasattr(Deployment.objects.get(pk=d.pk), "watchlist")
 
 
-def test_refusal_needs_a_reason(make_deployment, users):
-    d = make_deployment("submitted")
+def test_refusal_needs_a_reason(deployment_in_state, users):
+    d = deployment_in_state("submitted")
     with pytest.raises(ValidationError, match="Say why"):
         services.deployment_refuse(deployment=d, by=users.authoriser, reason=" ")
     d = services.deployment_refuse(deployment=d, by=users.authoriser, reason="not necessary")
     assert d.state == State.REFUSED
 
 
-def test_authorisation_is_refused_if_the_plan_changed_since_it_was_shown(make_deployment, users):
-    d = make_deployment("submitted")
+def test_authorisation_is_refused_if_the_plan_changed_since_it_was_shown(
+    deployment_in_state, users
+):
+    d = deployment_in_state("submitted")
     seen = d.updated_at
     services.deployment_update(
         deployment=d, by=users.command, cameras=list(d.cameras.all()), threshold=0.4
@@ -250,9 +254,9 @@ def test_urgent_start_needs_urgent_mode(plan, users, settings):
         services.deployment_create(by=users.command, cameras=values.pop("cameras"), **values)
 
 
-def test_urgent_start_goes_live_then_lapses_and_is_purged(make_deployment, settings):
+def test_urgent_start_goes_live_then_lapses_and_is_purged(deployment_in_state, settings):
     settings.LFR_URGENT_MODE = True
-    d = make_deployment("submitted", urgent=True)
+    d = deployment_in_state("submitted", urgent=True)
     services.lifecycle_tick(now=d.starts_at)
     d.refresh_from_db()
     assert d.state == State.LIVE and d.authorised_at is None
@@ -267,14 +271,16 @@ def test_urgent_start_goes_live_then_lapses_and_is_purged(make_deployment, setti
     ).exists()
 
 
-def test_urgent_lapse_purges_alerts_whose_decision_was_corrected(make_deployment, users, settings):
+def test_urgent_lapse_purges_alerts_whose_decision_was_corrected(
+    deployment_in_state, users, settings
+):
     # A correction points at the decision it corrects (PROTECT): deleting both at once
     # was refused, the tick failed and the unauthorised deployment stayed live.
     from recognition.models import Adjudication
     from tests.fixtures_console import make_alert
 
     settings.LFR_URGENT_MODE = True
-    d = make_deployment("submitted", urgent=True)
+    d = deployment_in_state("submitted", urgent=True)
     services.lifecycle_tick(now=d.starts_at)
     first = Adjudication.objects.create(
         alert=make_alert(d, nudge=False),
@@ -298,9 +304,9 @@ def test_urgent_lapse_purges_alerts_whose_decision_was_corrected(make_deployment
     assert not Adjudication.objects.filter(alert__deployment=d).exists()
 
 
-def test_urgent_start_authorised_in_time_runs_to_its_end(make_deployment, users, settings):
+def test_urgent_start_authorised_in_time_runs_to_its_end(deployment_in_state, users, settings):
     settings.LFR_URGENT_MODE = True
-    d = make_deployment("submitted", urgent=True)
+    d = deployment_in_state("submitted", urgent=True)
     services.lifecycle_tick(now=d.starts_at)
     services.deployment_authorise(deployment=d, by=users.authoriser, reason="confirmed")
     later = d.starts_at + timedelta(hours=settings.LFR_URGENT_AUTHORISE_HOURS, seconds=1)

@@ -23,12 +23,12 @@ def _encoding_of(name: str) -> bytes:
     return np.asarray(encoding, dtype=np.float32).tobytes()
 
 
-def test_it_freezes_approved_entries_at_authorisation(make_deployment, users):
+def test_it_freezes_approved_entries_at_authorisation(deployment_in_state, users):
     a = make_entry(users.contributor, users.manager, category="wanted")
     b = make_entry(users.contributor, users.manager, category="suspect")
     make_entry(users.contributor, users.manager, category="missing")  # category not chosen
     make_entry(users.contributor, users.manager, category="wanted", state="pending")
-    d = make_deployment("authorised", watchlist_categories=["wanted", "suspect"])
+    d = deployment_in_state("authorised", watchlist_categories=["wanted", "suspect"])
     wl = d.watchlist
     assert sorted(wl.entry_ids) == sorted([a.pk, b.pk])
     assert wl.size_by_category == {"wanted": 1, "suspect": 1}
@@ -37,9 +37,9 @@ def test_it_freezes_approved_entries_at_authorisation(make_deployment, users):
     assert matrix.shape == (2, 128)
 
 
-def test_an_entry_approved_after_authorisation_is_not_in_the_snapshot(make_deployment, users):
+def test_an_entry_approved_after_authorisation_is_not_in_the_snapshot(deployment_in_state, users):
     before = make_entry(users.contributor, users.manager)
-    d = make_deployment("authorised")
+    d = deployment_in_state("authorised")
     after = make_entry(users.contributor, users.manager)
     services.lifecycle_tick(now=d.starts_at)
     d.refresh_from_db()
@@ -49,13 +49,13 @@ def test_an_entry_approved_after_authorisation_is_not_in_the_snapshot(make_deplo
     assert after.pk not in wl.entry_ids
 
 
-def test_rows_follow_images_not_entries(make_deployment, users):
+def test_rows_follow_images_not_entries(deployment_in_state, users):
     # An entry with two reference images contributes two rows, each labelled with it.
     obama = [_encoding_of("obama.jpg"), _encoding_of("obama2.jpg")]
     biden = [_encoding_of("biden.jpg")]
     e1 = make_entry(users.contributor, users.manager, encodings=obama)
     e2 = make_entry(users.contributor, users.manager, encodings=biden)
-    wl = make_deployment("authorised").watchlist
+    wl = deployment_in_state("authorised").watchlist
     assert wl.entry_ids == [e1.pk, e1.pk, e2.pk]
     assert wl.subject_references == [e1.subject.reference] * 2 + [e2.subject.reference]
     assert wl.entry_count == 2
@@ -68,11 +68,11 @@ def test_rows_follow_images_not_entries(make_deployment, users):
 
 
 def test_it_refuses_authorisation_when_the_watchlist_is_larger_than_authorised(
-    make_deployment, users
+    deployment_in_state, users
 ):
     for _ in range(3):
         make_entry(users.contributor, users.manager)
-    d = make_deployment("submitted", max_watchlist_size=2)
+    d = deployment_in_state("submitted", max_watchlist_size=2)
     with pytest.raises(ValidationError, match="has 3 entries, more than the maximum of 2"):
         services.deployment_authorise(deployment=d, by=users.authoriser)
     d.refresh_from_db()
@@ -80,21 +80,21 @@ def test_it_refuses_authorisation_when_the_watchlist_is_larger_than_authorised(
     assert not DeploymentWatchlist.objects.filter(deployment=d).exists()
 
 
-def test_it_excludes_minors_unless_the_plan_includes_them(make_deployment, users):
+def test_it_excludes_minors_unless_the_plan_includes_them(deployment_in_state, users):
     adult = make_entry(users.contributor, users.manager, dob=date(1990, 1, 1))
     minor_dob = date.today().replace(year=date.today().year - 15)
     minor = make_entry(users.contributor, users.manager, dob=minor_dob)
-    wl = make_deployment("authorised").watchlist
+    wl = deployment_in_state("authorised").watchlist
     assert wl.entry_ids == [adult.pk] and wl.excluded_minors == 1
     assert minor.pk not in wl.entry_ids
 
 
 def test_retention_destroys_encodings_after_end_plus_grace_and_leaves_a_receipt(
-    make_deployment, users, settings
+    deployment_in_state, users, settings
 ):
     make_entry(users.contributor, users.manager)
     make_entry(users.contributor, users.manager, encodings=[random_encoding(1), random_encoding(2)])
-    d = make_deployment("completed")
+    d = deployment_in_state("completed")
     ids = list(d.watchlist.entry_ids)
     grace = timedelta(hours=settings.LFR_WATCHLIST_GRACE_HOURS)
 
@@ -118,27 +118,27 @@ def test_retention_destroys_encodings_after_end_plus_grace_and_leaves_a_receipt(
     assert AuditEvent.objects.filter(action="retention.deployment_watchlists").count() == 1
 
 
-def test_retention_never_touches_a_live_deployment(make_deployment, users, settings):
+def test_retention_never_touches_a_live_deployment(deployment_in_state, users, settings):
     make_entry(users.contributor, users.manager)
-    d = make_deployment("live")
+    d = deployment_in_state("live")
     services.watchlist_retention(now=d.ends_at + timedelta(days=30))
     assert DeploymentWatchlist.objects.get(deployment=d).encodings is not None
 
 
-def test_cancelling_discards_the_snapshot_with_a_receipt(make_deployment, users):
+def test_cancelling_discards_the_snapshot_with_a_receipt(deployment_in_state, users):
     make_entry(users.contributor, users.manager)
-    d = make_deployment("authorised")
+    d = deployment_in_state("authorised")
     services.deployment_cancel(deployment=d, by=users.command, reason="event called off")
     assert not DeploymentWatchlist.objects.filter(deployment=d).exists()
     receipt = AuditEvent.objects.get(action="deployment.watchlist_discarded")
     assert receipt.details == {"rows": 1, "entries": 1, "why": "cancelled"}
 
 
-def test_the_beat_task_runs_retention(make_deployment, users, settings):
+def test_the_beat_task_runs_retention(deployment_in_state, users, settings):
     from deployments.tasks import watchlist_retention
 
     settings.LFR_WATCHLIST_GRACE_HOURS = 0
     make_entry(users.contributor, users.manager)
-    d = make_deployment("live", starts_at=timezone.now() - timedelta(hours=1))
+    d = deployment_in_state("live", starts_at=timezone.now() - timedelta(hours=1))
     services.deployment_stop(deployment=d, by=users.command, reason="done")
     assert watchlist_retention()["deployment_ids"] == [d.pk]

@@ -40,8 +40,8 @@ EXTRA = [
 ]
 
 
-def test_the_csv_header_is_exactly_the_mets_field_names(client, make_deployment):
-    make_deployment("completed")
+def test_the_csv_header_is_exactly_the_mets_field_names(client, deployment_in_state):
+    deployment_in_state("completed")
     response = client.get("/transparency/deployments.csv")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
@@ -57,16 +57,18 @@ def test_the_csv_header_is_there_with_no_deployments(client, db):
     assert rows == [MET + EXTRA]
 
 
-def test_the_json_keys_are_the_mets_field_names_then_ours(client, make_deployment):
-    first = make_deployment("completed")
-    second = make_deployment("completed", starts_at=first.ends_at)
-    make_deployment("live", starts_at=second.ends_at)  # not published
+def test_the_json_keys_are_the_mets_field_names_then_ours(client, deployment_in_state):
+    first = deployment_in_state("completed")
+    second = deployment_in_state("completed", starts_at=first.ends_at)
+    deployment_in_state("live", starts_at=second.ends_at)  # not published
     data = client.get("/transparency/deployments.json").json()
     assert len(data) == 2
     assert all(list(row) == MET + EXTRA for row in data)
 
 
-def test_the_public_page_needs_no_login_and_shows_nothing_personal(client, make_deployment, users):
+def test_the_public_page_needs_no_login_and_shows_nothing_personal(
+    client, deployment_in_state, users
+):
     from tests.fixtures_deployments import make_entry
 
     entry = make_entry(users.contributor, users.manager)
@@ -74,9 +76,9 @@ def test_the_public_page_needs_no_login_and_shows_nothing_personal(client, make_
         # The fixture's short names ("off", "auth") are ordinary words on this page.
         user.username = f"user-{user.pk}-zqx"
         user.save(update_fields=["username"])
-    done = make_deployment("completed")
+    done = deployment_in_state("completed")
     services.record_review(deployment=done, by=users.command, review="Reviewed by cmd.")
-    upcoming = make_deployment(
+    upcoming = deployment_in_state(
         "authorised", starts_at=done.ends_at, dpia_reference="DPIA-SECRET-REF"
     )
     response = client.get("/transparency/")
@@ -100,9 +102,9 @@ def test_the_public_page_needs_no_login_and_shows_nothing_personal(client, make_
         assert personal not in html, personal
 
 
-def test_upcoming_shows_only_deployments_with_public_notice(client, make_deployment):
-    first = make_deployment("authorised")
-    secret = make_deployment(
+def test_upcoming_shows_only_deployments_with_public_notice(client, deployment_in_state):
+    first = deployment_in_state("authorised")
+    secret = deployment_in_state(
         "authorised",
         starts_at=first.starts_at + timedelta(days=1, hours=3),
         public_notice=False,
@@ -116,14 +118,14 @@ def test_upcoming_shows_only_deployments_with_public_notice(client, make_deploym
     assert "covert operation" not in html
 
 
-def test_submitted_deployments_are_not_announced(make_deployment):
-    d = make_deployment("submitted")
+def test_submitted_deployments_are_not_announced(deployment_in_state):
+    d = deployment_in_state("submitted")
     assert d not in selectors.upcoming_notices()
 
 
-def test_the_yearly_summary_totals_the_records(make_deployment):
-    a = make_deployment("completed")
-    b = make_deployment("completed", starts_at=a.ends_at)
+def test_the_yearly_summary_totals_the_records(deployment_in_state):
+    a = deployment_in_state("completed")
+    b = deployment_in_state("completed", starts_at=a.ends_at)
     type(a).objects.filter(pk__in=[a.pk, b.pk]).update(faces_seen=1000)
     for d in (a, b):
         d.refresh_from_db()
@@ -139,8 +141,8 @@ def test_the_json_export_is_in_the_api_schema(client, db):
     assert "/transparency/deployments.json" in schema
 
 
-def test_the_public_page_shows_the_yearly_totals(client, make_deployment):
-    d = make_deployment("completed")
+def test_the_public_page_shows_the_yearly_totals(client, deployment_in_state):
+    d = deployment_in_state("completed")
     type(d).objects.filter(pk=d.pk).update(faces_seen=4321)
     d.refresh_from_db()
     services.record_compute(deployment=d)
@@ -150,12 +152,12 @@ def test_the_public_page_shows_the_yearly_totals(client, make_deployment):
     assert '<th scope="row">Deployments</th><td>1</td>' in html and "<td>4321</td>" in html
 
 
-def _undecided_world(make_deployment, users, *, decided=3, undecided=72, **plan):
+def _undecided_world(deployment_in_state, users, *, decided=3, undecided=72, **plan):
     """A finished deployment with `decided` true alerts (0 false) and `undecided` never
     adjudicated: a record once read "0.00%" false alerts with 72 of 75 undecided."""
     from tests.fixtures_oversight import adjudicate, make_alert
 
-    d = make_deployment("live", **plan)
+    d = deployment_in_state("live", **plan)
     for i in range(decided + undecided):
         alert = make_alert(d, at=d.starts_at + timedelta(minutes=1), crop=False)
         if i < decided:
@@ -165,8 +167,10 @@ def _undecided_world(make_deployment, users, *, decided=3, undecided=72, **plan)
     return d
 
 
-def test_undecided_alerts_are_counted_and_not_read_as_zero_false(client, make_deployment, users):
-    d = _undecided_world(make_deployment, users)
+def test_undecided_alerts_are_counted_and_not_read_as_zero_false(
+    client, deployment_in_state, users
+):
+    d = _undecided_world(deployment_in_state, users)
     (row,) = client.get("/transparency/deployments.json").json()
     assert (row["False Alert Rate"], row.get("Not adjudicated")) == ("0.00% of 3 adjudicated", 72)
     header = next(csv.reader(io.StringIO(client.get("/transparency/deployments.csv").text)))
@@ -176,8 +180,10 @@ def test_undecided_alerts_are_counted_and_not_read_as_zero_false(client, make_de
     assert d.reference in client.get("/transparency/").text
 
 
-def test_a_record_is_provisional_until_reviewed_with_its_undecided_count(make_deployment, users):
-    d = _undecided_world(make_deployment, users, decided=1, undecided=2)
+def test_a_record_is_provisional_until_reviewed_with_its_undecided_count(
+    deployment_in_state, users
+):
+    d = _undecided_world(deployment_in_state, users, decided=1, undecided=2)
     (row,) = selectors.published_rows()
     assert row["Record Status"] == "provisional: not yet reviewed; 2 of 3 alerts not adjudicated"
     assert row["Not adjudicated share"] == "66.67%"
@@ -190,16 +196,16 @@ def test_a_record_is_provisional_until_reviewed_with_its_undecided_count(make_de
     assert year["Provisional records"] == 0 and year["Not adjudicated share"] == "66.67%"
 
 
-def test_a_record_with_nothing_decided_has_no_rate(make_deployment, users):
-    _undecided_world(make_deployment, users, decided=0, undecided=41)
+def test_a_record_with_nothing_decided_has_no_rate(deployment_in_state, users):
+    _undecided_world(deployment_in_state, users, decided=0, undecided=41)
     (row,) = selectors.published_rows()
     assert (row["False Alert Rate"], row["Not adjudicated"]) == ("n/a (none adjudicated)", 41)
 
 
 def test_it_publishes_the_reference_the_actual_times_and_the_thresholds_meaning(
-    client, make_deployment, users
+    client, deployment_in_state, users
 ):
-    d = make_deployment("live", starts_at=timezone.now() - timedelta(minutes=90))
+    d = deployment_in_state("live", starts_at=timezone.now() - timedelta(minutes=90))
     d = services.deployment_stop(deployment=d, by=users.command, reason="disorder")
     (row,) = client.get("/transparency/deployments.json").json()
     assert row["Deployment Reference"] == d.reference
@@ -213,12 +219,12 @@ def test_it_publishes_the_reference_the_actual_times_and_the_thresholds_meaning(
     assert "false alerts ÷ adjudicated alerts" in html and row["Start Time"] in html
 
 
-def test_the_migration_mends_existing_records_from_their_own_counts(make_deployment, users):
+def test_the_migration_mends_existing_records_from_their_own_counts(deployment_in_state, users):
     from importlib import import_module
 
     from django.apps import apps
 
-    d = _undecided_world(make_deployment, users)
+    d = _undecided_world(deployment_in_state, users)
     stale = {**d.record.fields, "False Alert Rate": "0.00%"}  # as main published it
     type(d.record).objects.filter(pk=d.record.pk).update(fields=stale, not_adjudicated=0)
     import_module("deployments.migrations.0003_record_not_adjudicated").mend_records(apps, None)
@@ -242,15 +248,15 @@ FITS = """() => {
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("width", [1280, 390])
 def test_the_public_page_fits_a_desktop_and_a_phone(
-    live_server, make_deployment, users, monkeypatch, width
+    live_server, deployment_in_state, users, monkeypatch, width
 ):
     from playwright.sync_api import sync_playwright
 
     from tests.helpers import SCREENSHOTS_DIR, launch_chromium
 
-    first = _undecided_world(make_deployment, users, decided=3, undecided=72)
-    _undecided_world(make_deployment, users, decided=0, undecided=41, starts_at=first.ends_at)
-    make_deployment("authorised", starts_at=first.ends_at + timedelta(hours=5))
+    first = _undecided_world(deployment_in_state, users, decided=3, undecided=72)
+    _undecided_world(deployment_in_state, users, decided=0, undecided=41, starts_at=first.ends_at)
+    deployment_in_state("authorised", starts_at=first.ends_at + timedelta(hours=5))
     # Playwright's sync API runs an event loop in this thread; the ORM work is done above.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as p:

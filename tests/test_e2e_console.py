@@ -19,7 +19,8 @@ from django.utils import timezone
 from core import access
 from core.demo import seed_users
 from deployments.models import Deployment
-from tests.fixtures_console import Server, browser_password, make_alert, make_deployment
+from tests.factories import make_deployment
+from tests.fixtures_console import Server, browser_password, make_alert
 from tests.helpers import PASSWORD, SCREENSHOTS_DIR, launch_chromium, make_user, subprocess_env
 
 pytestmark = [

@@ -10,9 +10,9 @@ def _authorise(client, d, **body):
 
 
 def test_it_refuses_to_authorise_through_the_api_without_seen_updated_at(
-    login, users, make_deployment
+    login, users, deployment_in_state
 ):
-    d = make_deployment("submitted")
+    d = deployment_in_state("submitted")
     client = login(users.authoriser)
     client.get(f"{API}{d.pk}/authorisation/")
     services.deployment_update(
@@ -25,8 +25,8 @@ def test_it_refuses_to_authorise_through_the_api_without_seen_updated_at(
     assert d.state == "submitted"
 
 
-def test_it_refuses_to_authorise_a_plan_changed_since_the_screen(login, users, make_deployment):
-    d = make_deployment("submitted")
+def test_it_refuses_to_authorise_a_plan_changed_since_the_screen(login, users, deployment_in_state):
+    d = deployment_in_state("submitted")
     client = login(users.authoriser)
     seen = client.get(f"{API}{d.pk}/authorisation/").json()["deployment"]["updated_at"]
     services.deployment_update(
@@ -39,8 +39,8 @@ def test_it_refuses_to_authorise_a_plan_changed_since_the_screen(login, users, m
     assert d.state == "submitted"
 
 
-def test_it_authorises_the_plan_as_shown_on_the_screen(login, users, make_deployment):
-    d = make_deployment("submitted")
+def test_it_authorises_the_plan_as_shown_on_the_screen(login, users, deployment_in_state):
+    d = deployment_in_state("submitted")
     client = login(users.authoriser)
     seen = client.get(f"{API}{d.pk}/authorisation/").json()["deployment"]["updated_at"]
     response = _authorise(client, d, reason="ok", seen_updated_at=seen)

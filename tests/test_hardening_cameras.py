@@ -65,9 +65,9 @@ def _update(client, camera, **changes):
 
 
 def test_moving_a_camera_sends_its_authorised_deployment_back_for_authorisation(
-    login, users, make_deployment
+    login, users, deployment_in_state
 ):
-    d = make_deployment("authorised")
+    d = deployment_in_state("authorised")
     camera = d.cameras.first()
     old = camera.stream_url
     response = _update(login(users.admin), camera, stream_url="rtsp://u:p@10.9.9.9/elsewhere")
@@ -82,8 +82,10 @@ def test_moving_a_camera_sends_its_authorised_deployment_back_for_authorisation(
     assert d.reference in str(row.details["reauthorise"])
 
 
-def test_moving_a_camera_to_another_site_sends_the_deployment_back(login, users, make_deployment):
-    d = make_deployment("authorised")
+def test_moving_a_camera_to_another_site_sends_the_deployment_back(
+    login, users, deployment_in_state
+):
+    d = deployment_in_state("authorised")
     elsewhere = Site.objects.create(name="Elsewhere")
     response = _update(login(users.admin), d.cameras.first(), site=elsewhere.pk)
     assert response.status_code == 200, response.content
@@ -91,16 +93,16 @@ def test_moving_a_camera_to_another_site_sends_the_deployment_back(login, users,
     assert d.state == "submitted"
 
 
-def test_renaming_a_camera_leaves_the_authorisation_alone(login, users, make_deployment):
-    d = make_deployment("authorised")
+def test_renaming_a_camera_leaves_the_authorisation_alone(login, users, deployment_in_state):
+    d = deployment_in_state("authorised")
     response = _update(login(users.admin), d.cameras.first(), name="cam-renamed")
     assert response.status_code == 200, response.content
     d.refresh_from_db()
     assert d.state == "authorised"
 
 
-def test_a_live_deployments_camera_cannot_be_moved(users, make_deployment):
-    d = make_deployment("live")
+def test_a_live_deployments_camera_cannot_be_moved(users, deployment_in_state):
+    d = deployment_in_state("live")
     camera = d.cameras.first()
     with pytest.raises(ValidationError, match="live"):
         services.camera_update(
@@ -118,9 +120,9 @@ def test_a_live_deployments_camera_cannot_be_moved(users, make_deployment):
 
 
 def test_moving_a_camera_of_a_submitted_deployment_outdates_the_authorisers_screen(
-    login, users, make_deployment
+    login, users, deployment_in_state
 ):
-    d = make_deployment("submitted")
+    d = deployment_in_state("submitted")
     client = login(users.authoriser)
     seen = client.get(f"/api/v1/deployments/{d.pk}/authorisation/").json()["deployment"][
         "updated_at"

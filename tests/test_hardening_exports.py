@@ -4,10 +4,10 @@ import csv
 import io
 
 
-def test_it_neutralises_a_formula_in_the_public_csv(client, make_deployment, dep_site):
+def test_it_neutralises_a_formula_in_the_public_csv(client, deployment_in_state, dep_site):
     dep_site.name = '=HYPERLINK("http://evil.example/","Click")'
     dep_site.save(update_fields=["name"])
-    make_deployment("completed")
+    deployment_in_state("completed")
     rows = list(
         csv.reader(io.StringIO(client.get("/transparency/deployments.csv").content.decode()))
     )
@@ -15,8 +15,10 @@ def test_it_neutralises_a_formula_in_the_public_csv(client, make_deployment, dep
     assert location == "'" + dep_site.name
 
 
-def test_it_leaves_ordinary_cells_of_the_public_csv_as_the_json_has_them(client, make_deployment):
-    make_deployment("completed")
+def test_it_leaves_ordinary_cells_of_the_public_csv_as_the_json_has_them(
+    client, deployment_in_state
+):
+    deployment_in_state("completed")
     rows = list(
         csv.reader(io.StringIO(client.get("/transparency/deployments.csv").content.decode()))
     )
