@@ -2,7 +2,7 @@
 
 `make_deployment(**overrides)` writes a deployment row directly (no services: the tests
 that exercise the planning rules go through `services` themselves); any model field can
-be overridden, plus `officers` and `cameras` (how many cameras to add at its site).
+be overridden, plus `officers` and `cameras` (the cameras, or how many to make at its site).
 `make_alert` goes through `recognition.services.alerts.alert_raise`, the real service, so
 an alert made here has its sequence number, its audit row and its publish after commit.
 """
@@ -25,7 +25,7 @@ def sample_jpeg(name: str = "obama.jpg") -> bytes:
     return faces("examples", name).read_bytes()
 
 
-def make_deployment(*, officers=(), cameras: int = 1, **overrides) -> Deployment:
+def make_deployment(*, officers=(), cameras: int | list[Camera] = 1, **overrides) -> Deployment:
     """A live deployment (by default) at a site of its own, running since five minutes ago."""
     n = next(_numbers)
     now = timezone.now()
@@ -50,12 +50,14 @@ def make_deployment(*, officers=(), cameras: int = 1, **overrides) -> Deployment
         values["requested_by"] = make_user(f"factory-planner{n}")
     values.setdefault("started_at", now if ran else None)
     deployment = Deployment.objects.create(**values)
-    for c in range(cameras):
-        deployment.cameras.add(
+    if isinstance(cameras, int):
+        cameras = [
             Camera.objects.create(
                 name=f"factory cam {n}.{c}", stream_url="demo.mp4", site=values["site"]
             )
-        )
+            for c in range(cameras)
+        ]
+    deployment.cameras.add(*cameras)
     deployment.officers.add(*officers)
     return deployment
 

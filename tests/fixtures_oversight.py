@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from deployments.models import Camera, Deployment, Site
 from recognition.models import Adjudication, Alert, EvaluationRun
+from tests.factories import make_deployment
 from tests.helpers import faces
 
 
@@ -30,33 +31,30 @@ def make_site(name):
     return site, camera
 
 
-def make_deployment(
+def completed_deployment(
     *, reference, site, camera, use_case, starts_at, hours=6, faces_seen=0, by, state=None
 ):
+    """A deployment that ran its whole window (or ended in `state`), as the reports see it."""
     state = state or Deployment.State.COMPLETED
     ran = state in (Deployment.State.LIVE, Deployment.State.COMPLETED)
-    d = Deployment.objects.create(
+    ends_at = starts_at + timedelta(hours=hours)
+    return make_deployment(
         reference=reference,
         use_case=use_case,
         site=site,
+        cameras=[camera],
         starts_at=starts_at,
-        ends_at=starts_at + timedelta(hours=hours),
+        ends_at=ends_at,
         necessity="Seeded for oversight tests.",
         proportionality="Seeded.",
         location_rationale="Seeded.",
-        watchlist_categories=["wanted"],
         max_watchlist_size=1000,
-        threshold=0.5,
         requested_by=by,
         state=state,
         started_at=starts_at if ran else None,
-        ended_at=starts_at + timedelta(hours=hours)
-        if state == Deployment.State.COMPLETED
-        else None,
+        ended_at=ends_at if state == Deployment.State.COMPLETED else None,
         faces_seen=faces_seen,
     )
-    d.cameras.add(camera)
-    return d
 
 
 def make_alert(deployment, *, at, subject="S-0001", crop=True, camera=None):
@@ -167,12 +165,12 @@ def oversight_world(users):
     deployments = {}
     for key, (ref, site, use_case, start, seen) in plan.items():
         site_obj, camera = sites[site]
-        deployments[key] = make_deployment(
+        deployments[key] = completed_deployment(
             reference=ref, site=site_obj, camera=camera, use_case=use_case, starts_at=start,
             faces_seen=seen, by=users.command,
         )  # fmt: skip
     site_obj, camera = sites["Croydon"]
-    make_deployment(
+    completed_deployment(
         reference="LFR-2609-99", site=site_obj, camera=camera, use_case="crime_hotspot",
         starts_at=_utc(2026, 9, 20, 9), by=users.command, state=Deployment.State.CANCELLED,
     )  # fmt: skip
@@ -229,7 +227,7 @@ def live_deployment(users):
     """A deployment running now (for 'within hours' audit patterns)."""
     site, camera = make_site("Live Square")
     now = timezone.now()
-    d = make_deployment(
+    d = completed_deployment(
         reference="LFR-LIVE-01", site=site, camera=camera, use_case="crime_hotspot",
         starts_at=now - timedelta(hours=1), hours=4, by=users.command,
         state=Deployment.State.LIVE,

@@ -9,7 +9,13 @@ from django.utils import timezone
 
 from oversight import selectors
 from recognition.models import Alert
-from tests.fixtures_oversight import EXPECTED, adjudicate, make_alert, make_deployment, make_site
+from tests.fixtures_oversight import (
+    EXPECTED,
+    adjudicate,
+    completed_deployment,
+    make_alert,
+    make_site,
+)
 
 PAGES = ["oversight:reports", "oversight:effectiveness", "oversight:equality"]
 
@@ -170,7 +176,7 @@ def _seed_group(deployment, officer, group, n, false):
 def equality_world(users):
     """A clean, hand-countable set: Black 3 false of 40, White 2 of 60, Asian 1 of 5."""
     site, camera = make_site("Equality Street")
-    d = make_deployment(
+    d = completed_deployment(
         reference="LFR-EQ-01", site=site, camera=camera, use_case="crime_hotspot",
         starts_at=timezone.now() - timedelta(days=2), by=users.command,
     )  # fmt: skip
