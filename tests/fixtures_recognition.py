@@ -2,7 +2,6 @@
 
 import functools
 import itertools
-from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from deployments.models import Camera, Deployment, DeploymentWatchlist, Site
+from tests.factories import make_deployment
 from tests.helpers import faces, make_user
 
 HAMILTON_CLIP = "faces/face_recognition/examples/short_hamilton_clip.mp4"
@@ -48,31 +48,20 @@ def stream_deployment(db):
         cameras: int = 1,
     ) -> Deployment:
         n = next(_numbers)
-        requester = make_user(f"planner{n}")
         site = Site.objects.create(name=f"Site {n}")
         now = timezone.now()
-        deployment = Deployment.objects.create(
+        deployment = make_deployment(
             reference=f"STR-{n}",
-            use_case="crime_hotspot",
             site=site,
-            starts_at=now - timedelta(minutes=5),
-            ends_at=now + timedelta(hours=2),
-            necessity="n",
-            proportionality="p",
-            location_rationale="l",
-            watchlist_categories=["wanted"],
-            max_watchlist_size=100,
-            threshold=threshold,
-            state=Deployment.State.LIVE,
-            requested_by=requester,
-            started_at=now,
-        )
-        for c in range(cameras):
-            deployment.cameras.add(
+            cameras=[
                 Camera.objects.create(
                     name=f"cam {n}.{c}", stream_url=stream_url, site=site, loop=loop
                 )
-            )
+                for c in range(cameras)
+            ],
+            threshold=threshold,
+            requested_by=make_user(f"planner{n}"),
+        )
         DeploymentWatchlist.objects.create(
             deployment=deployment,
             frozen_at=now,
