@@ -28,8 +28,8 @@ from drf_spectacular.generators import SchemaGenerator
 from core import access
 from deployments.models import Deployment
 from recognition.models import Adjudication, Alert, EvaluationRun
-from tests.factories import make_deployment
-from tests.fixtures_console import make_alert, reference_entry
+from tests.factories import make_alert, make_deployment
+from tests.fixtures_console import reference_entry
 from watchlists.models import WatchlistEntry
 
 # Marked so pytest-django sets the test database up; the world itself is built once.
@@ -232,7 +232,7 @@ def world(django_db_setup, django_db_blocker):
             ("other", other_requester, other_officer, other_entry),
         ]:
             deployment = make_deployment(officers=[officer], requested_by=requester)
-            alert = make_alert(deployment, nudge=False)
+            alert = make_alert(deployment)
             adjudication = Adjudication.objects.create(
                 alert=alert, by=officer, is_true_match=False, confirmed=True, outcome="no_action"
             )

@@ -10,14 +10,14 @@ from core.models import AuditEvent
 from recognition import selectors
 from recognition.models import Adjudication
 from recognition.services.adjudication import adjudication_correct, adjudication_record
-from tests.fixtures_console import make_alert
+from tests.factories import make_alert
 
 DECISION = {"is_true_match": True, "confirmed": True, "outcome": "arrest"}
 
 
 @pytest.fixture
 def alert(console_deployment):
-    return make_alert(console_deployment, nudge=False)
+    return make_alert(console_deployment)
 
 
 def test_it_records_a_decision_and_audits_it(alert, users):
@@ -68,7 +68,7 @@ def test_it_keeps_a_perceived_group_from_the_settings_list(alert, users, setting
 
 
 def test_it_counts_decisions_in_force_for_the_published_record(console_deployment, users):
-    a1, a2, _a3 = (make_alert(console_deployment, nudge=False) for _ in range(3))
+    a1, a2, _a3 = (make_alert(console_deployment) for _ in range(3))
     first = adjudication_record(alert=a1, by=users.officer, **DECISION)
     adjudication_correct(
         first=first, by=users.officer, is_true_match=False, confirmed=True, outcome="no_action"
@@ -88,7 +88,7 @@ def test_it_counts_decisions_in_force_for_the_published_record(console_deploymen
 @pytest.mark.django_db(transaction=True)
 def test_it_records_one_decision_when_two_officers_race(users, console_deployment):
     console_deployment.officers.add(users.officer2)
-    alert = make_alert(console_deployment, nudge=False)
+    alert = make_alert(console_deployment)
     barrier = threading.Barrier(2)
     results = []
 

@@ -277,13 +277,13 @@ def test_urgent_lapse_purges_alerts_whose_decision_was_corrected(
     # A correction points at the decision it corrects (PROTECT): deleting both at once
     # was refused, the tick failed and the unauthorised deployment stayed live.
     from recognition.models import Adjudication
-    from tests.fixtures_console import make_alert
+    from tests.factories import make_alert
 
     settings.LFR_URGENT_MODE = True
     d = deployment_in_state("submitted", urgent=True)
     services.lifecycle_tick(now=d.starts_at)
     first = Adjudication.objects.create(
-        alert=make_alert(d, nudge=False),
+        alert=make_alert(d),
         by=users.officer,
         is_true_match=True,
         confirmed=True,
