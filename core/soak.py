@@ -111,6 +111,7 @@ def seed_second_camera() -> None:
 
     from deployments import services
     from deployments.models import Camera, Deployment
+    from recognition.management.commands.seed_demo_data import demo_deployment
 
     users = {u.username: u for u in get_user_model().objects.all()}
     first = Camera.objects.exclude(name=SECOND_CAMERA).order_by("pk").first()
@@ -126,27 +127,14 @@ def seed_second_camera() -> None:
         cameras=camera, state=Deployment.State.LIVE, ends_at__gt=now + timedelta(minutes=30)
     ).exists():
         return
-    deployment = services.deployment_create(
-        by=users["command"],
+    deployment = demo_deployment(
+        users=users,
         cameras=[camera],
-        officers=[users[u] for u in OFFICERS],
-        use_case="event_protection",
         site=first.site,
         starts_at=now,
         ends_at=now + timedelta(hours=settings.LFR_MAX_DEPLOYMENT_HOURS),
-        necessity="Soak check: a second camera on recorded footage.",
-        proportionality="Soak check: recorded public sample video, no real place watched.",
-        location_rationale="Soak check: the sample clip's stage.",
-        watchlist_categories=["wanted"],
-        max_watchlist_size=10,
-        threshold=settings.LFR_THRESHOLD_DEFAULT,
-        dpia_reference="SOAK-DPIA-1",
-        policy_reference="SOAK-APD-1",
-        equality_reference="SOAK-EIA-1",
-        public_notice=True,
+        label="Soak",
     )
-    services.deployment_submit(deployment=deployment, by=users["command"])
-    services.deployment_authorise(deployment=deployment, by=users["authoriser"], reason="Soak")
     services.deployment_go_live(deployment=deployment)
 
 
