@@ -345,6 +345,21 @@ class Browsers:
             self._timed(link.click)
             page.wait_for_load_state()
 
+    def drain(self, seconds: float = 180) -> None:
+        """Wait, as an officer would, until no decision is still saving or retrying: one
+        confirmed late is slow, not lost; one the server never took is lost."""
+        for username in OFFICERS:
+            page = self.pages.get(username)
+            if page is None:
+                continue
+            try:
+                page.wait_for_function(
+                    "!document.querySelector('form[data-state=saving], form[data-state=retrying]')",
+                    timeout=seconds * 1000,
+                )
+            except Exception as exc:  # noqa: BLE001 - still pending is counted as lost
+                self.figures.crash_lines.append(f"{username}: decisions still pending ({exc})")
+
     def close(self) -> None:
         self.browser.close()
 
@@ -398,6 +413,7 @@ def run(*, seconds: float, var_dir: Path | None, out) -> Figures:
                         except Exception as exc:  # noqa: BLE001 - a step failing is a finding
                             out.write(f"soak: step failed: {str(exc).splitlines()[0][:160]}\n")
                     n += 1
+                browsers.drain()
             finally:
                 browsers.close()
     finally:
