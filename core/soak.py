@@ -111,6 +111,7 @@ def seed_second_camera() -> None:
 
     from deployments import services
     from deployments.models import Camera, Deployment
+    from recognition.management.commands.seed_demo_data import demo_deployment
 
     users = {u.username: u for u in get_user_model().objects.all()}
     first = Camera.objects.exclude(name=SECOND_CAMERA).order_by("pk").first()
@@ -126,27 +127,14 @@ def seed_second_camera() -> None:
         cameras=camera, state=Deployment.State.LIVE, ends_at__gt=now + timedelta(minutes=30)
     ).exists():
         return
-    deployment = services.deployment_create(
-        by=users["command"],
+    deployment = demo_deployment(
+        users=users,
         cameras=[camera],
-        officers=[users[u] for u in OFFICERS],
-        use_case="event_protection",
         site=first.site,
         starts_at=now,
         ends_at=now + timedelta(hours=settings.LFR_MAX_DEPLOYMENT_HOURS),
-        necessity="Soak check: a second camera on recorded footage.",
-        proportionality="Soak check: recorded public sample video, no real place watched.",
-        location_rationale="Soak check: the sample clip's stage.",
-        watchlist_categories=["wanted"],
-        max_watchlist_size=10,
-        threshold=settings.LFR_THRESHOLD_DEFAULT,
-        dpia_reference="SOAK-DPIA-1",
-        policy_reference="SOAK-APD-1",
-        equality_reference="SOAK-EIA-1",
-        public_notice=True,
+        label="Soak",
     )
-    services.deployment_submit(deployment=deployment, by=users["command"])
-    services.deployment_authorise(deployment=deployment, by=users["authoriser"], reason="Soak")
     services.deployment_go_live(deployment=deployment)
 
 
@@ -357,6 +345,21 @@ class Browsers:
             self._timed(link.click)
             page.wait_for_load_state()
 
+    def drain(self, seconds: float = 180) -> None:
+        """Wait, as an officer would, until no decision is still saving or retrying: one
+        confirmed late is slow, not lost; one the server never took is lost."""
+        for username in OFFICERS:
+            page = self.pages.get(username)
+            if page is None:
+                continue
+            try:
+                page.wait_for_function(
+                    "!document.querySelector('form[data-state=saving], form[data-state=retrying]')",
+                    timeout=seconds * 1000,
+                )
+            except Exception as exc:  # noqa: BLE001 - still pending is counted as lost
+                self.figures.crash_lines.append(f"{username}: decisions still pending ({exc})")
+
     def close(self) -> None:
         self.browser.close()
 
@@ -410,6 +413,7 @@ def run(*, seconds: float, var_dir: Path | None, out) -> Figures:
                         except Exception as exc:  # noqa: BLE001 - a step failing is a finding
                             out.write(f"soak: step failed: {str(exc).splitlines()[0][:160]}\n")
                     n += 1
+                browsers.drain()
             finally:
                 browsers.close()
     finally:

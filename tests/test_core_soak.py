@@ -17,7 +17,9 @@ def test_it_soaks_the_embedded_demo_briefly_and_prints_its_figures(tmp_path):
         text=True,
         timeout=600,
     )
-    out = result.stdout + result.stderr
+    log = tmp_path / "soak-server.log"
+    # On failure, say why: the soak's own report and the end of the server's log.
+    out = result.stdout + result.stderr + (log.read_text()[-4000:] if log.exists() else "")
     for figure in (
         "crashes:",
         "5xx responses:",

@@ -33,6 +33,35 @@ SUBJECTS = [
 DEMO_USERS = ("command", "authoriser", "contributor", "manager", "officer", "officer2", "admin")
 
 
+def demo_deployment(*, users, cameras, site, starts_at, ends_at, label="Demo") -> Deployment:
+    """Plan, submit and authorise a demo deployment as command staff and an authoriser
+    would (the demo seeding and the soak check): recorded footage, no real place."""
+    deployment = deployments.deployment_create(
+        by=users["command"],
+        cameras=cameras,
+        officers=[users["officer"], users["officer2"]],
+        use_case="event_protection",
+        site=site,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        necessity=f"{label}: shows the live console end to end on recorded footage.",
+        proportionality=f"{label}: recorded public sample video, no real place watched.",
+        location_rationale=f"{label}: the sample clip's stage.",
+        watchlist_categories=["wanted"],
+        max_watchlist_size=10,
+        threshold=settings.LFR_THRESHOLD_DEFAULT,
+        dpia_reference=f"{label.upper()}-DPIA-1",
+        policy_reference=f"{label.upper()}-APD-1",
+        equality_reference=f"{label.upper()}-EIA-1",
+        public_notice=True,
+    )
+    deployments.deployment_submit(deployment=deployment, by=users["command"])
+    deployments.deployment_authorise(
+        deployment=deployment, by=users["authoriser"], reason=f"{label} deployment"
+    )
+    return deployment
+
+
 class Command(BaseCommand):
     help = "Create the demo site, camera, watchlist and a deployment live now (idempotent)."
 
@@ -180,28 +209,8 @@ class Command(BaseCommand):
         try:
             # All or nothing: a refused plan leaves no stray draft behind.
             with transaction.atomic():
-                deployment = deployments.deployment_create(
-                    by=users["command"],
-                    cameras=[camera],
-                    officers=[users["officer"], users["officer2"]],
-                    use_case="event_protection",
-                    site=site,
-                    starts_at=now,
-                    ends_at=ends_at,
-                    necessity="Demo: shows the live console end to end on recorded footage.",
-                    proportionality="Demo: recorded public sample video, no real place watched.",
-                    location_rationale="Demo: the sample clip's stage.",
-                    watchlist_categories=["wanted"],
-                    max_watchlist_size=10,
-                    threshold=settings.LFR_THRESHOLD_DEFAULT,
-                    dpia_reference="DEMO-DPIA-1",
-                    policy_reference="DEMO-APD-1",
-                    equality_reference="DEMO-EIA-1",
-                    public_notice=True,
-                )
-                deployments.deployment_submit(deployment=deployment, by=users["command"])
-                deployments.deployment_authorise(
-                    deployment=deployment, by=users["authoriser"], reason="Demo deployment"
+                deployment = demo_deployment(
+                    users=users, cameras=[camera], site=site, starts_at=now, ends_at=ends_at
                 )
         except ValidationError as exc:
             # The demo still serves (users, watchlist, past records); it says why not live.
