@@ -58,6 +58,9 @@ class Demo:
             stdout=log.open("ab"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # As a background job of a non-interactive shell (CI) starts it: SIGINT
+            # ignored. Ctrl-C must stop the server all the same.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
         )
 
     def output(self) -> str:

@@ -14,6 +14,7 @@ beat's schedule file is reopened, or recreated by celery if a crash corrupted it
 """
 
 import os
+import signal
 import socket
 import threading
 
@@ -30,6 +31,11 @@ class Command(BaseCommand):
         parser.add_argument("--concurrency", type=int, default=4)
 
     def handle(self, *args, host, port, concurrency, **options):
+        # Ctrl-C stops everything, however the server was started. A background job of a
+        # non-interactive shell (CI, `make demo &`) inherits SIGINT ignored, and Twisted
+        # only takes SIGINT over from Python's default handler: without this line such a
+        # server ignored Ctrl-C for good.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         from celery.beat import EmbeddedService
         from celery.worker import WorkController
         from daphne.endpoints import build_endpoint_description_strings
