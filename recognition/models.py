@@ -23,6 +23,14 @@ class StreamLease(models.Model):
     last_frame_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     stopped = models.BooleanField(default=False)
+    # Health, written by the stream worker at each heartbeat and read by the cameras page,
+    # the health page, the console and the API.
+    frames_dropped = models.BigIntegerField(default=0)  # read but not analysed (behind)
+    reconnects = models.PositiveIntegerField(default=0)
+    latency_p95_ms = models.FloatField(null=True, blank=True)  # capture -> processed
+    source_fps = models.FloatField(default=0)  # what the camera delivers nominally
+    degraded = models.BooleanField(default=False)  # cannot be analysed at real time
+    last_error_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
