@@ -9,7 +9,6 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -138,9 +137,6 @@ def deployment_detail(request, pk):
             "officers": deployment.officers.all(),
             "watchlist": selectors.watchlist_of(deployment),
             "blockers": services.activation_blockers(deployment),
-            "camera_status_url": reverse(
-                "recognition:camera_status", kwargs={"deployment_id": deployment.pk}
-            ),
             "reason_form": ReasonForm(),
             "may": {
                 a: access.can(user, "deployment", a, deployment)
