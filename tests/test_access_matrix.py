@@ -95,6 +95,7 @@ EXPECT = {
     "watchlists:act": E("watchlist.approve", "entry", "POST", (("action", "approve"),)),
     "watchlists:subject": E("watchlist.view", "subject"),
     "watchlists:image": E("watchlist.view", "image"),
+    "favicon": E(PUBLIC),
     "transparency:index": E(PUBLIC),
     "transparency:csv": E(PUBLIC),
     "GET /transparency/deployments.json": E(PUBLIC),
