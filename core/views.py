@@ -8,7 +8,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from core import access, services
+from core import access, services, work
 from core.forms import ThrottledAuthenticationForm
 from core.models import WorkerHeartbeat
 
@@ -32,7 +32,7 @@ class LogoutView(auth_views.LogoutView):
 
 @login_required
 def home(request):
-    return render(request, "core/home.html")
+    return render(request, "core/home.html", {"waiting": work.waiting_for_request(request)})
 
 
 def _check_database():
