@@ -10,3 +10,7 @@ class CoreConfig(AppConfig):
         from core.roles import ensure_roles
 
         post_migrate.connect(ensure_roles, sender=self, dispatch_uid="core.ensure_roles")
+
+        from core import notices, work
+
+        work.register(notices.waiting_for)

@@ -15,6 +15,7 @@ NAV = [
     ("Reports", "oversight:reports", "report", "list"),
     ("Cameras", "deployments:cameras", "camera", "manage"),
     ("Health", "health", "health", "view"),
+    ("Notices", "notices", "notice", "list"),
 ]
 
 

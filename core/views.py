@@ -108,3 +108,20 @@ def health(request):
     if request.GET.get("format") == "json":
         return JsonResponse({"healthy": healthy, "checks": results}, status=200 if healthy else 503)
     return render(request, "core/health.html", {"results": results, "healthy": healthy})
+
+
+@login_required
+def notices(request):
+    """Your notices, newest first, 50 a page; opening the page marks the shown ones read."""
+    from django.core.paginator import Paginator
+
+    from core import notices as notice_services
+
+    access.require(request.user, "notice", "list")
+    page = Paginator(notice_services.notices_for(request.user), 50).get_page(
+        request.GET.get("page")
+    )
+    unread = [n.pk for n in page if n.read_at is None]
+    response = render(request, "core/notices.html", {"page": page, "unread": set(unread)})
+    notice_services.notices_mark_read(user=request.user, ids=unread)
+    return response

@@ -397,7 +397,8 @@ def deployments_needing_attention(user):
 # --- what waits (the home page and navigation badges, through core.work) ---------------
 
 
-def _window(d: Deployment) -> str:
+def deployment_window(d: Deployment) -> str:
+    """"Tue 1 Dec 21:48 – Wed 2 Dec 09:48": the second date only when it is another day."""
     from django.template.defaultfilters import date as date_filter
 
     start, end = timezone.localtime(d.starts_at), timezone.localtime(d.ends_at)
@@ -420,7 +421,10 @@ def waiting_for(user) -> list:
             nav=nav,
             urgent=urgent,
             items=[
-                (f"{d.reference} at {d.site.name}, {_window(d)}", reverse(url_name, args=[d.pk]))
+                (
+                    f"{d.reference} at {d.site.name}, {deployment_window(d)}",
+                    reverse(url_name, args=[d.pk]),
+                )
                 for d in qs[:FIRST_ITEMS]
             ],
         )

@@ -54,6 +54,7 @@ EXPECT = {
     "login": E(PUBLIC),
     "logout": E(PUBLIC, method="POST"),
     "health": E("health.view"),
+    "notices": E("notice.list"),
     "schema": E(PUBLIC),
     "deployments:calendar": E("deployment.list"),
     "deployments:list": E("deployment.list"),

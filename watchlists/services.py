@@ -9,9 +9,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from core import access
+from core.notices import notify
 from core.services import audit_record
 from recognition.engine.intake import IntakeError, IntakeResult, inspect_image
 from watchlists import selectors
@@ -385,6 +387,15 @@ def _entry_decide_locked(
                 else {}
             ),
         },
+    )
+    notify(
+        users=[entry.submitted_by_id],
+        kind=f"watchlist.entry_{action}",
+        text=(
+            f"Your entry {entry.subject.reference} was "
+            f"{'approved' if approve else 'rejected'} by {by.get_username()}."
+        ),
+        url=reverse("watchlists:entry", args=[entry.pk]),
     )
     return entry
 

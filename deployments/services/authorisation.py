@@ -9,6 +9,7 @@ from django.utils import timezone
 from core import access
 from core.services import audit_record
 from deployments.models import Deployment
+from deployments.services import notices
 from deployments.services.planning import _plan_summary
 from deployments.services.snapshot import _snapshot_discard, _snapshot_freeze, _snapshot_summary
 from deployments.services.states import State, _transition
@@ -65,6 +66,7 @@ def deployment_authorise(
             "watchlist": _snapshot_summary(wl),
         },
     )
+    notices.tell_decided(deployment, by=by, authorised=True)
     return deployment
 
 
@@ -83,6 +85,7 @@ def deployment_refuse(*, deployment: Deployment, by, reason: str) -> Deployment:
         obj=deployment,
         details={"from_state": frm, "to_state": deployment.state, "reason": reason},
     )
+    notices.tell_decided(deployment, by=by, authorised=False)
     return deployment
 
 

@@ -11,6 +11,7 @@ from core import access
 from core.services import audit_record
 from deployments import selectors
 from deployments.models import Camera, Deployment, UseCase
+from deployments.services import notices
 from deployments.services.snapshot import _snapshot_discard
 from deployments.services.states import EDITABLE, State, _transition
 from watchlists.models import Category
@@ -186,6 +187,7 @@ def deployment_create(*, by, cameras, officers=(), **plan) -> Deployment:
     audit_record(
         actor=by, action="deployment.create", obj=deployment, details=_plan_summary(deployment)
     )
+    notices.tell_assigned(deployment, officers)
     return deployment
 
 
@@ -207,7 +209,9 @@ def deployment_update(*, deployment: Deployment, by, cameras, officers=None, **p
     deployment.save()
     deployment.cameras.set(cameras)
     if officers is not None:
+        before_officers = set(deployment.officers.values_list("pk", flat=True))
         deployment.officers.set(officers)
+        added = [o for o in officers if getattr(o, "pk", o) not in before_officers]
     after = _plan_summary(deployment)
     changed = sorted(k for k in after if after[k] != before[k])
     was = deployment.state
@@ -222,6 +226,8 @@ def deployment_update(*, deployment: Deployment, by, cameras, officers=None, **p
         obj=deployment,
         details={"changed": changed, "from_state": was, "to_state": deployment.state},
     )
+    if officers is not None and added:
+        notices.tell_assigned(deployment, added)
     return deployment
 
 
@@ -242,4 +248,5 @@ def deployment_submit(*, deployment: Deployment, by) -> Deployment:
         obj=deployment,
         details={"from_state": frm, "to_state": deployment.state},
     )
+    notices.tell_submitted(deployment)
     return deployment
