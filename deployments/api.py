@@ -227,6 +227,12 @@ class DeploymentAuthoriseApi(APIView):
         # Required, as the page sends it: the plan's `updated_at` from the authorisation
         # screen; an edit since then makes the service refuse.
         seen_updated_at = serializers.DateTimeField()
+        threshold = serializers.FloatField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="Stricter (lower) than the planned threshold, never looser.",
+        )
 
     @extend_schema(tags=TAG, request=InputSerializer, responses=DeploymentOut)
     def post(self, request, pk):

@@ -66,6 +66,14 @@ class DeploymentForm(forms.ModelForm):
 class DecisionForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
     seen_updated_at = forms.DateTimeField(widget=forms.HiddenInput, required=False)
+    threshold = forms.FloatField(
+        required=False,
+        min_value=0.01,
+        max_value=1,
+        widget=forms.NumberInput(attrs={"step": "0.01"}),
+        label="Match threshold you authorise",
+        help_text="Face distance, lower is stricter: lower the planned value, never raise it.",
+    )
 
 
 class ReviewForm(forms.Form):

@@ -162,7 +162,7 @@ def deployment_submit(request, pk):
 @login_required
 def deployment_authorise(request, pk):
     deployment = _get(request, pk, "authorise")
-    form = DecisionForm(request.POST or None)
+    form = DecisionForm(request.POST or None, initial={"threshold": deployment.threshold})
     if request.method == "POST" and form.is_valid():
         try:
             if "refuse" in request.POST:
@@ -176,6 +176,7 @@ def deployment_authorise(request, pk):
                     by=request.user,
                     reason=form.cleaned_data["reason"],
                     seen_updated_at=form.cleaned_data["seen_updated_at"],
+                    threshold=form.cleaned_data["threshold"],
                 )
                 messages.success(request, "Deployment authorised; its watchlist is frozen.")
         except ValidationError as exc:
