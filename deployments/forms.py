@@ -53,6 +53,15 @@ class DeploymentForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        threshold = self.fields["threshold"]
+        if self.instance.pk is None:
+            threshold.initial = settings.LFR_THRESHOLD_DEFAULT
+        threshold.help_text = (
+            f"The largest face distance that still alerts: lower is stricter. The operating "
+            f"point is {settings.LFR_THRESHOLD_DEFAULT} (see the accuracy report); no looser "
+            f"than {settings.LFR_THRESHOLD_MAX} is allowed, and the authorising officer may "
+            "tighten it."
+        )
         if not settings.LFR_URGENT_MODE:
             del self.fields["urgent"]  # not on offer here: the service would refuse it
 

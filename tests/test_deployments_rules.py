@@ -355,3 +355,24 @@ def test_the_authorise_page_offers_the_threshold(login, users, deployment_in_sta
     )
     d.refresh_from_db()
     assert d.state == "authorised" and d.threshold == 0.48
+
+
+def test_it_refuses_to_save_a_draft_whose_window_has_passed(users, plan):
+    import pytest as _pytest
+    from django.core.exceptions import ValidationError
+    from django.utils import timezone
+
+    from deployments import services
+
+    values = plan(
+        starts_at=timezone.now() - timedelta(hours=5), ends_at=timezone.now() - timedelta(hours=1)
+    )
+    cameras = values.pop("cameras")
+    with _pytest.raises(ValidationError, match="window has already ended"):
+        services.deployment_create(by=users.command, cameras=cameras, **values)
+
+
+def test_the_plan_form_starts_from_the_operating_point_and_explains_it(login, users, settings):
+    page = login(users.command).get("/deployments/new/").content.decode()
+    assert f'name="threshold" value="{settings.LFR_THRESHOLD_DEFAULT}"' in page
+    assert "lower is stricter" in page and 'class="required"' in page

@@ -130,6 +130,13 @@ class EntryListCreateApi(APIView):
     @extend_schema_serializer(component_name="WatchlistEntrySubmit")
     class InputSerializer(serializers.Serializer):
         image = serializers.FileField()
+        more_images = serializers.ListField(
+            child=serializers.FileField(),
+            required=False,
+            default=list,
+            max_length=10,
+            help_text="Further photos of the same person (repeat the field), each checked alike.",
+        )
         subject_reference = serializers.CharField(max_length=64)
         display_name = serializers.CharField(max_length=200, required=False, default="")
         date_of_birth = serializers.DateField(required=False, allow_null=True, default=None)
@@ -137,8 +144,18 @@ class EntryListCreateApi(APIView):
         legal_basis = serializers.CharField()
         case_reference = serializers.CharField(max_length=120)
         provenance = serializers.CharField()
-        expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-        review_due = serializers.DateField(required=False, allow_null=True, default=None)
+        expires_at = serializers.DateTimeField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="Default: LFR_ENTRY_EXPIRY_DAYS from now.",
+        )
+        review_due = serializers.DateField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="Default: LFR_ENTRY_REVIEW_DAYS from today.",
+        )
 
     @extend_schema(
         operation_id="watchlist_entries_list",

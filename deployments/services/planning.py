@@ -100,6 +100,16 @@ def _check_plan(*, plan: dict, cameras) -> None:
         raise ValidationError(errors)
 
 
+def _check_future(*, plan: dict, now: datetime) -> None:
+    """A plan must still have time to run: a window wholly past is refused when saved,
+    not only at submission."""
+    ends_at = plan.get("ends_at")
+    if ends_at and ends_at <= now:
+        raise ValidationError(
+            "This window has already ended: plan a deployment for a time still to come."
+        )
+
+
 def _check_commitments(*, deployment: Deployment, now: datetime) -> None:
     """Submission-time rules: end not past, no camera clash, weekly capacity.
 
@@ -179,6 +189,7 @@ def deployment_create(*, by, cameras, officers=(), **plan) -> Deployment:
     plan.setdefault("public_notice", True)
     _check_plan(plan=plan, cameras=cameras)
     now = timezone.now()
+    _check_future(plan=plan, now=now)
     deployment = Deployment.objects.create(
         reference=_next_reference(now), requested_by=by, state=State.DRAFT, **plan
     )
@@ -203,6 +214,7 @@ def deployment_update(*, deployment: Deployment, by, cameras, officers=None, **p
     merged = {k: getattr(deployment, k) for k in PLAN_FIELDS}
     merged.update({k: v for k, v in plan.items() if k in PLAN_FIELDS})
     _check_plan(plan=merged, cameras=cameras)
+    _check_future(plan=merged, now=timezone.now())
     before = _plan_summary(deployment)
     for key, value in merged.items():
         setattr(deployment, key, value)
