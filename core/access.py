@@ -192,6 +192,14 @@ def _health(user, action, obj):
     return visible, visible and action == "view"
 
 
+def _watchlist_import(user, action, obj):
+    """Bulk imports from the page: a contributor's own jobs; nobody reads another's."""
+    contributor = has(user, "submit_watchlist_entry")
+    own = obj is None or getattr(obj, "by_id", None) == user.pk
+    visible = contributor and own
+    return visible, visible and action in {"create", "view"}
+
+
 def _notice(user, action, obj):
     """Notices are each user's own: any signed-in user reads and clears theirs."""
     visible = bool(user and user.is_authenticated and user.is_active)
@@ -200,6 +208,7 @@ def _notice(user, action, obj):
 
 RULES = {
     "notice": _notice,
+    "watchlist_import": _watchlist_import,
     "watchlist": _watchlist,
     "deployment": _deployment,
     "alert": _alert,

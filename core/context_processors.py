@@ -10,6 +10,7 @@ NAV = [
     ("Watchlist", "watchlists:entries", "watchlist", "list"),
     ("Review queue", "watchlists:queue", "watchlist", "approve"),
     ("Submit entry", "watchlists:submit", "watchlist", "submit"),
+    ("Bulk import", "watchlists:import", "watchlist_import", "create"),
     ("Live alerts", "recognition:consoles", "console", "list"),
     ("Audit", "oversight:audit", "audit", "list"),
     ("Reports", "oversight:reports", "report", "list"),

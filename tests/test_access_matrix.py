@@ -30,7 +30,7 @@ from deployments.models import Deployment
 from recognition.models import Adjudication, Alert, EvaluationRun
 from tests.factories import make_alert, make_deployment
 from tests.fixtures_console import reference_entry
-from watchlists.models import WatchlistEntry
+from watchlists.models import ImportJob, WatchlistEntry
 
 # Marked so pytest-django sets the test database up; the world itself is built once.
 pytestmark = pytest.mark.django_db
@@ -91,6 +91,8 @@ EXPECT = {
     "watchlists:entries": E("watchlist.list"),
     "watchlists:queue": E("watchlist.view"),
     "watchlists:submit": E("watchlist.submit"),
+    "watchlists:import": E("watchlist_import.create"),
+    "watchlists:import_job": E("watchlist_import.view", "import_job"),
     "watchlists:check": E("watchlist.submit", method="POST"),
     "watchlists:entry": E("watchlist.view", "entry"),
     "watchlists:act": E("watchlist.approve", "entry", "POST", (("action", "approve"),)),
@@ -213,6 +215,8 @@ def world(django_db_setup, django_db_blocker):
                 users[name].groups.add(Group.objects.get(name=role))
         other_requester = get_user_model().objects.create(username="mx-command2")
         other_requester.groups.add(Group.objects.get(name=access.COMMAND_STAFF))
+        other_contributor = get_user_model().objects.create(username="mx-contributor2")
+        other_contributor.groups.add(Group.objects.get(name=access.WATCHLIST_CONTRIBUTOR))
         other_officer = get_user_model().objects.create(username="mx-officer2")
         other_officer.groups.add(Group.objects.get(name=access.OFFICER))
 
@@ -229,9 +233,9 @@ def world(django_db_setup, django_db_blocker):
         own_entry.refresh_from_db()
         other_entry.refresh_from_db()
         objects = {}
-        for side, requester, officer, entry in [
-            ("own", users["command"], users["officer"], own_entry),
-            ("other", other_requester, other_officer, other_entry),
+        for side, requester, officer, entry, contributor in [
+            ("own", users["command"], users["officer"], own_entry, users["contributor"]),
+            ("other", other_requester, other_officer, other_entry, other_contributor),
         ]:
             deployment = make_deployment(officers=[officer], requested_by=requester)
             alert = make_alert(deployment)
@@ -247,6 +251,7 @@ def world(django_db_setup, django_db_blocker):
                 "image": entry.images.get(),
                 "subject": entry.subject,
                 "reference": entry.subject,
+                "import_job": ImportJob.objects.create(by=contributor, source_name="matrix"),
                 "run": EvaluationRun.objects.create(
                     dataset="matrix", pairs=1, operating_threshold=0.5, thresholds=[]
                 ),
@@ -259,7 +264,7 @@ def _rule_object(what: str | None, obj):
     """What core.access inspects for the object that fills the URL."""
     if what in {"adjudication", "image"}:
         return obj.alert if what == "adjudication" else obj.entry
-    if what in {"deployment", "alert", "entry", "camera"}:
+    if what in {"deployment", "alert", "entry", "camera", "import_job"}:
         return obj
     return None  # subjects and runs: their kind's rule reads no object
 

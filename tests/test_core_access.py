@@ -10,7 +10,7 @@ from core.models import AuditEvent
 EXPECTED_NAV = {
     "command": {"Deployments", "Reports"},
     "authoriser": {"Deployments", "Reports"},
-    "contributor": {"Watchlist", "Submit entry"},
+    "contributor": {"Watchlist", "Submit entry", "Bulk import"},
     "manager": {"Watchlist", "Review queue"},
     "officer": {"Live alerts"},
     "oversight": {"Deployments", "Watchlist", "Live alerts", "Audit", "Reports", "Health"},
@@ -24,6 +24,7 @@ NAV_URLS = {
     "Watchlist": "watchlists:entries",
     "Review queue": "watchlists:queue",
     "Submit entry": "watchlists:submit",
+    "Bulk import": "watchlists:import",
     "Live alerts": "recognition:consoles",
     "Audit": "oversight:audit",
     "Reports": "oversight:reports",

@@ -100,3 +100,28 @@ def test_it_warns_at_once_of_the_same_face_under_another_subject(
     assert "S-1" in page.inner_text("#verdict")
     page.screenshot(path=str(SHOTS / "watchlists_submit_near_match.png"), full_page=True)
     page.close()
+
+
+def test_a_bulk_import_shows_its_progress_and_report(browser, client, live_server, users, tmp_path):
+    from tests.test_watchlists_bulk_import import train_zip
+    from watchlists.models import ImportJob
+    from watchlists.services import bulk
+
+    archive = tmp_path / "train.zip"
+    archive.write_bytes(train_zip())
+    page = page_as(browser, client, live_server, users.contributor)
+    page.goto(f"{live_server.url}/watchlists/import/")
+    page.set_input_files("input[name=archive]", str(archive))
+    page.select_option("select[name=category]", "wanted")
+    page.fill("textarea[name=legal_basis]", "Warrants issued by the magistrates' court")
+    page.fill("textarea[name=provenance]", "Custody photographs")
+    page.click("[data-testid=import-form] button[type=submit]")
+    page.wait_for_selector("[data-testid=import-bar]")
+    assert page.get_attribute("[data-testid=import-bar]", "value") == "0"
+    job = ImportJob.objects.get()
+    bulk.import_job_run(job_id=job.pk)  # the worker's part, done here so the test owns it
+    page.wait_for_selector("[data-testid=import-report]", timeout=60_000)  # the page polled
+    assert page.get_attribute("[data-testid=import-bar]", "value") == "100"
+    report = page.inner_text("[data-testid=import-report]")
+    assert "pending entries" in report and "biden" in report
+    page.screenshot(path=str(SHOTS / "watchlist-bulk-import.png"), full_page=True)

@@ -71,3 +71,57 @@ class SubmitForm(forms.Form):
         help_text=f"Default: {settings.LFR_ENTRY_REVIEW_DAYS} days from today.",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
+
+
+class ImportForm(forms.Form):
+    """A bulk import from the page: a ZIP of subject folders, or several photos of one."""
+
+    archive = forms.FileField(
+        required=False,
+        label="ZIP of subject folders",
+        help_text="One folder per subject, named by its reference, holding its photos.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
+    )
+    photos = MultipleImageField(
+        required=False,
+        label="Or several photos of one subject",
+        widget=MultipleImageInput(attrs={"accept": "image/jpeg,image/png", "multiple": True}),
+    )
+    subject_reference = forms.CharField(
+        max_length=64, required=False, help_text="For several photos: the subject they show."
+    )
+    category = forms.ChoiceField(choices=Category.choices)
+    legal_basis = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    provenance = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), help_text="Where the images came from."
+    )
+    case_reference = forms.CharField(max_length=120, required=False)
+    expires = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=f"Default: {settings.LFR_ENTRY_EXPIRY_DAYS} days from today.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("archive") and not data.get("photos"):
+            raise forms.ValidationError("Choose a ZIP, or several photos of one subject.")
+        if data.get("photos") and not (data.get("subject_reference") or "").strip():
+            self.add_error("subject_reference", "Say which subject the photos show.")
+        return data
+
+    def archive_bytes(self) -> tuple[bytes, str]:
+        """The upload as one ZIP of subject folders (several photos are packed as one)."""
+        import io
+        import zipfile
+
+        data = self.cleaned_data
+        if data.get("archive"):
+            upload = data["archive"]
+            return upload.read(), upload.name
+        buffer = io.BytesIO()
+        reference = data["subject_reference"].strip()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for n, photo in enumerate(data["photos"], start=1):
+                archive.writestr(f"{reference}/{n:03d}-{photo.name}", photo.read())
+        return buffer.getvalue(), f"{len(data['photos'])} photos of {reference}"

@@ -231,3 +231,70 @@ def image(request, image_id: int):
         return JsonResponse({"detail": " ".join(exc.messages), "rule": "purpose"}, status=400)
     image = services.image_consult(image_id=image_id, by=request.user, purpose=purpose)
     return jpeg_response(image.jpeg, filename=f"reference-{image.pk}.jpg")
+
+
+# --- bulk import from the page (a Celery task; progress polled) ---------------------------
+
+
+@login_required
+def bulk_import(request):
+    from django.db import transaction
+
+    from watchlists.forms import ImportForm
+    from watchlists.services import bulk
+    from watchlists.tasks import import_run
+
+    access.require(request.user, "watchlist_import", "create")
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data, name = form.archive_bytes()
+        fields = {
+            k: form.cleaned_data.get(k)
+            for k in ("category", "legal_basis", "provenance", "case_reference", "expires")
+        }
+        try:
+            job = bulk.import_job_create(
+                by=request.user, archive=data, source_name=name, fields=fields
+            )
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, exc.messages)
+        else:
+            transaction.on_commit(lambda: import_run.delay(job.pk))
+            return redirect("watchlists:import_job", job_id=job.pk)
+    jobs = _import_jobs().filter(by=request.user)  # one's own imports only
+    return render(
+        request,
+        "watchlists/import.html",
+        {"form": form, "jobs": jobs[:10]},
+        status=400 if form.errors else 200,
+    )
+
+
+def _import_jobs():
+    from watchlists.models import ImportJob
+
+    return ImportJob.objects.defer("archive")
+
+
+@login_required
+def import_job(request, job_id: int):
+    job = _import_jobs().filter(pk=job_id).first()
+    if job is None:
+        raise Http404("No such import.")
+    access.require(request.user, "watchlist_import", "view", job)
+    if request.GET.get("format") == "json":
+        return JsonResponse(
+            {
+                "state": job.state,
+                "processed": job.processed,
+                "total": job.total,
+                "percent": job.percent,
+                "totals": job.totals,
+                "error": job.error,
+            }
+        )
+    return render(request, "watchlists/import_job.html", {"job": job})
