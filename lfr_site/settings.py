@@ -5,6 +5,7 @@ var/, an in-process channel layer and a file-system Celery broker. LFR_ENV=produ
 refuses every one of those embedded pieces.
 """
 
+import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -29,6 +30,16 @@ if LFR_ENV not in {"development", "production"}:
 PRODUCTION = LFR_ENV == "production"
 
 SECRET_KEY = secret_key("SECRET_KEY", VAR_DIR, production=PRODUCTION)
+# The audit chain's HMAC key (README, "Tamper evidence"): from the environment, never in
+# the database; the embedded default generates var/audit_key (0600) once.
+LFR_AUDIT_KEY = secret_key(
+    "LFR_AUDIT_KEY", VAR_DIR, production=PRODUCTION, filename="audit_key", min_length=32
+)
+LFR_AUDIT_KEY_GENERATED = not os.environ.get("LFR_AUDIT_KEY")
+LFR_AUDIT_CHECKPOINT_FILE = Path(
+    env_str("LFR_AUDIT_CHECKPOINT_FILE", str(VAR_DIR / "audit_checkpoints.jsonl"))
+).resolve()
+LFR_AUDIT_CHECKPOINT_SECONDS = env_int("LFR_AUDIT_CHECKPOINT_SECONDS", 300, minimum=10)
 DEBUG = env_bool("DEBUG", False)
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DEBUG must be false when LFR_ENV=production")
@@ -177,6 +188,10 @@ CELERY_BEAT_SCHEDULE = {
     "watchlist-entry-retention": {"task": "watchlists.tasks.entry_retention", "schedule": 300.0},
     "stream-supervisor": {"task": "recognition.tasks.stream_supervisor", "schedule": 10.0},
     "alert-retention": {"task": "recognition.tasks.alert_retention", "schedule": 3600.0},
+    "audit-checkpoint": {
+        "task": "core.tasks.audit_checkpoint",
+        "schedule": float(LFR_AUDIT_CHECKPOINT_SECONDS),
+    },
 }
 
 # --- Auth, sessions, login throttling --------------------------------------------------

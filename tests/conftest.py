@@ -61,3 +61,10 @@ def password():
 def _fast_password_hashing(settings):
     # Real hashing costs ~0.3 s a user; tests create many users and test no hashing.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _audit_checkpoints(settings, tmp_path):
+    # A checkpoint anchors one database's chain, and every test starts from an empty one:
+    # checkpoints left by an earlier test would read as the newest rows deleted.
+    settings.LFR_AUDIT_CHECKPOINT_FILE = tmp_path / "audit_checkpoints.jsonl"
