@@ -185,16 +185,18 @@ def audit_record(
     return event
 
 
-def audit_checkpoint_write(*, reason: str, force: bool = False) -> dict | None:
-    """Checkpoint the chain's head in the file, unless the last checkpoint already has it."""
-    head = AuditEvent.objects.order_by("-seq").only("seq", "hash").first()
+def audit_checkpoint_write(*, reason: str, head: tuple[int, str] | None = None) -> dict | None:
+    """Checkpoint the chain's head (or the given (seq, hash)) in the file, unless the last
+    checkpoint already has it."""
     if head is None:
-        return None
-    if not force:
-        readable = [c for _, c in _checkpoints_read() if c is not None]
-        if readable and readable[-1].get("seq") == head.seq:
+        row = AuditEvent.objects.order_by("-seq").only("seq", "hash").first()
+        if row is None:
             return None
-    checkpoint = _checkpoint(head.seq, head.hash, reason=reason)
+        head = (row.seq, row.hash)
+    readable = [c for _, c in _checkpoints_read() if c is not None]
+    if readable and readable[-1].get("seq") == head[0]:
+        return None
+    checkpoint = _checkpoint(*head, reason=reason)
     _checkpoint_append(checkpoint)
     return checkpoint
 
@@ -306,8 +308,9 @@ def audit_chain_check(*, batch_size: int = 2000, checkpoint: bool = True) -> Cha
             "no checkpoint yet: rows deleted from the end cannot be told from a shorter chain "
             "until the first one"
         )
-    if report.ok and checkpoint:
-        audit_checkpoint_write(reason="verify")
+    if report.ok and checkpoint and report.head_seq:
+        # The head just verified, not whatever was appended during the walk.
+        audit_checkpoint_write(reason="verify", head=(report.head_seq, prev_hash))
     return report
 
 
