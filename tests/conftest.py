@@ -1,8 +1,20 @@
+import os
+import tempfile
+from pathlib import Path
+
 import pytest
 from django.conf import settings
 
 from core import access
 from tests.helpers import PASSWORD, make_user
+
+# Child processes (servers, workers) append to the test database's chain: they seal it
+# with this process's key, and checkpoint into a file of their own, never var/'s.
+os.environ.setdefault("LFR_AUDIT_KEY", settings.LFR_AUDIT_KEY)
+os.environ.setdefault(
+    "LFR_AUDIT_CHECKPOINT_FILE",
+    str(Path(tempfile.gettempdir()) / f"lfr-test-audit-checkpoints-{os.getpid()}.jsonl"),
+)
 
 pytest_plugins = [
     "tests.fixtures_watchlists",

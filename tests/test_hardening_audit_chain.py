@@ -313,3 +313,31 @@ def test_the_embedded_default_generates_a_private_key_under_var(tmp_path):
     assert result.returncode == 0, result.stderr
     key = tmp_path / "audit_key"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600 and len(key.read_text()) >= 64
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_keeps_existing_rows_as_the_unkeyed_epoch(capsys):
+    from datetime import UTC, datetime
+
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("core", "0004_login_address_throttle")])
+    try:
+        at = datetime(2026, 1, 1, tzinfo=UTC)
+        old = AuditEvent(seq=1, at=at, action="before.keying", details={}, prev_hash="0" * 64)
+        digest = hashlib.sha256(("0" * 64 + _canonical(old)).encode()).hexdigest()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO core_auditevent (seq, at, actor_username, action, object_type, "
+                "object_id, outcome, purpose, request_id, client_addr, details, prev_hash, hash) "
+                "VALUES (1, %s, '', 'before.keying', '', '', 'allowed', '', '', '', '{}', %s, %s)",
+                [at, "0" * 64, digest],
+            )
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    assert AuditEvent.objects.get(seq=1).key_id == ""
+    _append(1)
+    call_command("audit_verify")
+    assert "2 events verified, 1 written before keying" in capsys.readouterr().out
