@@ -200,80 +200,68 @@ def test_the_tuple_api_reports_truncation_without_a_bad_row(transactional_db):
 # --- The production layout: the app's role may only INSERT and SELECT the audit table ---
 
 
-@postgres_only
-@pytest.mark.django_db(transaction=True)
-def test_the_app_role_cannot_update_delete_truncate_or_disable_the_trigger():
+APP_PASSWORD = "app-role-test-password"
+
+
+@pytest.fixture
+def app_role(transactional_db):
+    """A login role with the production grants on the test database (roles are the
+    cluster's: named after the database, dropped afterwards)."""
     role = f"{connection.settings_dict['NAME']}_app"[:60]
-    password = "app-role-test-password"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') "
-            f"THEN CREATE ROLE \"{role}\" LOGIN PASSWORD '{password}'; END IF; END $$"
+            f"DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') "
+            f'THEN DROP OWNED BY "{role}"; DROP ROLE "{role}"; END IF; END $$'
         )
+        cursor.execute(f"CREATE ROLE \"{role}\" LOGIN PASSWORD '{APP_PASSWORD}'")
     try:
         call_command("audit_db_roles", "--app-role", role, "--apply")
-        _append(1)
-        db = connection.settings_dict
-        with psycopg.connect(
-            host=db["HOST"] or "127.0.0.1",
-            port=db["PORT"] or 5432,
-            dbname=db["NAME"],
-            user=role,
-            password=password,
-            autocommit=True,
-        ) as app:
-            assert app.execute("SELECT count(*) FROM core_auditevent").fetchone() == (1,)
-            # Other tables stay writable: the restriction is the audit table's alone.
-            app.execute("UPDATE core_loginthrottle SET failures = 0")
-            for sql in (
-                "UPDATE core_auditevent SET purpose = 'x'",
-                "DELETE FROM core_auditevent",
-                "TRUNCATE core_auditevent",
-                "ALTER TABLE core_auditevent DISABLE TRIGGER USER",
-                "DROP TRIGGER core_auditevent_append_only ON core_auditevent",
-            ):
-                with pytest.raises(psycopg.errors.InsufficientPrivilege):
-                    app.execute(sql)
-        assert AuditEvent.objects.count() == 1
+        yield role
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f'DROP OWNED BY "{role}"')
             cursor.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+def _db(role):
+    db = connection.settings_dict
+    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+    return f"postgres://{role}:{APP_PASSWORD}@{host}:{port}/{db['NAME']}"
 
 
 @postgres_only
-@pytest.mark.django_db(transaction=True)
-def test_the_app_role_appends_through_audit_record(settings):
-    role = f"{connection.settings_dict['NAME']}_app2"[:60]
-    password = "app-role-test-password"
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP ROLE IF EXISTS "{role}"')
-        cursor.execute(f"CREATE ROLE \"{role}\" LOGIN PASSWORD '{password}'")
-    try:
-        call_command("audit_db_roles", "--app-role", role, "--apply")
-        _append(1)
-        db = connection.settings_dict
-        url = f"postgres://{role}:{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-        env = {**os.environ, "DATABASE_URL": f"{url}/{db['NAME']}", "LFR_AUDIT_KEY": TEST_KEY}
-        script = (
-            "import django; django.setup();"
-            "from core.services import audit_record; audit_record(action='app.role')"
-        )
-        result = subprocess.run(
-            [PYTHON, "-c", script],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert result.returncode == 0, result.stderr
-        assert AuditEvent.objects.order_by("-seq").first().action == "app.role"
-        call_command("audit_verify")
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f'DROP OWNED BY "{role}"')
-            cursor.execute(f'DROP ROLE IF EXISTS "{role}"')
+def test_the_app_role_cannot_update_delete_truncate_or_disable_the_trigger(app_role):
+    _append(1)
+    with psycopg.connect(_db(app_role), autocommit=True) as app:
+        assert app.execute("SELECT count(*) FROM core_auditevent").fetchone() == (1,)
+        # Other tables stay writable: the restriction is the audit table's alone.
+        app.execute("UPDATE core_loginthrottle SET failures = 0")
+        for sql in (
+            "UPDATE core_auditevent SET purpose = 'x'",
+            "DELETE FROM core_auditevent",
+            "TRUNCATE core_auditevent",
+            "ALTER TABLE core_auditevent DISABLE TRIGGER USER",
+            "DROP TRIGGER core_auditevent_append_only ON core_auditevent",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                app.execute(sql)
+    assert AuditEvent.objects.count() == 1
+
+
+@postgres_only
+def test_the_app_role_appends_through_audit_record(app_role):
+    _append(1)
+    env = {**os.environ, "DATABASE_URL": _db(app_role), "LFR_AUDIT_KEY": TEST_KEY}
+    script = (
+        "import django; django.setup();"
+        "from core.services import audit_record; audit_record(action='app.role')"
+    )
+    result = subprocess.run(
+        [PYTHON, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert AuditEvent.objects.order_by("-seq").first().action == "app.role"
+    call_command("audit_verify")
 
 
 @pytest.mark.slow

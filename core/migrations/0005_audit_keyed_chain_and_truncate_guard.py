@@ -17,13 +17,8 @@ later schema change, so a later migration that alters this table must re-create 
 
 from django.db import migrations, models
 
+# 0003's function raises for whatever operation fired it, a statement trigger's too.
 PG_CREATE = """
-CREATE OR REPLACE FUNCTION core_auditevent_append_only() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION 'core_auditevent is append-only: % refused', TG_OP
-        USING ERRCODE = 'insufficient_privilege';
-END;
-$$ LANGUAGE plpgsql;
 DROP TRIGGER IF EXISTS core_auditevent_no_truncate ON core_auditevent;
 CREATE TRIGGER core_auditevent_no_truncate
     BEFORE TRUNCATE ON core_auditevent
