@@ -160,7 +160,9 @@ def audit_record(
         if last is not None and action.startswith(RECEIPT_PREFIX):
             checkpoint = _checkpoint(last.seq, last.hash, reason=action)
             details["audit_checkpoint"] = checkpoint
-            transaction.on_commit(lambda: _checkpoint_append(checkpoint))
+            # robust: a checkpoint file that cannot be written is logged, and the receipt
+            # (already committed, and carrying the checkpoint itself) stands.
+            transaction.on_commit(lambda: _checkpoint_append(checkpoint), robust=True)
         event = AuditEvent(
             seq=(last.seq + 1) if last else 1,
             at=timezone.now(),
@@ -310,7 +312,10 @@ def audit_chain_check(*, batch_size: int = 2000, checkpoint: bool = True) -> Cha
         )
     if report.ok and checkpoint and report.head_seq:
         # The head just verified, not whatever was appended during the walk.
-        audit_checkpoint_write(reason="verify", head=(report.head_seq, prev_hash))
+        try:
+            audit_checkpoint_write(reason="verify", head=(report.head_seq, prev_hash))
+        except OSError as exc:
+            report.warnings.append(f"could not write the checkpoint: {exc}")
     return report
 
 
