@@ -264,40 +264,36 @@ def test_the_app_role_appends_through_audit_record(app_role):
     call_command("audit_verify")
 
 
+def _check_without_a_key(tmp_path, **env):
+    """`manage.py check` in a fresh var/ with LFR_AUDIT_KEY unset."""
+    base = {k: v for k, v in os.environ.items() if k not in {"LFR_AUDIT_KEY", "DATABASE_URL"}}
+    base.update(LFR_VAR_DIR=str(tmp_path), **env)
+    return subprocess.run(
+        [PYTHON, "manage.py", "check"],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 @pytest.mark.slow
 def test_production_refuses_to_start_without_an_audit_key(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in {"LFR_AUDIT_KEY"}}
-    env.update(
-        LFR_VAR_DIR=str(tmp_path),
+    result = _check_without_a_key(
+        tmp_path,
         LFR_ENV="production",
         SECRET_KEY="s" * 64,
         ALLOWED_HOSTS="lfr.example.org",
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/postgres",
         REDIS_URL="redis://127.0.0.1:6379/0",
     )
-    result = subprocess.run(
-        [PYTHON, "manage.py", "check"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
     assert result.returncode == 2 and "LFR_AUDIT_KEY" in result.stderr, result.stderr
 
 
 @pytest.mark.slow
 def test_the_embedded_default_generates_a_private_key_under_var(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in {"LFR_AUDIT_KEY", "DATABASE_URL"}}
-    env["LFR_VAR_DIR"] = str(tmp_path)
-    result = subprocess.run(
-        [PYTHON, "manage.py", "check"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = _check_without_a_key(tmp_path)
     assert result.returncode == 0, result.stderr
     key = tmp_path / "audit_key"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600 and len(key.read_text()) >= 64
