@@ -43,7 +43,11 @@ class AuditEvent(models.Model):
     client_addr = models.CharField(max_length=64, blank=True)
     details = models.JSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64)
+    # HMAC-SHA256 under LFR_AUDIT_KEY of prev_hash + the row; for a row written before the
+    # chain was keyed (key_id ""), the plain SHA-256 it was written with.
     hash = models.CharField(max_length=64, unique=True)
+    # Which key sealed the row (a fingerprint, never the key): names a wrong key plainly.
+    key_id = models.CharField(max_length=16, blank=True, default="")
 
     class Meta:
         ordering = ["-seq"]

@@ -1,10 +1,23 @@
 """Writes owned by core: the audit chain and login throttling.
 
 `audit_record` is the only code that writes AuditEvent rows.
+
+The chain is keyed: each row's hash is HMAC-SHA256, under LFR_AUDIT_KEY (from the
+environment, never in the database), of the previous row's hash and the row. Whoever can
+write the table but has not the key cannot rewrite a row and re-hash the rows after it.
+What a key cannot show on its own is the *end* of the chain: deleting the newest rows, or
+every row, leaves a shorter chain that verifies. So the head is checkpointed outside the
+table, signed with the same key: appended to LFR_AUDIT_CHECKPOINT_FILE by a beat task,
+after every successful verification, and with every retention receipt (which also carries
+it in its details). `audit_verify` walks the chain and checks it against every checkpoint.
 """
 
 import hashlib
+import hmac
 import json
+import logging
+import os
+from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 
 from django.conf import settings
@@ -15,12 +28,16 @@ from django.utils import timezone
 from core import request_context
 from core.models import AuditEvent, LoginAddressThrottle, LoginThrottle
 
+logger = logging.getLogger("lfr.audit")
+
 GENESIS = "0" * 64
 # Any constant; it names the lock that serialises audit appends across processes.
 _ADVISORY_LOCK_KEY = 0x1F5A_0D17
 
 # Keys that must never reach the audit log: it is read by many and kept for years.
 _FORBIDDEN_DETAIL_KEYS = {"encoding", "encodings", "embedding", "crop", "image", "landmarks"}
+# Deletion receipts of the retention jobs carry a checkpoint of the head before them.
+RECEIPT_PREFIX = "retention."
 
 
 def _canonical(event: AuditEvent) -> str:
@@ -45,8 +62,68 @@ def _canonical(event: AuditEvent) -> str:
     )
 
 
-def _hash(prev_hash: str, event: AuditEvent) -> str:
-    return hashlib.sha256((prev_hash + _canonical(event)).encode()).hexdigest()
+def _key() -> bytes:
+    return settings.LFR_AUDIT_KEY.encode()
+
+
+def audit_key_id(key: bytes | None = None) -> str:
+    """A fingerprint of the key (not the key): stored on each row to name a wrong key."""
+    return hmac.new(key or _key(), b"lfr-audit-key-id", hashlib.sha256).hexdigest()[:16]
+
+
+def _hash(prev_hash: str, event: AuditEvent, key: bytes | None = None) -> str:
+    message = (prev_hash + _canonical(event)).encode()
+    if not event.key_id:  # written before the chain was keyed (migration 0005)
+        return hashlib.sha256(message).hexdigest()
+    return hmac.new(key or _key(), message, hashlib.sha256).hexdigest()
+
+
+def _checkpoint(seq: int, head_hash: str, *, reason: str, key: bytes | None = None) -> dict:
+    body = {
+        "seq": seq,
+        "hash": head_hash,
+        "at": timezone.now().astimezone(UTC).isoformat(),
+        "reason": reason,
+        "key_id": audit_key_id(key),
+    }
+    body["mac"] = _checkpoint_mac(body, key)
+    return body
+
+
+def _checkpoint_mac(body: dict, key: bytes | None = None) -> str:
+    signed = {k: v for k, v in body.items() if k != "mac"}
+    message = b"lfr-audit-checkpoint:" + json.dumps(signed, sort_keys=True).encode()
+    return hmac.new(key or _key(), message, hashlib.sha256).hexdigest()
+
+
+def _checkpoint_append(checkpoint: dict) -> None:
+    """Append one line to the checkpoint file (created 0600) and log it: a log shipped off
+    the machine is a second copy outside the database."""
+    path = settings.LFR_AUDIT_CHECKPOINT_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "a") as f:
+        f.write(json.dumps(checkpoint, sort_keys=True) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    logger.info("audit checkpoint %s", json.dumps(checkpoint, sort_keys=True))
+
+
+def _checkpoints_read() -> list[tuple[int, dict | None]]:
+    """Every line of the checkpoint file as (line number, checkpoint or None if unreadable)."""
+    path = settings.LFR_AUDIT_CHECKPOINT_FILE
+    if not path.exists():
+        return []
+    lines = []
+    with open(path) as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                lines.append((number, json.loads(line)))
+            except ValueError:
+                lines.append((number, None))
+    return lines
 
 
 def audit_record(
@@ -80,6 +157,12 @@ def audit_record(
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_KEY])
         last = AuditEvent.objects.order_by("-seq").only("seq", "hash").first()
+        if last is not None and action.startswith(RECEIPT_PREFIX):
+            checkpoint = _checkpoint(last.seq, last.hash, reason=action)
+            details["audit_checkpoint"] = checkpoint
+            # robust: a checkpoint file that cannot be written is logged, and the receipt
+            # (already committed, and carrying the checkpoint itself) stands.
+            transaction.on_commit(lambda: _checkpoint_append(checkpoint), robust=True)
         event = AuditEvent(
             seq=(last.seq + 1) if last else 1,
             at=timezone.now(),
@@ -94,6 +177,7 @@ def audit_record(
             client_addr=client_addr,
             details=details,
             prev_hash=last.hash if last else GENESIS,
+            key_id=audit_key_id(),
         )
         # Round-trip the details through JSON now so the hash is computed over exactly
         # what the database will give back when the chain is verified.
@@ -103,22 +187,142 @@ def audit_record(
     return event
 
 
-def audit_verify(*, batch_size: int = 2000):
-    """Walk the chain from the start; return (ok, checked, first bad event or None, why)."""
-    prev_hash = GENESIS
-    expected_seq = 1
-    checked = 0
+def audit_checkpoint_write(*, reason: str, head: tuple[int, str] | None = None) -> dict | None:
+    """Checkpoint the chain's head (or the given (seq, hash)) in the file, unless the last
+    checkpoint already has it."""
+    if head is None:
+        row = AuditEvent.objects.order_by("-seq").only("seq", "hash").first()
+        if row is None:
+            return None
+        head = (row.seq, row.hash)
+    readable = [c for _, c in _checkpoints_read() if c is not None]
+    if readable and readable[-1].get("seq") == head[0]:
+        return None
+    checkpoint = _checkpoint(*head, reason=reason)
+    _checkpoint_append(checkpoint)
+    return checkpoint
+
+
+@dataclass
+class ChainReport:
+    """What one walk of the chain found: the first broken row, or what else is wrong."""
+
+    checked: int = 0
+    unkeyed: int = 0
+    head_seq: int = 0
+    checkpoints: int = 0
+    bad: AuditEvent | None = None
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def audit_chain_check(*, batch_size: int = 2000, checkpoint: bool = True) -> ChainReport:
+    """Walk the chain from the start and check it against every checkpoint; when it is
+    intact, checkpoint its head (so rows deleted from the end later are seen)."""
+    report = ChainReport()
+    key_id = audit_key_id()
+    expected: dict[int, list[tuple[str, str]]] = {}  # seq -> [(hash, where it was seen)]
+    in_file: set[tuple[int, str]] = set()
+    latest = None
+    for number, cp in _checkpoints_read():
+        where = f"checkpoint line {number}"
+        if cp is None or not isinstance(cp.get("seq"), int) or "mac" not in cp:
+            report.problems.append(f"{where} of {settings.LFR_AUDIT_CHECKPOINT_FILE} is unreadable")
+            continue
+        if not hmac.compare_digest(str(cp["mac"]), _checkpoint_mac(cp)):
+            other = " (it names another key)" if cp.get("key_id") != key_id else ""
+            report.problems.append(
+                f"{where} (#{cp['seq']}) does not verify under LFR_AUDIT_KEY{other}: forged, "
+                "or the wrong key"
+            )
+            continue
+        report.checkpoints += 1
+        in_file.add((cp["seq"], cp["hash"]))
+        expected.setdefault(cp["seq"], []).append((cp["hash"], f"{where} ({cp['at']})"))
+        if latest is None or cp["seq"] > latest["seq"]:
+            latest = cp
+    receipts: list[tuple[int, dict]] = []
+
+    prev_hash, expected_seq, keyed_seen = GENESIS, 1, False
     for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=batch_size):
+        report.head_seq = event.seq
+        why = None
         if event.seq != expected_seq:
-            return False, checked, event, f"sequence gap: expected #{expected_seq}"
-        if event.prev_hash != prev_hash:
-            return False, checked, event, "previous-hash link broken"
-        if _hash(prev_hash, event) != event.hash:
-            return False, checked, event, "content does not match its hash"
+            why = f"sequence gap: expected #{expected_seq}"
+        elif event.prev_hash != prev_hash:
+            why = "previous-hash link broken"
+        elif not event.key_id and keyed_seen:
+            why = "an unkeyed row after keyed rows: a keyed row was re-hashed without the key"
+        elif event.key_id and event.key_id != key_id:
+            why = (
+                f"sealed with key {event.key_id}, but LFR_AUDIT_KEY is key {key_id}: "
+                "wrong key configured (or the row was re-keyed by someone else)"
+            )
+        elif not hmac.compare_digest(_hash(prev_hash, event), event.hash):
+            why = (
+                "content does not match its keyed hash: the row was altered, or re-hashed "
+                "without the key"
+                if event.key_id
+                else "content does not match its hash"
+            )
+        else:
+            for digest, where in expected.get(event.seq, ()):
+                if digest != event.hash:
+                    why = f"differs from {where}: rewritten after it was checkpointed"
+        if why:
+            report.bad = event
+            report.problems.insert(0, f"#{event.seq} {why}")
+            return report
+        keyed_seen = keyed_seen or bool(event.key_id)
+        report.unkeyed += not event.key_id
+        if event.action.startswith(RECEIPT_PREFIX) and "audit_checkpoint" in event.details:
+            receipts.append((event.seq, event.details["audit_checkpoint"]))
         prev_hash = event.hash
         expected_seq += 1
-        checked += 1
-    return True, checked, None, ""
+        report.checked += 1
+
+    if latest is not None and latest["seq"] > report.head_seq:
+        if report.head_seq == 0:
+            report.problems.append(
+                f"the audit table is empty, but the checkpoint of {latest['at']} recorded "
+                f"{latest['seq']} rows: it was truncated or emptied"
+            )
+        else:
+            report.problems.append(
+                f"the chain ends at #{report.head_seq}, but the checkpoint of {latest['at']} "
+                f"recorded #{latest['seq']}: the newest {latest['seq'] - report.head_seq} "
+                "rows were deleted"
+            )
+    for receipt_seq, cp in receipts:
+        # A receipt is sealed by the chain; the file must hold the checkpoint it carries.
+        if (cp.get("seq"), cp.get("hash")) not in in_file:
+            report.problems.append(
+                f"{settings.LFR_AUDIT_CHECKPOINT_FILE} is missing the checkpoint "
+                f"#{cp.get('seq')} carried by retention receipt #{receipt_seq}: the file was "
+                "truncated or replaced"
+            )
+    if latest is None and report.checked:
+        report.warnings.append(
+            "no checkpoint yet: rows deleted from the end cannot be told from a shorter chain "
+            "until the first one"
+        )
+    if report.ok and checkpoint and report.head_seq:
+        # The head just verified, not whatever was appended during the walk.
+        try:
+            audit_checkpoint_write(reason="verify", head=(report.head_seq, prev_hash))
+        except OSError as exc:
+            report.warnings.append(f"could not write the checkpoint: {exc}")
+    return report
+
+
+def audit_verify(*, batch_size: int = 2000):
+    """Walk the chain; return (ok, checked, first bad event or None, why)."""
+    report = audit_chain_check(batch_size=batch_size)
+    return report.ok, report.checked, report.bad, "; ".join(report.problems)
 
 
 # --- Login throttling -------------------------------------------------------------------

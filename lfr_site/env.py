@@ -105,18 +105,39 @@ def parse_database_url(name: str, url: str) -> dict:
     raise ImproperlyConfigured(f"{name} must start with sqlite:/// or postgres://, got {url!r}")
 
 
-def secret_key(name: str, var_dir: Path, *, production: bool) -> str:
+def secret_key(
+    name: str,
+    var_dir: Path,
+    *,
+    production: bool,
+    filename: str = "secret_key",
+    min_length: int = 50,
+) -> str:
+    """A secret from the environment; required in production, else generated once under
+    var_dir (mode 0600) so the embedded default needs no variable."""
     value = os.environ.get(name)
     if value:
-        if production and len(value) < 50:
-            raise ImproperlyConfigured(f"{name} must be at least 50 characters in production")
+        if production and len(value) < min_length:
+            raise ImproperlyConfigured(
+                f"{name} must be at least {min_length} characters in production"
+            )
         return value
     if production:
         raise ImproperlyConfigured(f"{name} must be set when LFR_ENV=production")
-    # Embedded default: generate once and keep it beside the SQLite database.
-    path = var_dir / "secret_key"
+    path = var_dir / filename
     if not path.exists():
         var_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(64))
-        path.chmod(0o600)
+        # Written 0600 under a temporary name, then linked into place (atomic, and refused
+        # if it exists): two processes starting at once (the demo and a worker) end up
+        # with one secret, fully written, never readable by other users.
+        tmp = var_dir / f".{filename}.{os.getpid()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(64))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
     return path.read_text().strip()

@@ -5,6 +5,7 @@ var/, an in-process channel layer and a file-system Celery broker. LFR_ENV=produ
 refuses every one of those embedded pieces.
 """
 
+import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -155,6 +156,18 @@ else:
 
 EMBEDDED_LAYER = CHANNEL_LAYERS["default"]["BACKEND"].endswith("InMemoryChannelLayer")
 
+# --- Audit chain ------------------------------------------------------------------------
+# The audit chain's HMAC key (README, "Tamper evidence"): from the environment, never in
+# the database; the embedded default generates var/audit_key (0600) once.
+LFR_AUDIT_KEY = secret_key(
+    "LFR_AUDIT_KEY", VAR_DIR, production=PRODUCTION, filename="audit_key", min_length=32
+)
+LFR_AUDIT_KEY_GENERATED = not os.environ.get("LFR_AUDIT_KEY")
+LFR_AUDIT_CHECKPOINT_FILE = Path(
+    env_str("LFR_AUDIT_CHECKPOINT_FILE", str(VAR_DIR / "audit_checkpoints.jsonl"))
+).resolve()
+LFR_AUDIT_CHECKPOINT_SECONDS = env_int("LFR_AUDIT_CHECKPOINT_SECONDS", 300, minimum=10)
+
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -178,6 +191,10 @@ CELERY_BEAT_SCHEDULE = {
     "watchlist-entry-retention": {"task": "watchlists.tasks.entry_retention", "schedule": 300.0},
     "stream-supervisor": {"task": "recognition.tasks.stream_supervisor", "schedule": 10.0},
     "alert-retention": {"task": "recognition.tasks.alert_retention", "schedule": 3600.0},
+    "audit-checkpoint": {
+        "task": "core.tasks.audit_checkpoint",
+        "schedule": float(LFR_AUDIT_CHECKPOINT_SECONDS),
+    },
 }
 
 # --- Auth, sessions, login throttling --------------------------------------------------
@@ -231,6 +248,16 @@ LFR_MAX_UPLOAD_BYTES = env_int("LFR_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, minimum
 LFR_MAX_IMAGE_PIXELS = env_int("LFR_MAX_IMAGE_PIXELS", 40_000_000, minimum=10_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = LFR_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = LFR_MAX_UPLOAD_BYTES + 1024 * 1024
+# Every request body, refused with 413 before anything parses it (lfr_site/asgi.py): in
+# daphne as soon as the headers declare more, or as a chunked body passes it. 32 MiB
+# holds a watchlist image at its own limit three times over, or a bulk import ZIP of
+# ~150 typical 200 KB reference photos; a larger import should be split.
+LFR_MAX_REQUEST_BYTES = env_int("LFR_MAX_REQUEST_BYTES", 32 * 1024 * 1024, minimum=1024)
+if LFR_MAX_REQUEST_BYTES < DATA_UPLOAD_MAX_MEMORY_SIZE:
+    raise ImproperlyConfigured(
+        "LFR_MAX_REQUEST_BYTES must be at least LFR_MAX_UPLOAD_BYTES + 1 MiB "
+        f"({DATA_UPLOAD_MAX_MEMORY_SIZE}): the largest image upload must fit"
+    )
 
 # --- DRF ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,8 +1,20 @@
+import os
+import tempfile
+from pathlib import Path
+
 import pytest
 from django.conf import settings
 
 from core import access
 from tests.helpers import PASSWORD, make_user
+
+# Child processes (servers, workers) append to the test database's chain: they seal it
+# with this process's key, and checkpoint into a file of their own, never var/'s.
+os.environ.setdefault("LFR_AUDIT_KEY", settings.LFR_AUDIT_KEY)
+os.environ.setdefault(
+    "LFR_AUDIT_CHECKPOINT_FILE",
+    str(Path(tempfile.gettempdir()) / f"lfr-test-audit-checkpoints-{os.getpid()}.jsonl"),
+)
 
 pytest_plugins = [
     "tests.fixtures_watchlists",
@@ -61,3 +73,10 @@ def password():
 def _fast_password_hashing(settings):
     # Real hashing costs ~0.3 s a user; tests create many users and test no hashing.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _audit_checkpoints(settings, tmp_path):
+    # A checkpoint anchors one database's chain, and every test starts from an empty one:
+    # checkpoints left by an earlier test would read as the newest rows deleted.
+    settings.LFR_AUDIT_CHECKPOINT_FILE = tmp_path / "audit_checkpoints.jsonl"

@@ -5,6 +5,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 
+from core.audit_db import audit_guard_lifted
 from core.models import AuditEvent
 from core.services import GENESIS, audit_record, audit_verify
 from tests.helpers import PYTHON, ROOT, subprocess_env
@@ -41,13 +42,9 @@ def test_it_refuses_biometric_details(db):
 
 
 def _tamper(sql, params):
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # A superuser bypass is exactly what the chain exists to expose.
-            cursor.execute("ALTER TABLE core_auditevent DISABLE TRIGGER USER")
+    # A superuser bypass is exactly what the chain exists to expose.
+    with audit_guard_lifted(connection), connection.cursor() as cursor:
         cursor.execute(sql, params)
-        if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE core_auditevent ENABLE TRIGGER USER")
 
 
 @pytest.mark.django_db(transaction=True)

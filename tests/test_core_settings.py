@@ -88,6 +88,7 @@ def test_it_passes_the_deployment_checklist_in_production(tmp_path):
         "WARNING",
         LFR_ENV="production",
         SECRET_KEY="Zq7!vR2#pL9@xW4$mN8^bT1&kY6*hJ3(fD5)gS0" * 2,
+        LFR_AUDIT_KEY="audit-key-for-the-deployment-checklist-0123456789",
         ALLOWED_HOSTS="lfr.example.org",
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/postgres",
         REDIS_URL="redis://127.0.0.1:6379/0",

@@ -62,6 +62,16 @@ class Command(BaseCommand):
         beat.start()
         self.stdout.write(self.style.SUCCESS(f"lfr is running at http://{host}:{port}/"))
         self.stdout.write("Embedded worker and beat are running in this process. Ctrl-C stops all.")
+        if settings.LFR_AUDIT_KEY_GENERATED:
+            self.stdout.write(
+                f"Audit chain key: generated into {settings.VAR_DIR / 'audit_key'} (mode 0600, "
+                "demo only; production refuses to start without LFR_AUDIT_KEY). Signed "
+                f"checkpoints of the chain: {settings.LFR_AUDIT_CHECKPOINT_FILE}"
+            )
+        self.stdout.write(
+            f"Request bodies over {settings.LFR_MAX_REQUEST_BYTES // (1024 * 1024)} MiB are "
+            "refused with 413 (LFR_MAX_REQUEST_BYTES)."
+        )
         try:
             Server(
                 application=application,
