@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0004_login_address_throttle'),
+        ('core', '0005_audit_keyed_chain_and_truncate_guard'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
