@@ -192,6 +192,12 @@ def _health(user, action, obj):
     return visible, visible and action == "view"
 
 
+def _mfa_device(user, action, obj):
+    """Resetting another user's second factor: for those who manage users (core/mfa.py)."""
+    allowed = has(user, "manage_cameras")
+    return allowed, allowed
+
+
 RULES = {
     "watchlist": _watchlist,
     "deployment": _deployment,
@@ -203,6 +209,7 @@ RULES = {
     "console": _console,
     "subject": _subject,
     "health": _health,
+    "mfa_device": _mfa_device,
 }
 
 

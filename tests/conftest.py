@@ -2,7 +2,7 @@ import pytest
 from django.conf import settings
 
 from core import access
-from tests.helpers import PASSWORD, make_user
+from tests.helpers import PASSWORD, make_user, sign_in
 
 pytest_plugins = [
     "tests.fixtures_watchlists",
@@ -46,8 +46,7 @@ def users(db):
 @pytest.fixture
 def login(client):
     def _login(user):
-        client.force_login(user)
-        return client
+        return sign_in(client, user)
 
     return _login
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from deployments.models import Deployment
 from recognition.models import Alert
 from tests.factories import make_deployment, sample_jpeg
-from tests.helpers import PASSWORD, PYTHON, ROOT, faces
+from tests.helpers import PASSWORD, PYTHON, ROOT, faces, sign_in
 from watchlists.models import ReferenceImage, Subject, WatchlistEntry
 
 _numbers = itertools.count(1)
@@ -104,7 +104,7 @@ def session_cookie(client):
     """Log a user in through Django and return the Cookie header a browser would send."""
 
     def _cookie(user) -> tuple[bytes, bytes]:
-        client.force_login(user)
+        sign_in(client, user)
         return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
 
     return _cookie

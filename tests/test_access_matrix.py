@@ -30,6 +30,7 @@ from deployments.models import Deployment
 from recognition.models import Adjudication, Alert, EvaluationRun
 from tests.factories import make_alert, make_deployment
 from tests.fixtures_console import reference_entry
+from tests.helpers import sign_in
 from watchlists.models import WatchlistEntry
 
 # Marked so pytest-django sets the test database up; the world itself is built once.
@@ -324,7 +325,7 @@ def test_it_answers_each_identity_as_access_says(world, key):
             with transaction.atomic():
                 client = Client()
                 if user is not None:
-                    client.force_login(user)
+                    sign_in(client, user)
                 response = getattr(client, method.lower())(url, data)
                 transaction.set_rollback(True)
             got = _outcome(response, api=api, anonymous=user is None)
