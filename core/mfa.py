@@ -53,6 +53,13 @@ def session_device(user, session) -> Device | None:
     return device
 
 
+def session_is_verified(user, session) -> bool:
+    """The same rule for a websocket, from its scope's user and session."""
+    if not settings.LFR_MFA_REQUIRED:
+        return True
+    return session_device(user, session) is not None
+
+
 def is_verified(request) -> bool:
     """True when no second factor is needed, or this session has passed it."""
     user = request.user
@@ -61,7 +68,7 @@ def is_verified(request) -> bool:
     check = getattr(user, "is_verified", None)  # set by django-otp's OTPMiddleware
     if check is not None:
         return check()
-    return session_device(user, request.session) is not None
+    return session_is_verified(user, request.session)
 
 
 def exempt_paths() -> set[str]:
