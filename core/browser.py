@@ -49,7 +49,7 @@ def enter_code(page, username: str, key_hex: str) -> None:
     raise AssertionError(f"the second factor of {username} was refused")
 
 
-def sign_in(page, username: str, password: str, key_hex: str) -> None:
+def sign_in_browser(page, username: str, password: str, key_hex: str) -> None:
     """Sign in through the forms as a person would: password, then the authenticator code."""
     page.goto("/accounts/login/")
     page.fill("input[name=username]", username)
