@@ -42,7 +42,7 @@ def enter_code(page, username: str, key_hex: str) -> None:
     for step in [s for s in (now, now + 1) if s > typed] or [now, now + 1]:
         page.fill("input[name=code]", totp_code(key_hex, step=step))
         with page.expect_navigation():
-            page.click("button[type=submit]")
+            page.click("form:has(input[name=code]) button[type=submit]")
         if not page.query_selector("input[name=code]"):
             _TYPED_STEPS[(username, key_hex)] = step
             return

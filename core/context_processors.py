@@ -1,6 +1,6 @@
 from django.urls import reverse
 
-from core import access
+from core import access, mfa
 
 # (label, url name, kind, action): shown when access.can(user, kind, action) holds, the
 # same rule the page itself requires.
@@ -20,7 +20,8 @@ NAV = [
 def navigation(request):
     user = getattr(request, "user", None)
     items = []
-    if user is not None and user.is_authenticated:
+    # Past the password but not the second factor: no way in is shown, only log out.
+    if user is not None and user.is_authenticated and mfa.is_verified(request):
         for label, name, kind, action in NAV:
             if access.can(user, kind, action):
                 url = reverse(name)
