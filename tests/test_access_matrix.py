@@ -54,6 +54,9 @@ EXPECT = {
     "home": E(LOGIN),
     "login": E(PUBLIC),
     "logout": E(PUBLIC, method="POST"),
+    "mfa_verify": E(LOGIN),  # a verified session is sent on to where it was going
+    "mfa_enrol": E(LOGIN),
+    "mfa_reset": E("mfa_device.reset", "user"),
     "health": E("health.view"),
     "schema": E(PUBLIC),
     "deployments:calendar": E("deployment.list"),
@@ -243,6 +246,7 @@ def world(django_db_setup, django_db_blocker):
                 "alert": alert,
                 "adjudication": adjudication,
                 "entry": entry,
+                "user": requester,
                 "image": entry.images.get(),
                 "subject": entry.subject,
                 "reference": entry.subject,

@@ -270,3 +270,27 @@ def test_reset_ends_sessions_but_not_others(client, users):
     sign_in(client, users.command)
     assert mfa._end_sessions(users.officer) == 0
     assert Session.objects.count() == 1
+
+
+def test_no_endpoint_answers_a_session_past_only_the_password(client, users):
+    """Every page and API operation the access matrix knows, as a half-signed-in admin."""
+    from types import SimpleNamespace
+
+    from tests.test_access_matrix import EXPECT, PUBLIC, _url
+
+    totp_device(users.admin)
+    client.force_login(users.admin)  # password only
+    fake = SimpleNamespace(pk=1, reference="REF-1")
+    checked = 0
+    for key, spec in EXPECT.items():
+        if spec.rule == PUBLIC or key in {"mfa_verify", "mfa_enrol"}:
+            continue  # public pages answer anyone; these two are where it is sent
+        method, url = _url(key, spec, fake if spec.obj else None)
+        response = client.generic(method, url)
+        if url.startswith("/api/"):
+            assert response.status_code == 403, (key, response.status_code)
+        else:
+            assert response.status_code == 302, (key, response.status_code)
+            assert response["Location"].startswith(reverse("mfa_verify")), key
+        checked += 1
+    assert checked > 80
