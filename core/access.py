@@ -206,6 +206,12 @@ def _notice(user, action, obj):
     return visible, visible and action in {"view", "list"}
 
 
+def _mfa_device(user, action, obj):
+    """Resetting another user's second factor: for those who manage users (core/mfa.py)."""
+    allowed = has(user, "manage_cameras")
+    return allowed, allowed
+
+
 RULES = {
     "notice": _notice,
     "watchlist_import": _watchlist_import,
@@ -219,6 +225,7 @@ RULES = {
     "console": _console,
     "subject": _subject,
     "health": _health,
+    "mfa_device": _mfa_device,
 }
 
 

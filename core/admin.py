@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.forms import ThrottledAuthenticationForm
 from core.models import AuditEvent, LoginThrottle, WorkerHeartbeat
@@ -11,6 +13,12 @@ class ThrottledAdminAuthenticationForm(ThrottledAuthenticationForm, AdminAuthent
 
 admin.site.login_form = ThrottledAdminAuthenticationForm
 admin.site.site_header = "lfr administration"
+
+# Second factors are reset through core.mfa.mfa_reset (audited, never one's own), never
+# edited or deleted here; django-otp's own admin pages would also show the keys.
+for _model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

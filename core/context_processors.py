@@ -1,7 +1,7 @@
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
-from core import access, work
+from core import access, mfa, work
 
 # (label, url name, kind, action): shown when access.can(user, kind, action) holds, the
 # same rule the page itself requires.
@@ -23,7 +23,8 @@ NAV = [
 def _items(request) -> list[dict]:
     user = getattr(request, "user", None)
     items = []
-    if user is not None and user.is_authenticated:
+    # Past the password but not the second factor: no way in is shown, only log out.
+    if user is not None and user.is_authenticated and mfa.is_verified(request):
         counts = work.badges(work.waiting_for_request(request))
         for label, name, kind, action in NAV:
             if access.can(user, kind, action):

@@ -24,8 +24,11 @@ def credentials_path():
     return settings.VAR_DIR / "demo_credentials.txt"
 
 
-def seed_users(stdout=None) -> list[tuple[str, str, str]]:
-    """Create missing demo users; return (username, password, role) of those created."""
+def seed_users(stdout=None) -> list[tuple[str, str, str, str]]:
+    """Create missing demo users, each with a confirmed authenticator (TOTP) device; return
+    (username, password, role, TOTP key in base32) of those created."""
+    from core import mfa
+
     User = get_user_model()
     created = []
     for username, full_name, role in DEMO_USERS:
@@ -41,12 +44,13 @@ def seed_users(stdout=None) -> list[tuple[str, str, str]]:
             is_staff=(role == access.ADMIN),
         )
         user.groups.add(Group.objects.get(name=role))
-        created.append((username, password, role))
+        device = mfa.seed_confirmed_device(user=user)
+        created.append((username, password, role, mfa.secret_base32(device)))
     if created:
         path = credentials_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a") as fh:
-            for username, password, role in created:
-                fh.write(f"{username}\t{password}\t{access.ROLE_LABELS[role]}\n")
+            for username, password, role, secret in created:
+                fh.write(f"{username}\t{password}\t{access.ROLE_LABELS[role]}\t{secret}\n")
         path.chmod(0o600)
     return created

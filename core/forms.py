@@ -35,8 +35,11 @@ class ThrottledAuthenticationForm(AuthenticationForm):
             services.login_refused_locked(username=username)
             raise self.get_locked_error()
         try:
+            if len(username) > self.fields["username"].max_length:
+                # Refused before authenticate(): no account has such a name.
+                raise self.get_invalid_login_error()
             return super().clean()
-        except Exception:
+        except ValidationError:
             if username:
                 row = services.login_failed(username=username, address=address)
                 if row.locked_until:

@@ -1,5 +1,7 @@
 import re
 
+from django.contrib.auth.views import redirect_to_login
+from django.http import JsonResponse
 from django.utils.cache import patch_cache_control
 
 from core import request_context
@@ -82,3 +84,23 @@ class NoStoreMiddleware:
         if user is not None and user.is_authenticated:
             patch_cache_control(response, no_store=True, private=True)
         return response
+
+
+class MFARequiredMiddleware:
+    """A session past the password but not yet past its second factor reaches only the
+    sign-in pages (core.mfa.is_exempt): pages redirect to the code (or enrolment) page,
+    API calls get 403. Must sit after django-otp's OTPMiddleware."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from core import mfa
+
+        if mfa.is_verified(request) or mfa.is_exempt(request.path_info):
+            return self.get_response(request)
+        if request.path_info.startswith("/api/"):
+            return JsonResponse({"detail": mfa.MFAVerified.message}, status=403)
+        from django.urls import reverse
+
+        return redirect_to_login(request.get_full_path(), reverse("mfa_verify"))

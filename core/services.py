@@ -368,22 +368,37 @@ def _address_failed(*, address: str, now) -> LoginAddressThrottle | None:
 
 
 @transaction.atomic
-def login_failed(*, username: str, address: str = "") -> LoginThrottle:
+def login_failed(
+    *, username: str, address: str = "", action: str = "login.failed", details: dict | None = None
+) -> LoginThrottle:
+    """A failed password, or a failed second-factor code (`action="mfa.failed"`): both
+    count against the same account and address limits."""
     now = timezone.now()
-    row, _ = LoginThrottle.objects.select_for_update().get_or_create(username=username.lower())
-    row.failures += 1
-    row.last_failure_at = now
-    locked = row.failures >= settings.LFR_LOGIN_MAX_FAILURES
-    if locked:
-        row.locked_until = now + timedelta(minutes=settings.LFR_LOGIN_LOCK_MINUTES)
-    row.save()
+    details = dict(details or {})
+    if len(username) > LoginThrottle._meta.get_field("username").max_length:
+        # No account can have this name: the address counts it, no per-name row is kept
+        # (it would not fit the column), and the audit row says how long it was.
+        row = LoginThrottle(username=username[:80].lower(), failures=1)
+        details["username_length"] = len(username)
+        locked = False
+    else:
+        row, _ = LoginThrottle.objects.select_for_update().get_or_create(
+            username=username.lower()
+        )
+        row.failures += 1
+        row.last_failure_at = now
+        locked = row.failures >= settings.LFR_LOGIN_MAX_FAILURES
+        if locked:
+            row.locked_until = now + timedelta(minutes=settings.LFR_LOGIN_LOCK_MINUTES)
+        row.save()
     by_address = _address_failed(address=address, now=now)
     audit_record(
-        action="login.failed",
+        action=action,
         object_type="auth.user",
         object_id=username[:80],
         outcome=AuditEvent.OUTCOME_DENIED,
         details={
+            **details,
             "failures": row.failures,
             "locked": locked,
             "address_failures": by_address.failures if by_address else None,
@@ -394,11 +409,18 @@ def login_failed(*, username: str, address: str = "") -> LoginThrottle:
 
 
 @transaction.atomic
-def login_succeeded(*, user) -> None:
+def login_succeeded(
+    *, user, action: str = "login.succeeded", details: dict | None = None, reset: bool = True
+) -> None:
+    """A step of sign-in passed. `reset=False` for the password when a second factor is
+    still to come: failed codes must keep counting towards the lock."""
     throttle = LoginThrottle.objects.filter(username=user.get_username().lower()).first()
-    details = {"refused_while_locked": throttle.refused} if throttle and throttle.refused else {}
-    LoginThrottle.objects.filter(username=user.get_username().lower()).delete()
-    audit_record(actor=user, action="login.succeeded", obj=user, details=details)
+    details = dict(details or {})
+    if throttle and throttle.refused:
+        details["refused_while_locked"] = throttle.refused
+    if reset:
+        LoginThrottle.objects.filter(username=user.get_username().lower()).delete()
+    audit_record(actor=user, action=action, obj=user, details=details)
 
 
 @transaction.atomic

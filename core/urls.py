@@ -1,11 +1,14 @@
 from django.urls import path
 
-from core import views
+from core import views, views_mfa
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
+    path("accounts/mfa/", views_mfa.verify, name="mfa_verify"),
+    path("accounts/mfa/enrol/", views_mfa.enrol, name="mfa_enrol"),
+    path("accounts/users/<int:user_id>/mfa-reset/", views_mfa.reset, name="mfa_reset"),
     path("health/", views.health, name="health"),
     path("notices/", views.notices, name="notices"),
 ]

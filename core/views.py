@@ -1,11 +1,14 @@
 import time
 
 from asgiref.sync import async_to_sync
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 
 from core import access, services, work
@@ -19,8 +22,12 @@ class LoginView(auth_views.LoginView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        services.login_succeeded(user=form.get_user())
-        return response
+        if not settings.LFR_MFA_REQUIRED:
+            services.login_succeeded(user=form.get_user())
+            return response
+        # The password is right; the throttle keeps counting until the second factor is.
+        services.login_succeeded(user=form.get_user(), reset=False)
+        return redirect_to_login(self.get_success_url(), reverse("mfa_verify"))
 
 
 class LogoutView(auth_views.LogoutView):

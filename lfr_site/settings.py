@@ -54,6 +54,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "channels",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "core",
     "watchlists",
     "deployments",
@@ -71,6 +74,8 @@ MIDDLEWARE = [
     "core.middleware.SessionIdleMiddleware",
     "core.middleware.RequestContextMiddleware",
     "core.middleware.NoStoreMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "core.middleware.MFARequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -222,6 +227,16 @@ LFR_LOGIN_LOCK_MINUTES = env_int("LFR_LOGIN_LOCK_MINUTES", 15, minimum=1)
 # (an office behind one NAT address shares it: keep it well above LFR_LOGIN_MAX_FAILURES).
 LFR_LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("LFR_LOGIN_MAX_FAILURES_PER_ADDRESS", 20, minimum=1)
 
+# Multi-factor sign-in (core/mfa.py): after the password every role enters a code from
+# its authenticator (TOTP) or a recovery code, enrolling on first sign-in. Failed codes
+# count towards the login throttle above; django-otp's own clock-based back-off is off.
+LFR_MFA_REQUIRED = env_bool("LFR_MFA_REQUIRED", True)
+if PRODUCTION and not LFR_MFA_REQUIRED:
+    raise ImproperlyConfigured("LFR_MFA_REQUIRED must be true when LFR_ENV=production")
+OTP_TOTP_ISSUER = env_str("LFR_MFA_ISSUER", "lfr")
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+
 # --- Security (production) -------------------------------------------------------------
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -264,7 +279,10 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "core.mfa.MFAVerified",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from core import request_context
+from core import mfa, request_context
 from core.services import audit_record
 from recognition import console
 from recognition.services.alerts import alert_group
@@ -114,6 +114,9 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
         self.closed = False
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        if not await database_sync_to_async(mfa.session_is_verified)(user, session):
+            await self.close(code=CLOSE_UNAUTHENTICATED)  # past the password, not the code
             return
         if await _ask(console.Ask(self.session_key, self.deployment_id)) is None:
             await self._audit(action="deployment.watch", outcome="denied")

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 
 from core import access
-from tests.helpers import PASSWORD, make_user
+from tests.helpers import PASSWORD, make_user, sign_in
 
 # Child processes (servers, workers) append to the test database's chain: they seal it
 # with this process's key, and checkpoint into a file of their own, never var/'s.
@@ -58,8 +58,7 @@ def users(db):
 @pytest.fixture
 def login(client):
     def _login(user):
-        client.force_login(user)
-        return client
+        return sign_in(client, user)
 
     return _login
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from deployments.models import Deployment
 from recognition.models import Alert
 from tests.factories import make_deployment, sample_jpeg
-from tests.helpers import PASSWORD, PYTHON, ROOT, faces
+from tests.helpers import PASSWORD, PYTHON, ROOT, faces, sign_in, totp_device
 from watchlists.models import ReferenceImage, Subject, WatchlistEntry
 
 _numbers = itertools.count(1)
@@ -104,14 +104,14 @@ def session_cookie(client):
     """Log a user in through Django and return the Cookie header a browser would send."""
 
     def _cookie(user) -> tuple[bytes, bytes]:
-        client.force_login(user)
+        sign_in(client, user)
         return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
 
     return _cookie
 
 
 def browser_password(*users) -> None:
-    """Give users PASSWORD hashed the way the server checks it.
+    """Give users PASSWORD hashed the way the server checks it, and an authenticator.
 
     Tests hash with MD5 for speed (tests/conftest.py); a server subprocess only knows
     the production hashers, so a user who logs in through a browser needs this.
@@ -122,6 +122,7 @@ def browser_password(*users) -> None:
     for user in users:
         user.password = hasher.encode(PASSWORD, hasher.salt())
         user.save(update_fields=["password"])
+        totp_device(user)  # the browser types codes from the known TOTP_KEY
 
 
 def free_port() -> int:

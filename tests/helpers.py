@@ -56,6 +56,33 @@ PYTHON = sys.executable
 ARTIFACTS_DIR = Path(os.environ.get("LFR_ARTIFACTS_DIR", ROOT / "artifacts"))
 SCREENSHOTS_DIR = ARTIFACTS_DIR / "screenshots"
 
+
 def launch_chromium(playwright):
     SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
     return browser.launch_chromium(playwright)
+
+
+# RFC 6238's test key: browser tests and the soak type codes computed from it.
+TOTP_KEY = "3132333435363738393031323334353637383930"
+
+
+def totp_device(user):
+    """`user`'s confirmed authenticator, with the known TOTP_KEY."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device, _ = TOTPDevice.objects.update_or_create(
+        user=user, name="test", defaults={"key": TOTP_KEY, "confirmed": True}
+    )
+    return device
+
+
+def sign_in(client, user):
+    """A fully signed-in session: `force_login` plus a verified second factor."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    device = totp_device(user)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client

@@ -30,6 +30,7 @@ from deployments.models import Deployment
 from recognition.models import Adjudication, Alert, EvaluationRun
 from tests.factories import make_alert, make_deployment
 from tests.fixtures_console import reference_entry
+from tests.helpers import sign_in
 from watchlists.models import ImportJob, WatchlistEntry
 
 # Marked so pytest-django sets the test database up; the world itself is built once.
@@ -53,6 +54,9 @@ EXPECT = {
     "home": E(LOGIN),
     "login": E(PUBLIC),
     "logout": E(PUBLIC, method="POST"),
+    "mfa_verify": E(LOGIN),  # a verified session is sent on to where it was going
+    "mfa_enrol": E(LOGIN),
+    "mfa_reset": E("mfa_device.reset", "user"),
     "health": E("health.view"),
     "notices": E("notice.list"),
     "schema": E(PUBLIC),
@@ -248,6 +252,7 @@ def world(django_db_setup, django_db_blocker):
                 "alert": alert,
                 "adjudication": adjudication,
                 "entry": entry,
+                "user": requester,
                 "image": entry.images.get(),
                 "subject": entry.subject,
                 "reference": entry.subject,
@@ -331,7 +336,7 @@ def test_it_answers_each_identity_as_access_says(world, key):
             with transaction.atomic():
                 client = Client()
                 if user is not None:
-                    client.force_login(user)
+                    sign_in(client, user)
                 response = getattr(client, method.lower())(url, data)
                 transaction.set_rollback(True)
             got = _outcome(response, api=api, anonymous=user is None)

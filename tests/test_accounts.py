@@ -1,8 +1,9 @@
 import pytest
 from django.urls import reverse
 
+from core.mfa import totp_code
 from core.models import AuditEvent, LoginThrottle
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, TOTP_KEY, sign_in, totp_device
 
 
 def test_it_serves_the_login_page(client, db):
@@ -41,8 +42,12 @@ def test_it_locks_the_account_after_repeated_failures(client, users, settings):
 
 
 def test_it_resets_failures_after_a_successful_login(client, users):
+    totp_device(users.command)
     client.post(reverse("login"), {"username": "cmd", "password": "wrong"})
     client.post(reverse("login"), {"username": "cmd", "password": PASSWORD})
+    # The password alone does not: failed second-factor codes must keep counting.
+    assert LoginThrottle.objects.filter(username="cmd").exists()
+    client.post(reverse("mfa_verify"), {"code": totp_code(TOTP_KEY)})
     assert not LoginThrottle.objects.filter(username="cmd").exists()
 
 
@@ -50,7 +55,7 @@ def test_it_resets_failures_after_a_successful_login(client, users):
 
 
 def test_it_audits_logout(client, users):
-    client.force_login(users.officer)
+    sign_in(client, users.officer)
     response = client.post(reverse("logout"))
     assert response.status_code == 302
     assert AuditEvent.objects.filter(action="logout", actor_username="off").exists()

@@ -21,7 +21,7 @@ from django.core.management import call_command
 from core.demo import seed_users
 from deployments.models import Deployment
 from tests.fixtures_console import Server
-from tests.helpers import PYTHON, ROOT, subprocess_env
+from tests.helpers import PYTHON, ROOT, sign_in, subprocess_env
 
 
 class MiniSocket:
@@ -98,7 +98,7 @@ def test_it_pushes_alerts_from_the_embedded_worker_live(client, tmp_path):
     seed_users()
     call_command("seed_demo_data")
     deployment = Deployment.objects.get(state=Deployment.State.LIVE)
-    client.force_login(get_user_model().objects.get(username="officer"))
+    sign_in(client, get_user_model().objects.get(username="officer"))
     cookie = f"sessionid={client.cookies['sessionid'].value}"
     # Made here: with SECRET_KEY and REDIS_URL given nothing else creates it, and beat
     # keeps its schedule file there.

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from core import access
 from core.models import AuditEvent
+from tests.helpers import sign_in
 
 # What each role's navigation shows (labels from core.context_processors.NAV).
 EXPECTED_NAV = {
@@ -37,7 +38,7 @@ NAV_URLS = {
 @pytest.mark.parametrize("who", sorted(EXPECTED_NAV))
 def test_it_shows_each_role_only_its_navigation(client, users, who):
     user = getattr(users, {"command": "command", "authoriser": "authoriser"}.get(who, who))
-    client.force_login(user)
+    sign_in(client, user)
     response = client.get(reverse("home"))
     assert response.status_code == 200
     shown = {item["label"]: item["url"] for item in response.context["nav_items"]}
@@ -49,7 +50,7 @@ def test_it_shows_each_role_only_its_navigation(client, users, who):
     [("admin", 200), ("oversight", 200), ("officer", 404), ("command", 404), ("nobody", 404)],
 )
 def test_it_guards_the_health_page(client, users, who, status):
-    client.force_login(getattr(users, who))
+    sign_in(client, getattr(users, who))
     assert client.get(reverse("health")).status_code == status
 
 
@@ -58,7 +59,7 @@ def test_it_sends_anonymous_users_from_health_to_login(client, db):
 
 
 def test_it_reports_each_health_check(client, users):
-    client.force_login(users.admin)
+    sign_in(client, users.admin)
     response = client.get(reverse("health") + "?format=json")
     checks = {c["name"]: c for c in response.json()["checks"]}
     assert set(checks) == {"database", "channel layer", "broker", "worker heartbeat"}
@@ -134,7 +135,7 @@ def test_it_keeps_a_denial_that_its_transaction_rolled_back(users, rf):
 
 
 def test_it_does_not_write_a_denial_twice(users, client):
-    client.force_login(users.officer)
+    sign_in(client, users.officer)
     assert client.get("/watchlists/").status_code == 404
     assert AuditEvent.objects.filter(outcome="denied", actor_username="off").count() == 1
 
@@ -148,6 +149,6 @@ def test_it_shows_the_health_link_exactly_to_those_the_health_page_admits(client
 
     auditor = make_user("auditor")
     auditor.user_permissions.add(Permission.objects.get(codename="view_audit"))
-    client.force_login(auditor)
+    sign_in(client, auditor)
     shown = {item["label"] for item in client.get(reverse("home")).context["nav_items"]}
     assert client.get(reverse("health")).status_code == (200 if "Health" in shown else 404)

@@ -10,6 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from tests.helpers import sign_in
+
 T0 = timezone.now()
 
 
@@ -40,7 +42,7 @@ def test_it_does_not_save_the_session_on_every_request(settings):
 
 
 def test_it_writes_no_session_row_on_an_ordinary_get(client, users, clock):
-    client.force_login(users.officer)
+    sign_in(client, users.officer)
     _home(client)  # the first request stamps the session
     row = Session.objects.get()
     clock["at"] = T0 + timedelta(seconds=20)
@@ -52,7 +54,7 @@ def test_it_writes_no_session_row_on_an_ordinary_get(client, users, clock):
 
 
 def test_it_refreshes_the_session_once_the_last_refresh_is_a_minute_old(client, users, clock):
-    client.force_login(users.officer)
+    sign_in(client, users.officer)
     _home(client)
     clock["at"] = T0 + timedelta(seconds=61)
     with CaptureQueriesContext(connection) as queries:
@@ -62,14 +64,14 @@ def test_it_refreshes_the_session_once_the_last_refresh_is_a_minute_old(client, 
 
 
 def test_it_keeps_an_active_session_past_the_idle_timeout(client, users, clock):
-    client.force_login(users.officer)
+    sign_in(client, users.officer)
     for minutes in (10, 20, 30, 40, 50, 60):
         clock["at"] = T0 + timedelta(minutes=minutes)
         assert _home(client).status_code == 200, minutes
 
 
 def test_it_expires_an_idle_session_after_the_idle_minutes(client, users, clock):
-    client.force_login(users.officer)
+    sign_in(client, users.officer)
     _home(client)
     clock["at"] = T0 + timedelta(minutes=30, seconds=1)
     response = _home(client)
@@ -81,7 +83,7 @@ def test_it_never_lets_a_session_outlive_the_idle_minutes_since_its_last_request
     client, users, clock
 ):
     """Refreshed at most a minute late, the session ends at most a minute early, never late."""
-    client.force_login(users.officer)
+    sign_in(client, users.officer)
     _home(client)
     clock["at"] = T0 + timedelta(seconds=50)  # active, but no refresh yet
     _home(client)

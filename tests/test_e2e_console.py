@@ -17,11 +17,19 @@ from django.db import connection
 from django.utils import timezone
 
 from core import access
+from core.browser import sign_in_browser
 from core.demo import seed_users
 from deployments.models import Deployment
 from tests.factories import make_deployment
 from tests.fixtures_console import Server, browser_password, make_alert
-from tests.helpers import PASSWORD, SCREENSHOTS_DIR, launch_chromium, make_user, subprocess_env
+from tests.helpers import (
+    PASSWORD,
+    SCREENSHOTS_DIR,
+    TOTP_KEY,
+    launch_chromium,
+    make_user,
+    subprocess_env,
+)
 
 pytestmark = [
     pytest.mark.e2e,
@@ -69,10 +77,7 @@ def raise_alert(deployment, **kwargs):
 def login(browser, server, username):
     context = browser.new_context(base_url=server.url)
     page = context.new_page()
-    page.goto("/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in_browser(page, username, PASSWORD, TOTP_KEY)
     page.wait_for_url(re.compile(r".*/$"))
     return page
 

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 
 from tests.fixtures_oversight import adjudicate, make_alert
-from tests.helpers import SCREENSHOTS_DIR, launch_chromium
+from tests.helpers import SCREENSHOTS_DIR, launch_chromium, sign_in
 
 SHOTS = SCREENSHOTS_DIR
 # live_server needs committed data (role groups come back after each flush: core.roles).
@@ -53,7 +53,7 @@ def browser_page(live_server, client, seeded, monkeypatch):
 
     # All ORM work happens before Playwright starts: under its event loop, Django's
     # context-local connections would open a second connection that nothing closes.
-    client.force_login(seeded.users.oversight)
+    sign_in(client, seeded.users.oversight)
     cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
     # Playwright's sync API runs an event loop in this thread; the ORM work is done above.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

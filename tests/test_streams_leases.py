@@ -14,6 +14,7 @@ from recognition.models import StreamLease
 from recognition.selectors import camera_status
 from recognition.services import streams
 from tests.fixtures_recognition import watchlist_rows
+from tests.helpers import sign_in
 
 
 @pytest.fixture
@@ -230,7 +231,7 @@ def test_it_frees_a_stopped_lease_whose_holder_died(deployment):
 
 def test_it_shows_leases_read_only_in_the_admin(deployment, client, django_user_model):
     lease = lease_for(deployment, holder="w/1/a", heartbeat_at=ago(1))
-    client.force_login(django_user_model.objects.create_superuser("root", password="x" * 12))
+    sign_in(client, django_user_model.objects.create_superuser("root", password="x" * 12))
     assert client.get("/admin/recognition/streamlease/").status_code == 200
     page = client.get(f"/admin/recognition/streamlease/{lease.pk}/change/")
     assert page.status_code == 200 and b'name="holder"' not in page.content

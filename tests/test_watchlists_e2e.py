@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import connection, connections
 
 from tests import fixtures_watchlists as fx
-from tests.helpers import SCREENSHOTS_DIR, data_path, faces, launch_chromium
+from tests.helpers import SCREENSHOTS_DIR, data_path, faces, launch_chromium, sign_in
 from watchlists.models import WatchlistEntry
 
 SHOTS = SCREENSHOTS_DIR
@@ -33,7 +33,7 @@ def browser(live_server, monkeypatch):
 
 
 def page_as(browser, client, live_server, user):
-    client.force_login(user)
+    sign_in(client, user)
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
     context.add_cookies(
