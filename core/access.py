@@ -200,6 +200,12 @@ def _watchlist_import(user, action, obj):
     return visible, visible and action in {"create", "view"}
 
 
+def _api_token(user, action, obj):
+    """Integration tokens are administered by administrators (core/tokens.py)."""
+    admin = has(user, "manage_cameras")
+    return admin, admin and action in {"list", "create", "revoke"}
+
+
 def _notice(user, action, obj):
     """Notices are each user's own: any signed-in user reads and clears theirs."""
     visible = bool(user and user.is_authenticated and user.is_active)
@@ -213,6 +219,7 @@ def _mfa_device(user, action, obj):
 
 
 RULES = {
+    "api_token": _api_token,
     "notice": _notice,
     "watchlist_import": _watchlist_import,
     "watchlist": _watchlist,

@@ -16,6 +16,7 @@ NAV = [
     ("Reports", "oversight:reports", "report", "list"),
     ("Cameras", "deployments:cameras", "camera", "manage"),
     ("Health", "health", "health", "view"),
+    ("API tokens", "api_tokens", "api_token", "list"),
     ("Notices", "notices", "notice", "list"),
 ]
 

@@ -101,3 +101,27 @@ class Notice(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["user", "read_at"], name="notice_unread")]
+
+
+class ApiToken(models.Model):
+    """A revocable key an integration uses for the API, acting as its own service user.
+
+    Only a hash of the key is kept; the key itself is shown once, when it is created.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    role = models.CharField(max_length=40)  # a core.access role name
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_token"
+    )
+    prefix = models.CharField(max_length=12, unique=True)  # shown in lists; finds the row
+    key_hash = models.CharField(max_length=64)  # sha256 of the whole key
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]

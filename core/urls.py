@@ -11,4 +11,5 @@ urlpatterns = [
     path("accounts/users/<int:user_id>/mfa-reset/", views_mfa.reset, name="mfa_reset"),
     path("health/", views.health, name="health"),
     path("notices/", views.notices, name="notices"),
+    path("accounts/tokens/", views.api_tokens, name="api_tokens"),
 ]

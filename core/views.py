@@ -132,3 +132,41 @@ def notices(request):
     response = render(request, "core/notices.html", {"page": page, "unread": set(unread)})
     notice_services.notices_mark_read(user=request.user, ids=unread)
     return response
+
+
+@login_required
+def api_tokens(request):
+    """Administrators create (key shown once) and revoke integrations' API tokens."""
+    from django.core.exceptions import ValidationError
+
+    from core import tokens
+    from core.models import ApiToken
+
+    access.require(request.user, "api_token", "list")
+    created, key, errors = None, "", []
+    if request.method == "POST":
+        try:
+            if "revoke" in request.POST:
+                tokens.api_token_revoke(by=request.user, token_id=int(request.POST["revoke"]))
+            else:
+                created, key = tokens.api_token_create(
+                    by=request.user,
+                    name=request.POST.get("name", ""),
+                    role=request.POST.get("role", ""),
+                )
+        except (ValidationError, ValueError, ApiToken.DoesNotExist) as exc:
+            errors = getattr(exc, "messages", None) or ["No such token."]
+    response = render(
+        request,
+        "core/api_tokens.html",
+        {
+            "tokens": ApiToken.objects.select_related("created_by"),
+            "roles": [(r, access.ROLE_LABELS[r]) for r in tokens.TOKEN_ROLES],
+            "created": created,
+            "key": key,
+            "errors": errors,
+        },
+        status=400 if errors else 200,
+    )
+    response["Cache-Control"] = "no-store"  # the key is in this page once
+    return response

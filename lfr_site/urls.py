@@ -2,7 +2,14 @@ from django.contrib import admin
 from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
+from django.views.generic import RedirectView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
+
+from lfr_site.api_index import ApiIndex
 
 urlpatterns = [
     path("", include("core.urls")),
@@ -12,7 +19,11 @@ urlpatterns = [
     path("recognition/", include("recognition.urls")),
     path("oversight/", include("oversight.urls")),
     path("transparency/", include("deployments.transparency_urls")),
+    path("api/v1/", ApiIndex.as_view(), name="api_index"),
     path("api/v1/", include("lfr_site.api_urls")),
+    path("api/", RedirectView.as_view(pattern_name="api_index"), name="api_root"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api_docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api_redoc"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Browsers ask for /favicon.ico on pages that name none (JSON, images).
     path(

@@ -1,0 +1,49 @@
+"""The API's front door: what there is, where it is described, how to authenticate."""
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+RESOURCES = [
+    ("deployments", "/api/v1/deployments/", "plans, authorisation, records, calendar, cameras"),
+    ("watchlist", "/api/v1/watchlist/entries/", "watchlist entries and their decisions"),
+    ("recognition", "/api/v1/recognition/", "alerts and adjudication on the consoles"),
+    ("oversight", "/api/v1/oversight/", "reports, audit, retention, legal holds"),
+]
+
+
+class ApiIndex(APIView):
+    """The API's resources, its description (OpenAPI, Swagger UI, Redoc) and how to sign in."""
+
+    @extend_schema(
+        operation_id="api_index",
+        responses=inline_serializer(
+            "ApiIndex",
+            {
+                "resources": serializers.DictField(),
+                "schema": serializers.CharField(),
+                "docs": serializers.CharField(),
+                "redoc": serializers.CharField(),
+                "authentication": serializers.ListField(child=serializers.CharField()),
+            },
+        ),
+    )
+    def get(self, request):
+        return Response(
+            {
+                "resources": {
+                    name: {"url": request.build_absolute_uri(url), "holds": holds}
+                    for name, url, holds in RESOURCES
+                },
+                "schema": request.build_absolute_uri(reverse("schema")),
+                "docs": request.build_absolute_uri(reverse("api_docs")),
+                "redoc": request.build_absolute_uri(reverse("api_redoc")),
+                "authentication": [
+                    "Authorization: Bearer <token> (an administrator creates one at "
+                    "/accounts/tokens/; it is shown once)",
+                    "or the signed-in browser session (with its CSRF token for writes)",
+                ],
+            }
+        )
