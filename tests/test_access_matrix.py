@@ -201,55 +201,60 @@ def test_it_lists_every_endpoint():
 # --- the world: two of everything, one the user's own and one someone else's -----------
 
 
+def build_world():
+    """Every role's user, and two of every object: the user's own and someone else's."""
+    users = {}
+    for name, role in ROLES.items():
+        users[name] = get_user_model().objects.create(username=f"mx-{name}")
+        if role:
+            users[name].groups.add(Group.objects.get(name=role))
+    other_requester = get_user_model().objects.create(username="mx-command2")
+    other_requester.groups.add(Group.objects.get(name=access.COMMAND_STAFF))
+    other_officer = get_user_model().objects.create(username="mx-officer2")
+    other_officer.groups.add(Group.objects.get(name=access.OFFICER))
+
+    class Staff:  # what reference_entry reads
+        contributor, manager = users["contributor"], users["manager"]
+
+    own_entry = reference_entry(Staff, "obama.jpg")
+    other_entry = reference_entry(Staff, "biden.jpg")
+    # The manager's own submission: the two-person rule keeps them from deciding it.
+    WatchlistEntry.objects.filter(pk=other_entry.pk).update(
+        submitted_by=users["manager"], state=WatchlistEntry.State.PENDING
+    )
+    WatchlistEntry.objects.filter(pk=own_entry.pk).update(state=WatchlistEntry.State.PENDING)
+    own_entry.refresh_from_db()
+    other_entry.refresh_from_db()
+    objects = {}
+    for side, requester, officer, entry in [
+        ("own", users["command"], users["officer"], own_entry),
+        ("other", other_requester, other_officer, other_entry),
+    ]:
+        deployment = make_deployment(officers=[officer], requested_by=requester)
+        alert = make_alert(deployment)
+        adjudication = Adjudication.objects.create(
+            alert=alert, by=officer, is_true_match=False, confirmed=True, outcome="no_action"
+        )
+        objects[side] = {
+            "deployment": deployment,
+            "camera": deployment.cameras.get(),
+            "alert": alert,
+            "adjudication": adjudication,
+            "entry": entry,
+            "image": entry.images.get(),
+            "subject": entry.subject,
+            "reference": entry.subject,
+            "run": EvaluationRun.objects.create(
+                dataset="matrix", pairs=1, operating_threshold=0.5, thresholds=[]
+            ),
+        }
+    return users, objects
+
+
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), transaction.atomic():
-        users = {}
-        for name, role in ROLES.items():
-            users[name] = get_user_model().objects.create(username=f"mx-{name}")
-            if role:
-                users[name].groups.add(Group.objects.get(name=role))
-        other_requester = get_user_model().objects.create(username="mx-command2")
-        other_requester.groups.add(Group.objects.get(name=access.COMMAND_STAFF))
-        other_officer = get_user_model().objects.create(username="mx-officer2")
-        other_officer.groups.add(Group.objects.get(name=access.OFFICER))
-
-        class Staff:  # what reference_entry reads
-            contributor, manager = users["contributor"], users["manager"]
-
-        own_entry = reference_entry(Staff, "obama.jpg")
-        other_entry = reference_entry(Staff, "biden.jpg")
-        # The manager's own submission: the two-person rule keeps them from deciding it.
-        WatchlistEntry.objects.filter(pk=other_entry.pk).update(
-            submitted_by=users["manager"], state=WatchlistEntry.State.PENDING
-        )
-        WatchlistEntry.objects.filter(pk=own_entry.pk).update(state=WatchlistEntry.State.PENDING)
-        own_entry.refresh_from_db()
-        other_entry.refresh_from_db()
-        objects = {}
-        for side, requester, officer, entry in [
-            ("own", users["command"], users["officer"], own_entry),
-            ("other", other_requester, other_officer, other_entry),
-        ]:
-            deployment = make_deployment(officers=[officer], requested_by=requester)
-            alert = make_alert(deployment)
-            adjudication = Adjudication.objects.create(
-                alert=alert, by=officer, is_true_match=False, confirmed=True, outcome="no_action"
-            )
-            objects[side] = {
-                "deployment": deployment,
-                "camera": deployment.cameras.get(),
-                "alert": alert,
-                "adjudication": adjudication,
-                "entry": entry,
-                "image": entry.images.get(),
-                "subject": entry.subject,
-                "reference": entry.subject,
-                "run": EvaluationRun.objects.create(
-                    dataset="matrix", pairs=1, operating_threshold=0.5, thresholds=[]
-                ),
-            }
-        yield users, objects
+        yield build_world()
         transaction.set_rollback(True)
 
 
