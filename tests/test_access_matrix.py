@@ -13,6 +13,7 @@ test pins that every endpoint asks the rule it names, and nothing else.
 One world is built per module; each case runs in a savepoint that is rolled back.
 """
 
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from core import access
 from deployments.models import Deployment
 from recognition.models import Adjudication, Alert, EvaluationRun
 from tests.factories import make_alert, make_deployment
+from tests.figures import check_doc, write_figure
 from tests.fixtures_console import reference_entry
 from watchlists.models import WatchlistEntry
 
@@ -174,15 +176,24 @@ def _walk(patterns, namespace=None):
             yield name, set(getattr(p.pattern, "converters", {}))
 
 
+@functools.cache
+def _schema() -> dict:
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
 def _schema_operations() -> dict[str, str]:
     """{"METHOD /path": URL name} for every operation the OpenAPI schema documents."""
-    schema = SchemaGenerator().get_schema(request=None, public=True)
     found = {}
-    for path, operations in schema["paths"].items():
+    for path, operations in _schema()["paths"].items():
         match = resolve(re.sub(r"\{[^}]+\}", "1", path))
         for method in operations:
             found[f"{method.upper()} {path}"] = match.view_name
     return found
+
+
+def _documented_statuses(key: str) -> set[int]:
+    method, path = key.split(" ", 1)
+    return {int(s) for s in _schema()["paths"][path][method.lower()]["responses"]}
 
 
 def endpoints() -> set[str]:
@@ -190,6 +201,39 @@ def endpoints() -> set[str]:
     served_by_api = set(operations.values())
     pages = {name for name, _ in _walk(get_resolver().url_patterns) if name not in served_by_api}
     return pages | set(operations)
+
+
+def _api_routes():
+    """(URL name, view class) of every route under /api/v1/ (the JSON API)."""
+    for pattern_path, name, view in _routes(get_resolver().url_patterns):
+        if pattern_path.startswith("api/v1/"):
+            yield name, view
+
+
+def _routes(patterns, prefix="", namespace=None):
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            if p.namespace not in NOT_OURS:
+                yield from _routes(
+                    p.url_patterns, prefix + str(p.pattern), p.namespace or namespace
+                )
+        else:
+            name = f"{namespace}:{p.name}" if namespace else p.name
+            yield prefix + str(p.pattern), name, getattr(p.callback, "cls", None)
+
+
+def test_every_api_route_and_method_is_in_the_schema():
+    """So the matrix and schemathesis (which read the schema) miss no API endpoint."""
+    documented = Counter()
+    for key, name in _schema_operations().items():
+        documented[(name, key.split(" ", 1)[0])] += 1
+    missing = []
+    for name, view in _api_routes():
+        verbs = ("get", "post", "put", "patch", "delete")
+        methods = [m.upper() for m in verbs if view and hasattr(view, m)]
+        assert methods, f"{name} is not a DRF APIView"
+        missing += [f"{m} {name}" for m in methods if not documented[(name, m)]]
+    assert missing == [], "API routes and methods the OpenAPI schema does not document"
 
 
 def test_it_lists_every_endpoint():
@@ -333,6 +377,8 @@ def test_it_answers_each_identity_as_access_says(world, key):
                 response = getattr(client, method.lower())(url, data)
                 transaction.set_rollback(True)
             got = _outcome(response, api=api, anonymous=user is None)
+            if api and response.status_code not in _documented_statuses(key):
+                wrong.append(f"{who or 'anonymous'}/{side}: {response.status_code} undocumented")
             if spec.rule == PUBLIC and got == "anonymous":
                 got = "allowed"  # a public page may send anyone on to log in (logout does)
             want = _expected(spec, user, obj)
@@ -369,9 +415,29 @@ def test_its_navigation_never_links_to_a_page_that_refuses(world, who):
             assert access.can(user, *page), f"{label} is shown but {name} refuses {who}"
 
 
+def _planned_cases() -> int:
+    return sum(len(IDENTITIES) * (2 if spec.obj else 1) for spec in EXPECT.values())
+
+
 def test_it_reports_how_many_cases_it_ran(capsys):
-    if not CASES:
-        pytest.skip("the matrix itself was not selected")
+    if CASES.total() != _planned_cases():
+        pytest.skip("the whole matrix was not selected")
+    api = sum(1 for key in EXPECT if " " in key)
+    outcomes = ", ".join(f"{n} {want}" for want, n in sorted(CASES.items()))
+    line = (
+        f"access matrix: {len(EXPECT)} endpoints ({len(EXPECT) - api} pages, {api} API "
+        f"operations) x {len(IDENTITIES)} identities x own/other: {CASES.total()} cases "
+        f"({outcomes})"
+    )
+    write_figure(
+        "access_matrix",
+        {
+            "endpoints": len(EXPECT),
+            "api_operations": api,
+            "cases": CASES.total(),
+            "outcomes": dict(CASES),
+        },
+    )
     with capsys.disabled():
-        outcomes = ", ".join(f"{n} {want}" for want, n in sorted(CASES.items()))
-        print(f"\naccess matrix: {len(EXPECT)} endpoints, {CASES.total()} cases ({outcomes})")
+        print(f"\n{line}")
+    check_doc(line)

@@ -44,7 +44,7 @@ from schemathesis.specs.openapi.checks import (
 
 from deployments.models import Camera, Deployment
 from recognition.models import Adjudication, Alert, EvaluationRun
-from tests.helpers import ARTIFACTS_DIR
+from tests.figures import MEASURED, check_doc, write_figure
 from tests.test_access_matrix import EXPECT, PUBLIC, ROLES, _expected, build_world
 from watchlists.models import ReferenceImage, Subject, WatchlistEntry
 
@@ -137,6 +137,92 @@ def _schema() -> dict:
     return json.loads(json.dumps(SchemaGenerator().get_schema(request=None, public=True)))
 
 
+class Fuzz:
+    """One run's tally: statuses, failures by kind, unauthorised successes, finding 7."""
+
+    def __init__(self, users, sessions):
+        self.users, self.sessions = users, sessions
+        self.errors = ServerErrors()
+        self.statuses = Counter()
+        self.failures, self.unauthorised, self.known = [], [], Counter()
+        self._kinds = set()
+
+    def operation(self, operation, spec, ids):
+        key = f"{operation.method.upper()} {operation.path}"
+        # Valid requests (positive) and requests the schema says are invalid (negative).
+        cases = st.one_of(
+            operation.as_strategy(), operation.as_strategy(schemathesis.GenerationMode.NEGATIVE)
+        )
+
+        @hsettings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=cases, pick=st.sampled_from([None, *ids]))
+        def run(case, pick):
+            if pick is not None:
+                (name,) = case.path_parameters
+                case.path_parameters[name] = pick
+            obj = _object_for(spec, case.path_parameters)
+            for who in IDENTITIES:
+                self.send(case, key, spec, who, obj)
+
+        run()
+
+    def send(self, case, key, spec, who, obj):
+        session = self.sessions[who]
+        self.errors.seen.clear()
+        response = case.call(cookies=session["cookies"], headers=session["headers"])
+        self.statuses[response.status_code] += 1
+        label = f"{key} as {who or 'anonymous'}"
+        if response.status_code >= 500:
+            kinds = [finding_7_kind(exc) for _, exc, _ in self.errors.seen]
+            if self.errors.seen and all(kinds):
+                self.known[kinds[0]] += 1
+            else:
+                last = self.errors.seen[-1][2].strip().splitlines()[-1] if self.errors.seen else ""
+                self.fail(f"5xx {label}: {response.status_code} {last}")
+            return
+        try:
+            case.validate_response(response, checks=CHECKS, headers=session["headers"])
+        except FailureGroup as group:  # what the schema does not say
+            for failure in group.exceptions:
+                self.fail(
+                    re.sub(r"\s+", " ", f"schema {label}: {failure.title}: {failure.message}")
+                )
+        if 200 <= response.status_code < 300 and spec.rule != PUBLIC:
+            user = self.users[who] if who else None
+            if spec.obj and obj is None:
+                self.unauthorised.append(f"{label}: {response.status_code} on no object")
+            elif _expected(spec, user, obj) != "allowed":
+                self.unauthorised.append(f"{label}: {response.status_code}")
+
+    def fail(self, text):
+        """One line per kind of failure and identity, not one per example."""
+        kind = re.sub(r"\d+", "N", text)[:160]
+        if kind not in self._kinds:
+            self._kinds.add(kind)
+            self.failures.append(text[:400])
+
+    def summary(self, operations: int) -> dict:
+        return {
+            "operations": operations,
+            "examples_per_operation": EXAMPLES_PER_OPERATION,
+            "identities": len(IDENTITIES),
+            "requests": self.statuses.total(),
+            "server_errors": sum(1 for f in self.failures if f.startswith("5xx")),
+            "finding_7_server_errors": self.known.total(),
+            "schema_violations": sum(1 for f in self.failures if not f.startswith("5xx")),
+            "unauthorised_successes": len(self.unauthorised),
+            "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+        }
+
+
+@pytest.mark.timeout(1200)
 def test_it_fuzzes_every_operation_without_server_errors_or_violations(capsys):
     users, objects = build_world()
     sessions = {who: session_for(users[who]) for who in ROLES}
@@ -149,102 +235,35 @@ def test_it_fuzzes_every_operation_without_server_errors_or_violations(capsys):
     )
     schema = schemathesis.openapi.from_dict(_schema(), config=config)
     schema.app = application
-    errors = ServerErrors()
-    got_request_exception.connect(errors, weak=False)
-    tally = Counter()
-    failures, unauthorised, known = [], [], Counter()
+    fuzz = Fuzz(users, sessions)
+    got_request_exception.connect(fuzz.errors, weak=False)
     operations = 0
     try:
         for result in schema.get_all_operations():
             operation = result.ok()
             operations += 1
-            key = f"{operation.method.upper()} {operation.path}"
-            spec = EXPECT[key]
+            spec = EXPECT[f"{operation.method.upper()} {operation.path}"]
             ids = []
             if spec.obj:
                 field = "reference" if spec.obj == "reference" else "pk"
                 ids = [getattr(objects[side][spec.obj], field) for side in ("own", "other")]
-            _fuzz(operation, key, spec, ids, users, sessions, errors, tally, failures,
-                  unauthorised, known)
+            fuzz.operation(operation, spec, ids)
     finally:
-        got_request_exception.disconnect(errors)
+        got_request_exception.disconnect(fuzz.errors)
 
-    summary = {
-        "operations": operations,
-        "examples_per_operation": EXAMPLES_PER_OPERATION,
-        "identities": len(IDENTITIES),
-        "requests": tally.total(),
-        "server_errors": sum(1 for f in failures if f.startswith("5xx")),
-        "finding_7_server_errors": known.total(),
-        "schema_violations": sum(1 for f in failures if not f.startswith("5xx")),
-        "unauthorised_successes": len(unauthorised),
-        "statuses": dict(sorted(tally.items())),
-    }
-    ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS_DIR / "schemathesis.json").write_text(json.dumps(summary, indent=2) + "\n")
-    with capsys.disabled():
-        print(
-            f"\nschemathesis: {operations} operations x {len(IDENTITIES)} identities, "
-            f"{summary['requests']} requests: {summary['server_errors']} server errors, "
-            f"{summary['schema_violations']} schema violations, "
-            f"{summary['unauthorised_successes']} unauthorised successes"
-            + (f"; finding 7 (not ours): {dict(known)}" if known else "")
-        )
-    assert unauthorised == []
-    assert failures == [], "\n".join(failures)
-
-
-def _fuzz(operation, key, spec, ids, users, sessions, errors, tally, failures, unauthorised,
-          known):
-    seen_failures = set()
-
-    @hsettings(
-        max_examples=EXAMPLES_PER_OPERATION,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=list(HealthCheck),
+    summary = fuzz.summary(operations)
+    write_figure("schemathesis", summary)
+    line = (
+        f"schemathesis: {operations} operations x {len(IDENTITIES)} identities x "
+        f"{EXAMPLES_PER_OPERATION} examples: {summary['server_errors']} server errors, "
+        f"{summary['schema_violations']} schema violations, "
+        f"{summary['unauthorised_successes']} unauthorised successes"
+        f"{MEASURED}{summary['requests']} requests, statuses {summary['statuses']}"
     )
-    @given(case=operation.as_strategy(), pick=st.sampled_from([None, *ids]))
-    def run(case, pick):
-        if pick is not None:
-            (name,) = case.path_parameters
-            case.path_parameters[name] = pick
-        obj = _object_for(spec, case.path_parameters)
-        for who in IDENTITIES:
-            user = users[who] if who else None
-            session = sessions[who]
-            errors.seen.clear()
-            response = case.call(cookies=session["cookies"], headers=session["headers"])
-            tally[response.status_code] += 1
-            label = f"{key} as {who or 'anonymous'}"
-            if response.status_code >= 500:
-                kinds = [finding_7_kind(exc) for _, exc, _ in errors.seen]
-                if errors.seen and all(kinds):
-                    known[kinds[0]] += 1
-                    continue
-                detail = errors.seen[-1][2].strip().splitlines()[-1] if errors.seen else ""
-                _once(failures, seen_failures, f"5xx {label}: {response.status_code} {detail}")
-                continue
-            try:
-                case.validate_response(response, checks=CHECKS, headers=session["headers"])
-            except FailureGroup as group:  # what the schema does not say
-                for failure in group.exceptions:
-                    text = re.sub(r"\s+", " ", f"{failure.title}: {failure.message}")[:300]
-                    _once(failures, seen_failures, f"schema {label}: {text}")
-            if 200 <= response.status_code < 300 and spec.rule != PUBLIC:
-                if spec.obj and obj is None:
-                    unauthorised.append(f"{label}: {response.status_code} on no object")
-                elif _expected(spec, user, obj) != "allowed":
-                    unauthorised.append(f"{label}: {response.status_code}")
-
-    run()
-
-
-def _once(failures, seen, text):
-    """One line per kind of failure per operation, not one per example."""
-    kind = re.sub(r"\d+", "N", text)[:160]
-    if kind not in seen:
-        seen.add(kind)
-        failures.append(text)
+    if fuzz.known:
+        line += f"; finding 7 (fixed elsewhere): {dict(fuzz.known)}"
+    with capsys.disabled():
+        print(f"\n{line}")
+    assert fuzz.unauthorised == []
+    assert fuzz.failures == [], "\n".join(fuzz.failures)
+    check_doc(line)
