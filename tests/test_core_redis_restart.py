@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import time
-import urllib.request
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -28,6 +27,7 @@ from redis.exceptions import RedisError
 from core import access
 from tests.factories import make_deployment
 from tests.figures import MEASURED, check_doc, write_figure
+from tests.fixtures_console import Server
 from tests.helpers import PYTHON, ROOT, make_user, subprocess_env
 from tests.test_console_embedded import MiniSocket
 
@@ -223,37 +223,12 @@ class Raiser:
         self.proc.wait(timeout=30)
 
 
-class Daphne:
-    """The ASGI app served by daphne, on the test database and the private Redis."""
+class Daphne(Server):
+    """The ASGI app served by daphne alone (no embedded worker), as in production."""
 
-    def __init__(self, env, log_path):
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(log_path, "w")  # noqa: SIM115 (closed in stop)
-        self.proc = subprocess.Popen(
-            [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
-             "lfr_site.asgi:application"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while True:  # poll until it answers
-            try:
-                urllib.request.urlopen(f"{self.url}/accounts/login/", timeout=2).read()
-                return
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"daphne did not start; see {log_path}") from None
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+    def command(self) -> list[str]:
+        return [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
+                "lfr_site.asgi:application"]  # fmt: skip
 
 
 OFFICERS, BEFORE, DURING, AFTER = 4, 5, 5, 10
