@@ -8,7 +8,10 @@ each identity, on an object of the user's own and on someone else's, and must an
 core.access says for that object: allowed (anything but 401/403/404/405 and no 5xx),
 read-only (403) or outsider (404); anonymous users go to the login page (pages) or get
 401/403 (API). Which role holds which rule is pinned by tests/test_core_access.py; this
-test pins that every endpoint asks the rule it names, and nothing else.
+test pins that every endpoint asks the rule it names, and nothing else. Every answer of an
+API operation must also be a status its schema documents, and every route and method under
+/api/v1/ must be in the schema, so schemathesis (tests/test_schemathesis.py) misses none.
+The case count is an assurance figure (docs/ASSURANCE.md, checked by the last test).
 
 One world is built per module; each case runs in a savepoint that is rolled back.
 """
