@@ -46,7 +46,9 @@ class DeploymentOut(serializers.ModelSerializer):
     cameras = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     officers = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     requested_by = serializers.CharField(source="requested_by.username")
-    authorised_by = serializers.CharField(source="authorised_by.username", default=None)
+    authorised_by = serializers.CharField(
+        source="authorised_by.username", default=None, allow_null=True
+    )
 
     class Meta:
         model = Deployment
@@ -464,6 +466,16 @@ class CameraUpdateApi(APIView):
         return Response(CameraOut(camera, context={"full_url": True}).data)
 
 
+def _published_field(name: str) -> serializers.Field:
+    """How the schema types one published column: counts are whole numbers, the threshold
+    a number, everything else text (as published_row writes them)."""
+    if name in selectors.COUNT_FIELDS or name == "Not adjudicated":
+        return serializers.IntegerField()
+    if name == "Min Threshold Setting":
+        return serializers.FloatField()
+    return serializers.CharField()
+
+
 class PublishedRecordsApi(APIView):
     """Public: every completed deployment's record: the Met's 16 field names, then ours
     (not adjudicated, status, reference, times, what the threshold means)."""
@@ -476,7 +488,7 @@ class PublishedRecordsApi(APIView):
         auth=[],
         responses=inline_serializer(
             "PublishedRecord",
-            {name: serializers.CharField() for name in selectors.PUBLISHED_FIELDS},
+            {name: _published_field(name) for name in selectors.PUBLISHED_FIELDS},
             many=True,
         ),
     )

@@ -4,6 +4,8 @@ One APIView per operation. Every endpoint asks core.access first; the only write
 legal holds (command staff and administrators) and re-verifying the audit chain.
 """
 
+from datetime import UTC
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -74,8 +76,10 @@ class AuditFlagsApi(APIView):
         class Meta:
             ref_name = "OversightAuditFlagsOut"
 
-        since = serializers.DateTimeField()
-        until = serializers.DateTimeField()
+        # In UTC: a far-past filter echoed in local time has a seconds offset (London's
+        # -00:01:15 before 1847), which is no RFC 3339 date-time.
+        since = serializers.DateTimeField(default_timezone=UTC)
+        until = serializers.DateTimeField(default_timezone=UTC)
         total = serializers.IntegerField()
         heavy_viewers = serializers.ListField(child=serializers.DictField())
         repeated_denials = serializers.ListField(child=serializers.DictField())

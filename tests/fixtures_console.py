@@ -134,12 +134,15 @@ def free_port() -> int:
 class Server:
     """`manage.py lfr_demo` (ASGI server + embedded worker) on the test database."""
 
+    def command(self) -> list[str]:
+        return [PYTHON, "manage.py", "lfr_demo", "--port", str(self.port), "--concurrency", "2"]
+
     def __init__(self, env: dict, log_path):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(log_path, "w")  # noqa: SIM115 (closed in stop)
         self.proc = subprocess.Popen(
-            [PYTHON, "manage.py", "lfr_demo", "--port", str(self.port), "--concurrency", "2"],
+            self.command(),
             cwd=ROOT,
             env=env,
             stdout=self.log,

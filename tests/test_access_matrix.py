@@ -8,11 +8,15 @@ each identity, on an object of the user's own and on someone else's, and must an
 core.access says for that object: allowed (anything but 401/403/404/405 and no 5xx),
 read-only (403) or outsider (404); anonymous users go to the login page (pages) or get
 401/403 (API). Which role holds which rule is pinned by tests/test_core_access.py; this
-test pins that every endpoint asks the rule it names, and nothing else.
+test pins that every endpoint asks the rule it names, and nothing else. Every answer of an
+API operation must also be a status its schema documents, and every route and method under
+/api/v1/ must be in the schema, so schemathesis (tests/test_schemathesis.py) misses none.
+The case count is an assurance figure (docs/ASSURANCE.md, checked by the last test).
 
 One world is built per module; each case runs in a savepoint that is rolled back.
 """
 
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -29,6 +33,7 @@ from core import access
 from deployments.models import Deployment
 from recognition.models import Adjudication, Alert, EvaluationRun
 from tests.factories import make_alert, make_deployment
+from tests.figures import check_doc, write_figure
 from tests.fixtures_console import reference_entry
 from tests.helpers import sign_in
 from watchlists.models import ImportJob, WatchlistEntry
@@ -187,15 +192,24 @@ def _walk(patterns, namespace=None):
             yield name, set(getattr(p.pattern, "converters", {}))
 
 
+@functools.cache
+def _schema() -> dict:
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
 def _schema_operations() -> dict[str, str]:
     """{"METHOD /path": URL name} for every operation the OpenAPI schema documents."""
-    schema = SchemaGenerator().get_schema(request=None, public=True)
     found = {}
-    for path, operations in schema["paths"].items():
+    for path, operations in _schema()["paths"].items():
         match = resolve(re.sub(r"\{[^}]+\}", "1", path))
         for method in operations:
             found[f"{method.upper()} {path}"] = match.view_name
     return found
+
+
+def _documented_statuses(key: str) -> set[int]:
+    method, path = key.split(" ", 1)
+    return {int(s) for s in _schema()["paths"][path][method.lower()]["responses"]}
 
 
 def endpoints() -> set[str]:
@@ -203,6 +217,39 @@ def endpoints() -> set[str]:
     served_by_api = set(operations.values())
     pages = {name for name, _ in _walk(get_resolver().url_patterns) if name not in served_by_api}
     return pages | set(operations)
+
+
+def _api_routes():
+    """(URL name, view class) of every route under /api/v1/ (the JSON API)."""
+    for pattern_path, name, view in _routes(get_resolver().url_patterns):
+        if pattern_path.startswith("api/v1/"):
+            yield name, view
+
+
+def _routes(patterns, prefix="", namespace=None):
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            if p.namespace not in NOT_OURS:
+                yield from _routes(
+                    p.url_patterns, prefix + str(p.pattern), p.namespace or namespace
+                )
+        else:
+            name = f"{namespace}:{p.name}" if namespace else p.name
+            yield prefix + str(p.pattern), name, getattr(p.callback, "cls", None)
+
+
+def test_every_api_route_and_method_is_in_the_schema():
+    """So the matrix and schemathesis (which read the schema) miss no API endpoint."""
+    documented = Counter()
+    for key, name in _schema_operations().items():
+        documented[(name, key.split(" ", 1)[0])] += 1
+    missing = []
+    for name, view in _api_routes():
+        verbs = ("get", "post", "put", "patch", "delete")
+        methods = [m.upper() for m in verbs if view and hasattr(view, m)]
+        assert methods, f"{name} is not a DRF APIView"
+        missing += [f"{m} {name}" for m in methods if not documented[(name, m)]]
+    assert missing == [], "API routes and methods the OpenAPI schema does not document"
 
 
 def test_it_lists_every_endpoint():
@@ -214,59 +261,64 @@ def test_it_lists_every_endpoint():
 # --- the world: two of everything, one the user's own and one someone else's -----------
 
 
+def build_world():
+    """Every role's user, and two of every object: the user's own and someone else's."""
+    users = {}
+    for name, role in ROLES.items():
+        users[name] = get_user_model().objects.create(username=f"mx-{name}")
+        if role:
+            users[name].groups.add(Group.objects.get(name=role))
+    other_requester = get_user_model().objects.create(username="mx-command2")
+    other_requester.groups.add(Group.objects.get(name=access.COMMAND_STAFF))
+    other_contributor = get_user_model().objects.create(username="mx-contributor2")
+    other_contributor.groups.add(Group.objects.get(name=access.WATCHLIST_CONTRIBUTOR))
+    other_officer = get_user_model().objects.create(username="mx-officer2")
+    other_officer.groups.add(Group.objects.get(name=access.OFFICER))
+
+    class Staff:  # what reference_entry reads
+        contributor, manager = users["contributor"], users["manager"]
+
+    own_entry = reference_entry(Staff, "obama.jpg")
+    other_entry = reference_entry(Staff, "biden.jpg")
+    # The manager's own submission: the two-person rule keeps them from deciding it.
+    WatchlistEntry.objects.filter(pk=other_entry.pk).update(
+        submitted_by=users["manager"], state=WatchlistEntry.State.PENDING
+    )
+    WatchlistEntry.objects.filter(pk=own_entry.pk).update(state=WatchlistEntry.State.PENDING)
+    own_entry.refresh_from_db()
+    other_entry.refresh_from_db()
+    objects = {}
+    for side, requester, officer, entry, contributor in [
+        ("own", users["command"], users["officer"], own_entry, users["contributor"]),
+        ("other", other_requester, other_officer, other_entry, other_contributor),
+    ]:
+        deployment = make_deployment(officers=[officer], requested_by=requester)
+        alert = make_alert(deployment)
+        adjudication = Adjudication.objects.create(
+            alert=alert, by=officer, is_true_match=False, confirmed=True, outcome="no_action"
+        )
+        objects[side] = {
+            "deployment": deployment,
+            "camera": deployment.cameras.get(),
+            "alert": alert,
+            "adjudication": adjudication,
+            "entry": entry,
+            "user": requester,
+            "image": entry.images.get(),
+            "subject": entry.subject,
+            "reference": entry.subject,
+            "import_job": ImportJob.objects.create(by=contributor, source_name="matrix"),
+            "run": EvaluationRun.objects.create(
+                dataset="matrix", pairs=1, operating_threshold=0.5, thresholds=[]
+            ),
+        }
+    return users, objects
+
+
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), transaction.atomic():
-        users = {}
-        for name, role in ROLES.items():
-            users[name] = get_user_model().objects.create(username=f"mx-{name}")
-            if role:
-                users[name].groups.add(Group.objects.get(name=role))
-        other_requester = get_user_model().objects.create(username="mx-command2")
-        other_requester.groups.add(Group.objects.get(name=access.COMMAND_STAFF))
-        other_contributor = get_user_model().objects.create(username="mx-contributor2")
-        other_contributor.groups.add(Group.objects.get(name=access.WATCHLIST_CONTRIBUTOR))
-        other_officer = get_user_model().objects.create(username="mx-officer2")
-        other_officer.groups.add(Group.objects.get(name=access.OFFICER))
-
-        class Staff:  # what reference_entry reads
-            contributor, manager = users["contributor"], users["manager"]
-
-        own_entry = reference_entry(Staff, "obama.jpg")
-        other_entry = reference_entry(Staff, "biden.jpg")
-        # The manager's own submission: the two-person rule keeps them from deciding it.
-        WatchlistEntry.objects.filter(pk=other_entry.pk).update(
-            submitted_by=users["manager"], state=WatchlistEntry.State.PENDING
-        )
-        WatchlistEntry.objects.filter(pk=own_entry.pk).update(state=WatchlistEntry.State.PENDING)
-        own_entry.refresh_from_db()
-        other_entry.refresh_from_db()
-        objects = {}
-        for side, requester, officer, entry, contributor in [
-            ("own", users["command"], users["officer"], own_entry, users["contributor"]),
-            ("other", other_requester, other_officer, other_entry, other_contributor),
-        ]:
-            deployment = make_deployment(officers=[officer], requested_by=requester)
-            alert = make_alert(deployment)
-            adjudication = Adjudication.objects.create(
-                alert=alert, by=officer, is_true_match=False, confirmed=True, outcome="no_action"
-            )
-            objects[side] = {
-                "deployment": deployment,
-                "camera": deployment.cameras.get(),
-                "alert": alert,
-                "adjudication": adjudication,
-                "entry": entry,
-                "user": requester,
-                "image": entry.images.get(),
-                "subject": entry.subject,
-                "reference": entry.subject,
-                "import_job": ImportJob.objects.create(by=contributor, source_name="matrix"),
-                "run": EvaluationRun.objects.create(
-                    dataset="matrix", pairs=1, operating_threshold=0.5, thresholds=[]
-                ),
-            }
-        yield users, objects
+        yield build_world()
         transaction.set_rollback(True)
 
 
@@ -345,6 +397,8 @@ def test_it_answers_each_identity_as_access_says(world, key):
                 response = getattr(client, method.lower())(url, data)
                 transaction.set_rollback(True)
             got = _outcome(response, api=api, anonymous=user is None)
+            if api and response.status_code not in _documented_statuses(key):
+                wrong.append(f"{who or 'anonymous'}/{side}: {response.status_code} undocumented")
             if spec.rule == PUBLIC and got == "anonymous":
                 got = "allowed"  # a public page may send anyone on to log in (logout does)
             want = _expected(spec, user, obj)
@@ -381,9 +435,29 @@ def test_its_navigation_never_links_to_a_page_that_refuses(world, who):
             assert access.can(user, *page), f"{label} is shown but {name} refuses {who}"
 
 
+def _planned_cases() -> int:
+    return sum(len(IDENTITIES) * (2 if spec.obj else 1) for spec in EXPECT.values())
+
+
 def test_it_reports_how_many_cases_it_ran(capsys):
-    if not CASES:
-        pytest.skip("the matrix itself was not selected")
+    if CASES.total() != _planned_cases():
+        pytest.skip("the whole matrix was not selected")
+    api = sum(1 for key in EXPECT if " " in key)
+    outcomes = ", ".join(f"{n} {want}" for want, n in sorted(CASES.items()))
+    line = (
+        f"access matrix: {len(EXPECT)} endpoints ({len(EXPECT) - api} pages, {api} API "
+        f"operations) x {len(IDENTITIES)} identities x own/other: {CASES.total()} cases "
+        f"({outcomes})"
+    )
+    write_figure(
+        "access_matrix",
+        {
+            "endpoints": len(EXPECT),
+            "api_operations": api,
+            "cases": CASES.total(),
+            "outcomes": dict(CASES),
+        },
+    )
     with capsys.disabled():
-        outcomes = ", ".join(f"{n} {want}" for want, n in sorted(CASES.items()))
-        print(f"\naccess matrix: {len(EXPECT)} endpoints, {CASES.total()} cases ({outcomes})")
+        print(f"\n{line}")
+    check_doc(line)
