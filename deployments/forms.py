@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 
 from core import access
 from deployments.models import Camera, Deployment, Site
-from deployments.services import PLAN_PURPOSE_AND_SITE, PLAN_TERMS
+from deployments.services import PLAN_PURPOSE_AND_SITE, PLAN_TERMS, camera_validate_stream_url
 from watchlists.models import Category
 
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -87,3 +87,7 @@ class CameraForm(forms.ModelForm):
             "stream_url": "rtsp://…, http(s)://… (MJPEG), or a file path inside the camera folder.",
             "loop": "File sources only: play the file in a loop.",
         }
+
+    def clean_stream_url(self):
+        # The service's rule, so the page shows it on the field (and answers 400).
+        return camera_validate_stream_url(self.cleaned_data["stream_url"])

@@ -305,6 +305,7 @@ def cameras(request):
     access.require(request.user, "camera", "list")
     may_manage = access.can(request.user, "camera", "manage")
     site_form, camera_form = SiteForm(prefix="site"), CameraForm(prefix="camera")
+    refused = False
     if request.method == "POST":
         access.require(request.user, "camera", "manage")
         try:
@@ -322,6 +323,7 @@ def cameras(request):
                     return redirect("deployments:cameras")
         except ValidationError as exc:
             _fail(request, exc)
+        refused = True  # not saved: say so in the status too (400), not only on the page
     cameras = list(selectors.cameras_list())
     for camera in cameras:
         # Credentials in the URL are for the workers and the administrators who edit it.
@@ -336,6 +338,7 @@ def cameras(request):
             "camera_form": camera_form,
             "may_manage": may_manage,
         },
+        status=400 if refused else 200,
     )
 
 
@@ -354,7 +357,10 @@ def camera_edit(request, pk):
         else:
             messages.success(request, "Camera saved.")
             return redirect("deployments:cameras")
-    return render(request, "deployments/camera_form.html", {"form": form, "camera": camera})
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "deployments/camera_form.html", {"form": form, "camera": camera}, status=status
+    )
 
 
 # --- transparency (public, no login, nothing personal) ---------------------------------

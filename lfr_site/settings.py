@@ -18,6 +18,7 @@ from lfr_site.env import (
     parse_database_url,
     secret_key,
 )
+from recognition.engine import netguard as _netguard
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("LFR_VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -259,6 +260,13 @@ _default_data = BASE_DIR.parent / "shared" / "data"
 LFR_DATA_DIR = Path(env_str("LFR_DATA_DIR", str(_default_data))).resolve()
 # File cameras (recorded footage, the demo clip) may only read inside this folder.
 LFR_CAMERA_FILE_ROOT = Path(env_str("LFR_CAMERA_FILE_ROOT", str(LFR_DATA_DIR))).resolve()
+# Which addresses network cameras may use (LFR_CAMERA_ALLOWED_NETWORKS,
+# LFR_CAMERA_ALLOW_LOOPBACK): the engine's netguard reads them at every check, in every
+# process; checked here once so a bad value stops start-up.
+try:
+    _netguard.policy_from_env()
+except ValueError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
 
 # --- Domain rules; every number here is configurable (README, "Configuration") -------
 # Match threshold is a dlib face distance (0..1, lower = closer). The operating point is

@@ -61,3 +61,11 @@ def password():
 def _fast_password_hashing(settings):
     # Real hashing costs ~0.3 s a user; tests create many users and test no hashing.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _cameras_may_use_loopback(monkeypatch):
+    # The suite's stream servers listen on 127.0.0.1; production refuses loopback cameras
+    # (recognition/engine/netguard.py). Set in the environment so the suite's subprocesses
+    # (workers, demo) inherit it; tests/test_hardening_ssrf.py switches it off.
+    monkeypatch.setenv("LFR_CAMERA_ALLOW_LOOPBACK", "1")
