@@ -1,5 +1,7 @@
 import re
 
+from django.http import HttpResponseBadRequest, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils.cache import patch_cache_control
 
 from core import request_context
@@ -82,3 +84,43 @@ class NoStoreMiddleware:
         if user is not None and user.is_authenticated:
             patch_cache_control(response, no_store=True, private=True)
         return response
+
+
+class RefuseNulMiddleware:
+    """A NUL character in the address, the query or a form field is never meant: refuse it
+    with a 400 before any view sees it. PostgreSQL cannot store NUL in text, so left
+    alone it surfaces as a server error wherever the value reaches a query (a search, a
+    purpose, a reason). JSON bodies are refused by DRF's CharField; uploaded files' bytes
+    are not looked at. Sits early, before CSRF, which reads the form anyway."""
+
+    MESSAGE = "NUL characters (%00) are not accepted in the address, the query or a form."
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            refused = self.MESSAGE if _has_nul(request) else ""
+        except MultiPartParserError as exc:
+            refused = f"The form could not be read: {exc}"
+        if refused:
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": refused, "rule": "invalid"}, status=400)
+            return HttpResponseBadRequest(refused, content_type="text/plain")
+        return self.get_response(request)
+
+
+def _has_nul(request) -> bool:
+    if "\x00" in request.path:
+        return True
+    forms = [request.GET]
+    if request.method == "POST" and request.content_type in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        forms.append(request.POST)
+    return any(
+        "\x00" in key or any("\x00" in value for value in values)
+        for form in forms
+        for key, values in form.lists()
+    )

@@ -24,6 +24,7 @@ from deployments.forms import (
     DeploymentForm,
     ReviewForm,
     SiteForm,
+    clean_iso_week,
 )
 from deployments.models import Camera, Deployment
 from recognition.engine.sources import redact
@@ -45,10 +46,16 @@ def _fail(request, exc: ValidationError) -> None:
 @login_required
 def calendar(request):
     access.require(request.user, "deployment", "list")
-    year, week = selectors.parse_iso_week(request.GET.get("week"))
+    try:
+        given = clean_iso_week(request.GET.get("week"))
+    except ValidationError as exc:
+        _fail(request, exc)  # shown above this week's calendar
+        given = None
+    year, week = given or selectors.parse_iso_week(None)
     context = selectors.calendar_week(user=request.user, year=year, week=week)
     context["can_create"] = access.can(request.user, "deployment", "create")
-    return render(request, "deployments/calendar.html", context)
+    status = 400 if request.GET.get("week") and given is None else 200
+    return render(request, "deployments/calendar.html", context, status=status)
 
 
 @login_required

@@ -11,12 +11,13 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import access
 from core.exports import jpeg_response
+from core.parsers import JSONParser
 from core.purpose import purpose_from
 from recognition.engine.intake import IntakeError
 from watchlists import selectors, services

@@ -38,6 +38,9 @@ def site_create(*, by, name: str, address: str = "", latitude=None, longitude=No
         raise ValidationError("A site needs a name.")
     if Site.objects.filter(name__iexact=name).exists():
         raise ValidationError(f"A site called {name!r} exists already.")
+    for label, value, limit in (("latitude", latitude, 90), ("longitude", longitude, 180)):
+        if value is not None and not -limit <= value <= limit:
+            raise ValidationError(f"The {label} must be between -{limit} and {limit} degrees.")
     site = Site.objects.create(name=name, address=address, latitude=latitude, longitude=longitude)
     audit_record(actor=by, action="site.create", obj=site, details={"name": name})
     return site
