@@ -63,6 +63,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.middleware.ContentSecurityPolicyMiddleware",
     "core.middleware.RefuseNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -255,6 +256,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Live facial recognition: watchlists, deployments, alerts, oversight.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema maps every operation: not public (issue 14.9), signed-in users only
+    # (lfr_site/urls.py also sends an anonymous browser to the login page).
+    "SERVE_AUTHENTICATION": ["rest_framework.authentication.SessionAuthentication"],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # One name per fixed list, however many fields use it.
     "ENUM_NAME_OVERRIDES": {
         "WatchlistCategoryEnum": "watchlists.models.Category",

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
@@ -11,5 +12,5 @@ urlpatterns = [
     path("oversight/", include("oversight.urls")),
     path("transparency/", include("deployments.transparency_urls")),
     path("api/v1/", include("lfr_site.api_urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", login_required(SpectacularAPIView.as_view()), name="schema"),
 ]

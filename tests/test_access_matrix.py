@@ -54,7 +54,7 @@ EXPECT = {
     "login": E(PUBLIC),
     "logout": E(PUBLIC, method="POST"),
     "health": E("health.view"),
-    "schema": E(PUBLIC),
+    "schema": E(LOGIN),  # not public (issue 14.9)
     "deployments:calendar": E("deployment.list"),
     "deployments:list": E("deployment.list"),
     "deployments:create": E("deployment.create"),

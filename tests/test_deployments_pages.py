@@ -1,5 +1,8 @@
 """Deployment pages: allowed / read-only / outsider for each, and what each page shows."""
 
+from pathlib import Path
+
+from django.conf import settings
 from django.urls import reverse
 
 from core.models import AuditEvent
@@ -66,7 +69,11 @@ def test_the_live_page_polls_camera_status(login, users, deployment_in_state):
     d = deployment_in_state("live")
     html = login(users.command).get(_url("detail", d)).content.decode()
     status = reverse("recognition:camera_status", kwargs={"deployment_id": d.pk})
-    assert f'data-url="{status}"' in html and "setInterval(poll, 5000)" in html
+    assert f'data-url="{status}"' in html
+    # The polling script is a static file (the Content-Security-Policy allows no inline one).
+    assert '<script src="/static/deployments/camera_status.js">' in html
+    script = Path(settings.BASE_DIR, "deployments/static/deployments/camera_status.js")
+    assert "setInterval(poll, 5000)" in script.read_text()
 
 
 # --- create and edit -------------------------------------------------------------------
