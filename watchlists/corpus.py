@@ -288,7 +288,7 @@ def _rss_kib(field: str) -> int:
     return 0
 
 
-def measure(fn):
+def measure(fn, *args):
     """(fn's result, peak traced MiB, peak RSS growth MiB or None) for one call.
 
     tracemalloc sees Python's and numpy's allocations; Pillow and dlib allocate in C,
@@ -297,7 +297,7 @@ def measure(fn):
     before = _rss_kib("VmRSS")
     tracemalloc.start()
     try:
-        result = fn()
+        result = fn(*args)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -344,9 +344,7 @@ def run(client, cases: list[Case]) -> list[Outcome]:
     for n, case in enumerate(cases):
         for channel in ("api", "form"):
             reference = f"CORPUS-{n:02d}-{channel}"
-            (status, said, entry_id), traced, rss = measure(
-                lambda: send(client, case, channel, reference)
-            )
+            (status, said, entry_id), traced, rss = measure(send, client, case, channel, reference)
             outcomes.append(Outcome(case.kind, channel, status, said, entry_id, traced, rss))
     return outcomes
 
