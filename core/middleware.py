@@ -91,7 +91,10 @@ class RefuseNulMiddleware:
     with a 400 before any view sees it. PostgreSQL cannot store NUL in text, so left
     alone it surfaces as a server error wherever the value reaches a query (a search, a
     purpose, a reason). JSON bodies are refused by DRF's CharField; uploaded files' bytes
-    are not looked at. Sits early, before CSRF, which reads the form anyway."""
+    are not looked at. A form body is read only for a signed-in user: an anonymous POST
+    is left to CSRF and authentication to refuse before its body is parsed (our forms
+    that take anonymous input, the login, are Django forms, which refuse NUL already).
+    Must sit after AuthenticationMiddleware."""
 
     MESSAGE = "NUL characters (%00) are not accepted in the address, the query or a form."
 
@@ -114,7 +117,9 @@ def _has_nul(request) -> bool:
     if "\x00" in request.path:
         return True
     forms = [request.GET]
-    if request.method == "POST" and request.content_type in (
+    user = getattr(request, "user", None)
+    signed_in = user is not None and user.is_authenticated
+    if signed_in and request.method == "POST" and request.content_type in (
         "application/x-www-form-urlencoded",
         "multipart/form-data",
     ):
