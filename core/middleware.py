@@ -1,7 +1,8 @@
 import re
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import JsonResponse
+from django.http import HttpResponseBadRequest, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils.cache import patch_cache_control
 
 from core import request_context
@@ -104,3 +105,86 @@ class MFARequiredMiddleware:
         from django.urls import reverse
 
         return redirect_to_login(request.get_full_path(), reverse("mfa_verify"))
+
+
+class RefuseNulMiddleware:
+    """A NUL character in the address, the query or a form field is never meant: refuse it
+    with a 400 before any view sees it. PostgreSQL cannot store NUL in text, so left
+    alone it surfaces as a server error wherever the value reaches a query (a search, a
+    purpose, a reason). JSON bodies are refused by DRF's CharField; uploaded files' bytes
+    are not looked at. A form body is read only for a signed-in user: an anonymous POST
+    is left to CSRF and authentication to refuse before its body is parsed (our forms
+    that take anonymous input, the login, are Django forms, which refuse NUL already).
+    Must sit after AuthenticationMiddleware."""
+
+    MESSAGE = "NUL characters (%00) are not accepted in the address, the query or a form."
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            refused = self.MESSAGE if _has_nul(request) else ""
+        except MultiPartParserError as exc:
+            refused = f"The form could not be read: {exc}"
+        if refused:
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": refused, "rule": "invalid"}, status=400)
+            return HttpResponseBadRequest(refused, content_type="text/plain")
+        return self.get_response(request)
+
+
+def _has_nul(request) -> bool:
+    if "\x00" in request.path:
+        return True
+    forms = [request.GET]
+    user = getattr(request, "user", None)
+    signed_in = user is not None and user.is_authenticated
+    if signed_in and request.method == "POST" and request.content_type in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        forms.append(request.POST)
+    return any(
+        "\x00" in key or any("\x00" in value for value in values)
+        for form in forms
+        for key, values in form.lists()
+    )
+
+
+class ContentSecurityPolicyMiddleware:
+    """A strict Content-Security-Policy on every response: scripts only from our static
+    files (no inline script, no eval, no handler attributes), nothing embedded, no
+    framing, forms post only here, and the console's websocket to this host only.
+
+    Styles: style sheets only from here (`style-src-elem`), but `style` attributes stay
+    allowed (`style-src-attr 'unsafe-inline'`): the templates lay out with them, and a
+    style attribute cannot run script. A browser too old for the -elem/-attr split
+    falls back to `style-src 'self'`, stricter still.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        socket = f"{'wss' if request.is_secure() else 'ws'}://{request.get_host()}"
+        response.setdefault(
+            "Content-Security-Policy",
+            "; ".join(
+                (
+                    "default-src 'self'",
+                    "script-src 'self'",
+                    "style-src 'self'",
+                    "style-src-elem 'self'",
+                    "style-src-attr 'unsafe-inline'",
+                    "img-src 'self' data: blob:",
+                    f"connect-src 'self' {socket}",
+                    "object-src 'none'",
+                    "base-uri 'none'",
+                    "frame-ancestors 'none'",
+                    "form-action 'self'",
+                )
+            ),
+        )
+        return response

@@ -16,11 +16,19 @@ from core import access
 from core.api import ReasonedAction
 from core.services import audit_record
 from deployments import selectors, services
+from deployments.forms import clean_iso_week
 from deployments.models import Camera, Deployment, Site, UseCase
 from recognition.engine.sources import redact
 from watchlists.models import Category
 
 TAG = ["deployments"]
+
+
+def _column(model, field: str) -> int:
+    """A text column's length: the API refuses longer input with a 400, not a DB error."""
+    return model._meta.get_field(field).max_length
+
+
 # Nested Input/OutputSerializer classes carry `Meta.ref_name`: every app nests classes of
 # the same name, and drf-spectacular would otherwise merge them into one schema component.
 
@@ -93,13 +101,30 @@ class PlanIn(serializers.Serializer):
     watchlist_categories = serializers.ListField(
         child=serializers.ChoiceField(choices=Category.choices)
     )
-    max_watchlist_size = serializers.IntegerField(min_value=1)
+    max_watchlist_size = serializers.IntegerField(
+        min_value=1, max_value=services.MAX_WATCHLIST_SIZE
+    )
     include_minors = serializers.BooleanField(default=False)
     minors_reason = serializers.CharField(required=False, allow_blank=True, default="")
     threshold = serializers.FloatField(required=False)
-    dpia_reference = serializers.CharField(required=False, allow_blank=True, default="")
-    policy_reference = serializers.CharField(required=False, allow_blank=True, default="")
-    equality_reference = serializers.CharField(required=False, allow_blank=True, default="")
+    dpia_reference = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=_column(Deployment, "dpia_reference"),
+    )
+    policy_reference = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=_column(Deployment, "policy_reference"),
+    )
+    equality_reference = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=_column(Deployment, "equality_reference"),
+    )
     public_notice = serializers.BooleanField(default=True)
     no_notice_reason = serializers.CharField(required=False, allow_blank=True, default="")
     urgent = serializers.BooleanField(default=False)
@@ -360,7 +385,8 @@ class CalendarApi(APIView):
     )
     def get(self, request):
         access.require(request.user, "deployment", "list")
-        year, week = selectors.parse_iso_week(request.query_params.get("week"))
+        given = _call(clean_iso_week, value=request.query_params.get("week"))
+        year, week = given or selectors.parse_iso_week(None)
         return Response(
             self.OutputSerializer(
                 selectors.calendar_week(user=request.user, year=year, week=week)
@@ -403,10 +429,14 @@ class SiteCreateApi(APIView):
         class Meta:
             ref_name = "SiteCreateIn"
 
-        name = serializers.CharField()
+        name = serializers.CharField(max_length=_column(Site, "name"))
         address = serializers.CharField(required=False, allow_blank=True, default="")
-        latitude = serializers.DecimalField(9, 6, required=False, allow_null=True)
-        longitude = serializers.DecimalField(9, 6, required=False, allow_null=True)
+        latitude = serializers.DecimalField(
+            9, 6, required=False, allow_null=True, min_value=-90, max_value=90
+        )
+        longitude = serializers.DecimalField(
+            9, 6, required=False, allow_null=True, min_value=-180, max_value=180
+        )
 
     @extend_schema(tags=TAG, request=InputSerializer, responses={201: SiteOut})
     def post(self, request):
@@ -430,8 +460,8 @@ class CameraListApi(APIView):
 
 
 class CameraIn(serializers.Serializer):
-    name = serializers.CharField()
-    stream_url = serializers.CharField()
+    name = serializers.CharField(max_length=_column(Camera, "name"))
+    stream_url = serializers.CharField(max_length=_column(Camera, "stream_url"))
     site = serializers.PrimaryKeyRelatedField(queryset=Site.objects.all())
     enabled = serializers.BooleanField(default=True)
     loop = serializers.BooleanField(default=False)

@@ -1,13 +1,41 @@
 """Forms for the deployment pages; they only shape input, the services hold the rules."""
 
+from datetime import date
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 
 from core import access
 from deployments.models import Camera, Deployment, Site
-from deployments.services import PLAN_PURPOSE_AND_SITE, PLAN_TERMS
+from deployments.services import (
+    PLAN_PURPOSE_AND_SITE,
+    PLAN_TERMS,
+    PLAUSIBLE_YEARS,
+    camera_validate_stream_url,
+)
 from watchlists.models import Category
+
+
+def clean_iso_week(value: str | None) -> tuple[int, int] | None:
+    """'2026-W49' → (2026, 49); None when not given (the caller shows this week);
+    ValidationError for anything else, including weeks outside the plausible years."""
+    if not value:
+        return None
+    try:
+        year, week = (int(part) for part in value.upper().split("-W"))
+        date.fromisocalendar(year, week, 1)
+    except ValueError:
+        year = None
+    if year not in PLAUSIBLE_YEARS:
+        raise ValidationError(
+            f"The week must be an ISO week such as 2026-W49, in the years "
+            f"{PLAUSIBLE_YEARS[0]} to {PLAUSIBLE_YEARS[-1]}.",
+            code="week",
+        )
+    return year, week
+
 
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -104,3 +132,7 @@ class CameraForm(forms.ModelForm):
             "stream_url": "rtsp://…, http(s)://… (MJPEG), or a file path inside the camera folder.",
             "loop": "File sources only: play the file in a loop.",
         }
+
+    def clean_stream_url(self):
+        # The service's rule, so the page shows it on the field (and answers 400).
+        return camera_validate_stream_url(self.cleaned_data["stream_url"])

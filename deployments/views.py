@@ -23,6 +23,7 @@ from deployments.forms import (
     DeploymentForm,
     ReviewForm,
     SiteForm,
+    clean_iso_week,
 )
 from deployments.models import Camera, Deployment
 from recognition.engine.sources import redact
@@ -44,10 +45,16 @@ def _fail(request, exc: ValidationError) -> None:
 @login_required
 def calendar(request):
     access.require(request.user, "deployment", "list")
-    year, week = selectors.parse_iso_week(request.GET.get("week"))
+    try:
+        given = clean_iso_week(request.GET.get("week"))
+    except ValidationError as exc:
+        _fail(request, exc)  # shown above this week's calendar
+        given = None
+    year, week = given or selectors.parse_iso_week(None)
     context = selectors.calendar_week(user=request.user, year=year, week=week)
     context["can_create"] = access.can(request.user, "deployment", "create")
-    return render(request, "deployments/calendar.html", context)
+    status = 400 if request.GET.get("week") and given is None else 200
+    return render(request, "deployments/calendar.html", context, status=status)
 
 
 @login_required
@@ -302,6 +309,7 @@ def cameras(request):
     access.require(request.user, "camera", "list")
     may_manage = access.can(request.user, "camera", "manage")
     site_form, camera_form = SiteForm(prefix="site"), CameraForm(prefix="camera")
+    refused = False
     if request.method == "POST":
         access.require(request.user, "camera", "manage")
         try:
@@ -319,6 +327,7 @@ def cameras(request):
                     return redirect("deployments:cameras")
         except ValidationError as exc:
             _fail(request, exc)
+        refused = True  # not saved: say so in the status too (400), not only on the page
     cameras = list(selectors.cameras_list())
     for camera in cameras:
         # Credentials in the URL are for the workers and the administrators who edit it.
@@ -333,6 +342,7 @@ def cameras(request):
             "camera_form": camera_form,
             "may_manage": may_manage,
         },
+        status=400 if refused else 200,
     )
 
 
@@ -351,7 +361,10 @@ def camera_edit(request, pk):
         else:
             messages.success(request, "Camera saved.")
             return redirect("deployments:cameras")
-    return render(request, "deployments/camera_form.html", {"form": form, "camera": camera})
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "deployments/camera_form.html", {"form": form, "camera": camera}, status=status
+    )
 
 
 # --- transparency (public, no login, nothing personal) ---------------------------------

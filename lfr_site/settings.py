@@ -19,6 +19,7 @@ from lfr_site.env import (
     parse_database_url,
     secret_key,
 )
+from recognition.engine import netguard as _netguard
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("LFR_VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -68,10 +69,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.middleware.RefuseNulMiddleware",
     "core.middleware.SessionIdleMiddleware",
     "core.middleware.RequestContextMiddleware",
     "core.middleware.NoStoreMiddleware",
@@ -289,6 +292,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "lfr_site.schema.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON with a nesting limit (core/parsers.py): deep nesting is a 400, not a crash.
+    "DEFAULT_PARSER_CLASSES": [
+        "core.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -298,6 +307,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Live facial recognition: watchlists, deployments, alerts, oversight.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema maps every operation: not public (issue 14.9), signed-in users only
+    # (lfr_site/urls.py also sends an anonymous browser to the login page).
+    "SERVE_AUTHENTICATION": ["rest_framework.authentication.SessionAuthentication"],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # One name per fixed list, however many fields use it.
     "ENUM_NAME_OVERRIDES": {
         "WatchlistCategoryEnum": "watchlists.models.Category",
@@ -310,6 +323,13 @@ _default_data = BASE_DIR.parent / "shared" / "data"
 LFR_DATA_DIR = Path(env_str("LFR_DATA_DIR", str(_default_data))).resolve()
 # File cameras (recorded footage, the demo clip) may only read inside this folder.
 LFR_CAMERA_FILE_ROOT = Path(env_str("LFR_CAMERA_FILE_ROOT", str(LFR_DATA_DIR))).resolve()
+# Which addresses network cameras may use (LFR_CAMERA_ALLOWED_NETWORKS,
+# LFR_CAMERA_ALLOW_LOOPBACK): the engine's netguard reads them at every check, in every
+# process; checked here once so a bad value stops start-up.
+try:
+    _netguard.policy_from_env()
+except ValueError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
 
 # --- Domain rules; every number here is configurable (README, "Configuration") -------
 # Match threshold is a dlib face distance (0..1, lower = closer). The operating point is

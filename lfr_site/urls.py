@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth.decorators import login_required
 from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
@@ -9,7 +10,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
-from lfr_site.api_index import ApiIndex
+from lfr_site.api_index import ApiIndex, docs_page
 
 urlpatterns = [
     path("", include("core.urls")),
@@ -22,9 +23,17 @@ urlpatterns = [
     path("api/v1/", ApiIndex.as_view(), name="api_index"),
     path("api/v1/", include("lfr_site.api_urls")),
     path("api/", RedirectView.as_view(pattern_name="api_index"), name="api_root"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api_docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api_redoc"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path(
+        "api/docs/",
+        login_required(docs_page(SpectacularSwaggerSplitView.as_view(url_name="schema"))),
+        name="api_docs",
+    ),
+    path(
+        "api/redoc/",
+        login_required(docs_page(SpectacularRedocView.as_view(url_name="schema"))),
+        name="api_redoc",
+    ),
+    path("api/schema/", login_required(SpectacularAPIView.as_view()), name="schema"),
     # Browsers ask for /favicon.ico on pages that name none (JSON, images).
     path(
         "favicon.ico",

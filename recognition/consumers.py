@@ -90,9 +90,9 @@ def _ask(question: console.Ask):
     return _batchers[loop].ask(question)
 
 
-def _audit_watch(*, session_key, deployment_id, action, outcome="allowed"):
+def _audit_watch(*, actor, deployment_id, action, outcome="allowed"):
     audit_record(
-        actor=console.session_user(session_key),
+        actor=actor,
         action=action,
         object_type="deployments.deployment",
         object_id=deployment_id,
@@ -205,6 +205,8 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
     async def _audit(self, **kwargs):
         client = (self.scope.get("client") or [""])[0]
         with request_context.bind(request_id=self.request_id, client_addr=client or ""):
+            # The user the socket was opened for, captured at connect: by the time a
+            # logout or a disabled account closes it, the session names nobody.
             await database_sync_to_async(_audit_watch)(
-                session_key=self.session_key, deployment_id=self.deployment_id, **kwargs
+                actor=self.scope.get("user"), deployment_id=self.deployment_id, **kwargs
             )

@@ -79,3 +79,11 @@ def _audit_checkpoints(settings, tmp_path):
     # A checkpoint anchors one database's chain, and every test starts from an empty one:
     # checkpoints left by an earlier test would read as the newest rows deleted.
     settings.LFR_AUDIT_CHECKPOINT_FILE = tmp_path / "audit_checkpoints.jsonl"
+
+
+@pytest.fixture(autouse=True)
+def _cameras_may_use_loopback(monkeypatch):
+    # The suite's stream servers listen on 127.0.0.1; production refuses loopback cameras
+    # (recognition/engine/netguard.py). Set in the environment so the suite's subprocesses
+    # (workers, demo) inherit it; tests/test_hardening_ssrf.py switches it off.
+    monkeypatch.setenv("LFR_CAMERA_ALLOW_LOOPBACK", "1")

@@ -125,8 +125,8 @@ def test_command_staff_may_not_register_cameras(login, users, dep_site):
     assert response.status_code == 403
 
 
-def test_every_operation_is_in_the_schema(client, db):
-    schema = client.get(reverse("schema")).content.decode()
+def test_every_operation_is_in_the_schema(login, users):
+    schema = login(users.command).get(reverse("schema")).content.decode()
     for path in (
         "/api/v1/deployments/create/",
         "/api/v1/deployments/{id}/authorise/",

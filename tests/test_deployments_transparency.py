@@ -136,8 +136,8 @@ def test_the_yearly_summary_totals_the_records(deployment_in_state):
     assert year["Total Alerts"] == 0 and year["False Alert Rate"] == "n/a"
 
 
-def test_the_json_export_is_in_the_api_schema(client, db):
-    schema = client.get(reverse("schema")).content.decode()
+def test_the_json_export_is_in_the_api_schema(login, users):
+    schema = login(users.command).get(reverse("schema")).content.decode()
     assert "/transparency/deployments.json" in schema
 
 

@@ -167,12 +167,14 @@ def test_it_shows_every_alert_exactly_once_across_cut_sockets(
             page.context.set_offline(False)
     total += 1
     page.wait_for_function(
-        f"document.querySelectorAll('[data-testid=alert]').length >= {total}", timeout=60_000
+        # Functions, not expression strings: those are eval'd, which the CSP refuses.
+        f"() => document.querySelectorAll('[data-testid=alert]').length >= {total}",
+        timeout=60_000,
     )
     page.wait_for_selector("#conn[data-state=live]")
     # One more server tick after that: nothing may arrive twice.
     ticks = page.evaluate("window.lfrConsole.ticks")
-    page.wait_for_function(f"window.lfrConsole.ticks > {ticks}", timeout=30_000)
+    page.wait_for_function(f"() => window.lfrConsole.ticks > {ticks}", timeout=30_000)
     seqs = [
         int(s)
         for s in page.eval_on_selector_all(

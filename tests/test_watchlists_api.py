@@ -109,11 +109,12 @@ def test_it_lists_and_filters_entries(users, login):
     fx.submit_entry(users.contributor, "S-1")
     fx.approved_entry(users, "S-2", category="missing", result=fx.biden())
     client = login(users.manager)
-    assert client.get(ENTRIES).json()["count"] == 2
-    body = client.get(ENTRIES, {"state": "approved"}).json()
+    why = {"purpose": "Weekly review OP-1"}  # a list is a consultation (issue 14.4)
+    assert client.get(ENTRIES, why).json()["count"] == 2
+    body = client.get(ENTRIES, {**why, "state": "approved"}).json()
     assert [e["subject_reference"] for e in body["results"]] == ["S-2"]
-    assert client.get(ENTRIES, {"category": "wanted"}).json()["count"] == 1
-    assert client.get(ENTRIES, {"category": "other"}).status_code == 400
+    assert client.get(ENTRIES, {**why, "category": "wanted"}).json()["count"] == 1
+    assert client.get(ENTRIES, {**why, "category": "other"}).status_code == 400
 
 
 def test_it_approves_through_the_api(users, login, pending_entry):
@@ -192,7 +193,7 @@ def test_it_hides_everything_from_officers_and_outsiders(users, login, pending_e
 
 def test_it_lets_oversight_read_but_not_write(users, login, pending_entry):
     client = login(users.oversight)
-    assert client.get(ENTRIES).status_code == 200
+    assert client.get(ENTRIES, {"purpose": "Audit sample"}).status_code == 200
     assert client.get(f"{ENTRIES}{pending_entry.pk}/").json()["case_reference"] == "OP-1234"
     image = pending_entry.images.get()
     assert (

@@ -49,7 +49,8 @@ def test_it_refuses_approval_without_a_reason_for_the_same_photo_under_another_s
 
 def test_it_shows_the_manager_the_other_subject_in_the_queue(users, held, login):
     second = fx.submit_entry(users.contributor, "S-2", result=clapton(1))
-    page = login(users.manager).get("/watchlists/queue/").content.decode()
+    page = login(users.manager).get("/watchlists/queue/", {"purpose": "Daily review"})
+    page = page.content.decode()
     item = page[page.index(f'data-entry="{second.pk}"') :]
     item = item[: item.index("</section>")]
     assert "S-1" in item and f"Entry {held.pk}" in item

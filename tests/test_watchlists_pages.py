@@ -34,7 +34,7 @@ def test_it_lists_entries_with_filters(users, login):
     fx.submit_entry(users.contributor, "S-1")
     fx.approved_entry(users, "S-2", category="missing", result=fx.biden())
     client = login(users.manager)
-    r = client.get("/watchlists/", {"state": "approved"})
+    r = client.get("/watchlists/", {"state": "approved", "purpose": "Weekly review OP-1"})
     assert r.status_code == 200
     assert b"S-2" in r.content and b"S-1" not in r.content
 

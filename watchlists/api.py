@@ -11,13 +11,14 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import access
 from core.api import ReasonedAction
 from core.exports import jpeg_response
+from core.parsers import JSONParser
 from core.purpose import purpose_from
 from recognition.engine.intake import IntakeError
 from watchlists import selectors, services
@@ -159,15 +160,35 @@ class EntryListCreateApi(APIView):
 
     @extend_schema(
         operation_id="watchlist_entries_list",
-        parameters=[FilterSerializer],
-        responses=EntryOutput(many=True),
+        parameters=[
+            FilterSerializer,
+            OpenApiParameter(
+                "purpose",
+                str,
+                required=True,
+                description="Why you need the list (a case reference): recorded in the audit log.",
+            ),
+        ],
+        responses={200: EntryOutput(many=True), 400: ErrorSerializer},
     )
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         qs = selectors.entry_list(user=request.user, **filters.validated_data)
+        try:
+            purpose = purpose_from(request)
+        except ValidationError as exc:
+            return Response({"detail": " ".join(exc.messages), "rule": "purpose"}, status=400)
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(qs.prefetch_related("images__entry"), request, view=self)
+        services.entries_consult(
+            by=request.user,
+            purpose=purpose,
+            context="api",
+            filters=filters.validated_data,
+            entries=page,
+            total=paginator.page.paginator.count,
+        )
         return paginator.get_paginated_response(EntryOutput(page, many=True).data)
 
     @extend_schema(

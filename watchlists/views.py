@@ -36,13 +36,24 @@ def entries(request):
     state = request.GET.get("state", "")
     category = request.GET.get("category", "")
     q = request.GET.get("q", "").strip()[:100]
-    qs = selectors.entry_list(
-        user=request.user,
-        state=state if state in WatchlistEntry.State.values else "",
-        category=category if category in Category.values else "",
-        q=q,
-    )
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    filters = {
+        "state": state if state in WatchlistEntry.State.values else "",
+        "category": category if category in Category.values else "",
+        "q": q,
+    }
+    qs = selectors.entry_list(user=request.user, **filters)
+    purpose, purpose_error = _purpose(request)
+    page = None
+    if purpose:  # nothing is listed (or audited as read) until the reader says why
+        page = Paginator(qs, 50).get_page(request.GET.get("page"))
+        services.entries_consult(
+            by=request.user,
+            purpose=purpose,
+            context="page",
+            filters=filters,
+            entries=list(page),
+            total=page.paginator.count,
+        )
     return render(
         request,
         "watchlists/entries.html",
@@ -53,6 +64,8 @@ def entries(request):
             "state": state,
             "category": category,
             "q": q,
+            "purpose": purpose,
+            "purpose_error": purpose_error,
             "today": timezone.localdate(),
         },
     )
@@ -72,7 +85,21 @@ def _near(request, entries: list, context: str) -> dict[int, list[dict]]:
 def queue(request):
     access.require(request.user, "watchlist", "view")
     purpose, purpose_error = _purpose(request)
+    if not purpose:  # the queue shows legal bases and cases: a purpose first, as for a list
+        return render(
+            request,
+            "watchlists/queue.html",
+            {"items": [], "purpose": purpose, "purpose_error": purpose_error},
+        )
     page = Paginator(selectors.review_queue(), 20).get_page(request.GET.get("page"))
+    services.entries_consult(
+        by=request.user,
+        purpose=purpose,
+        context="queue",
+        filters={"state": WatchlistEntry.State.PENDING},
+        entries=list(page),
+        total=page.paginator.count,
+    )
     near = _near(request, list(page), "queue")
     items = [
         {

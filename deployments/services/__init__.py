@@ -33,9 +33,11 @@ from deployments.services.lifecycle import (
     window_blocker,
 )
 from deployments.services.planning import (
+    MAX_WATCHLIST_SIZE,
     PLAN_FIELDS,
     PLAN_PURPOSE_AND_SITE,
     PLAN_TERMS,
+    PLAUSIBLE_YEARS,
     deployment_create,
     deployment_submit,
     deployment_update,
@@ -44,6 +46,8 @@ from deployments.services.records import record_compute, record_review, record_s
 from deployments.services.states import EDITABLE, TRANSITIONS, State
 
 __all__ = [
+    "MAX_WATCHLIST_SIZE",
+    "PLAUSIBLE_YEARS",
     "State",
     "TRANSITIONS",
     "EDITABLE",

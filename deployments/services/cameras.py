@@ -11,16 +11,23 @@ from core.services import audit_record
 from deployments.models import Camera, Deployment, Site
 from deployments.services.snapshot import _snapshot_discard
 from deployments.services.states import State, _transition
+from recognition.engine import netguard
 from recognition.engine.sources import SourceError, check_source, redact
 
 
 def camera_validate_stream_url(url: str) -> str:
-    """The URL as given, if the engine's one source rule (`check_source`) accepts it."""
+    """The URL as given, if the engine's source rule (`check_source`) accepts it and, for a
+    network stream, its host is one cameras may use (`netguard`: no loopback, metadata
+    or other internal addresses, in any spelling; checked again on the resolved
+    addresses whenever a worker connects)."""
     url = (url or "").strip()
     try:
-        check_source(url, file_root=Path(settings.LFR_CAMERA_FILE_ROOT))
+        if check_source(url, file_root=Path(settings.LFR_CAMERA_FILE_ROOT)) is None:
+            netguard.check_url(url)
     except SourceError as exc:
         raise ValidationError(f"{str(exc)[:1].upper()}{str(exc)[1:]}.") from None
+    except netguard.AddressRefused as exc:
+        raise ValidationError(f"Cameras may not use this URL: {exc}.") from None
     return url
 
 
@@ -31,6 +38,9 @@ def site_create(*, by, name: str, address: str = "", latitude=None, longitude=No
         raise ValidationError("A site needs a name.")
     if Site.objects.filter(name__iexact=name).exists():
         raise ValidationError(f"A site called {name!r} exists already.")
+    for label, value, limit in (("latitude", latitude, 90), ("longitude", longitude, 180)):
+        if value is not None and not -limit <= value <= limit:
+            raise ValidationError(f"The {label} must be between -{limit} and {limit} degrees.")
     site = Site.objects.create(name=name, address=address, latitude=latitude, longitude=longitude)
     audit_record(actor=by, action="site.create", obj=site, details={"name": name})
     return site

@@ -39,6 +39,14 @@ PLAN_TERMS = (
 )
 PLAN_FIELDS = (*PLAN_PURPOSE_AND_SITE, *PLAN_TERMS)
 
+# Dates outside these years are typos (0001, 9999), and they overflow week arithmetic.
+PLAUSIBLE_YEARS = range(2000, 2100)
+# Far beyond any force's watchlist (the Met's run to ~17,000) and within the column.
+MAX_WATCHLIST_SIZE = 1_000_000
+# A dlib distance below this matches nothing but the very same photo (a re-saved copy
+# sits ~0.08 from its original): such a threshold would make a deployment blind.
+MIN_THRESHOLD = 0.2
+
 
 def _check_plan(*, plan: dict, cameras) -> None:
     """Rules that hold for any deployment at any stage; all failures reported at once."""
@@ -48,6 +56,11 @@ def _check_plan(*, plan: dict, cameras) -> None:
         errors.append(f"The use case must be one of: {', '.join(UseCase.values)}.")
     if not (starts_at and ends_at):
         errors.append("A deployment needs a fixed start and end.")
+    elif not all(t.year in PLAUSIBLE_YEARS for t in (starts_at, ends_at)):
+        errors.append(
+            f"The start and end must fall in the years {PLAUSIBLE_YEARS[0]} to "
+            f"{PLAUSIBLE_YEARS[-1]}."
+        )
     elif starts_at >= ends_at:
         errors.append("The start must be before the end.")
     elif ends_at - starts_at > timedelta(hours=settings.LFR_MAX_DEPLOYMENT_HOURS):
@@ -65,9 +78,14 @@ def _check_plan(*, plan: dict, cameras) -> None:
         errors.append("A watchlist category is listed twice.")
     if not plan.get("max_watchlist_size") or plan["max_watchlist_size"] < 1:
         errors.append("The maximum watchlist size must be at least 1.")
+    elif plan["max_watchlist_size"] > MAX_WATCHLIST_SIZE:
+        errors.append(f"The maximum watchlist size may be at most {MAX_WATCHLIST_SIZE:,}.")
     threshold = plan.get("threshold")
-    if threshold is None or threshold <= 0:
-        errors.append("The match threshold must be a face distance above 0.")
+    if threshold is None or not threshold >= MIN_THRESHOLD:  # also NaN
+        errors.append(
+            f"The match threshold must be a face distance of at least {MIN_THRESHOLD} "
+            "(lower matches only the very same photo)."
+        )
     elif threshold > settings.LFR_THRESHOLD_MAX:
         errors.append(
             f"The match threshold {threshold} is looser than the permitted maximum "

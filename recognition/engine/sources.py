@@ -11,6 +11,8 @@ from urllib.parse import urlsplit, urlunsplit
 import cv2
 import numpy as np
 
+from recognition.engine.netguard import connect_check
+
 NETWORK_SCHEMES = {"http": 80, "https": 443, "rtsp": 554, "rtsps": 322}
 CONNECT_TIMEOUT_S = 5.0
 OPEN_TIMEOUT_MS = 10_000
@@ -148,6 +150,7 @@ def open_source(
         if start_frame:
             capture.set(cv2.CAP_PROP_POS_FRAMES, start_frame)
         return VideoSource(capture, name=path.name, live=False, start_frame=start_frame, loop=loop)
+    connect_check(url, error=SourceError)  # SSRF: resolved addresses checked (netguard)
     _check_reachable(url)
     capture = cv2.VideoCapture(
         url,

@@ -178,6 +178,10 @@ def adjudication_submit(*, alert: Alert, by, data, corrects_id=None) -> Adjudica
     """Record or correct, from submitted data (the console's form and the API alike)."""
     fields = decision_fields(data)
     if corrects_id:
+        if not str(corrects_id).isdigit():
+            raise ValidationError(
+                "corrects must be the number of the decision being corrected.", code="corrects"
+            )
         first = get_object_or_404(Adjudication, pk=corrects_id, alert=alert)
         return adjudication_correct(first=first, by=by, **fields)
     return adjudication_record(alert=alert, by=by, **fields)

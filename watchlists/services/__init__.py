@@ -590,3 +590,24 @@ def image_check_verdict(*, by, upload, subject_reference: str = "") -> dict:
             for m in near
         ],
     }
+
+
+def entries_consult(
+    *, by, purpose: str, context: str, filters: dict, entries: list, total: int
+) -> None:
+    """A list or search of entries (references, names, cases, legal bases) is a
+    consultation of watchlist intelligence like one entry's detail: asked for with a
+    purpose, audited once per request with what was asked and how much was shown."""
+    access.require(by, "watchlist", "list")
+    audit_record(
+        actor=by,
+        action="watchlist.entry_list",
+        object_type="watchlists.watchlistentry",
+        purpose=purpose,
+        details={
+            "context": context,
+            "filters": {k: v for k, v in filters.items() if v not in ("", None)},
+            "matched": total,
+            "shown": [e.pk for e in entries],
+        },
+    )

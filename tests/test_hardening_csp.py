@@ -1,0 +1,83 @@
+"""Issue 14.9 (rest): a strict Content-Security-Policy on every page, no inline script
+left for it to block, and the OpenAPI schema for signed-in users only."""
+
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.urls import URLResolver, get_resolver, reverse
+
+ROOT = Path(settings.BASE_DIR)
+
+
+def _names(patterns, namespace=None):
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            yield from _names(p.url_patterns, p.namespace or namespace)
+        elif p.name:
+            yield (f"{namespace}:{p.name}" if namespace else p.name), p.pattern.converters
+
+
+def every_page() -> list[str]:
+    urls = []
+    for name, converters in _names(get_resolver().url_patterns):
+        if name.startswith("admin:"):
+            continue
+        kwargs = {
+            k: ("R-1" if type(c).__name__ == "StringConverter" else 1)
+            for k, c in converters.items()
+        }
+        urls.append(reverse(name, kwargs=kwargs))
+    return sorted(set(urls)) + ["/admin/", "/no-such-page/"]
+
+
+def _policy(response) -> dict[str, str]:
+    header = response.get("Content-Security-Policy", "")
+    return dict(part.strip().split(" ", 1) for part in header.split(";") if part.strip())
+
+
+@pytest.mark.parametrize("signed_in", [True, False])
+def test_every_page_carries_a_strict_policy(users, signed_in):
+    client = Client(raise_request_exception=False)
+    if signed_in:
+        client.force_login(users.admin)
+    pages = every_page()
+    assert len(pages) > 40
+    for url in pages:
+        policy = _policy(client.get(url))
+        assert policy.get("script-src") == "'self'", url
+        assert policy["object-src"] == "'none'" and policy["frame-ancestors"] == "'none'", url
+        assert policy["style-src-elem"] == "'self'" and policy["base-uri"] == "'none'", url
+
+
+def test_the_console_may_open_its_websocket_to_this_host_only(login, users):
+    policy = _policy(login(users.officer).get("/recognition/"))
+    assert policy["connect-src"] == "'self' ws://testserver"
+    secure = Client().get("/accounts/login/", secure=True)
+    assert _policy(secure)["connect-src"] == "'self' wss://testserver"
+
+
+def test_no_template_has_inline_script_or_handlers():
+    # What the policy would block: inline <script> bodies, on*= handlers, javascript: URLs.
+    offenders = []
+    for template in ROOT.glob("*/templates/**/*.html"):
+        text = template.read_text()
+        for tag in re.findall(r"<script\b[^>]*>", text):
+            if "src=" not in tag and 'type="application/json"' not in tag:
+                offenders.append(f"{template}: {tag}")
+        offenders += [f"{template}: {m}" for m in re.findall(r"\son[a-z]+=\"", text)]
+        offenders += [f"{template}: <style>" for _ in re.findall(r"<style\b", text)]
+        offenders += [f"{template}: javascript:" for _ in re.findall(r"javascript:", text)]
+    assert offenders == []
+
+
+def test_the_schema_is_not_public(client, users):
+    assert client.get("/api/schema/").status_code == 302
+    assert client.get("/api/schema/", HTTP_ACCEPT="application/json").status_code == 302
+
+
+def test_a_signed_in_user_reads_the_schema(login, users):
+    response = login(users.command).get("/api/schema/")
+    assert response.status_code == 200 and b"/api/v1/deployments/create/" in response.content
