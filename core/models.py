@@ -81,3 +81,13 @@ class WorkerHeartbeat(models.Model):
     hostname = models.CharField(max_length=200, unique=True)
     seen_at = models.DateTimeField()
     queues = models.CharField(max_length=200, blank=True)
+
+
+class TaskRun(models.Model):
+    """How each Celery task last ended, per task name: the health page's background jobs."""
+
+    name = models.CharField(max_length=200, unique=True)
+    last_ok_at = models.DateTimeField(null=True, blank=True)
+    last_failed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)  # the exception's type and message, no payload
+    failures = models.PositiveIntegerField(default=0)  # since it last succeeded
