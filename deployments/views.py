@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,6 +26,7 @@ from deployments.forms import (
     SiteForm,
 )
 from deployments.models import Camera, Deployment
+from deployments.services.camera_test import camera_url_test
 from recognition.engine.sources import redact
 
 
@@ -335,6 +336,7 @@ def cameras(request):
             "site_form": site_form,
             "camera_form": camera_form,
             "may_manage": may_manage,
+            "may_test": access.can(request.user, "camera", "test"),
         },
     )
 
@@ -354,7 +356,27 @@ def camera_edit(request, pk):
         else:
             messages.success(request, "Camera saved.")
             return redirect("deployments:cameras")
-    return render(request, "deployments/camera_form.html", {"form": form, "camera": camera})
+    return render(
+        request,
+        "deployments/camera_form.html",
+        {"form": form, "camera": camera, "may_test": access.can(request.user, "camera", "test")},
+    )
+
+
+@login_required
+@require_POST
+def camera_test(request):
+    """The cameras page's and camera form's "Test" button: JSON, nothing stored."""
+    access.require(request.user, "camera", "test")
+    camera = None
+    if request.POST.get("camera"):
+        camera = Camera.objects.filter(pk=request.POST["camera"]).first()
+        if camera is None:
+            raise Http404("No such camera.")
+    url = (request.POST.get("stream_url") or "").strip() or (camera.stream_url if camera else "")
+    if not url:
+        return JsonResponse({"ok": False, "error": "Give a stream URL to test."}, status=400)
+    return JsonResponse(camera_url_test(by=request.user, stream_url=url, camera=camera))
 
 
 # --- transparency (public, no login, nothing personal) ---------------------------------
