@@ -67,10 +67,10 @@ def _check_broker(now):
 def _check_worker(now):
     beat = WorkerHeartbeat.objects.order_by("-seen_at").first()
     if beat is None:
-        raise RuntimeError("no worker has reported yet")
+        raise Failing("no worker has reported yet")
     age = (now - beat.seen_at).total_seconds()
     if age > 60:
-        raise RuntimeError(f"last heartbeat from {beat.hostname} {age:.0f} s ago")
+        raise Failing(f"last heartbeat from {beat.hostname} {age:.0f} s ago")
     return f"{beat.hostname} seen {age:.0f} s ago"
 
 
@@ -79,6 +79,10 @@ def _check_worker(now):
 LATE_PERIODS = 3
 # Failures and stream errors this recent are shown even when the task has recovered since.
 RECENT_SECONDS = 600
+
+
+class Failing(Exception):
+    """Raised by a check with its own clear message: failing (red), shown as it is."""
 
 
 class Warning_(Exception):
@@ -110,7 +114,7 @@ def _check_beat_jobs(now):
             if run.last_failed_at and (now - run.last_failed_at).total_seconds() < RECENT_SECONDS:
                 recovered.append(f"{short} failed {run.failures or 1}× lately: {run.last_error}")
     if failing or late:
-        raise RuntimeError("; ".join(failing + late))
+        raise Failing("; ".join(failing + late))
     if recovered:
         raise Warning_("; ".join(recovered))
     return "; ".join(fine)
@@ -132,7 +136,7 @@ def _check_stream_slices(now):
         where = f"{err['deployment']} {err['camera']}"
         problems.append(f"{where}: {err['error']} ({err['age_s']} s ago)")
     if still_failing:
-        raise RuntimeError("; ".join(problems))
+        raise Failing("; ".join(problems))
     if problems:
         raise Warning_("; ".join(problems))
     return "no stream errors in the last 10 minutes"
@@ -151,7 +155,7 @@ def _check_cameras(now):
         if row["level"] != "ok"
     ]
     if level == "fail":
-        raise RuntimeError("; ".join(bad))
+        raise Failing("; ".join(bad))
     if level == "warn":
         raise Warning_("; ".join(bad))
     return f"{len(rows)} live camera{'s' if len(rows) != 1 else ''}, all live"
@@ -178,6 +182,8 @@ def run_health_checks(now=None):
             level = "ok"
         except Warning_ as exc:
             detail, level = str(exc), "warn"
+        except Failing as exc:
+            detail, level = str(exc), "fail"
         except Exception as exc:  # a health page reports failures, it does not raise them
             detail, level = f"{type(exc).__name__}: {exc}", "fail"
         results.append(
