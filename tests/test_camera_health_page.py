@@ -184,3 +184,19 @@ def test_celery_records_each_tasks_success_and_failure():
     assert ok.last_ok_at is not None and ok.failures == 0
     assert failed.last_failed_at and failed.failures == 1
     assert failed.last_error == "RuntimeError: camera folder missing"
+
+
+def test_it_shows_jobs_that_have_not_run_yet_amber_not_red(login, users):
+    from core.models import TaskRun
+
+    now = timezone.now()
+    _plumbing_fine(now)
+    TaskRun.objects.filter(name="recognition.tasks.alert_retention").delete()
+    TaskRun.objects.filter(name="deployments.tasks.watchlist_retention").update(
+        last_ok_at=now - timedelta(hours=2)
+    )
+    code, body = _health(login(users.admin))
+    jobs = _check(body, "beat jobs")
+    assert (code, jobs["level"]) == (200, "warn")
+    assert "alert_retention has not run yet (every 3600 s)" in jobs["detail"]
+    assert "watchlist_retention last ran" in jobs["detail"]
