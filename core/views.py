@@ -117,8 +117,9 @@ def _check_beat_jobs(now):
             (late if period <= URGENT_PERIOD else notes).append(overdue)
         else:
             fine.append(f"{short} {ok_age:.0f} s ago")
-            if run.last_failed_at and (now - run.last_failed_at).total_seconds() < RECENT_SECONDS:
-                notes.append(f"{short} failed {run.failures or 1}× lately: {run.last_error}")
+            failed_age = (now - run.last_failed_at).total_seconds() if run.last_failed_at else None
+            if failed_age is not None and failed_age < RECENT_SECONDS:
+                notes.append(f"{short} failed {failed_age:.0f} s ago: {run.last_error}")
     if failing or late:
         raise Failing("; ".join(failing + late))
     if notes:

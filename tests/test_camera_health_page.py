@@ -200,3 +200,16 @@ def test_it_shows_jobs_that_have_not_run_yet_amber_not_red(login, users):
     assert (code, jobs["level"]) == (200, "warn")
     assert "alert_retention has not run yet (every 3600 s)" in jobs["detail"]
     assert "watchlist_retention last ran" in jobs["detail"]
+
+
+def test_it_notes_a_beat_job_that_failed_lately_but_runs_again(login, users):
+    from core.task_health import task_run_record
+
+    now = timezone.now()
+    _plumbing_fine(now)
+    task_run_record(name="deployments.tasks.lifecycle_tick", ok=False, error="DatabaseError: x")
+    task_run_record(name="deployments.tasks.lifecycle_tick", ok=True)
+    code, body = _health(login(users.admin))
+    jobs = _check(body, "beat jobs")
+    assert (code, jobs["level"]) == (200, "warn")
+    assert re.search(r"lifecycle_tick failed \d+ s ago: DatabaseError: x", jobs["detail"])
