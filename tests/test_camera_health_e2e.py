@@ -149,7 +149,7 @@ def test_the_cameras_page_shows_live_health_and_tests_a_camera(world, server, br
     assert "Camera 2" in blind.inner_text() and "read timed out" in blind.inner_text()
     assert "1240" in page.locator("#camera-health tr[data-state=live]").inner_text()
 
-    camera = deployment.cameras.get(name="Camera 1")
+    camera = worker.cameras[0]  # no ORM here: Playwright's loop owns this thread now
     page.click(f"[data-testid=camera-test][data-camera='{camera.pk}']")
     result = page.locator(f"#test-{camera.pk}")
     result.filter(has_text="OK: 640×360").wait_for()
