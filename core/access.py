@@ -195,7 +195,14 @@ def _health(user, action, obj):
     return visible, visible and action == "view"
 
 
+def _notice(user, action, obj):
+    """Notices are each user's own: any signed-in user reads and clears theirs."""
+    visible = bool(user and user.is_authenticated and user.is_active)
+    return visible, visible and action in {"view", "list"}
+
+
 RULES = {
+    "notice": _notice,
     "watchlist": _watchlist,
     "deployment": _deployment,
     "alert": _alert,

@@ -13,3 +13,7 @@ class CoreConfig(AppConfig):
         task_health.connect()
 
         post_migrate.connect(ensure_roles, sender=self, dispatch_uid="core.ensure_roles")
+
+        from core import notices, work
+
+        work.register(notices.waiting_for)

@@ -1,6 +1,7 @@
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 
-from core import access
+from core import access, work
 
 # (label, url name, kind, action): shown when access.can(user, kind, action) holds, the
 # same rule the page itself requires.
@@ -14,18 +15,33 @@ NAV = [
     ("Reports", "oversight:reports", "report", "list"),
     ("Cameras", "deployments:cameras", "camera", "manage"),
     ("Health", "health", "health", "view"),
+    ("Notices", "notices", "notice", "list"),
 ]
+
+
+def _items(request) -> list[dict]:
+    user = getattr(request, "user", None)
+    items = []
+    if user is not None and user.is_authenticated:
+        counts = work.badges(work.waiting_for_request(request))
+        for label, name, kind, action in NAV:
+            if access.can(user, kind, action):
+                url = reverse(name)
+                items.append(
+                    {
+                        "label": label,
+                        "url": url,
+                        "active": request.path.startswith(url),
+                        "badge": counts.get(name, 0),
+                    }
+                )
+    return items
 
 
 def navigation(request):
     user = getattr(request, "user", None)
-    items = []
-    if user is not None and user.is_authenticated:
-        for label, name, kind, action in NAV:
-            if access.can(user, kind, action):
-                url = reverse(name)
-                items.append({"label": label, "url": url, "active": request.path.startswith(url)})
     return {
-        "nav_items": items,
+        # Lazy: a partial (a polled fragment) that shows no navigation asks nothing.
+        "nav_items": SimpleLazyObject(lambda: _items(request)),
         "user_roles": [access.ROLE_LABELS[r] for r in access.roles(user)] if user else [],
     }

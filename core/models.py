@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 
@@ -81,6 +82,21 @@ class WorkerHeartbeat(models.Model):
     hostname = models.CharField(max_length=200, unique=True)
     seen_at = models.DateTimeField()
     queues = models.CharField(max_length=200, blank=True)
+
+
+class Notice(models.Model):
+    """A message to one user about work that concerns them (assigned, live, decided)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=40)  # e.g. "deployment.assigned"
+    text = models.CharField(max_length=300)
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "read_at"], name="notice_unread")]
 
 
 class TaskRun(models.Model):

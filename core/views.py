@@ -9,7 +9,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from core import access, services
+from core import access, services, work
 from core.forms import ThrottledAuthenticationForm
 from core.models import TaskRun, WorkerHeartbeat
 
@@ -33,7 +33,7 @@ class LogoutView(auth_views.LogoutView):
 
 @login_required
 def home(request):
-    return render(request, "core/home.html")
+    return render(request, "core/home.html", {"waiting": work.waiting_for_request(request)})
 
 
 class Failing(Exception):
@@ -255,3 +255,20 @@ def health(request):
             "blind_seconds": settings.LFR_CAMERA_BLIND_SECONDS,
         },
     )
+
+
+@login_required
+def notices(request):
+    """Your notices, newest first, 50 a page; opening the page marks the shown ones read."""
+    from django.core.paginator import Paginator
+
+    from core import notices as notice_services
+
+    access.require(request.user, "notice", "list")
+    page = Paginator(notice_services.notices_for(request.user), 50).get_page(
+        request.GET.get("page")
+    )
+    unread = [n.pk for n in page if n.read_at is None]
+    response = render(request, "core/notices.html", {"page": page, "unread": set(unread)})
+    notice_services.notices_mark_read(user=request.user, ids=unread)
+    return response

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import access
+from core.api import ReasonedAction
 from core.services import audit_record
 from deployments import selectors, services
 from deployments.models import Camera, Deployment, Site, UseCase
@@ -101,10 +102,6 @@ class PlanIn(serializers.Serializer):
     public_notice = serializers.BooleanField(default=True)
     no_notice_reason = serializers.CharField(required=False, allow_blank=True, default="")
     urgent = serializers.BooleanField(default=False)
-
-
-class ReasonIn(serializers.Serializer):
-    reason = serializers.CharField()
 
 
 class Paginated(PageNumberPagination):
@@ -231,6 +228,12 @@ class DeploymentAuthoriseApi(APIView):
         # Required, as the page sends it: the plan's `updated_at` from the authorisation
         # screen; an edit since then makes the service refuse.
         seen_updated_at = serializers.DateTimeField()
+        threshold = serializers.FloatField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="Stricter (lower) than the planned threshold, never looser.",
+        )
 
     @extend_schema(tags=TAG, request=InputSerializer, responses=DeploymentOut)
     def post(self, request, pk):
@@ -243,31 +246,40 @@ class DeploymentAuthoriseApi(APIView):
         return Response(DeploymentOut(d).data)
 
 
-def _reasoned_api(name: str, action: str, service, doc: str):
-    class View(APIView):
-        InputSerializer = ReasonIn
+class _DeploymentAction(ReasonedAction):
+    OutputSerializer = DeploymentOut
+    schema_extra = {"tags": TAG}
+    action = ""
 
-        @extend_schema(tags=TAG, request=ReasonIn, responses=DeploymentOut, description=doc)
-        def post(self, request, pk):
-            d = _deployment(request, pk, action)
-            data = ReasonIn(data=request.data)
-            data.is_valid(raise_exception=True)
-            d = _call(service, deployment=d, by=request.user, reason=data.validated_data["reason"])
-            return Response(DeploymentOut(d).data)
-
-    View.__name__ = View.__qualname__ = name
-    return View
+    def target(self, request, pk):
+        return _deployment(request, pk, self.action)
 
 
-DeploymentRefuseApi = _reasoned_api(
-    "DeploymentRefuseApi", "refuse", services.deployment_refuse, "Refuse a submitted deployment."
-)
-DeploymentCancelApi = _reasoned_api(
-    "DeploymentCancelApi", "cancel", services.deployment_cancel, "Cancel before it goes live."
-)
-DeploymentStopApi = _reasoned_api(
-    "DeploymentStopApi", "stop", services.deployment_stop, "Stop a live deployment early."
-)
+class DeploymentRefuseApi(_DeploymentAction):
+    """Refuse a submitted deployment."""
+
+    action = "refuse"
+
+    def act(self, request, target, reason):
+        return services.deployment_refuse(deployment=target, by=request.user, reason=reason)
+
+
+class DeploymentCancelApi(_DeploymentAction):
+    """Cancel before it goes live."""
+
+    action = "cancel"
+
+    def act(self, request, target, reason):
+        return services.deployment_cancel(deployment=target, by=request.user, reason=reason)
+
+
+class DeploymentStopApi(_DeploymentAction):
+    """Stop a live deployment early."""
+
+    action = "stop"
+
+    def act(self, request, target, reason):
+        return services.deployment_stop(deployment=target, by=request.user, reason=reason)
 
 
 class RecordOut(serializers.Serializer):

@@ -53,6 +53,15 @@ class DeploymentForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        threshold = self.fields["threshold"]
+        if self.instance.pk is None:
+            threshold.initial = settings.LFR_THRESHOLD_DEFAULT
+        threshold.help_text = (
+            f"The largest face distance that still alerts: lower is stricter. The operating "
+            f"point is {settings.LFR_THRESHOLD_DEFAULT} (see the accuracy report); no looser "
+            f"than {settings.LFR_THRESHOLD_MAX} is allowed, and the authorising officer may "
+            "tighten it."
+        )
         if not settings.LFR_URGENT_MODE:
             del self.fields["urgent"]  # not on offer here: the service would refuse it
 
@@ -66,6 +75,14 @@ class DeploymentForm(forms.ModelForm):
 class DecisionForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
     seen_updated_at = forms.DateTimeField(widget=forms.HiddenInput, required=False)
+    threshold = forms.FloatField(
+        required=False,
+        min_value=0.01,
+        max_value=1,
+        widget=forms.NumberInput(attrs={"step": "0.01"}),
+        label="Match threshold you authorise",
+        help_text="Face distance, lower is stricter: lower the planned value, never raise it.",
+    )
 
 
 class ReviewForm(forms.Form):

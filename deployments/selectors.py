@@ -392,3 +392,124 @@ def deployments_needing_attention(user):
     if access.can(user, "deployment", "review"):
         return qs.filter(state=State.COMPLETED, record__reviewed_at__isnull=True)
     return qs.none()
+
+
+# --- what waits (the home page and navigation badges, through core.work) ---------------
+
+
+def deployment_window(d: Deployment) -> str:
+    """"Tue 1 Dec 21:48 – Wed 2 Dec 09:48": the second date only when it is another day."""
+    from django.template.defaultfilters import date as date_filter
+
+    start, end = timezone.localtime(d.starts_at), timezone.localtime(d.ends_at)
+    same_day = start.date() == end.date()
+    end_format = "H:i" if same_day else "D j M H:i"
+    return f"{date_filter(start, 'D j M H:i')} – {date_filter(end, end_format)}"
+
+
+def waiting_for(user) -> list:
+    from django.urls import reverse
+
+    from core.work import FIRST_ITEMS, Waiting
+
+    def card(key, label, qs, url_name, *, nav="deployments:calendar", urgent=False, url=""):
+        return Waiting(
+            key=key,
+            label=label,
+            count=qs.count(),
+            url=url or reverse("deployments:list"),
+            nav=nav,
+            urgent=urgent,
+            items=[
+                (
+                    f"{d.reference} at {d.site.name}, {deployment_window(d)}",
+                    reverse(url_name, args=[d.pk]),
+                )
+                for d in qs[:FIRST_ITEMS]
+            ],
+        )
+
+    visible = deployments_visible_to(user).order_by("starts_at", "pk")
+    found = []
+    if access.can(user, "deployment", "authorise"):
+        theirs = visible.exclude(requested_by=user)
+        found.append(
+            card(
+                "deployment.urgent_authorise",
+                "urgent deployments are live and wait for your authorisation",
+                theirs.filter(state=State.LIVE, urgent=True, authorised_at__isnull=True),
+                "deployments:authorise",
+                urgent=True,
+            )
+        )
+        found.append(
+            card(
+                "deployment.authorise",
+                "deployments wait for your authorisation",
+                theirs.filter(state=State.SUBMITTED),
+                "deployments:authorise",
+            )
+        )
+    if access.can(user, "deployment", "create"):
+        mine = visible.filter(requested_by=user)
+        found.append(
+            card(
+                "deployment.drafts",
+                "of your drafts are not yet submitted",
+                mine.filter(state=State.DRAFT),
+                "deployments:detail",
+            )
+        )
+        found.append(
+            card(
+                "deployment.refused",
+                "of your requests were refused: read why",
+                mine.filter(state=State.REFUSED, starts_at__gte=timezone.now()),
+                "deployments:detail",
+            )
+        )
+    if access.can(user, "deployment", "review"):
+        found.append(
+            card(
+                "deployment.review",
+                "finished deployments wait for their post-deployment review",
+                visible.filter(state=State.COMPLETED, record__reviewed_at__isnull=True),
+                "deployments:record",
+            )
+        )
+    if access.can(user, "deployment", "signoff"):
+        found.append(
+            card(
+                "deployment.signoff",
+                "reviewed records wait for your sign-off",
+                visible.filter(
+                    record__reviewed_at__isnull=False, record__signed_off_at__isnull=True
+                ),
+                "deployments:record",
+            )
+        )
+    if access.can(user, "console", "list") and not access.can(user, "deployment", "browse"):
+        # An officer: their deployments, reached through the console.
+        assigned = visible.filter(officers=user)
+        found.append(
+            card(
+                "deployment.assigned_live",
+                "deployments you are assigned to are live now",
+                assigned.filter(state=State.LIVE),
+                "recognition:console",
+                nav="recognition:consoles",
+                urgent=True,
+                url=reverse("recognition:consoles"),
+            )
+        )
+        found.append(
+            card(
+                "deployment.assigned_upcoming",
+                "authorised deployments you are assigned to are coming up",
+                assigned.filter(state=State.AUTHORISED),
+                "recognition:console",
+                nav="",
+                url=reverse("recognition:consoles"),
+            )
+        )
+    return found

@@ -9,7 +9,6 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -139,9 +138,6 @@ def deployment_detail(request, pk):
             "officers": deployment.officers.all(),
             "watchlist": selectors.watchlist_of(deployment),
             "blockers": services.activation_blockers(deployment),
-            "camera_status_url": reverse(
-                "recognition:camera_status", kwargs={"deployment_id": deployment.pk}
-            ),
             "reason_form": ReasonForm(),
             "may": {
                 a: access.can(user, "deployment", a, deployment)
@@ -167,7 +163,7 @@ def deployment_submit(request, pk):
 @login_required
 def deployment_authorise(request, pk):
     deployment = _get(request, pk, "authorise")
-    form = DecisionForm(request.POST or None)
+    form = DecisionForm(request.POST or None, initial={"threshold": deployment.threshold})
     if request.method == "POST" and form.is_valid():
         try:
             if "refuse" in request.POST:
@@ -181,6 +177,7 @@ def deployment_authorise(request, pk):
                     by=request.user,
                     reason=form.cleaned_data["reason"],
                     seen_updated_at=form.cleaned_data["seen_updated_at"],
+                    threshold=form.cleaned_data["threshold"],
                 )
                 messages.success(request, "Deployment authorised; its watchlist is frozen.")
         except ValidationError as exc:

@@ -39,6 +39,7 @@ ALLOWED_HOSTS = env_list(
 if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set when LFR_ENV=production")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+CSRF_FAILURE_VIEW = "core.errors.csrf_failure"
 
 INSTALLED_APPS = [
     "daphne",
@@ -277,6 +278,10 @@ LFR_URGENT_AUTHORISE_HOURS = env_int("LFR_URGENT_AUTHORISE_HOURS", 2, minimum=1)
 LFR_WATCHLIST_GRACE_HOURS = env_int("LFR_WATCHLIST_GRACE_HOURS", 24, minimum=0)
 LFR_ALERT_RETENTION_DAYS = env_int("LFR_ALERT_RETENTION_DAYS", 31, minimum=1)
 LFR_ENTRY_PURGE_DAYS = env_int("LFR_ENTRY_PURGE_DAYS", 0, minimum=0)
+# A watchlist entry's review date and expiry when the submitter gives none (the APP asks
+# for both on every entry): days from submission.
+LFR_ENTRY_REVIEW_DAYS = env_int("LFR_ENTRY_REVIEW_DAYS", 90, minimum=1)
+LFR_ENTRY_EXPIRY_DAYS = env_int("LFR_ENTRY_EXPIRY_DAYS", 365, minimum=1)
 LFR_MIN_FACE_PX = env_int("LFR_MIN_FACE_PX", 80, minimum=20)
 LFR_UNADJUDICATED_MINUTES = env_int("LFR_UNADJUDICATED_MINUTES", 5, minimum=1)
 # A live camera that delivers no frame for this long is shown blind (cameras page, health,

@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.http import HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
@@ -12,4 +14,14 @@ urlpatterns = [
     path("transparency/", include("deployments.transparency_urls")),
     path("api/v1/", include("lfr_site.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    # Browsers ask for /favicon.ico on pages that name none (JSON, images).
+    path(
+        "favicon.ico",
+        lambda request: HttpResponsePermanentRedirect(static("core/favicon.svg")),
+        name="favicon",
+    ),
 ]
+
+handler403 = "core.errors.forbidden"
+handler404 = "core.errors.not_found"
+handler500 = "core.errors.server_error"

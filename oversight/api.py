@@ -15,14 +15,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import access
+from core.api import ReasonedAction
 from core.purpose import purpose_from
 from oversight import selectors, services
 from recognition.models import Alert
 from recognition.services.holds import alert_hold_place, alert_hold_release
-
-
-def _errors(exc: DjangoValidationError) -> ValidationError:
-    return ValidationError({"detail": exc.messages})
 
 
 class AuditFilterSerializer(serializers.Serializer):
@@ -295,40 +292,33 @@ class HoldInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=1000)
 
 
-class HoldPlaceApi(APIView):
+class _HoldAction(ReasonedAction):
+    InputSerializer = HoldInputSerializer
+    OutputSerializer = HeldAlertSerializer
+    action = ""
+
+    def target(self, request, alert_id):
+        alert = get_object_or_404(Alert.objects.defer("crop"), pk=alert_id)
+        access.require(request.user, "alert", self.action, alert)
+        return alert
+
+
+class HoldPlaceApi(_HoldAction):
     """Place a legal hold (command staff, administrators); oversight gets 403."""
 
-    @extend_schema(request=HoldInputSerializer, responses=HeldAlertSerializer)
-    def post(self, request, alert_id):
-        alert = get_object_or_404(Alert.objects.defer("crop"), pk=alert_id)
-        access.require(request.user, "alert", "hold", alert)
-        s = HoldInputSerializer(data=request.data)
-        s.is_valid(raise_exception=True)
-        try:
-            alert = alert_hold_place(
-                alert=alert, by=request.user, reason=s.validated_data["reason"]
-            )
-        except DjangoValidationError as exc:
-            raise _errors(exc)
-        return Response(HeldAlertSerializer(alert).data)
+    action = "hold"
+
+    def act(self, request, target, reason):
+        return alert_hold_place(alert=target, by=request.user, reason=reason)
 
 
-class HoldReleaseApi(APIView):
+class HoldReleaseApi(_HoldAction):
     """Lift a legal hold, with a reason (command staff, administrators)."""
 
-    @extend_schema(request=HoldInputSerializer, responses=HeldAlertSerializer)
-    def post(self, request, alert_id):
-        alert = get_object_or_404(Alert.objects.defer("crop"), pk=alert_id)
-        access.require(request.user, "alert", "release", alert)
-        s = HoldInputSerializer(data=request.data)
-        s.is_valid(raise_exception=True)
-        try:
-            alert = alert_hold_release(
-                alert=alert, by=request.user, reason=s.validated_data["reason"]
-            )
-        except DjangoValidationError as exc:
-            raise _errors(exc)
-        return Response(HeldAlertSerializer(alert).data)
+    action = "release"
+
+    def act(self, request, target, reason):
+        return alert_hold_release(alert=target, by=request.user, reason=reason)
 
 
 class SubjectHistoryApi(APIView):

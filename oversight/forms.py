@@ -65,6 +65,12 @@ class ReportFilterForm(forms.Form):
 class AuditFilterForm(forms.Form):
     """The audit explorer's filters; every field optional."""
 
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Search",
+        help_text="Words found anywhere: user, action, object, purpose or details.",
+    )
     user = forms.CharField(required=False, max_length=150, label="User (exact name)")
     action = forms.CharField(required=False, max_length=80, label="Action starts with")
     object_type = forms.CharField(required=False, max_length=80, label="Object type")

@@ -79,20 +79,31 @@ def session_user(session_key: str | None):
 
 
 def consoles_for(user):
-    """Deployments whose console the user may open: assigned ones, live first.
+    """Deployments whose console the user may open, as the list shows them: live first,
+    then authorised ones coming up, then finished ones with alerts still to decide.
 
     Readers (oversight) watch read-only and see every live or authorised deployment.
+    Drafts, requests, refusals and cancellations have no console to open.
     """
+    from django.db.models import Count
+
     qs = access.restrict(user, "console", "list", Deployment.objects.all())
-    live_first = Case(
-        When(state=Deployment.State.LIVE, then=Value(0)),
-        When(state=Deployment.State.AUTHORISED, then=Value(1)),
+    State = Deployment.State
+    order = Case(
+        When(state=State.LIVE, then=Value(0)),
+        When(state=State.AUTHORISED, then=Value(1)),
         default=Value(2),
         output_field=IntegerField(),
     )
     return (
-        qs.select_related("site")
-        .annotate(live_first=live_first)
+        qs.annotate(
+            undecided=Count("alerts", filter=Q(alerts__adjudications__isnull=True), distinct=True)
+        )
+        .filter(
+            Q(state__in=(State.LIVE, State.AUTHORISED)) | Q(state=State.COMPLETED, undecided__gt=0)
+        )
+        .select_related("site")
+        .annotate(live_first=order)
         .order_by("live_first", "-starts_at")
     )
 

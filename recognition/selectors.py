@@ -51,3 +51,40 @@ def camera_status(deployment, *, now=None) -> list[dict]:
     PipelineConfig.detect_every: the tracker carries the others).
     """
     return deployment_camera_health(deployment, now=now or timezone.now())
+
+
+# --- what waits (the home page and navigation badges, through core.work) ---------------
+
+
+def waiting_for(user) -> list:
+    """Alerts the officer must still decide, per deployment they are assigned to."""
+    from django.db.models import Count
+    from django.urls import reverse
+
+    from core import access
+    from core.work import FIRST_ITEMS, Waiting
+    from deployments.models import Deployment
+
+    if not access.can(user, "console", "list"):
+        return []
+    undecided = (
+        Deployment.objects.filter(officers=user)
+        .filter(alerts__adjudications__isnull=True)
+        .annotate(n=Count("alerts", distinct=True))
+        .order_by("-n", "pk")
+    )
+    rows = [d for d in undecided if access.can(user, "deployment", "adjudicate", d)]
+    return [
+        Waiting(
+            key="alert.undecided",
+            label="alerts wait for your decision",
+            count=sum(d.n for d in rows),
+            url=reverse("recognition:consoles"),
+            nav="recognition:consoles",
+            urgent=any(d.state == Deployment.State.LIVE for d in rows),
+            items=[
+                (f"{d.n} on {d.reference}", reverse("recognition:console", args=[d.pk]))
+                for d in rows[:FIRST_ITEMS]
+            ],
+        )
+    ]

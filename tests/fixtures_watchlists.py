@@ -143,3 +143,15 @@ def pending_entry(users):
 @pytest.fixture
 def soon():
     return timezone.now() + timedelta(days=30)
+
+
+def form_dates() -> dict:
+    """The submit form's required review date and expiry, as a browser sends its defaults."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    return {
+        "expires_at": (timezone.localtime() + timedelta(days=365)).strftime("%Y-%m-%dT%H:%M"),
+        "review_due": (timezone.localdate() + timedelta(days=90)).isoformat(),
+    }

@@ -17,17 +17,17 @@ def _purpose(deployment):
 
 
 def test_it_lists_assigned_deployments_live_first(login, users, console_deployment):
-    done = make_deployment(officers=[users.officer], requested_by=users.command, state="completed")
+    soon = make_deployment(officers=[users.officer], requested_by=users.command, state="authorised")
     other = make_deployment(officers=[users.officer2], requested_by=users.command)
     body = login(users.officer).get("/recognition/").content.decode()
-    assert console_deployment.reference in body and done.reference in body
-    assert body.index(console_deployment.reference) < body.index(done.reference)
+    assert console_deployment.reference in body and soon.reference in body
+    assert body.index(console_deployment.reference) < body.index(soon.reference)
     assert f"{other.reference}<" not in body
 
 
 def test_it_shows_a_useful_empty_state(login, users, db):
     body = login(users.officer).get("/recognition/").content.decode()
-    assert "not assigned to any deployment" in body
+    assert "not assigned to any live or upcoming deployment" in body
 
 
 def test_it_hides_the_console_list_from_users_with_no_role(login, users, db):
@@ -178,3 +178,25 @@ def test_it_renders_the_camera_status_fragment(login, users, console_deployment)
 def test_it_hides_camera_status_from_an_outsider(login, users, console_deployment):
     url = f"/recognition/deployments/{console_deployment.pk}/cameras/"
     assert login(users.officer2).get(url).status_code == 404
+
+
+def test_the_console_list_shows_only_consoles_there_are_to_open(login, users):
+    from django.urls import reverse
+
+    from deployments.models import Deployment
+    from tests.factories import make_deployment
+    from tests.fixtures_console import make_alert
+
+    S = Deployment.State
+    live = make_deployment(officers=[users.officer])
+    upcoming = make_deployment(officers=[users.officer], state=S.AUTHORISED)
+    to_finish = make_deployment(officers=[users.officer], state=S.COMPLETED)
+    make_alert(to_finish, nudge=False)
+    finished = make_deployment(officers=[users.officer], state=S.COMPLETED)
+    draft = make_deployment(officers=[users.officer], state=S.DRAFT)
+    html = login(users.officer).get(reverse("recognition:consoles")).content.decode()
+    for shown in (live, upcoming, to_finish):
+        assert shown.reference in html
+    for hidden in (finished, draft):
+        assert hidden.reference not in html
+    assert html.count("● Live now") == 1 and "Decide remaining alerts" in html

@@ -17,6 +17,8 @@ EXPECTED_NAV = {
     "admin": {"Deployments", "Audit", "Cameras", "Health"},
     "nobody": set(),
 }
+for _labels in EXPECTED_NAV.values():
+    _labels.add("Notices")  # everyone's own
 NAV_URLS = {
     "Deployments": "deployments:calendar",
     "Watchlist": "watchlists:entries",
@@ -27,6 +29,7 @@ NAV_URLS = {
     "Reports": "oversight:reports",
     "Cameras": "deployments:cameras",
     "Health": "health",
+    "Notices": "notices",
 }
 
 

@@ -62,11 +62,17 @@ def test_detail_is_hidden_from_outsiders(login, users, deployment_in_state):
     assert AuditEvent.objects.filter(action="deployment.view", outcome="denied").exists()
 
 
-def test_the_live_page_polls_camera_status(login, users, deployment_in_state):
+def test_the_live_page_names_a_camera_status_its_reader_may_fetch(
+    login, users, deployment_in_state
+):
     d = deployment_in_state("live")
-    html = login(users.command).get(_url("detail", d)).content.decode()
+    client = login(users.command)
+    html = client.get(_url("detail", d)).content.decode()
     status = reverse("recognition:camera_status", kwargs={"deployment_id": d.pk})
-    assert f'data-url="{status}"' in html and "setInterval(poll, 5000)" in html
+    assert f'id="camera-status" data-url="{status}"' in html
+    fragment = client.get(status)
+    assert fragment.status_code == 200
+    assert d.cameras.first().name in fragment.content.decode()
 
 
 # --- create and edit -------------------------------------------------------------------

@@ -313,3 +313,66 @@ def test_urgent_start_authorised_in_time_runs_to_its_end(deployment_in_state, us
     services.lifecycle_tick(now=later)
     d.refresh_from_db()
     assert d.state == State.LIVE and d.authorised_by == users.authoriser
+
+
+# --- the authoriser decides the threshold: stricter, never looser --------------------------
+
+
+def test_it_lets_the_authoriser_tighten_the_threshold_and_audits_it(users, deployment_in_state):
+    from core.models import AuditEvent
+    from deployments import services
+
+    d = deployment_in_state("submitted", threshold=0.5)
+    d = services.deployment_authorise(deployment=d, by=users.authoriser, threshold=0.45)
+    assert d.state == "authorised" and d.threshold == 0.45
+    row = AuditEvent.objects.filter(action="deployment.authorise").get()
+    assert row.details["threshold"] == {"planned": 0.5, "authorised": 0.45}
+
+
+def test_it_refuses_a_looser_threshold_at_authorisation(users, deployment_in_state):
+    import pytest as _pytest
+    from django.core.exceptions import ValidationError
+
+    from deployments import services
+
+    d = deployment_in_state("submitted", threshold=0.5)
+    with _pytest.raises(ValidationError, match="only be made stricter"):
+        services.deployment_authorise(deployment=d, by=users.authoriser, threshold=0.55)
+    d.refresh_from_db()
+    assert d.state == "submitted" and d.threshold == 0.5
+
+
+def test_the_authorise_page_offers_the_threshold(login, users, deployment_in_state):
+    from django.urls import reverse
+
+    d = deployment_in_state("submitted", threshold=0.5)
+    client = login(users.authoriser)
+    page = client.get(reverse("deployments:authorise", args=[d.pk])).content.decode()
+    assert 'name="threshold"' in page and "Planned: 0.5" in page
+    client.post(
+        reverse("deployments:authorise", args=[d.pk]),
+        {"authorise": "1", "seen_updated_at": d.updated_at.isoformat(), "threshold": "0.48"},
+    )
+    d.refresh_from_db()
+    assert d.state == "authorised" and d.threshold == 0.48
+
+
+def test_it_refuses_to_save_a_draft_whose_window_has_passed(users, plan):
+    import pytest as _pytest
+    from django.core.exceptions import ValidationError
+    from django.utils import timezone
+
+    from deployments import services
+
+    values = plan(
+        starts_at=timezone.now() - timedelta(hours=5), ends_at=timezone.now() - timedelta(hours=1)
+    )
+    cameras = values.pop("cameras")
+    with _pytest.raises(ValidationError, match="window has already ended"):
+        services.deployment_create(by=users.command, cameras=cameras, **values)
+
+
+def test_the_plan_form_starts_from_the_operating_point_and_explains_it(login, users, settings):
+    page = login(users.command).get("/deployments/new/").content.decode()
+    assert f'name="threshold" value="{settings.LFR_THRESHOLD_DEFAULT}"' in page
+    assert "lower is stricter" in page and 'class="required"' in page

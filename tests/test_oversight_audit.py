@@ -43,6 +43,23 @@ def test_it_filters_by_user_action_object_and_outcome(login, users, fresh_cache)
     assert page.context["page"].paginator.count == 1
 
 
+def test_it_searches_free_text_over_purpose_details_and_action(login, users, fresh_cache):
+    _view(users.contributor, 1, purpose="Case 2026/1432: identity check")
+    _view(users.manager, 1, action="watchlist.entry_approve", purpose="", details={"r": "Warrant"})
+    audit_record(actor=users.officer, action="alert.crop_viewed", purpose="Case 77")
+    assert selectors.audit_events(q="1432").count() == 1
+    assert selectors.audit_events(q="warrant").count() == 1  # inside the details
+    assert selectors.audit_events(q="crop case").count() == 1  # every word must match
+    page = _explorer(login(users.oversight), q="mgr approve")
+    assert page.context["page"].paginator.count == 1
+    export = _explorer(login(users.oversight), q="1432", format="csv")
+    body = b"".join(export.streaming_content).decode()
+    rows = list(csv.DictReader(io.StringIO(body)))
+    # The purpose that matched, and the export's own audit row (its filters name "1432").
+    assert export.status_code == 200
+    assert sorted(r["action"] for r in rows) == ["audit.exported", "watchlist.image_viewed"]
+
+
 def test_it_filters_by_time(login, users, fresh_cache):
     _view(users.contributor, 3)
     later = timezone.now() + timedelta(minutes=1)

@@ -244,7 +244,7 @@ def test_it_warns_in_the_page_live_check(users, held, login):
 def test_it_shows_the_contributor_the_near_match_on_the_submit_result_page(users, held, login):
     upload = SimpleUploadedFile("c.jpg", clapton_bytes(1), content_type="image/jpeg")
     r = login(users.contributor).post(
-        "/watchlists/submit/", {**API_FIELDS, "image": upload}, follow=True
+        "/watchlists/submit/", {**API_FIELDS, **fx.form_dates(), "image": upload}, follow=True
     )
     assert r.redirect_chain and r.redirect_chain[-1][0].startswith("/watchlists/entries/")
     near = r.content.decode().split('data-testid="near-matches"')[1]

@@ -96,6 +96,7 @@ def test_it_submits_from_the_form(users, login):
             "legal_basis": "PACE s.64A",
             "case_reference": "OP-9",
             "provenance": "Custody",
+            **fx.form_dates(),
         },
     )
     assert r.status_code == 302
@@ -116,6 +117,7 @@ def test_it_shows_the_intake_rule_on_the_form(users, login):
             "legal_basis": "PACE",
             "case_reference": "OP-9",
             "provenance": "Custody",
+            **fx.form_dates(),
         },
     )
     assert r.status_code == 400

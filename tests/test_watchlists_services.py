@@ -210,7 +210,8 @@ def test_it_never_purges_approved_or_pending_entries(users, settings):
     settings.LFR_ENTRY_PURGE_DAYS = 0
     fx.approved_entry(users, "S-1")
     fx.submit_entry(users.contributor, "S-2")
-    result = services.entry_retention(now=timezone.now() + timedelta(days=365))
+    # Before their expiry (every entry has one: LFR_ENTRY_EXPIRY_DAYS by default).
+    result = services.entry_retention(now=timezone.now() + timedelta(days=300))
     assert result == {"expired": [], "purged": [], "images_purged": 0}
     assert ReferenceImage.objects.filter(jpeg__isnull=False).count() == 2
 

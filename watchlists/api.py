@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import access
+from core.api import ReasonedAction
 from core.exports import jpeg_response
 from core.purpose import purpose_from
 from recognition.engine.intake import IntakeError
@@ -129,6 +130,13 @@ class EntryListCreateApi(APIView):
     @extend_schema_serializer(component_name="WatchlistEntrySubmit")
     class InputSerializer(serializers.Serializer):
         image = serializers.FileField()
+        more_images = serializers.ListField(
+            child=serializers.FileField(),
+            required=False,
+            default=list,
+            max_length=10,
+            help_text="Further photos of the same person (repeat the field), each checked alike.",
+        )
         subject_reference = serializers.CharField(max_length=64)
         display_name = serializers.CharField(max_length=200, required=False, default="")
         date_of_birth = serializers.DateField(required=False, allow_null=True, default=None)
@@ -136,8 +144,18 @@ class EntryListCreateApi(APIView):
         legal_basis = serializers.CharField()
         case_reference = serializers.CharField(max_length=120)
         provenance = serializers.CharField()
-        expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-        review_due = serializers.DateField(required=False, allow_null=True, default=None)
+        expires_at = serializers.DateTimeField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="Default: LFR_ENTRY_EXPIRY_DAYS from now.",
+        )
+        review_due = serializers.DateField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="Default: LFR_ENTRY_REVIEW_DAYS from today.",
+        )
 
     @extend_schema(
         operation_id="watchlist_entries_list",
@@ -178,38 +196,32 @@ class EntryDetailApi(APIView):
         return Response(entry_detail(entry, near))
 
 
-class _ReasonApi(APIView):
+class _EntryAction(ReasonedAction):
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     @extend_schema_serializer(component_name="WatchlistDecisionReason")
     class InputSerializer(serializers.Serializer):
         reason = serializers.CharField()
 
-    def act(self, request, entry_id: int, reason: str, **extra):
-        raise NotImplementedError
+    def target(self, request, entry_id: int):
+        return selectors.entry_get(user=request.user, entry_id=entry_id)  # 404 before 400
 
-    def post(self, request, entry_id: int):
-        selectors.entry_get(user=request.user, entry_id=entry_id)  # 404 before 400
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            entry = self.act(request, entry_id, **data.validated_data)
-        except ValidationError as exc:
-            return refusal(exc)
-        return Response(EntryOutput(entry).data)
+    def refuse(self, exc):
+        return refusal(exc)
 
 
-def _reason_schema(op: str, request=_ReasonApi.InputSerializer):
-    return extend_schema(
-        operation_id=f"watchlist_entries_{op}",
-        request=request,
-        responses={200: EntryOutput, 400: ErrorSerializer, 409: ErrorSerializer},
-    )
+def _entry_schema(op: str) -> dict:
+    return {
+        "operation_id": f"watchlist_entries_{op}",
+        "responses": {200: EntryOutput, 400: ErrorSerializer, 409: ErrorSerializer},
+    }
 
 
-class EntryApproveApi(_ReasonApi):
+class EntryApproveApi(_EntryAction):
+    """Approve a pending entry: the second person of the two-person rule."""
+
     @extend_schema_serializer(component_name="WatchlistApproval")
-    class InputSerializer(_ReasonApi.InputSerializer):
+    class InputSerializer(_EntryAction.InputSerializer):
         duplicate_reason = serializers.CharField(
             required=False,
             default="",
@@ -217,13 +229,12 @@ class EntryApproveApi(_ReasonApi):
             help_text="Required when the face is held under another subject: why both.",
         )
 
-    @_reason_schema("approve", InputSerializer)
-    def post(self, request, entry_id: int):
-        return super().post(request, entry_id)
+    OutputSerializer = EntryOutput
+    schema_extra = _entry_schema("approve")
 
-    def act(self, request, entry_id, reason, duplicate_reason=""):
+    def act(self, request, target, reason, duplicate_reason=""):
         return services.entry_decide(
-            entry_id=entry_id,
+            entry_id=target.pk,
             by=request.user,
             approve=True,
             reason=reason,
@@ -231,33 +242,38 @@ class EntryApproveApi(_ReasonApi):
         )
 
 
-class EntryRejectApi(_ReasonApi):
-    @_reason_schema("reject")
-    def post(self, request, entry_id: int):
-        return super().post(request, entry_id)
+class EntryRejectApi(_EntryAction):
+    """Reject a pending entry."""
 
-    def act(self, request, entry_id, reason):
+    OutputSerializer = EntryOutput
+    schema_extra = _entry_schema("reject")
+
+    def act(self, request, target, reason):
         return services.entry_decide(
-            entry_id=entry_id, by=request.user, approve=False, reason=reason
+            entry_id=target.pk, by=request.user, approve=False, reason=reason
         )
 
 
-class EntryWithdrawApi(_ReasonApi):
-    @_reason_schema("withdraw")
-    def post(self, request, entry_id: int):
-        return super().post(request, entry_id)
+class EntryWithdrawApi(_EntryAction):
+    """Withdraw an entry before its expiry."""
 
-    def act(self, request, entry_id, reason):
-        return services.entry_end(entry_id=entry_id, by=request.user, withdraw=True, reason=reason)
+    OutputSerializer = EntryOutput
+    schema_extra = _entry_schema("withdraw")
+
+    def act(self, request, target, reason):
+        return services.entry_end(entry_id=target.pk, by=request.user, withdraw=True, reason=reason)
 
 
-class EntryExpireApi(_ReasonApi):
-    @_reason_schema("expire")
-    def post(self, request, entry_id: int):
-        return super().post(request, entry_id)
+class EntryExpireApi(_EntryAction):
+    """Expire an entry whose time is up."""
 
-    def act(self, request, entry_id, reason):
-        return services.entry_end(entry_id=entry_id, by=request.user, withdraw=False, reason=reason)
+    OutputSerializer = EntryOutput
+    schema_extra = _entry_schema("expire")
+
+    def act(self, request, target, reason):
+        return services.entry_end(
+            entry_id=target.pk, by=request.user, withdraw=False, reason=reason
+        )
 
 
 class ImageApi(APIView):

@@ -50,6 +50,14 @@ class Subject(models.Model):
         return dob is not None and dob > born_after_is_minor(today)
 
     @property
+    def age(self) -> int | None:
+        """Whole years today in the force's time zone; None when no date of birth is held."""
+        dob, today = self.date_of_birth, timezone.localdate()
+        if dob is None:
+            return None
+        return today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
+
+    @property
     def is_under_18(self) -> bool:
         # Pages and the API ask about today in the force's time zone (TIME_ZONE).
         return self.is_under_18_on(timezone.localdate())

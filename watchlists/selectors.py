@@ -309,3 +309,60 @@ def entry_near_matches(entry: WatchlistEntry) -> list[NearMatch]:
 def images_by_id(ids: list[int]) -> dict[int, ReferenceImage]:
     """Reference images by id, with their entry (a handful, for display)."""
     return ReferenceImage.objects.select_related("entry__subject").in_bulk(list(ids))
+
+
+# --- what waits (the home page and navigation badges, through core.work) ---------------
+
+
+def waiting_for(user) -> list:
+    from django.urls import reverse
+
+    from core.work import FIRST_ITEMS, Waiting
+
+    found = []
+    if access.can(user, "watchlist", "approve"):
+        # The two-person rule: a manager's own submissions wait for someone else.
+        queue = review_queue().exclude(submitted_by=user)
+        first = list(queue[:FIRST_ITEMS])
+        found.append(
+            Waiting(
+                key="watchlist.review",
+                label="watchlist entries wait for your review",
+                count=queue.count(),
+                url=reverse("watchlists:queue"),
+                nav="watchlists:queue",
+                items=[
+                    (
+                        f"{e.subject.reference} ({e.get_category_display()}), "
+                        f"submitted by {e.submitted_by.get_username()}",
+                        reverse("watchlists:entry", args=[e.pk]),
+                    )
+                    for e in first
+                ],
+            )
+        )
+    if access.can(user, "watchlist", "submit"):
+        mine = WatchlistEntry.objects.filter(submitted_by=user).select_related("subject")
+        pending = mine.filter(state=WatchlistEntry.State.PENDING)
+        found.append(
+            Waiting(
+                key="watchlist.mine_pending",
+                label="of your entries wait for a manager's decision",
+                count=pending.count(),
+                url=reverse("watchlists:entries") + "?state=pending",
+            )
+        )
+        rejected = mine.filter(state=WatchlistEntry.State.REJECTED).order_by("-decided_at")
+        found.append(
+            Waiting(
+                key="watchlist.mine_rejected",
+                label="of your entries were rejected: read why",
+                count=rejected.count(),
+                url=reverse("watchlists:entries") + "?state=rejected",
+                items=[
+                    (e.subject.reference, reverse("watchlists:entry", args=[e.pk]))
+                    for e in rejected[:FIRST_ITEMS]
+                ],
+            )
+        )
+    return found

@@ -9,9 +9,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from core import access
+from core.notices import notify
 from core.services import audit_record
 from recognition.engine.intake import IntakeError, IntakeResult, inspect_image
 from watchlists import selectors
@@ -147,6 +149,16 @@ def _subject_for(*, subject: SubjectInput, by) -> Subject:
     reference = _clean_text(subject.reference, "subject_reference")
     existing = Subject.objects.select_for_update().filter(reference=reference).first()
     if existing is not None:
+        given = " ".join((subject.display_name or "").split())
+        if given and given.casefold() != " ".join(existing.display_name.split()).casefold():
+            # Never ignored silently: a typo here would file a face under the wrong person.
+            raise ValidationError(
+                {
+                    "display_name": f"Subject {reference} is already held as "
+                    f"\u201c{existing.display_name}\u201d. Leave the name blank (or enter it as "
+                    "held) to add this entry to that subject, or use another reference."
+                }
+            )
         return existing
     name = _clean_text(subject.display_name, "display_name")
     if subject.date_of_birth and subject.date_of_birth > timezone.localdate():
@@ -200,9 +212,16 @@ def entry_submit(
 
 
 def entry_submit_upload(*, by, upload, fields: dict) -> WatchlistEntry:
-    """The pages' and API's submission: one uploaded file plus the validated form fields."""
+    """The pages' and API's submission: the uploaded image (and `more_images`, further
+    photos of the same person, each through the same gate) plus the validated fields."""
     access.require(by, "watchlist", "submit")
-    result = image_inspect(upload_bytes(upload))
+    results = [image_inspect(upload_bytes(upload))]
+    for n, extra in enumerate(fields.get("more_images") or [], start=2):
+        try:
+            results.append(image_inspect(upload_bytes(extra)))
+        except IntakeError as exc:
+            name = getattr(extra, "name", "") or f"photo {n}"
+            raise IntakeError(exc.rule, f"{name}: {exc.message}") from exc
     return entry_submit(
         by=by,
         subject=SubjectInput(
@@ -214,7 +233,7 @@ def entry_submit_upload(*, by, upload, fields: dict) -> WatchlistEntry:
         legal_basis=fields["legal_basis"],
         case_reference=fields["case_reference"],
         provenance=fields["provenance"],
-        images=[result],
+        images=results,
         expires_at=fields.get("expires_at"),
         review_due=fields.get("review_due"),
     )
@@ -241,8 +260,21 @@ def _entry_create(
     provenance = _clean_text(provenance, "provenance")
     if not images:
         raise ValidationError({"image": "At least one reference image is required."})
-    if expires_at is not None and expires_at <= timezone.now():
+    now = timezone.now()
+    # Every entry has a review date and an expiry: the settings' defaults when none given.
+    if expires_at is None:
+        expires_at = now + timedelta(days=settings.LFR_ENTRY_EXPIRY_DAYS)
+    if review_due is None:
+        review_due = min(
+            timezone.localdate(now) + timedelta(days=settings.LFR_ENTRY_REVIEW_DAYS),
+            timezone.localdate(expires_at),
+        )
+    if expires_at <= now:
         raise ValidationError({"expires_at": "The expiry must be in the future."})
+    if review_due < timezone.localdate(now):
+        raise ValidationError({"review_due": "The review date must not be in the past."})
+    if review_due > timezone.localdate(expires_at):
+        raise ValidationError({"review_due": "The review date must come before the expiry."})
     subj = _subject_for(subject=subject, by=by)
     known = selectors.subject_encodings(subj)
     for result in images:
@@ -385,6 +417,15 @@ def _entry_decide_locked(
                 else {}
             ),
         },
+    )
+    notify(
+        users=[entry.submitted_by_id],
+        kind=f"watchlist.entry_{action}",
+        text=(
+            f"Your entry {entry.subject.reference} was "
+            f"{'approved' if approve else 'rejected'} by {by.get_username()}."
+        ),
+        url=reverse("watchlists:entry", args=[entry.pk]),
     )
     return entry
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from core import access
 from core.services import audit_record
 from deployments.models import Deployment
+from deployments.services import notices
 from deployments.services.planning import _plan_summary
 from deployments.services.snapshot import _snapshot_discard, _snapshot_freeze, _snapshot_summary
 from deployments.services.states import State, _transition
@@ -16,16 +17,35 @@ from deployments.services.states import State, _transition
 
 @transaction.atomic
 def deployment_authorise(
-    *, deployment: Deployment, by, reason: str = "", seen_updated_at: datetime | None = None
+    *,
+    deployment: Deployment,
+    by,
+    reason: str = "",
+    seen_updated_at: datetime | None = None,
+    threshold: float | None = None,
 ) -> Deployment:
     """Authorise and freeze the watchlist. Refused if the plan changed since the screen
-    was shown (`seen_updated_at`) or the watchlist is larger than authorised."""
+    was shown (`seen_updated_at`) or the watchlist is larger than authorised.
+
+    The authorising officer decides the threshold: `threshold` may make the planned one
+    stricter (a lower distance), never looser; the change is in the audit row.
+    """
     deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
     access.require(by, "deployment", "authorise", deployment)  # never the requester
     if seen_updated_at is not None and deployment.updated_at != seen_updated_at:
         raise ValidationError(
             "The deployment changed after you opened it: review it again before authorising."
         )
+    planned = deployment.threshold
+    if threshold is not None and threshold != planned:
+        if not 0 < threshold < planned:
+            raise ValidationError(
+                f"The threshold may only be made stricter: a distance above 0 and below the "
+                f"planned {planned:g} (lower is stricter)."
+            )
+        if deployment.state != State.SUBMITTED:
+            raise ValidationError("The threshold cannot be changed once the deployment is live.")
+    tightened = threshold is not None and threshold != planned
     now = timezone.now()
     if deployment.state == State.LIVE and deployment.urgent and deployment.authorised_at is None:
         # Retrospective authority for an urgent start: the watchlist frozen at start stays.
@@ -52,6 +72,7 @@ def deployment_authorise(
         authorised_by=by,
         authorised_at=now,
         decision_reason=reason,
+        **({"threshold": threshold} if tightened else {}),
     )
     audit_record(
         actor=by,
@@ -63,8 +84,10 @@ def deployment_authorise(
             "reason": reason,
             "plan": _plan_summary(deployment),
             "watchlist": _snapshot_summary(wl),
+            **({"threshold": {"planned": planned, "authorised": threshold}} if tightened else {}),
         },
     )
+    notices.tell_decided(deployment, by=by, authorised=True)
     return deployment
 
 
@@ -83,6 +106,7 @@ def deployment_refuse(*, deployment: Deployment, by, reason: str) -> Deployment:
         obj=deployment,
         details={"from_state": frm, "to_state": deployment.state, "reason": reason},
     )
+    notices.tell_decided(deployment, by=by, authorised=False)
     return deployment
 
 

@@ -12,6 +12,7 @@ from core import access
 from core.services import audit_record
 from deployments import selectors
 from deployments.models import Deployment, DeploymentWatchlist
+from deployments.services import notices
 from deployments.services.records import record_compute
 from deployments.services.snapshot import _snapshot_discard, _snapshot_freeze, _snapshot_summary
 from deployments.services.states import State, _transition
@@ -112,6 +113,7 @@ def deployment_go_live(*, deployment: Deployment, now: datetime | None = None) -
             **({"watchlist": _snapshot_summary(wl)} if wl else {}),
         },
     )
+    notices.tell_live(deployment)
     return True
 
 

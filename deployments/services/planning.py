@@ -11,6 +11,7 @@ from core import access
 from core.services import audit_record
 from deployments import selectors
 from deployments.models import Camera, Deployment, UseCase
+from deployments.services import notices
 from deployments.services.snapshot import _snapshot_discard
 from deployments.services.states import EDITABLE, State, _transition
 from watchlists.models import Category
@@ -99,6 +100,16 @@ def _check_plan(*, plan: dict, cameras) -> None:
         raise ValidationError(errors)
 
 
+def _check_future(*, plan: dict, now: datetime) -> None:
+    """A plan must still have time to run: a window wholly past is refused when saved,
+    not only at submission."""
+    ends_at = plan.get("ends_at")
+    if ends_at and ends_at <= now:
+        raise ValidationError(
+            "This window has already ended: plan a deployment for a time still to come."
+        )
+
+
 def _check_commitments(*, deployment: Deployment, now: datetime) -> None:
     """Submission-time rules: end not past, no camera clash, weekly capacity.
 
@@ -178,6 +189,7 @@ def deployment_create(*, by, cameras, officers=(), **plan) -> Deployment:
     plan.setdefault("public_notice", True)
     _check_plan(plan=plan, cameras=cameras)
     now = timezone.now()
+    _check_future(plan=plan, now=now)
     deployment = Deployment.objects.create(
         reference=_next_reference(now), requested_by=by, state=State.DRAFT, **plan
     )
@@ -186,6 +198,7 @@ def deployment_create(*, by, cameras, officers=(), **plan) -> Deployment:
     audit_record(
         actor=by, action="deployment.create", obj=deployment, details=_plan_summary(deployment)
     )
+    notices.tell_assigned(deployment, officers)
     return deployment
 
 
@@ -201,13 +214,16 @@ def deployment_update(*, deployment: Deployment, by, cameras, officers=None, **p
     merged = {k: getattr(deployment, k) for k in PLAN_FIELDS}
     merged.update({k: v for k, v in plan.items() if k in PLAN_FIELDS})
     _check_plan(plan=merged, cameras=cameras)
+    _check_future(plan=merged, now=timezone.now())
     before = _plan_summary(deployment)
     for key, value in merged.items():
         setattr(deployment, key, value)
     deployment.save()
     deployment.cameras.set(cameras)
     if officers is not None:
+        before_officers = set(deployment.officers.values_list("pk", flat=True))
         deployment.officers.set(officers)
+        added = [o for o in officers if getattr(o, "pk", o) not in before_officers]
     after = _plan_summary(deployment)
     changed = sorted(k for k in after if after[k] != before[k])
     was = deployment.state
@@ -222,6 +238,8 @@ def deployment_update(*, deployment: Deployment, by, cameras, officers=None, **p
         obj=deployment,
         details={"changed": changed, "from_state": was, "to_state": deployment.state},
     )
+    if officers is not None and added:
+        notices.tell_assigned(deployment, added)
     return deployment
 
 
@@ -242,4 +260,5 @@ def deployment_submit(*, deployment: Deployment, by) -> Deployment:
         obj=deployment,
         details={"from_state": frm, "to_state": deployment.state},
     )
+    notices.tell_submitted(deployment)
     return deployment

@@ -4,8 +4,8 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F, Q
-from django.db.models.functions import Coalesce
+from django.db.models import F, Q, TextField
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from core.models import AuditEvent
@@ -14,10 +14,26 @@ from recognition.models import Alert
 
 
 def audit_events(
-    *, user="", action="", object_type="", object_id="", outcome="", since=None, until=None
+    *, q="", user="", action="", object_type="", object_id="", outcome="", since=None, until=None
 ):
-    """The audit log filtered as the explorer's form asks; newest first."""
+    """The audit log filtered as the explorer's form asks; newest first.
+
+    `q` is free text: every word must appear (any case) in the user, action, object type
+    or id, purpose, request id or the details.
+    """
     qs = AuditEvent.objects.all()
+    if q:
+        qs = qs.annotate(details_text=Cast("details", TextField()))
+        for word in q.split()[:10]:
+            qs = qs.filter(
+                Q(actor_username__icontains=word)
+                | Q(action__icontains=word)
+                | Q(object_type__icontains=word)
+                | Q(object_id__icontains=word)
+                | Q(purpose__icontains=word)
+                | Q(request_id__icontains=word)
+                | Q(details_text__icontains=word)
+            )
     if user:
         qs = qs.filter(actor_username__iexact=user)
     if action:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0004_login_address_throttle'),
+        ('core', '0005_notice'),
     ]
 
     operations = [
