@@ -367,7 +367,8 @@ def camera_test(request):
     access.require(request.user, "camera", "test")
     camera = None
     if request.POST.get("camera"):
-        camera = Camera.objects.filter(pk=request.POST["camera"]).first()
+        pk = request.POST["camera"]
+        camera = Camera.objects.filter(pk=pk).first() if pk.isdigit() else None
         if camera is None:
             raise Http404("No such camera.")
     url = (request.POST.get("stream_url") or "").strip() or (camera.stream_url if camera else "")

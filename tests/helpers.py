@@ -56,6 +56,7 @@ PYTHON = sys.executable
 ARTIFACTS_DIR = Path(os.environ.get("LFR_ARTIFACTS_DIR", ROOT / "artifacts"))
 SCREENSHOTS_DIR = ARTIFACTS_DIR / "screenshots"
 
+
 def launch_chromium(playwright):
     SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
     return browser.launch_chromium(playwright)

@@ -146,6 +146,25 @@ def test_it_lets_only_administrators_test(login, users):
     assert list(outcomes) == ["denied"] * 3
 
 
+@pytest.mark.parametrize(
+    "who",
+    ["command", "authoriser", "contributor", "manager", "officer", "oversight", "admin", "nobody"],
+)
+def test_only_administrators_may_test_and_camera_readers_see_health(users, who):
+    from core import access
+
+    user = getattr(users, who)
+    assert access.can(user, "camera", "test") == (who == "admin")
+    assert access.can(user, "camera", "health") == (
+        who in {"command", "authoriser", "oversight", "admin"}
+    )
+
+
+def test_it_answers_404_for_an_unknown_camera(login, users):
+    assert login(users.admin).post(PAGE, {"camera": "x1"}).status_code == 404
+    assert login(users.admin).post(PAGE, {"camera": "999999"}).status_code == 404
+
+
 def test_the_cameras_page_and_form_show_the_test_button_to_administrators(login, users):
     camera = Camera.objects.create(name="gate", stream_url=HAMILTON_CLIP, site=_site())
     admin = login(users.admin)
