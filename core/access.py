@@ -151,8 +151,11 @@ def _alert(user, action, obj):
 
 def _camera(user, action, obj):
     visible = _any(user, STAFF_READER)
-    if action in {"view", "list"}:
+    if action in {"view", "list", "health"}:
+        # "health": the live cameras' stream health, read by everyone who sees cameras.
         return visible, visible
+    # Everything else changes cameras, or ("test") opens a URL from the server, which
+    # reaches whatever the server can reach: administrators only.
     return visible, has(user, "manage_cameras")
 
 

@@ -7,7 +7,10 @@ class CoreConfig(AppConfig):
     verbose_name = "Accounts, access and audit"
 
     def ready(self):
+        from core import task_health
         from core.roles import ensure_roles
+
+        task_health.connect()
 
         post_migrate.connect(ensure_roles, sender=self, dispatch_uid="core.ensure_roles")
 

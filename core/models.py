@@ -125,3 +125,13 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class TaskRun(models.Model):
+    """How each Celery task last ended, per task name: the health page's background jobs."""
+
+    name = models.CharField(max_length=200, unique=True)
+    last_ok_at = models.DateTimeField(null=True, blank=True)
+    last_failed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)  # the exception's type and message, no payload
+    failures = models.PositiveIntegerField(default=0)  # since it last succeeded

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from core import access, services, work
 from core.forms import ThrottledAuthenticationForm
-from core.models import WorkerHeartbeat
+from core.models import TaskRun, WorkerHeartbeat
 
 
 class LoginView(auth_views.LoginView):
@@ -42,13 +42,21 @@ def home(request):
     return render(request, "core/home.html", {"waiting": work.waiting_for_request(request)})
 
 
-def _check_database():
+class Failing(Exception):
+    """Raised by a check with its own clear message: failing (red), shown as it is."""
+
+
+class Warning_(Exception):
+    """Raised by a check that is not failing but needs someone to look (amber)."""
+
+
+def _check_database(now):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return f"{connection.vendor} reachable"
 
 
-def _check_channel_layer():
+def _check_channel_layer(now):
     from channels.layers import get_channel_layer
 
     layer = get_channel_layer()
@@ -62,7 +70,7 @@ def _check_channel_layer():
     return f"{type(layer).__name__} round-trip ok"
 
 
-def _check_broker():
+def _check_broker(now):
     from lfr_site.celery import app
 
     with app.connection_for_write() as conn:
@@ -70,14 +78,100 @@ def _check_broker():
         return f"{conn.transport_cls} reachable"
 
 
-def _check_worker():
+def _check_worker(now):
     beat = WorkerHeartbeat.objects.order_by("-seen_at").first()
     if beat is None:
-        raise RuntimeError("no worker has reported yet")
-    age = (timezone.now() - beat.seen_at).total_seconds()
+        raise Failing("no worker has reported yet")
+    age = (now - beat.seen_at).total_seconds()
     if age > 60:
-        raise RuntimeError(f"last heartbeat from {beat.hostname} {age:.0f} s ago")
+        raise Failing(f"last heartbeat from {beat.hostname} {age:.0f} s ago")
     return f"{beat.hostname} seen {age:.0f} s ago"
+
+
+# A beat job counts as not running when its last success is older than this many of its
+# periods (the schedule is in settings.CELERY_BEAT_SCHEDULE).
+LATE_PERIODS = 3
+# Beat jobs at least this frequent (seconds) are red when late; slower ones amber.
+URGENT_PERIOD = 60
+# Failures and stream errors this recent are shown even when the task has recovered since.
+RECENT_SECONDS = 600
+
+
+def _failing_now(run) -> bool:
+    """Its latest run failed (nothing succeeded since)."""
+    return bool(run.last_failed_at) and (not run.last_ok_at or run.last_failed_at > run.last_ok_at)
+
+
+def _check_beat_jobs(now):
+    """Every beat job ran lately and its last run succeeded."""
+    runs = {run.name: run for run in TaskRun.objects.all()}
+    late, failing, notes, fine = [], [], [], []  # notes: amber
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        name, period = entry["task"], float(entry["schedule"])
+        run = runs.get(name)
+        short = name.rsplit(".", 1)[-1]
+        ok_age = (now - run.last_ok_at).total_seconds() if run and run.last_ok_at else None
+        if run and _failing_now(run):
+            failing.append(f"{short} failing ({run.failures}×): {run.last_error}")
+        elif ok_age is None:
+            # Beat runs a new entry one period after it starts: not yet is not late.
+            notes.append(f"{short} has not run yet (every {period:.0f} s)")
+        elif ok_age > LATE_PERIODS * period + 5:
+            # The frequent jobs keep cameras served and deployments on time: red. The
+            # hourly ones (retention) only slip after a restart: amber.
+            overdue = f"{short} last ran {ok_age:.0f} s ago (every {period:.0f} s)"
+            (late if period <= URGENT_PERIOD else notes).append(overdue)
+        else:
+            fine.append(f"{short} {ok_age:.0f} s ago")
+            failed_age = (now - run.last_failed_at).total_seconds() if run.last_failed_at else None
+            if failed_age is not None and failed_age < RECENT_SECONDS:
+                notes.append(f"{short} failed {failed_age:.0f} s ago: {run.last_error}")
+    if failing or late:
+        raise Failing("; ".join(failing + late))
+    if notes:
+        raise Warning_("; ".join(notes))
+    return "; ".join(fine)
+
+
+def _check_stream_slices(now):
+    """Stream slices (not on the beat) and the cameras' own errors, lately."""
+    from recognition.health import lease_errors_since
+
+    run = TaskRun.objects.filter(name="recognition.tasks.stream_slice").first()
+    failed_lately = bool(
+        run and run.last_failed_at and (now - run.last_failed_at).total_seconds() < RECENT_SECONDS
+    )
+    still_failing = failed_lately and _failing_now(run)
+    problems = []
+    if failed_lately:
+        problems.append(f"stream slice failed ({run.failures}× in a row): {run.last_error}")
+    for err in lease_errors_since(now=now, seconds=RECENT_SECONDS):
+        where = f"{err['deployment']} {err['camera']}"
+        problems.append(f"{where}: {err['error']} ({err['age_s']} s ago)")
+    if still_failing:
+        raise Failing("; ".join(problems))
+    if problems:
+        raise Warning_("; ".join(problems))
+    return "no stream errors in the last 10 minutes"
+
+
+def _check_cameras(now):
+    from recognition.health import camera_banner, health_summary, live_camera_health
+
+    rows = live_camera_health(now=now)
+    if not rows:
+        return "no live camera"
+    level = health_summary(rows)
+    bad = [
+        f"{row['deployment']} {camera_banner(row) or row['camera'] + ' ' + row['state']}"
+        for row in rows
+        if row["level"] != "ok"
+    ]
+    if level == "fail":
+        raise Failing("; ".join(bad))
+    if level == "warn":
+        raise Warning_("; ".join(bad))
+    return f"{len(rows)} live camera{'s' if len(rows) != 1 else ''}, all live"
 
 
 CHECKS = [
@@ -85,21 +179,31 @@ CHECKS = [
     ("channel layer", _check_channel_layer),
     ("broker", _check_broker),
     ("worker heartbeat", _check_worker),
+    ("beat jobs", _check_beat_jobs),
+    ("stream slices", _check_stream_slices),
+    ("live cameras", _check_cameras),
 ]
 
 
-def run_health_checks():
+def run_health_checks(now=None):
+    now = now or timezone.now()
     results = []
     for name, check in CHECKS:
         started = time.monotonic()
         try:
-            detail, ok = check(), True
+            detail = check(now)
+            level = "ok"
+        except Warning_ as exc:
+            detail, level = str(exc), "warn"
+        except Failing as exc:
+            detail, level = str(exc), "fail"
         except Exception as exc:  # a health page reports failures, it does not raise them
-            detail, ok = f"{type(exc).__name__}: {exc}", False
+            detail, level = f"{type(exc).__name__}: {exc}", "fail"
         results.append(
             {
                 "name": name,
-                "ok": ok,
+                "ok": level == "ok",
+                "level": level,
                 "detail": detail,
                 "ms": round((time.monotonic() - started) * 1000, 1),
             }
@@ -107,14 +211,56 @@ def run_health_checks():
     return results
 
 
+def _task_rows(now):
+    def age(at):
+        return None if at is None else round((now - at).total_seconds())
+
+    return [
+        {
+            "name": run.name,
+            "last_ok_age_s": age(run.last_ok_at),
+            "last_failed_age_s": age(run.last_failed_at),
+            "failures": run.failures,
+            "last_error": run.last_error if run.last_failed_at else "",
+        }
+        for run in TaskRun.objects.order_by("name")
+    ]
+
+
 @login_required
 def health(request):
+    from recognition.health import live_camera_health
+
     access.require(request.user, "health", "view")
-    results = run_health_checks()
-    healthy = all(r["ok"] for r in results)
+    now = timezone.now()
+    results = run_health_checks(now)
+    levels = {r["level"] for r in results}
+    status = "fail" if "fail" in levels else "warn" if "warn" in levels else "ok"
+    healthy = status != "fail"
+    cameras, tasks = live_camera_health(now=now), _task_rows(now)
     if request.GET.get("format") == "json":
-        return JsonResponse({"healthy": healthy, "checks": results}, status=200 if healthy else 503)
-    return render(request, "core/health.html", {"results": results, "healthy": healthy})
+        return JsonResponse(
+            {
+                "healthy": healthy,
+                "status": status,
+                "checks": results,
+                "cameras": cameras,
+                "tasks": tasks,
+            },
+            status=200 if healthy else 503,
+        )
+    return render(
+        request,
+        "core/health.html",
+        {
+            "results": results,
+            "healthy": healthy,
+            "status": status,
+            "cameras": cameras,
+            "tasks": tasks,
+            "blind_seconds": settings.LFR_CAMERA_BLIND_SECONDS,
+        },
+    )
 
 
 @login_required

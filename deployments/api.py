@@ -18,6 +18,7 @@ from core.services import audit_record
 from deployments import selectors, services
 from deployments.forms import clean_iso_week
 from deployments.models import Camera, Deployment, Site, UseCase
+from deployments.services.camera_test import camera_url_test
 from recognition.engine.sources import redact
 from watchlists.models import Category
 
@@ -504,6 +505,44 @@ def _published_field(name: str) -> serializers.Field:
     if name == "Min Threshold Setting":
         return serializers.FloatField()
     return serializers.CharField()
+
+
+class CameraTestApi(APIView):
+    """Administrators: open a camera URL (typed, or a registered camera's), read one frame
+    and report its size and rate, or why not; nothing is stored, the test is audited."""
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "CameraTestIn"
+
+        stream_url = serializers.CharField(required=False, allow_blank=True, default="")
+        camera = serializers.PrimaryKeyRelatedField(
+            queryset=Camera.objects.all(), required=False, allow_null=True, default=None
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "CameraTestOut"
+
+        ok = serializers.BooleanField()
+        url = serializers.CharField()
+        width = serializers.IntegerField(required=False)
+        height = serializers.IntegerField(required=False)
+        fps = serializers.FloatField(required=False, allow_null=True)
+        seconds = serializers.FloatField()
+        error = serializers.CharField(required=False)
+
+    @extend_schema(tags=TAG, request=InputSerializer, responses=OutputSerializer)
+    def post(self, request):
+        access.require(request.user, "camera", "test")
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        camera = data.validated_data["camera"]
+        url = data.validated_data["stream_url"] or (camera.stream_url if camera else "")
+        if not url:
+            raise ValidationError({"stream_url": ["Give a stream URL or a camera."]})
+        result = camera_url_test(by=request.user, stream_url=url, camera=camera)
+        return Response(self.OutputSerializer(result).data)
 
 
 class PublishedRecordsApi(APIView):

@@ -22,5 +22,6 @@ urlpatterns = [
     path("sites/create/", api.SiteCreateApi.as_view(), name="site_create"),
     path("cameras/", api.CameraListApi.as_view(), name="cameras"),
     path("cameras/create/", api.CameraCreateApi.as_view(), name="camera_create"),
+    path("cameras/test/", api.CameraTestApi.as_view(), name="camera_test"),
     path("cameras/<int:pk>/update/", api.CameraUpdateApi.as_view(), name="camera_update"),
 ]

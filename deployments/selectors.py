@@ -398,7 +398,7 @@ def deployments_needing_attention(user):
 
 
 def deployment_window(d: Deployment) -> str:
-    """"Tue 1 Dec 21:48 – Wed 2 Dec 09:48": the second date only when it is another day."""
+    """ "Tue 1 Dec 21:48 – Wed 2 Dec 09:48": the second date only when it is another day."""
     from django.template.defaultfilters import date as date_filter
 
     start, end = timezone.localtime(d.starts_at), timezone.localtime(d.ends_at)

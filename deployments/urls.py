@@ -17,4 +17,5 @@ urlpatterns = [
     path("<int:pk>/signoff/", views.deployment_signoff, name="signoff"),
     path("cameras/", views.cameras, name="cameras"),
     path("cameras/<int:pk>/edit/", views.camera_edit, name="camera_edit"),
+    path("cameras/test/", views.camera_test, name="camera_test"),
 ]

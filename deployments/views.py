@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -26,6 +26,7 @@ from deployments.forms import (
     clean_iso_week,
 )
 from deployments.models import Camera, Deployment
+from deployments.services.camera_test import camera_url_test
 from recognition.engine.sources import redact
 
 
@@ -341,6 +342,7 @@ def cameras(request):
             "site_form": site_form,
             "camera_form": camera_form,
             "may_manage": may_manage,
+            "may_test": access.can(request.user, "camera", "test"),
         },
         status=400 if refused else 200,
     )
@@ -363,8 +365,28 @@ def camera_edit(request, pk):
             return redirect("deployments:cameras")
     status = 400 if request.method == "POST" else 200
     return render(
-        request, "deployments/camera_form.html", {"form": form, "camera": camera}, status=status
+        request,
+        "deployments/camera_form.html",
+        {"form": form, "camera": camera, "may_test": access.can(request.user, "camera", "test")},
+        status=status,
     )
+
+
+@login_required
+@require_POST
+def camera_test(request):
+    """The cameras page's and camera form's "Test" button: JSON, nothing stored."""
+    access.require(request.user, "camera", "test")
+    camera = None
+    if request.POST.get("camera"):
+        pk = request.POST["camera"]
+        camera = Camera.objects.filter(pk=pk).first() if pk.isdigit() else None
+        if camera is None:
+            raise Http404("No such camera.")
+    url = (request.POST.get("stream_url") or "").strip() or (camera.stream_url if camera else "")
+    if not url:
+        return JsonResponse({"ok": False, "error": "Give a stream URL to test."}, status=400)
+    return JsonResponse(camera_url_test(by=request.user, stream_url=url, camera=camera))
 
 
 # --- transparency (public, no login, nothing personal) ---------------------------------

@@ -354,6 +354,11 @@ LFR_ENTRY_REVIEW_DAYS = env_int("LFR_ENTRY_REVIEW_DAYS", 90, minimum=1)
 LFR_ENTRY_EXPIRY_DAYS = env_int("LFR_ENTRY_EXPIRY_DAYS", 365, minimum=1)
 LFR_MIN_FACE_PX = env_int("LFR_MIN_FACE_PX", 80, minimum=20)
 LFR_UNADJUDICATED_MINUTES = env_int("LFR_UNADJUDICATED_MINUTES", 5, minimum=1)
+# A live camera that delivers no frame for this long is shown blind (cameras page, health,
+# console banner, API).
+LFR_CAMERA_BLIND_SECONDS = env_int("LFR_CAMERA_BLIND_SECONDS", 10, minimum=2)
+# The admin's camera test gives up after this long (open + one frame).
+LFR_CAMERA_TEST_SECONDS = env_int("LFR_CAMERA_TEST_SECONDS", 15, minimum=2)
 LFR_STREAM_SLICE_SECONDS = env_int("LFR_STREAM_SLICE_SECONDS", 60, minimum=5)
 # Stale after 15 s + supervisor every 10 s: a killed worker's camera resumes within ~25 s.
 LFR_STREAM_LEASE_STALE_SECONDS = env_int("LFR_STREAM_LEASE_STALE_SECONDS", 15, minimum=5)

@@ -7,7 +7,8 @@ Images are links in each alert (`crop_url`, `reference_url`): fetching one needs
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -16,7 +17,7 @@ from rest_framework.views import APIView
 from core import access
 from core.services import audit_record
 from deployments.models import Deployment
-from recognition import console
+from recognition import console, health
 from recognition.models import Adjudication, Alert
 from recognition.services.adjudication import CONFLICTS, adjudication_submit
 
@@ -126,3 +127,73 @@ class AdjudicationCorrectApi(APIView):
             Adjudication.objects.select_related("alert__deployment"), pk=adjudication_id
         )
         return _adjudicate_request(request, first.alert, corrects_id=first.pk)
+
+
+class CameraHealthOutputSerializer(serializers.Serializer):
+    """One camera's stream health (recognition.health.camera_health)."""
+
+    camera_id = serializers.IntegerField()
+    camera = serializers.CharField()
+    deployment_id = serializers.IntegerField()
+    deployment = serializers.CharField()
+    state = serializers.ChoiceField(choices=list(health.LEVEL))
+    level = serializers.ChoiceField(choices=["ok", "warn", "fail"])
+    why = serializers.CharField()
+    banner = serializers.CharField()
+    blind_for_s = serializers.IntegerField(allow_null=True)
+    fps_in = serializers.FloatField()
+    fps_processed = serializers.FloatField()
+    source_fps = serializers.FloatField()
+    frames_in = serializers.IntegerField()
+    frames_processed = serializers.IntegerField()
+    frames_dropped = serializers.IntegerField()
+    latency_p95_ms = serializers.FloatField(allow_null=True)
+    last_frame_at = serializers.DateTimeField(allow_null=True)
+    last_frame_age_s = serializers.FloatField(allow_null=True)
+    reconnects = serializers.IntegerField()
+    last_error = serializers.CharField()
+    last_error_at = serializers.DateTimeField(allow_null=True)
+    heartbeat_age_s = serializers.FloatField(allow_null=True)
+    degraded = serializers.BooleanField()
+    connected = serializers.BooleanField()
+
+
+def _health_rows(rows):
+    data = [{**row, "banner": health.camera_banner(row)} for row in rows]
+    return CameraHealthOutputSerializer(data, many=True).data
+
+
+class CameraHealthListApi(APIView):
+    """Every camera of every live deployment: its stream health now."""
+
+    @extend_schema(responses=CameraHealthOutputSerializer(many=True))
+    def get(self, request):
+        access.require(request.user, "camera", "health")
+        return Response(_health_rows(health.live_camera_health(now=timezone.now())))
+
+
+class DeploymentCameraHealthApi(APIView):
+    """The cameras of one deployment: their health now, and the console's banners."""
+
+    @extend_schema(
+        responses=inline_serializer(
+            "DeploymentCameraHealth",
+            {
+                "level": serializers.CharField(),
+                "banners": serializers.ListField(child=serializers.CharField()),
+                "cameras": CameraHealthOutputSerializer(many=True),
+            },
+        )
+    )
+    def get(self, request, deployment_id):
+        deployment = get_object_or_404(Deployment, pk=deployment_id)
+        access.require(request.user, "deployment", "view", deployment)
+        rows = health.deployment_camera_health(deployment, now=timezone.now())
+        banners = [b for b in map(health.camera_banner, rows) if b]
+        return Response(
+            {
+                "level": health.health_summary(rows),
+                "banners": banners,
+                "cameras": _health_rows(rows),
+            }
+        )

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from core import access
@@ -14,6 +15,7 @@ from core.purpose import purpose_from
 from core.services import audit_record
 from deployments.models import Deployment
 from recognition import console
+from recognition.health import live_camera_health
 from recognition.models import Adjudication, Alert
 from recognition.selectors import camera_status as camera_rows
 from recognition.services.adjudication import (
@@ -132,4 +134,17 @@ def camera_status(request, deployment_id):
         request,
         "recognition/camera_status.html",
         {"deployment": deployment, "rows": rows},
+    )
+
+
+@login_required
+@require_GET
+def cameras_health(request):
+    """The cameras page's live health: every camera of every live deployment (a fragment)."""
+    access.require(request.user, "camera", "health")
+    rows = live_camera_health(now=timezone.now())
+    return render(
+        request,
+        "recognition/_camera_health_table.html",
+        {"rows": rows, "show_deployment": True},
     )

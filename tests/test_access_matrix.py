@@ -83,9 +83,13 @@ EXPECT = {
     "deployments:signoff": E("deployment.signoff", "deployment", "POST"),
     "deployments:cameras": E("camera.list"),
     "deployments:camera_edit": E("camera.manage", "camera"),
+    # An unregistered URL answers 400 to the allowed; what a real test says is in
+    # tests/test_camera_health_test.py.
+    "deployments:camera_test": E("camera.test", method="POST"),
     "recognition:consoles": E("console.list"),
     "recognition:console": E("deployment.watch", "deployment"),
     "recognition:camera_status": E("deployment.view", "deployment"),
+    "recognition:cameras_health": E("camera.health"),
     "recognition:alert_crop": E("alert.view", "alert"),
     "recognition:alert_reference": E("alert.view", "alert"),
     "recognition:adjudicate": E("alert.adjudicate", "alert", "POST"),
@@ -135,10 +139,15 @@ EXPECT = {
     "GET /api/v1/deployments/cameras/": E("camera.list"),
     "POST /api/v1/deployments/cameras/create/": E("camera.manage"),
     "POST /api/v1/deployments/cameras/{id}/update/": E("camera.manage", "camera"),
+    "POST /api/v1/deployments/cameras/test/": E("camera.test"),
     "GET /api/v1/recognition/deployments/{deployment_id}/alerts/": E(
         "deployment.watch", "deployment"
     ),
     "POST /api/v1/recognition/alerts/{alert_id}/adjudication/": E("alert.adjudicate", "alert"),
+    "GET /api/v1/recognition/cameras/health/": E("camera.health"),
+    "GET /api/v1/recognition/deployments/{deployment_id}/cameras/health/": E(
+        "deployment.view", "deployment"
+    ),
     "POST /api/v1/recognition/adjudications/{adjudication_id}/correction/": E(
         "alert.adjudicate", "adjudication"
     ),

@@ -63,7 +63,15 @@ def test_it_reports_each_health_check(client, users):
     sign_in(client, users.admin)
     response = client.get(reverse("health") + "?format=json")
     checks = {c["name"]: c for c in response.json()["checks"]}
-    assert set(checks) == {"database", "channel layer", "broker", "worker heartbeat"}
+    assert set(checks) == {
+        "database",
+        "channel layer",
+        "broker",
+        "worker heartbeat",
+        "beat jobs",
+        "stream slices",
+        "live cameras",
+    }
     assert checks["database"]["ok"] and checks["channel layer"]["ok"] and checks["broker"]["ok"]
     # No worker runs in this test, and the page says so instead of pretending.
     assert not checks["worker heartbeat"]["ok"]

@@ -57,9 +57,7 @@ def test_it_shows_an_officer_their_live_deployment_and_undecided_alerts(login, u
     make_alert(live, nudge=False, entry_id=2)
     make_deployment(officers=[users.officer2])  # not theirs
     html = _home(login, users.officer)
-    assert reverse("recognition:console", args=[live.pk]) in _card(
-        html, "deployment.assigned_live"
-    )
+    assert reverse("recognition:console", args=[live.pk]) in _card(html, "deployment.assigned_live")
     assert '">2</strong> alerts wait for your decision' in _card(html, "alert.undecided")
     # The Live alerts badge: one live deployment and two alerts to decide.
     assert 'title="3 waiting">3<' in html
