@@ -28,7 +28,7 @@ from core import access
 from tests.factories import make_deployment
 from tests.figures import MEASURED, check_doc, write_figure
 from tests.fixtures_console import Server
-from tests.helpers import PYTHON, ROOT, make_user, subprocess_env
+from tests.helpers import PYTHON, ROOT, make_user, sign_in, subprocess_env
 from tests.test_console_embedded import MiniSocket
 
 pytestmark = pytest.mark.slow
@@ -244,7 +244,7 @@ def test_officers_lose_no_alert_when_redis_restarts_and_it_prints_the_figure(
     cookies = []
     for officer in officers:
         client = Client()
-        client.force_login(officer)
+        sign_in(client, officer)
         cookies.append(f"sessionid={client.cookies['sessionid'].value}")
     (tmp_path / "var").mkdir()
     env = subprocess_env(

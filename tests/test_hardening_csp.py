@@ -9,7 +9,10 @@ from django.conf import settings
 from django.test import Client
 from django.urls import URLResolver, get_resolver, reverse
 
+from tests.helpers import sign_in
+
 ROOT = Path(settings.BASE_DIR)
+DOCS_PAGES = {"/api/docs/", "/api/redoc/"}  # the API's documentation, nothing else
 
 
 def _names(patterns, namespace=None):
@@ -42,14 +45,17 @@ def _policy(response) -> dict[str, str]:
 def test_every_page_carries_a_strict_policy(users, signed_in):
     client = Client(raise_request_exception=False)
     if signed_in:
-        client.force_login(users.admin)
+        sign_in(client, users.admin)
     pages = every_page()
     assert len(pages) > 40
     for url in pages:
         policy = _policy(client.get(url))
         assert policy.get("script-src") == "'self'", url
         assert policy["object-src"] == "'none'" and policy["frame-ancestors"] == "'none'", url
-        assert policy["style-src-elem"] == "'self'" and policy["base-uri"] == "'none'", url
+        assert policy["base-uri"] == "'none'", url
+        if url in DOCS_PAGES:
+            continue  # Swagger UI and Redoc inject <style>: lfr_site/api_index.DOCS_CSP
+        assert policy["style-src-elem"] == "'self'", url
 
 
 def test_the_console_may_open_its_websocket_to_this_host_only(login, users):

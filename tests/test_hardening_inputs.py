@@ -9,6 +9,7 @@ from django.test import Client
 
 from deployments.models import Camera, Deployment, Site
 from tests.fixtures_console import make_alert
+from tests.helpers import sign_in
 
 API = "/api/v1/deployments/"
 
@@ -19,7 +20,7 @@ def quiet(users):
 
     def _as(user):
         client = Client(raise_request_exception=False)
-        client.force_login(user)
+        sign_in(client, user)
         return client
 
     return _as

@@ -27,7 +27,7 @@ from recognition.models import Alert, StreamLease
 from recognition.services import streams
 from tests.figures import MEASURED, check_doc, write_figure
 from tests.fixtures_recognition import watchlist_rows
-from tests.helpers import faces, make_user, subprocess_env
+from tests.helpers import faces, make_user, sign_in, subprocess_env
 
 on_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="terminating a backend needs PostgreSQL"
@@ -225,7 +225,7 @@ def test_web_and_stream_worker_recover_when_every_backend_is_terminated(
     officer = make_user("dbr-officer", access.OFFICER)
     deployment.officers.add(officer)
     client = Client()
-    client.force_login(officer)
+    sign_in(client, officer)
     cookie = f"sessionid={client.cookies['sessionid'].value}"
     (tmp_path / "var").mkdir()
     purge_queues()
