@@ -279,6 +279,9 @@ LFR_ALERT_RETENTION_DAYS = env_int("LFR_ALERT_RETENTION_DAYS", 31, minimum=1)
 LFR_ENTRY_PURGE_DAYS = env_int("LFR_ENTRY_PURGE_DAYS", 0, minimum=0)
 LFR_MIN_FACE_PX = env_int("LFR_MIN_FACE_PX", 80, minimum=20)
 LFR_UNADJUDICATED_MINUTES = env_int("LFR_UNADJUDICATED_MINUTES", 5, minimum=1)
+# Matches of one subject at one deployment less than this apart (frame time) are one
+# sighting: they update one alert instead of raising another.
+LFR_SIGHTING_WINDOW_SECONDS = env_int("LFR_SIGHTING_WINDOW_SECONDS", 60, minimum=1)
 LFR_STREAM_SLICE_SECONDS = env_int("LFR_STREAM_SLICE_SECONDS", 60, minimum=5)
 # Stale after 15 s + supervisor every 10 s: a killed worker's camera resumes within ~25 s.
 LFR_STREAM_LEASE_STALE_SECONDS = env_int("LFR_STREAM_LEASE_STALE_SECONDS", 15, minimum=5)
