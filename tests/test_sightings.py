@@ -53,9 +53,7 @@ def test_it_counts_sightings_rising_one_by_one(deployment):
     assert counts == [1, 2, 3, 4, 5]
 
 
-def test_it_raises_a_second_alert_when_the_subject_returns_after_the_window(
-    deployment, settings
-):
+def test_it_raises_a_second_alert_when_the_subject_returns_after_the_window(deployment, settings):
     settings.LFR_SIGHTING_WINDOW_SECONDS = 60
     start = timezone.now() - timedelta(minutes=10)
     sight(deployment, at=start)
