@@ -10,7 +10,6 @@ import urllib.request
 import pytest
 from django.utils import timezone
 
-from deployments.models import Deployment
 from tests import factories
 from tests.factories import make_deployment
 from tests.helpers import PASSWORD, PYTHON, ROOT, faces
@@ -59,11 +58,8 @@ def reference_entry(users, name: str) -> WatchlistEntry:
     return entry
 
 
-def make_alert(deployment: Deployment, *, distance=0.41, crop=None, entry_id=None, nudge=True):
-    """An alert as the stream side commits it (tests.factories.make_alert, alert_raise)."""
-    return factories.make_alert(
-        deployment, distance=distance, crop=crop, entry_id=entry_id, nudge=nudge
-    )
+# An alert as the stream side commits it: the one factory, through alert_raise.
+make_alert = factories.make_alert
 
 
 @pytest.fixture
