@@ -91,7 +91,7 @@ def test_it_publishes_a_nudge_only_after_commit(
     published = []
     real_publish = alerts.alert_publish
     monkeypatch.setattr(
-        alerts, "alert_publish", lambda pk: real_publish(published.append(pk) or pk)
+        alerts, "alert_publish", lambda pk, **kw: real_publish(published.append(pk) or pk, **kw)
     )
     listener.join(deployment)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:

@@ -104,7 +104,7 @@ def alert_raise(
         },
     )
     alert_id = alert.pk
-    transaction.on_commit(lambda: alert_publish(alert_id))
+    transaction.on_commit(lambda: alert_publish(alert_id, seq=seq))
     return alert
 
 
@@ -144,11 +144,11 @@ def _sighting_add(
         },
     )
     alert_id = alert.pk
-    transaction.on_commit(lambda: alert_publish(alert_id, kind="alert.sighted"))
+    transaction.on_commit(lambda: alert_publish(alert_id, kind="alert.sighted", seq=seq))
     return alert
 
 
-def alert_publish(alert_id: int, kind: str = "alert.new") -> None:
+def alert_publish(alert_id: int, kind: str = "alert.new", seq: int | None = None) -> None:
     """Nudge the deployment's live consoles that alert `seq` exists (or was seen again).
 
     The message carries no biometric data and no subject: consoles fetch the alert from
@@ -161,7 +161,7 @@ def alert_publish(alert_id: int, kind: str = "alert.new") -> None:
     consoles_nudge(
         deployment_id=row["deployment_id"],
         kind=kind,
-        seq=row["changed_seq"],
+        seq=row["changed_seq"] if seq is None else seq,
         unsent=f"alert {alert_id} committed but not published live",
     )
 
