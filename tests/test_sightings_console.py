@@ -8,9 +8,14 @@ from channels.db import database_sync_to_async as sync_to_async
 from django.utils import timezone
 
 from recognition import console
+from tests import test_console_socket as sockets
 from tests.factories import make_alert
 from tests.fixtures_console import reference_entry
 from tests.test_console_socket import WAIT, _resume, _watching
+
+# Its reader-connection cleanup and wall-clock-free ticks, for these sockets too.
+_close_reader_connection = sockets._close_reader_connection
+_no_wall_clock = sockets._no_wall_clock
 
 
 @pytest.fixture
