@@ -155,7 +155,9 @@ def test_it_gives_one_alert_when_two_workers_raise_the_same_subject_at_once(stre
         try:
             barrier.wait()
             for n in range(5):
-                sight(deployment, at=now + timedelta(seconds=n), camera=camera, track=f"{n}")
+                # The same instant, bar a millisecond: frames of two cameras.
+                at = now + timedelta(seconds=n, milliseconds=cameras.index(camera))
+                sight(deployment, at=at, camera=camera, track=f"{n}")
         except Exception as exc:  # surfaced by the assertion below
             errors.append(exc)
         finally:
@@ -170,3 +172,13 @@ def test_it_gives_one_alert_when_two_workers_raise_the_same_subject_at_once(stre
     alert = Alert.objects.get()
     assert alert.sightings == 10
     assert sorted(alert.camera_ids) == [c.pk for c in cameras]
+
+
+def test_it_does_not_count_a_retried_write_of_the_same_sighting_twice(deployment):
+    now = timezone.now()
+    sight(deployment, at=now)
+    again = now + timedelta(seconds=4)
+    sight(deployment, at=again, track="t2")
+    sight(deployment, at=again, track="t2")  # the stream side's retry after a lost commit
+    assert Alert.objects.get().sightings == 2
+    assert AuditEvent.objects.filter(action="alert.sighted").count() == 1

@@ -68,6 +68,10 @@ def alert_raise(
         .order_by("-last_seen_at")
         .first()
     )
+    if open_alert is not None and open_alert.last_seen_at == frame_at:
+        # The latest sighting written again (a retry after a lost COMMIT acknowledgement):
+        # frame times are per frame and camera, so it is not another face.
+        return open_alert
     if open_alert is not None:
         return _sighting_add(
             open_alert,
