@@ -359,6 +359,9 @@ LFR_UNADJUDICATED_MINUTES = env_int("LFR_UNADJUDICATED_MINUTES", 5, minimum=1)
 LFR_CAMERA_BLIND_SECONDS = env_int("LFR_CAMERA_BLIND_SECONDS", 10, minimum=2)
 # The admin's camera test gives up after this long (open + one frame).
 LFR_CAMERA_TEST_SECONDS = env_int("LFR_CAMERA_TEST_SECONDS", 15, minimum=2)
+# Matches of one subject at one deployment less than this apart (frame time) are one
+# sighting: they update one alert instead of raising another.
+LFR_SIGHTING_WINDOW_SECONDS = env_int("LFR_SIGHTING_WINDOW_SECONDS", 60, minimum=1)
 LFR_STREAM_SLICE_SECONDS = env_int("LFR_STREAM_SLICE_SECONDS", 60, minimum=5)
 # Stale after 15 s + supervisor every 10 s: a killed worker's camera resumes within ~25 s.
 LFR_STREAM_LEASE_STALE_SECONDS = env_int("LFR_STREAM_LEASE_STALE_SECONDS", 15, minimum=5)

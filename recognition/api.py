@@ -19,36 +19,8 @@ from core.services import audit_record
 from deployments.models import Deployment
 from recognition import console, health
 from recognition.models import Adjudication, Alert
+from recognition.serializers import AlertSerializer, alert_data
 from recognition.services.adjudication import CONFLICTS, adjudication_submit
-
-
-class DecisionSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    is_true_match = serializers.BooleanField()
-    confirmed = serializers.BooleanField()
-    outcome = serializers.CharField()
-    outcome_label = serializers.CharField()
-    note = serializers.CharField()
-    perceived_group = serializers.CharField()
-    by = serializers.CharField()
-    at = serializers.DateTimeField()
-    is_correction = serializers.BooleanField()
-
-
-class AlertOutputSerializer(serializers.Serializer):
-    seq = serializers.IntegerField()
-    id = serializers.IntegerField()
-    camera = serializers.CharField()
-    subject_reference = serializers.CharField()
-    distance = serializers.FloatField()
-    threshold = serializers.FloatField()
-    score = serializers.FloatField()
-    time = serializers.DateTimeField()
-    frame_at = serializers.DateTimeField()
-    crop_url = serializers.CharField()
-    reference_url = serializers.CharField()
-    adjudicate_url = serializers.CharField()
-    decision = DecisionSerializer(allow_null=True)
 
 
 class DecisionInputSerializer(serializers.Serializer):
@@ -60,14 +32,16 @@ class DecisionInputSerializer(serializers.Serializer):
 
 
 class AlertListApi(APIView):
-    """Alerts of a deployment after a seq, oldest first: the console's replay, over HTTP."""
+    """Alerts of a deployment raised or seen again after a cursor, in the order they
+    changed: the console's replay, over HTTP. The next cursor is the largest
+    `changed_seq` received; an alert with `seq` at or below it is one already held."""
 
     class Pagination(PageNumberPagination):
         page_size = console.BATCH
 
     @extend_schema(
         parameters=[OpenApiParameter("after_seq", int, required=False)],
-        responses=AlertOutputSerializer(many=True),
+        responses=AlertSerializer(many=True),
     )
     def get(self, request, deployment_id):
         deployment = get_object_or_404(Deployment, pk=deployment_id)
@@ -76,7 +50,8 @@ class AlertListApi(APIView):
             after = max(0, int(request.query_params.get("after_seq") or 0))
         except ValueError:
             return Response({"after_seq": "must be a whole number"}, status=400)
-        qs = console.console_alerts().filter(deployment=deployment, seq__gt=after).order_by("seq")
+        qs = console.console_alerts().filter(deployment=deployment, changed_seq__gt=after)
+        qs = qs.order_by("changed_seq")
         paginator = self.Pagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         audit_record(
@@ -85,9 +60,8 @@ class AlertListApi(APIView):
             obj=deployment,
             details={"after_seq": after, "count": len(page)},
         )
-        purpose = console.console_purpose(deployment)
-        data = [console.serialise(a, purpose=purpose) for a in page]
-        return paginator.get_paginated_response(AlertOutputSerializer(data, many=True).data)
+        data = alert_data(page, purpose=console.console_purpose(deployment))
+        return paginator.get_paginated_response(data)
 
 
 def _adjudicate_request(request, alert, corrects_id=None):
@@ -106,13 +80,13 @@ def _adjudicate_request(request, alert, corrects_id=None):
         code = status.HTTP_409_CONFLICT if exc.code in CONFLICTS else 400
         return Response({"detail": " ".join(exc.messages)}, status=code)
     data = console.alert_for_console(alert.pk, request.user)
-    return Response(AlertOutputSerializer(data).data, status=status.HTTP_201_CREATED)
+    return Response(data, status=status.HTTP_201_CREATED)
 
 
 class AdjudicationCreateApi(APIView):
     """Record the decision on an alert (once; 409 if one exists — correct it instead)."""
 
-    @extend_schema(request=DecisionInputSerializer, responses={201: AlertOutputSerializer})
+    @extend_schema(request=DecisionInputSerializer, responses={201: AlertSerializer})
     def post(self, request, alert_id):
         alert = get_object_or_404(Alert.objects.select_related("deployment"), pk=alert_id)
         return _adjudicate_request(request, alert)
@@ -121,7 +95,7 @@ class AdjudicationCreateApi(APIView):
 class AdjudicationCorrectApi(APIView):
     """Correct a decision: a new audited record pointing at the one it corrects."""
 
-    @extend_schema(request=DecisionInputSerializer, responses={201: AlertOutputSerializer})
+    @extend_schema(request=DecisionInputSerializer, responses={201: AlertSerializer})
     def post(self, request, adjudication_id):
         first = get_object_or_404(
             Adjudication.objects.select_related("alert__deployment"), pk=adjudication_id

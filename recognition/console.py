@@ -7,7 +7,6 @@ returns plain, JSON-serialisable values: the consumer only carries them.
 from dataclasses import dataclass
 from datetime import timedelta
 from importlib import import_module
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
@@ -21,7 +20,6 @@ from django.db.models import (
     Value,
     When,
 )
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
@@ -29,6 +27,7 @@ from core import access
 from deployments.models import Deployment
 from recognition.models import Adjudication, Alert
 from recognition.selectors import decisions_in_force
+from recognition.serializers import alert_data
 
 # One websocket message never carries more than this many alerts; the rest follow.
 BATCH = 100
@@ -108,54 +107,8 @@ def consoles_for(user):
     )
 
 
-def _decision(adj: Adjudication | None) -> dict | None:
-    if adj is None:
-        return None
-    return {
-        "id": adj.pk,
-        "is_true_match": adj.is_true_match,
-        "confirmed": adj.confirmed,
-        "outcome": adj.outcome,
-        "outcome_label": Adjudication.Outcome(adj.outcome).label,
-        "note": adj.note,
-        "perceived_group": adj.perceived_group,
-        "by": adj.by.get_username(),
-        "at": adj.at.isoformat(),
-        "is_correction": adj.corrects_id is not None,
-    }
-
-
-def serialise(alert: Alert, *, purpose: str) -> dict:
-    """One alert (from `console_alerts()`) as the console shows it.
-
-    No watchlist intelligence and no biometric data: images are links, fetched (and
-    audited) one by one.
-    """
-    query = urlencode({"purpose": purpose})
-    return {
-        "seq": alert.seq,
-        "id": alert.pk,
-        "camera": alert.camera.name,
-        "subject_reference": alert.subject_reference,
-        "distance": round(alert.distance, 3),
-        "threshold": round(alert.threshold, 3),
-        # Higher is closer, which is how people read a score; 1 - distance keeps it honest.
-        "score": round(max(0.0, 1.0 - alert.distance), 3),
-        "time": alert.created_at.isoformat(),
-        "frame_at": alert.frame_at.isoformat(),
-        "crop_url": (
-            f"{reverse('recognition:alert_crop', args=[alert.pk])}?{query}"
-            if alert.has_crop
-            else ""
-        ),
-        "reference_url": f"{reverse('recognition:alert_reference', args=[alert.pk])}?{query}",
-        "adjudicate_url": reverse("recognition:adjudicate", args=[alert.pk]),
-        "decision": _decision(alert.in_force[0] if alert.in_force else None),
-    }
-
-
 def console_alerts():
-    """Alerts with what serialise() reads; the crop itself stays in the database."""
+    """Alerts with what the wire shape (recognition.serializers) reads; not the crop."""
     return (
         Alert.objects.select_related("camera", "deployment")
         .prefetch_related(
@@ -170,25 +123,30 @@ def console_alerts():
     )
 
 
-def _after(deployment: Deployment, seq: int, *, limit: int = BATCH) -> list[dict]:
-    purpose = console_purpose(deployment)
-    rows = console_alerts().filter(deployment=deployment, seq__gt=seq).order_by("seq")[:limit]
-    return [serialise(a, purpose=purpose) for a in rows]
+def _after(deployment: Deployment, seq: int, *, limit: int = BATCH) -> tuple[list, list]:
+    """(new, updated) past the cursor `seq`: alerts raised after it, and alerts the
+    console holds already (seq <= cursor) that were seen again since (changed_seq)."""
+    rows = list(
+        console_alerts()
+        .filter(deployment=deployment, changed_seq__gt=seq)
+        .order_by("changed_seq")[:limit]
+    )
+    data = alert_data(rows, purpose=console_purpose(deployment))
+    return [a for a in data if a["seq"] > seq], [a for a in data if a["seq"] <= seq]
 
 
 def _newly_decided(deployment: Deployment, *, after_id: int, since, upto_seq: int) -> list[dict]:
     ids = Adjudication.objects.filter(alert__deployment=deployment, alert__seq__lte=upto_seq)
     ids = ids.filter(Q(pk__gt=after_id) | Q(at__gte=since)).values("alert_id")
-    purpose = console_purpose(deployment)
     rows = console_alerts().filter(deployment=deployment).filter(pk__in=ids).order_by("seq")
-    return [serialise(a, purpose=purpose) for a in rows]
+    return alert_data(rows, purpose=console_purpose(deployment))
 
 
 def alert_for_console(alert_id: int, user) -> dict | None:
     alert = console_alerts().filter(pk=alert_id).first()
     if alert is None or not access.can(user, "alert", "view", alert):
         return None
-    return serialise(alert, purpose=console_purpose(alert.deployment))
+    return alert_data([alert], purpose=console_purpose(alert.deployment))[0]
 
 
 @dataclass(frozen=True)
@@ -224,12 +182,12 @@ def poll_many(asks: list[Ask]) -> list[dict | None]:
         if not allowed[key]:
             answers.append(None)
             continue
-        answer = {"alerts": [], "decided": []}
+        answer = {"alerts": [], "updated": [], "decided": []}
         if ask.after_seq is not None:
             key = (deployment.pk, ask.after_seq)
             if key not in fresh:
                 fresh[key] = _after(deployment, ask.after_seq)
-            answer["alerts"] = fresh[key]
+            answer["alerts"], answer["updated"] = fresh[key]
         if ask.after_seq is not None and ask.decided:
             key = (deployment.pk, ask.after_seq, ask.after_decision)
             if key not in decided:

@@ -148,6 +148,9 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
     async def alert_new(self, event):
         await self._catch_up(via="nudge")
 
+    async def alert_sighted(self, event):
+        await self._catch_up(via="nudge")
+
     async def alert_adjudicated(self, event):
         await self._catch_up(via="nudge", decided=True)
 
@@ -187,15 +190,19 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
                 await self._audit(action="deployment.watch_ended")
                 await self.close(code=CLOSE_FORBIDDEN)
                 return
+            # New cards in "alerts"; cards the page holds already and that were seen
+            # again in "updated" (sightings, cameras, last seen: updated in place).
+            answer.setdefault("updated", [])
+            changed = answer["alerts"] + answer["updated"]
             # A resume is always answered, so the page knows where the server stands.
-            if answer["alerts"] or answer["decided"] or via == "resume":
-                for item in answer["alerts"] + answer["decided"]:
+            if changed or answer["decided"] or via == "resume":
+                for item in changed + answer["decided"]:
                     if item["decision"]:
                         self.last_decision = max(self.last_decision, item["decision"]["id"])
-                if answer["alerts"]:
-                    self.last_seq = answer["alerts"][-1]["seq"]
+                if changed:
+                    self.last_seq = max(item["changed_seq"] for item in changed)
                 await self.send_json({"type": "alerts", "via": via, **answer})
-                if len(answer["alerts"]) >= console.BATCH:
+                if len(changed) >= console.BATCH:
                     asyncio.get_running_loop().create_task(self._catch_up(via=via))
             elif after is not None:
                 # Nothing new, said anyway once resumed: a tick tells the page the server

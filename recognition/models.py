@@ -43,7 +43,12 @@ class Alert(models.Model):
 
     deployment = models.ForeignKey(Deployment, on_delete=models.PROTECT, related_name="alerts")
     camera = models.ForeignKey(Camera, on_delete=models.PROTECT, related_name="alerts")
-    seq = models.BigIntegerField()  # per deployment, 1, 2, 3 ...: the replay cursor
+    # Both from the deployment's alert counter (Deployment.last_alert_seq): `seq` when the
+    # alert was raised, `changed_seq` when it last changed (a new sighting). A console that
+    # has shown everything up to n knows the alerts with seq <= n and must be told of
+    # those with changed_seq > n: the replay cursor.
+    seq = models.BigIntegerField()
+    changed_seq = models.BigIntegerField(default=0)
     # Kept by id: the entry may be purged while the alert is retained.
     entry_id = models.BigIntegerField()
     subject_reference = models.CharField(max_length=64)
@@ -53,6 +58,12 @@ class Alert(models.Model):
     frame_at = models.DateTimeField()
     track_id = models.CharField(max_length=64)
     crop = models.BinaryField(null=True)  # JPEG of the matched probe face; null once purged
+    # One alert per sighting: repeated matches of the same entry at the deployment within
+    # LFR_SIGHTING_WINDOW_SECONDS of the last one update this row (recognition.services.
+    # alerts.alert_raise). `distance` and `crop` are those of the closest match.
+    sightings = models.PositiveIntegerField(default=1)
+    last_seen_at = models.DateTimeField(null=True)  # frame time of the latest sighting
+    camera_ids = models.JSONField(default=list)  # every camera it was seen on, first first
     legal_hold = models.BooleanField(default=False)
     hold_reason = models.TextField(blank=True)
     held_by = models.ForeignKey(
@@ -64,6 +75,10 @@ class Alert(models.Model):
         ordering = ["-seq"]
         constraints = [
             models.UniqueConstraint(fields=["deployment", "seq"], name="alert_seq_per_deployment")
+        ]
+        indexes = [
+            models.Index(fields=["deployment", "changed_seq"], name="alert_changed_seq"),
+            models.Index(fields=["deployment", "entry_id", "last_seen_at"], name="alert_open"),
         ]
 
 

@@ -9,11 +9,13 @@ an alert made here has its sequence number, its audit row and its publish after 
 
 import itertools
 from datetime import datetime, timedelta
+from unittest import mock
 
 from django.utils import timezone
 
 from deployments.models import Camera, Deployment, DeploymentWatchlist, Site
 from recognition.models import Alert
+from recognition.services import alerts as alerts_service
 from recognition.services.alerts import alert_raise
 from tests.helpers import faces, make_user
 
@@ -65,15 +67,24 @@ def make_deployment(*, officers=(), cameras: int | list[Camera] = 1, **overrides
 def make_alert(
     deployment: Deployment,
     *,
-    subject: str = "SUBJ-1",
-    entry_id: int = 1,
+    subject: str | None = None,
+    entry_id: int | None = None,
     distance: float = 0.41,
     crop: bytes | None = None,
     camera: Camera | None = None,
     frame_at: datetime | None = None,
+    nudge: bool = True,
 ) -> Alert:
     """An alert raised as the stream side raises it, against the deployment's frozen
-    watchlist (made with this one subject if the deployment has none yet)."""
+    watchlist (the entry is added to it if it is not there yet).
+
+    Each call is a new subject (a fresh entry id) unless `entry_id` is given: repeated
+    matches of one entry within LFR_SIGHTING_WINDOW_SECONDS are one alert's sightings.
+    `nudge=False` commits the alert without its live nudge (a message the layer lost).
+    """
+    if entry_id is None:
+        entry_id = 100_000 + next(_numbers)
+    subject = subject or f"SUBJ-{entry_id}"
     snapshot, _ = DeploymentWatchlist.objects.get_or_create(
         deployment=deployment, defaults={"frozen_at": timezone.now()}
     )
@@ -81,13 +92,17 @@ def make_alert(
         snapshot.entry_ids = [*snapshot.entry_ids, entry_id]
         snapshot.subject_references = [*snapshot.subject_references, subject]
         snapshot.save(update_fields=["entry_ids", "subject_references"])
-    row_label = snapshot.entry_ids.index(entry_id)
-    return alert_raise(
+    fields = dict(
         deployment=deployment,
-        camera=camera or deployment.cameras.first(),
-        row_label=row_label,
+        camera=camera or deployment.cameras.order_by("pk").first(),
+        row_label=snapshot.entry_ids.index(entry_id),
         distance=distance,
         crop_jpeg=sample_jpeg() if crop is None else crop,
         track_id=f"t{next(_numbers)}",
         frame_at=frame_at or timezone.now(),
     )
+    if nudge:
+        return alert_raise(**fields)
+    # The publish runs when alert_raise's transaction commits, inside this block.
+    with mock.patch.object(alerts_service, "alert_publish", lambda *a, **k: None):
+        return alert_raise(**fields)

@@ -8,15 +8,10 @@ import time
 import urllib.request
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
-from deployments.models import Deployment
-from recognition.models import Alert
-from tests.factories import make_deployment, sample_jpeg
+from tests import factories
+from tests.factories import make_deployment
 from tests.helpers import PASSWORD, PYTHON, ROOT, faces, sign_in, totp_device
 from watchlists.models import ReferenceImage, Subject, WatchlistEntry
 
@@ -63,34 +58,8 @@ def reference_entry(users, name: str) -> WatchlistEntry:
     return entry
 
 
-@transaction.atomic
-def make_alert(deployment: Deployment, *, distance=0.41, crop=None, entry_id=1, nudge=True):
-    """An alert as the stream side commits it: next seq, then a nudge after commit."""
-    Deployment.objects.filter(pk=deployment.pk).update(last_alert_seq=F("last_alert_seq") + 1)
-    seq = Deployment.objects.values_list("last_alert_seq", flat=True).get(pk=deployment.pk)
-    now = timezone.now()
-    alert = Alert.objects.create(
-        deployment=deployment,
-        camera=deployment.cameras.first(),
-        seq=seq,
-        entry_id=entry_id,
-        subject_reference=f"SUBJ-{entry_id}",
-        distance=distance,
-        threshold=deployment.threshold,
-        frame_at=now,
-        track_id=f"t{seq}",
-        crop=sample_jpeg() if crop is None else crop,
-    )
-    if nudge:
-        transaction.on_commit(lambda: send_nudge(deployment.pk, seq))
-    return alert
-
-
-def send_nudge(deployment_id: int, seq: int) -> None:
-    async_to_sync(get_channel_layer().group_send)(
-        f"deployment-{deployment_id}-alerts",
-        {"type": "alert.new", "deployment_id": deployment_id, "seq": seq},
-    )
+# An alert as the stream side commits it: the one factory, through alert_raise.
+make_alert = factories.make_alert
 
 
 @pytest.fixture

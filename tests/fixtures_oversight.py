@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from deployments.models import Camera, Deployment, Site
 from recognition.models import Adjudication, Alert, EvaluationRun
+from tests import factories
 from tests.factories import make_deployment
 from tests.helpers import faces
 
@@ -58,22 +59,16 @@ def completed_deployment(
 
 
 def make_alert(deployment, *, at, subject="S-0001", crop=True, camera=None):
-    deployment.last_alert_seq += 1
-    deployment.save(update_fields=["last_alert_seq"])
-    alert = Alert.objects.create(
-        deployment=deployment,
-        camera=camera or deployment.cameras.first(),
-        seq=deployment.last_alert_seq,
-        entry_id=1,
-        subject_reference=subject,
-        distance=0.42,
-        threshold=deployment.threshold,
-        frame_at=at,
-        track_id=f"t{deployment.last_alert_seq}",
-        crop=crop_bytes() if crop else None,
+    """An alert raised through alert_raise at frame time `at`; crop=False: its crop purged."""
+    alert = factories.make_alert(
+        deployment, subject=subject, camera=camera, frame_at=at, crop=crop_bytes()
     )
-    Alert.objects.filter(pk=alert.pk).update(created_at=at)  # auto_now_add otherwise
-    alert.created_at = at
+    changes = {"created_at": at}  # auto_now_add otherwise
+    if not crop:
+        changes["crop"] = None
+    Alert.objects.filter(pk=alert.pk).update(**changes)
+    alert.refresh_from_db()
+    deployment.last_alert_seq = alert.changed_seq
     return alert
 
 

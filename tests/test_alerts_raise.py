@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import threading
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -59,7 +60,7 @@ def listener():
 
 def test_it_numbers_alerts_per_deployment(deployment, stream_deployment):
     other = stream_deployment(rows=watchlist_rows("obama.jpg"))
-    seqs = [raise_one(deployment).seq, raise_one(deployment).seq, raise_one(other).seq]
+    seqs = [raise_one(deployment, row_label=r).seq for r in (0, 1)] + [raise_one(other).seq]
     deployment.refresh_from_db()
     assert seqs == [1, 2, 1]
     assert deployment.last_alert_seq == 2
@@ -90,7 +91,7 @@ def test_it_publishes_a_nudge_only_after_commit(
     published = []
     real_publish = alerts.alert_publish
     monkeypatch.setattr(
-        alerts, "alert_publish", lambda pk: real_publish(published.append(pk) or pk)
+        alerts, "alert_publish", lambda pk, **kw: real_publish(published.append(pk) or pk, **kw)
     )
     listener.join(deployment)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -143,11 +144,16 @@ def test_it_gives_concurrent_cameras_distinct_numbers(stream_deployment):
     barrier = threading.Barrier(2)
     errors = []
 
+    start = timezone.now() - timedelta(hours=2)
+
     def raise_many(camera):
         try:
             barrier.wait()
-            for _ in range(5):
-                raise_one(deployment, camera=camera)
+            for n in range(5):
+                # Minutes apart, so each is a sighting of its own (tests/test_sightings.py
+                # has the same subject raised at the same moment).
+                at = start + timedelta(minutes=10 * n + 5 * cameras.index(camera))
+                raise_one(deployment, camera=camera, frame_at=at)
         except Exception as exc:  # surfaced by the assertion below
             errors.append(exc)
         finally:

@@ -173,7 +173,13 @@ def test_it_streams_a_new_alert_on_the_nudge(console_deployment, users, session_
         comm = _communicator(console_deployment, cookie)
         assert (await comm.connect(timeout=WAIT))[0]
         answered = await _resume(comm)
-        assert answered == {"type": "alerts", "via": "resume", "alerts": [], "decided": []}
+        assert answered == {
+            "type": "alerts",
+            "via": "resume",
+            "alerts": [],
+            "updated": [],
+            "decided": [],
+        }
         await sync_to_async(make_alert)(console_deployment)
         msg = await comm.receive_json_from(timeout=WAIT)
         assert msg["type"] == "alerts" and msg["via"] == "nudge"

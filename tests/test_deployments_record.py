@@ -11,21 +11,12 @@ from core.models import AuditEvent
 from deployments import selectors, services
 
 
-def _alert(d, seq, **kw):
-    from recognition.models import Alert
+def _alert(d, seq):
+    from tests.factories import make_alert
 
-    return Alert.objects.create(
-        deployment=d,
-        camera=d.cameras.first(),
-        seq=seq,
-        entry_id=1,
-        subject_reference="SUBJ-1",
-        distance=0.4,
-        threshold=d.threshold,
-        frame_at=timezone.now(),
-        track_id=f"t{seq}",
-        **kw,
-    )
+    alert = make_alert(d, subject=f"SUBJ-{seq}")
+    assert alert.seq == seq
+    return alert
 
 
 def _adjudicate(alert, by, true, confirmed, outcome, corrects=None):

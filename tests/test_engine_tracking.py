@@ -53,5 +53,6 @@ def test_it_does_not_age_small_tracks_on_passes_that_cannot_see_them():
 
 def test_it_keeps_no_encoding_or_pixels_in_a_track():
     assert {f.name for f in dataclasses.fields(Track)} == {
-        "track_id", "box", "last_seen", "missed", "best_quality", "encodes", "matched_labels",
+        "track_id", "box", "last_seen", "missed", "hits", "counted", "best_quality", "encodes",
+        "matched_labels",
     }  # fmt: skip

@@ -93,8 +93,9 @@ class Stream:
         return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
 
     def last_seq(self):
+        """The latest match: a new alert, or a sighting of one (one alert per sighting)."""
         alerts = Alert.objects.filter(deployment=self.deployment)
-        return alerts.count() and alerts.latest("seq").seq
+        return alerts.count() and alerts.latest("changed_seq").changed_seq
 
     def wait(self, what, condition, seconds, **kwargs):
         return wait_for(what, condition, seconds, self.workers, **kwargs)
@@ -147,7 +148,7 @@ def test_it_resumes_a_killed_workers_camera_on_another_worker(stream):
         during=tasks.stream_supervisor,
     )
     stream.wait(
-        "a new alert from the survivor",
+        "a new match from the survivor",
         lambda: stream.last_seq() > seq_at_kill,
         120,
         during=tasks.stream_supervisor,
@@ -169,4 +170,4 @@ def test_it_hands_a_stopped_workers_camera_over_without_waiting(stream):
     leaving.proc.wait(timeout=60)
     # No supervisor runs here: the slice ended early and enqueued its own successor.
     stream.wait("the other worker to take the lease", lambda: stream.holder() == staying.pid, 60)
-    stream.wait("a new alert", lambda: stream.last_seq() > seq_at_stop, 120)
+    stream.wait("a new match", lambda: stream.last_seq() > seq_at_stop, 120)

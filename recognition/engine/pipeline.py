@@ -47,11 +47,14 @@ class PipelineConfig:
     reencode_min_gain: float = 0.3
     max_encodes_per_track: int = 4
     # Tracking: same face if boxes overlap this much, or the centre moved at most this
-    # many face widths; a track missed by this many detection passes that could have
-    # seen it is forgotten.
+    # many face widths per pass since it was last found; a track missed by more than
+    # this many detection passes that could have seen it is forgotten (at the defaults,
+    # a face lost for up to ~1 s at 25 fps is still the same face).
     min_iou: float = 0.3
     max_centre_shift: float = 0.75
-    max_missed_passes: int = 3
+    max_missed_passes: int = 6
+    # "Faces seen" counts a track once it was found on this many passes (or matched).
+    min_hits: int = 1
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,8 @@ class FrameResult:
     """What one frame produced: counters, and matches only."""
 
     faces_detected: int
+    # Faces seen: tracks that became faces on this frame (Tracker.count_faces), each
+    # counted once however long it is followed; the published "faces seen" sums these.
     new_tracks: int
     faces_encoded: int
     matches: list[Match]
@@ -99,6 +104,7 @@ class Pipeline:
             min_iou=config.min_iou,
             max_centre_shift=config.max_centre_shift,
             max_missed_passes=config.max_missed_passes,
+            min_hits=config.min_hits,
         )
         self._last_detect: int | None = None
         self._passes = 0
@@ -124,7 +130,7 @@ class Pipeline:
         boxes = [_scale_box(box, scale, width, height) for box, _, _ in found]
         assigned = self.tracker.update(boxes, frame_no, visible_from=visible_from)
         if not found:
-            return FrameResult(0, 0, 0, [])
+            return FrameResult(0, self.tracker.count_faces(), 0, [])
 
         to_encode = []  # (track, box, quality)
         for (small_box, _score, kind), box, (track, _is_new) in zip(
@@ -164,8 +170,7 @@ class Pipeline:
                 )
             # The probes go out of scope here: nothing of a non-match outlives the frame.
             del probes
-        new_tracks = sum(1 for _, is_new in assigned if is_new)
-        return FrameResult(len(found), new_tracks, len(to_encode), matches)
+        return FrameResult(len(found), self.tracker.count_faces(), len(to_encode), matches)
 
     def _detection_image(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, float]:
         height, width = frame_bgr.shape[:2]

@@ -21,6 +21,8 @@ class Track:
     box: Box
     last_seen: int  # frame number of the last detection that matched this track
     missed: int = 0  # detection passes in a row that could have seen it and did not
+    hits: int = 1  # detection passes that found it
+    counted: bool = False  # counted as a face seen (see Tracker.update)
     best_quality: float = 0.0  # quality of the best view encoded so far (0: never encoded)
     encodes: int = 0
     matched_labels: set = field(default_factory=set)
@@ -48,14 +50,27 @@ class Tracker:
     """Greedy association of each detection round's boxes to live tracks.
 
     A detection joins the track it overlaps most (IoU), or failing any overlap the one
-    whose centre moved least (people walk between detection frames); a track missed by
-    more than ``max_missed_passes`` passes able to see it is dropped.
+    whose centre moved least (people walk between detection frames). A track missed by a
+    pass (turned away, occluded, a pass that failed to find it) carries on: it may move
+    ``max_centre_shift`` face widths for each pass since it was last found, and is
+    dropped only after more than ``max_missed_passes`` passes able to see it missed it.
+
+    Faces seen are counted from tracks: a track counts once, when it has been found on
+    ``min_hits`` passes (a single detection is too often not a face) or has matched.
     """
 
-    def __init__(self, *, min_iou: float, max_centre_shift: float, max_missed_passes: int):
+    def __init__(
+        self,
+        *,
+        min_iou: float,
+        max_centre_shift: float,
+        max_missed_passes: int,
+        min_hits: int = 1,
+    ):
         self.min_iou = min_iou
         self.max_centre_shift = max_centre_shift
         self.max_missed_passes = max_missed_passes
+        self.min_hits = max(1, min_hits)
         self.tracks: dict[str, Track] = {}
         # Random prefix: track ids stay unique across slices and restarts of a camera.
         self._prefix = uuid.uuid4().hex[:8]
@@ -74,7 +89,9 @@ class Tracker:
             for tid, track in self.tracks.items():
                 overlap = iou(box, track.box)
                 shift = centre_shift(box, track.box)
-                if overlap >= self.min_iou or shift <= self.max_centre_shift:
+                # A face missed by k passes walked on meanwhile: k + 1 passes' worth.
+                reach = self.max_centre_shift * (1 + track.missed)
+                if overlap >= self.min_iou or shift <= reach:
                     # Prefer overlap, then the smallest move.
                     candidates.append((-overlap, shift, i, tid))
         candidates.sort()
@@ -99,8 +116,19 @@ class Tracker:
             if is_new:
                 track = Track(f"{self._prefix}-{next(self._counter)}", box, frame_no)
                 self.tracks[track.track_id] = track
+            else:
+                track.hits += 1
             track.box = box
             track.last_seen = frame_no
             track.missed = 0
             result.append((track, is_new))
         return result
+
+    def count_faces(self) -> int:
+        """Tracks that became faces seen since the last call (each track counts once)."""
+        new = 0
+        for track in self.tracks.values():
+            if not track.counted and (track.hits >= self.min_hits or track.matched_labels):
+                track.counted = True
+                new += 1
+        return new

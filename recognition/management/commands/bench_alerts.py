@@ -169,6 +169,8 @@ def world() -> World:
 
 def _raise_one(world: World, n: int) -> float:
     """Commit one alert through the stream side's service; return the commit instant."""
+    from datetime import timedelta
+
     from django.db import transaction
     from django.utils import timezone
 
@@ -185,7 +187,9 @@ def _raise_one(world: World, n: int) -> float:
             distance=0.4,
             crop_jpeg=world.crop,
             track_id=f"bench-{n}",
-            frame_at=timezone.now(),
+            # Further apart than the sighting window: each is a new alert, not a sighting.
+            frame_at=timezone.now()
+            + timedelta(seconds=n * (settings.LFR_SIGHTING_WINDOW_SECONDS + 1)),
         )
     return marks["t"]
 

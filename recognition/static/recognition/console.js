@@ -1,5 +1,7 @@
 // Live alert console. The server is the source of truth: this page remembers the last
-// seq it showed, says so on every (re)connect, and shows each seq once.
+// change it showed (the deployment's alert counter), says so on every (re)connect, and
+// shows each alert (seq) as one card. One alert is one sighting: when the subject is seen
+// again the server sends the alert under "updated", and its card is updated in place.
 (function () {
   "use strict";
   const config = JSON.parse(document.getElementById("console-config").textContent);
@@ -96,6 +98,7 @@
           if (!cards.has(a.seq)) state.via[a.seq] = msg.via;
           show(a, true);
         });
+        (msg.updated || []).forEach(function (a) { show(a, true); });
         msg.decided.forEach(function (a) { show(a, false); });
       }
     };
@@ -258,17 +261,37 @@
     });
   }
 
+  function subjectLine(alert) {
+    const s = alert.subject;
+    if (!s) return el("p", { class: "subject muted", "data-testid": "subject", text: "Watchlist entry no longer held" });
+    return el("p", { class: "subject", "data-testid": "subject" }, [
+      el("strong", { text: s.display_name }),
+      document.createTextNode(" · " + s.category_label + " · case " + s.case_reference),
+    ]);
+  }
+
+  function sightingsText(alert) {
+    const times = alert.sightings === 1 ? "Seen once" : "Seen " + alert.sightings + " times";
+    return times + " · last " + fmtTime(alert.last_seen_at || alert.frame_at) + " · " + alert.cameras.join(", ");
+  }
+
+  function scoreNodes(alert) {
+    return [
+      el("span", { class: "score", "data-testid": "score", text: "Score " + alert.score.toFixed(2) }),
+      document.createTextNode(" (distance " + alert.distance.toFixed(3) + ", threshold " + alert.threshold.toFixed(2) + "; lower distance is closer)"),
+    ];
+  }
+
   function render(alert) {
     const d = alert.decision;
     const card = el("li", { class: "alert-card" + (d ? " decided" : ""), "data-seq": String(alert.seq), "data-testid": "alert" }, [
       el("div", { class: "pics" }, [picture(alert.crop_url, "Camera"), picture(alert.reference_url, "Watchlist")]),
       el("div", { class: "facts" }, [
         el("h2", { text: "Alert " + alert.seq + " · " + alert.subject_reference }),
-        el("p", {}, [
-          el("span", { class: "score", "data-testid": "score", text: "Score " + alert.score.toFixed(2) }),
-          document.createTextNode(" (distance " + alert.distance.toFixed(3) + ", threshold " + alert.threshold.toFixed(2) + ")"),
-        ]),
-        el("p", { class: "muted", text: alert.camera + " · " + fmtTime(alert.time) }),
+        subjectLine(alert),
+        el("p", { class: "score-line", "data-testid": "score-line" }, scoreNodes(alert)),
+        el("p", { class: "muted", text: "First seen " + fmtTime(alert.frame_at) + " on " + alert.camera }),
+        el("p", { class: "sightings", "data-testid": "sightings", "data-count": String(alert.sightings), text: sightingsText(alert) }),
         el("p", { class: "overdue-note", "data-testid": "overdue" }),
         d ? el("p", { class: "decision", "data-testid": "decision", text: decisionText(d) }) : el("p", { class: "decision pending", "data-testid": "decision", text: "Awaiting decision" }),
       ]),
@@ -290,8 +313,10 @@
   function show(alert, fresh) {
     const known = cards.get(alert.seq);
     if (alert.decision) state.lastDecision = Math.max(state.lastDecision, alert.decision.id);
+    if (alert.changed_seq) state.lastSeq = Math.max(state.lastSeq, alert.changed_seq);
     if (known) {
-      // Seen already: only a newer decision changes it.
+      // Shown already: a newer decision re-draws the card; a newer sighting updates it
+      // in place (a form being filled in is left alone).
       const had = known.alert.decision ? known.alert.decision.id : 0;
       const has = alert.decision ? alert.decision.id : 0;
       if (has > had) {
@@ -299,6 +324,8 @@
         known.el.replaceWith(card);
         cards.set(alert.seq, { el: card, alert: alert });
         markOverdue(cards.get(alert.seq));
+      } else if ((alert.changed_seq || 0) > (known.alert.changed_seq || 0)) {
+        sighted(known, alert, fresh);
       }
       return;
     }
@@ -312,13 +339,31 @@
     }
     list.insertBefore(card, before);
     empty.hidden = true;
-    state.lastSeq = Math.max(state.lastSeq, alert.seq);
     markOverdue(cards.get(alert.seq));
     if (fresh && Date.now() - new Date(alert.time).getTime() < 60000) {
       card.classList.add("fresh");
       setTimeout(function () { card.classList.remove("fresh"); }, 6000);
       beep();
       flagTitle();
+    }
+  }
+
+  function sighted(known, alert, fresh) {
+    const closer = alert.distance < known.alert.distance;
+    known.alert = Object.assign({}, known.alert, alert, { decision: known.alert.decision });
+    const line = known.el.querySelector("[data-testid=sightings]");
+    line.textContent = sightingsText(alert);
+    line.dataset.count = String(alert.sightings);
+    known.el.querySelector("[data-testid=score-line]").replaceChildren(...scoreNodes(alert));
+    if (closer && alert.crop_url) {
+      // A closer view replaced the crop: fetch it again (the fetch is audited as a view).
+      const img = known.el.querySelector("img[alt=Camera]");
+      if (img) img.src = alert.crop_url + "&view=" + alert.changed_seq;
+    }
+    if (fresh) {
+      known.el.classList.remove("seen-again");
+      void known.el.offsetWidth; // restart the animation
+      known.el.classList.add("seen-again");
     }
   }
 
