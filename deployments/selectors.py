@@ -398,13 +398,10 @@ def deployments_needing_attention(user):
 
 
 def deployment_window(d: Deployment) -> str:
-    """ "Tue 1 Dec 21:48 – Wed 2 Dec 09:48": the second date only when it is another day."""
-    from django.template.defaultfilters import date as date_filter
+    """"Tue 1 Dec 21:48 – Wed 2 Dec 09:48": the second date only when it is another day."""
+    from core.templatetags.lfr_time import window
 
-    start, end = timezone.localtime(d.starts_at), timezone.localtime(d.ends_at)
-    same_day = start.date() == end.date()
-    end_format = "H:i" if same_day else "D j M H:i"
-    return f"{date_filter(start, 'D j M H:i')} – {date_filter(end, end_format)}"
+    return window(d.starts_at, d.ends_at)
 
 
 def waiting_for(user) -> list:

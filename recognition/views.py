@@ -46,6 +46,8 @@ def console_page(request, deployment_id):
         "can_adjudicate": access.can(request.user, "deployment", "adjudicate", deployment),
         "outcomes": [[v, label] for v, label in Adjudication.Outcome.choices],
         "groups": list(settings.LFR_EQUALITY_GROUPS),
+        "state": deployment.state,
+        "time_zone": settings.TIME_ZONE,
     }
     return render(
         request,

@@ -40,14 +40,20 @@
     if (!answered) setConn("connecting", "Connecting…");
     else if (trouble.requests) setConn("trouble", "Server trouble: a decision is not saved yet");
     else if (trouble.socket) setConn("trouble", "Server trouble: alerts may be delayed");
-    else setConn("live", "Live");
+    else if (config.state === "live") setConn("live", "Live");
+    else setConn("live", config.state === "completed" ? "Connected · deployment ended" : "Connected · not live yet");
   }
 
   function requestFailed() { trouble.requests += 1; refreshConn(); }
   function requestWorked() { trouble.requests = 0; refreshConn(); }
 
+  // One clock: every time in the force's zone (config.time_zone), whatever the browser's
+  // own zone is; the page names the zone once (in its footer).
+  const clock = new Intl.DateTimeFormat("en-GB", {
+    timeZone: config.time_zone, hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
+  });
   function fmtTime(iso) {
-    return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    return clock.format(new Date(iso));
   }
 
   function showDown() {
@@ -123,12 +129,37 @@
   window.addEventListener("online", function () { if (!state.socket) connect(); });
   setInterval(function () { if (!state.socket && !stopped) showDown(); }, 1000);
 
-  // --- cues ---------------------------------------------------------------------------
+  // --- cues: sound and desktop notifications, offered on the first visit, remembered ------
   let audio = null;
+  const prefs = {
+    get sound() { return localStorage.getItem("lfr.console.sound") === "on"; },
+    set sound(on) { localStorage.setItem("lfr.console.sound", on ? "on" : "off"); },
+  };
+  function startAudio() {
+    // Browsers allow sound only after a gesture: the click that turned it on is it.
+    if (!audio) audio = new (window.AudioContext || window.webkitAudioContext)();
+  }
+  soundBox.checked = prefs.sound;
   soundBox.addEventListener("change", function () {
-    // Browsers allow sound only after a gesture: this click is it.
-    if (soundBox.checked && !audio) audio = new (window.AudioContext || window.webkitAudioContext)();
+    prefs.sound = soundBox.checked;
+    if (soundBox.checked) startAudio();
   });
+  // A remembered "on" needs one gesture on this page before the browser lets it play.
+  document.addEventListener("pointerdown", function () { if (prefs.sound) startAudio(); }, { once: true });
+  const offer = document.getElementById("cue-offer");
+  if (offer && localStorage.getItem("lfr.console.asked") === null) {
+    offer.hidden = false;
+    offer.querySelector("[data-cue=on]").addEventListener("click", function () {
+      localStorage.setItem("lfr.console.asked", "yes");
+      prefs.sound = true; soundBox.checked = true; startAudio();
+      if ("Notification" in window && Notification.permission === "default") Notification.requestPermission();
+      offer.hidden = true;
+    });
+    offer.querySelector("[data-cue=off]").addEventListener("click", function () {
+      localStorage.setItem("lfr.console.asked", "no");
+      offer.hidden = true;
+    });
+  }
   function beep() {
     if (!soundBox.checked || !audio) return;
     const osc = audio.createOscillator();
@@ -141,6 +172,14 @@
     osc.connect(gain).connect(audio.destination);
     osc.start();
     osc.stop(audio.currentTime + 0.3);
+  }
+  function notify(alert) {
+    if (!("Notification" in window) || Notification.permission !== "granted" || !document.hidden) return;
+    const who = alert.subject ? alert.subject.display_name : alert.subject_reference;
+    const n = new Notification("Alert " + alert.seq + " · " + config.reference, {
+      body: who + " on " + alert.camera + " at " + fmtTime(alert.frame_at), tag: "lfr-alert-" + alert.seq,
+    });
+    n.onclick = function () { window.focus(); focusCard(alert.seq); n.close(); };
   }
   let unseen = 0;
   const baseTitle = document.title;
@@ -344,6 +383,7 @@
       card.classList.add("fresh");
       setTimeout(function () { card.classList.remove("fresh"); }, 6000);
       beep();
+      notify(alert);
       flagTitle();
     }
   }
@@ -375,6 +415,51 @@
       ? "Undecided for " + Math.floor(age) + " min" : "";
   }
   setInterval(function () { cards.forEach(markOverdue); }, 15000);
+
+  // --- keyboard: n/j next undecided, k/p previous, t/f true/false match, c/u confirmed
+  // or unconfirmed on the focused card, ? help. Keys typed into a field are left alone.
+  let focused = null;
+  function focusCard(seq) {
+    const entry = cards.get(seq);
+    if (!entry) return;
+    if (focused !== null && cards.get(focused)) cards.get(focused).el.classList.remove("focused");
+    focused = seq;
+    entry.el.classList.add("focused");
+    entry.el.scrollIntoView({ block: "center" });
+    entry.el.setAttribute("tabindex", "-1");
+    entry.el.focus({ preventScroll: true });
+  }
+  function step(direction) {
+    const order = Array.from(list.children).map(function (c) { return Number(c.dataset.seq); });
+    const open = order.filter(function (seq) { return !cards.get(seq).alert.decision; });
+    const pool = open.length ? open : order;
+    if (!pool.length) return;
+    const at = pool.indexOf(focused);
+    const next = at < 0 ? 0 : (at + direction + pool.length) % pool.length;
+    focusCard(pool[next]);
+  }
+  function choose(name, value) {
+    if (focused === null) step(1);
+    const entry = cards.get(focused);
+    const input = entry && entry.el.querySelector("input[name=" + name + "][value=" + value + "]");
+    if (input && !input.disabled) { input.checked = true; input.dispatchEvent(new Event("change", { bubbles: true })); }
+  }
+  const help = document.getElementById("shortcuts");
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target.closest && event.target.closest("input, textarea, select, [contenteditable]")) return;
+    const key = event.key;
+    if (key === "n" || key === "j") step(1);
+    else if (key === "k" || key === "p") step(-1);
+    else if (key === "t" && config.can_adjudicate) choose("is_true_match", "true");
+    else if (key === "f" && config.can_adjudicate) choose("is_true_match", "false");
+    else if (key === "c" && config.can_adjudicate) choose("confirmed", "true");
+    else if (key === "u" && config.can_adjudicate) choose("confirmed", "false");
+    else if (key === "?" && help) help.hidden = !help.hidden;
+    else return;
+    event.preventDefault();
+  });
+  state.focusCard = focusCard;
 
   connect();
 })();
