@@ -17,11 +17,10 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import (
@@ -459,7 +458,7 @@ def _work(lease, holder, status, outcome, seconds, stopping) -> tuple[str, bool]
             health.latencies_ms.append((time.time() - captured.captured_at) * 1000)
             tally.frames_processed += int(result.detected)
             tally.faces_seen += result.new_tracks
-            frame_at = datetime.fromtimestamp(captured.captured_at, tz=dt_timezone.utc)
+            frame_at = datetime.fromtimestamp(captured.captured_at, tz=UTC)
             status["last_frame_at"] = frame_at
             for match in result.matches:
                 alerts.add(
