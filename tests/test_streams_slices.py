@@ -267,3 +267,50 @@ def test_it_stops_backing_off_when_the_worker_shuts_down(lease_on, monkeypatch):
         stopping=lambda: calls.append(1) or len(calls) > 3,
     )
     assert (outcome.reason, outcome.successor) == ("worker stopping", True)
+
+
+class EndlessCamera:
+    """A live camera delivering frames as fast as they are asked for."""
+
+    live, fps, position, name = True, 25.0, 0, "endless"
+
+    def __init__(self):
+        self.no = 0
+
+    def read(self, decode=True):
+        self.no += 1
+        return self.no - 1, np.zeros((120, 160, 3), np.uint8) if decode else None
+
+    def close(self):
+        pass
+
+
+def test_it_drops_and_counts_frames_when_recognition_is_slower_than_the_camera(
+    lease_on, monkeypatch, slice_clock
+):
+    from recognition.engine.pipeline import Pipeline
+
+    camera = EndlessCamera()
+    monkeypatch.setattr(sources, "open_source", lambda url, **kwargs: camera)
+    analysed = []
+    real_process = Pipeline.process
+
+    def slow_process(self, frame, frame_no):
+        # Recognition takes as long as the camera needs for 50 frames.
+        seen = camera.no
+        deadline = time.monotonic() + 30
+        while camera.no < seen + 50 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        analysed.append(frame_no)
+        return real_process(self, frame, frame_no)
+
+    monkeypatch.setattr(Pipeline, "process", slow_process)
+    slice_clock.until = lambda: len(analysed) >= 4
+    lease = lease_on("rtsp://camera.invalid/stream")
+    run(lease, seconds=60.0)
+    # Each analysed frame is the newest: at least 50 - 5 frames dropped between two.
+    gaps = [b - a for a, b in zip(analysed, analysed[1:])]
+    assert all(gap >= 50 for gap in gaps), gaps
+    assert lease.frames_dropped >= 3 * 45
+    assert lease.degraded  # far behind real time, and said so
+    assert lease.latency_p95_ms is not None
