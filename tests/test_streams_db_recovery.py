@@ -5,12 +5,13 @@ The failure is injected at one exact call: either that call raises OperationalEr
 slice's own connection is terminated from another connection just before the call.
 """
 
+import time
+
 import cv2
 import numpy as np
 import pytest
 from django.db import OperationalError, connection
 
-from recognition import tasks
 from recognition.models import Alert, StreamLease
 from recognition.services import streams
 from tests.fixtures_recognition import watchlist_rows
@@ -137,15 +138,25 @@ def test_it_keeps_an_alert_it_could_not_write_and_says_so(obama_lease, monkeypat
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_asks_celery_to_retry_a_slice_the_database_kept_refusing(obama_lease, monkeypatch):
-    monkeypatch.setattr(streams, "lease_claim", lambda **kwargs: locked())
-    retried = []
+def test_it_keeps_claiming_after_the_database_refused_a_claim(obama_lease, monkeypatch):
+    from recognition.services import stream_runner
 
-    def retry(**kwargs):
-        retried.append(kwargs["countdown"])
-        return RuntimeError("retry")
+    real, calls = stream_runner.claimable_lease_ids, []
 
-    monkeypatch.setattr(tasks.stream_slice, "retry", retry)
-    with pytest.raises(RuntimeError, match="retry"):
-        tasks.stream_slice.run(obama_lease.pk)
-    assert retried and retried[0] > 0
+    def flaky(**kwargs):
+        calls.append(1)
+        return locked() if len(calls) == 1 else real(**kwargs)
+
+    served = []
+    monkeypatch.setattr(stream_runner, "claimable_lease_ids", flaky)
+    monkeypatch.setattr(
+        stream_runner, "stream_slice_run", lambda **kwargs: served.append(kwargs["lease_id"])
+    )
+    runner = stream_runner.StreamRunner(worker="w", capacity=1, poll=0.05).start()
+    try:
+        deadline = time.monotonic() + 60
+        while not served and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        runner.stop()
+    assert served == [obama_lease.pk] and len(calls) > 1

@@ -107,10 +107,8 @@ def test_it_plays_a_file_to_its_end_and_asks_for_no_successor(camera_files, leas
     assert (outcome.reason, outcome.successor, outcome.frames) == ("end of file", False, 20)
     assert (lease.position, lease.frames_in, lease.holder) == (20, 20, "")
     assert not lease.connected and lease.last_error == "end of file"
-    # The detector wants 1 frame in 5; on a busy machine some of those are dropped, and
-    # counted, rather than analysed late.
-    assert lease.frames_processed >= 1
-    assert lease.frames_processed * 5 + lease.frames_dropped >= 16
+    # A recording played once is analysed whole: the detector looks at 1 frame in 5.
+    assert lease.frames_processed >= 4 and lease.frames_dropped == 0
     assert lease.last_frame_at is not None and lease.last_error_at is not None
 
 
@@ -309,7 +307,7 @@ def test_it_drops_and_counts_frames_when_recognition_is_slower_than_the_camera(
     lease = lease_on("rtsp://camera.invalid/stream")
     run(lease, seconds=60.0)
     # Each analysed frame is the newest: at least 50 - 5 frames dropped between two.
-    gaps = [b - a for a, b in zip(analysed, analysed[1:])]
+    gaps = [b - a for a, b in zip(analysed, analysed[1:], strict=False)]
     assert all(gap >= 50 for gap in gaps), gaps
     assert lease.frames_dropped >= 3 * 45
     assert lease.degraded  # far behind real time, and said so

@@ -110,12 +110,17 @@ class LatestFrameReader:
     decoded: the first eligible one when recognition is waiting, otherwise one in
     `every`, so a busy consumer does not pay for colour conversion of frames it skips.
 
-    File sources are paced at their frame rate, as a camera would deliver them.
+    File sources are paced at their frame rate, as a camera would deliver them. With
+    drop=False (a recording analysed once, not a camera) nothing is dropped: the reader
+    waits until each frame recognition may take has been taken.
     The reader thread alone touches the capture; it closes the source when it ends.
     """
 
-    def __init__(self, source, *, every: int = 1, first_no: int | None = None):
+    def __init__(
+        self, source, *, every: int = 1, first_no: int | None = None, drop: bool = True
+    ):
         self.source = source
+        self.drop = drop
         # Numbers go on from `first_no` across reconnects (the tracker needs them to grow).
         self._renumber_from = first_no
         self.every = max(int(every), 1)
@@ -167,6 +172,8 @@ class LatestFrameReader:
                     if frame_no >= self._first:
                         self._latest = Captured(frame_no, frame, now, source.position)
                         self._cond.notify_all()
+                    while not self.drop and self._latest is not None and not self._closing:
+                        self._cond.wait(0.5)
         except Exception as exc:  # a decoder failure ends the stream like a drop does
             self.error = f"{type(exc).__name__}: {exc}"[:300]
         finally:
@@ -185,9 +192,11 @@ class LatestFrameReader:
             try:
                 while True:
                     latest = self._latest
-                    if latest is not None and latest.frame_no >= first:
+                    if latest is not None:
                         self._latest = None
-                        return latest
+                        self._cond.notify_all()
+                        if latest.frame_no >= first:
+                            return latest
                     if self._ended:
                         return None
                     remaining = deadline - time.monotonic()

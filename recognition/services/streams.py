@@ -427,7 +427,11 @@ def _work(lease, holder, status, outcome, seconds, stopping) -> tuple[str, bool]
                 opened += 1
                 if not source.live:
                     next_no = position
-                reader = LatestFrameReader(source, every=every, first_no=next_no)
+                # A camera (or a looped file standing in for one) drops what recognition
+                # cannot keep up with; a recording played once is analysed whole.
+                reader = LatestFrameReader(
+                    source, every=every, first_no=next_no, drop=source.live or camera.loop
+                )
                 read_before, delays = 0, None
                 status.update(connected=True, last_error="", source_fps=source.fps)
             captured = reader.take(next_no, timeout=0.5)
