@@ -56,6 +56,15 @@ def rss_mib(pid: int) -> float | None:
     return round(total / 1024, 1) if found else None
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) the process has used: a stream worker's cameras run in it."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def database_url() -> str:
     db = connection.settings_dict
     if connection.vendor == "postgresql":
@@ -85,6 +94,7 @@ class Worker:
             )  # fmt: skip
         self.started = time.monotonic()
         self.rss_first = None
+        self.cpu_first = None  # (wall, cpu seconds) a minute after start
 
     def kill(self, sig=signal.SIGKILL):
         if self.proc.poll() is None:
@@ -137,11 +147,17 @@ class Command(BaseCommand):
                 for w in procs:
                     if w.rss_first is None and now - w.started > 60:
                         w.rss_first = rss_mib(w.proc.pid)
+                        w.cpu_first = (now, cpu_seconds(w.proc.pid))
                 if kill_at and now >= kill_at[0]:
                     kill_at.pop(0)
                     resumes.append(self._kill_holder(deployment, procs))
                 time.sleep(1.0)
             rss_end = {w.name: rss_mib(w.proc.pid) for w in procs}
+            for w in procs:
+                w.cpu_share = None
+                if w.cpu_first and w.cpu_first[1] is not None:
+                    used = cpu_seconds(w.proc.pid) - w.cpu_first[1]
+                    w.cpu_share = used / (time.monotonic() - w.cpu_first[0])
         finally:
             for w in procs:
                 w.kill(signal.SIGTERM)
@@ -237,8 +253,14 @@ class Command(BaseCommand):
             missed = f" ({r['seconds'] / loop_s:.1f} loops unanalysed)" if r["seconds"] else ""
             out(f"kill {n}: camera {r['camera']} read again after {gap}{missed}")
         for w in procs:
+            share = f"{w.cpu_share:.2f} core" if w.cpu_share is not None else "n/a"
             out(f"worker {w.name} RSS: {w.rss_first} MiB (1 min after its last start) -> "
-                f"{rss_end.get(w.name)} MiB at the end")  # fmt: skip
+                f"{rss_end.get(w.name)} MiB at the end; CPU since then {share}")  # fmt: skip
+        frames = sum(lease.frames_in for lease in leases)
+        if frames:
+            # Share of real time analysed: the detector wants 1 frame in 5 (PipelineConfig).
+            analysed = min(1.0, sum(lease.frames_processed for lease in leases) * 5 / frames)
+            out(f"analysed {analysed:.0%} of the frames real time asks for")
 
 
 def _clip_seconds(clip: Path) -> float:
