@@ -114,14 +114,16 @@ def test_it_reconnects_when_its_connection_was_terminated(obama_lease, monkeypat
 
 @on_postgres
 @pytest.mark.django_db(transaction=True)
-def test_it_beats_again_after_its_connection_was_terminated(obama_lease, monkeypatch):
-    monkeypatch.setattr(streams, "HEARTBEAT_SECONDS", 0.0)  # a beat after every frame
+def test_it_beats_again_after_its_connection_was_terminated(obama_lease, monkeypatch, tmp_path):
+    # 11 frames: the detector takes frames 0, 5 and 10, with a beat after each.
+    obama_video(tmp_path / "obama.mp4", frames=11)
+    monkeypatch.setattr(streams, "HEARTBEAT_SECONDS", 0.0)  # a beat after every frame taken
     # Call 1 is the slice's start; call 2 is inside the first beat, after its write.
     calls = fail_once(monkeypatch, "_still_wanted", terminate_own_connection, on=2)
     outcome = run(obama_lease)
-    assert (outcome.reason, outcome.frames) == ("end of file", 3)
+    assert (outcome.reason, outcome.frames) == ("end of file", 11)
     assert len(calls) >= 3
-    assert obama_lease.holder == "" and obama_lease.frames_in == 3
+    assert obama_lease.holder == "" and obama_lease.frames_in == 11
 
 
 @pytest.mark.django_db(transaction=True)
