@@ -12,7 +12,7 @@ DEV_STAMP := $(VENV)/.dev-$(HASH)
 # the same module prebuilt, so face_recognition is installed without its dependencies.
 FACE_RECOGNITION := face_recognition==1.3.0
 
-.PHONY: demo test test-fast bench install install-dev browser lint e2e clean
+.PHONY: demo test test-fast bench install install-dev browser rtsp lint e2e clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,16 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is missing: run 'sudo apt-get install chromium'"; exit 1; fi; }
 
+# Stream tests and soak_streams serve real RTSP cameras with GStreamer's RTSP server, through
+# python3-gi (Debian's /usr/bin/python3, not the venv): installed from the distribution.
+RTSP_PACKAGES := gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 python3-gi \
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+rtsp:
+	@/usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0'); \
+	  from gi.repository import GstRtspServer" >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $(RTSP_PACKAGES) >/dev/null; \
+	  else echo "GStreamer's RTSP server is missing: run 'sudo apt-get install $(RTSP_PACKAGES)'"; exit 1; fi; }
+
 demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
@@ -47,7 +57,7 @@ demo: install
 lint: install-dev
 	$(BIN)/ruff check .
 
-test: install-dev browser
+test: install-dev browser rtsp
 	$(BIN)/ruff check .
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run

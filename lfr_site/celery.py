@@ -7,7 +7,7 @@ import logging
 import os
 import uuid
 
-from celery import Celery
+from celery import Celery, bootsteps
 from celery.signals import worker_init
 from kombu.transport import TRANSPORT_ALIASES, filesystem
 
@@ -56,6 +56,35 @@ TRANSPORT_ALIASES["filesystem"] = "lfr_site.celery:FileSystemTransport"
 app = Celery("lfr")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+class StreamRunnerStep(bootsteps.StartStopStep):
+    """A worker that consumes the `streams` queue reads cameras (services.stream_runner).
+
+    It runs in the worker's main process, whatever the pool: there Celery's warm shutdown
+    flag is set, so SIGTERM ends every session at once and hands its camera over.
+    """
+
+    def __init__(self, worker, **kwargs):
+        self.runner = None
+
+    def start(self, worker):
+        if "streams" not in worker.app.amqp.queues.consume_from:
+            return
+        from recognition.services.stream_runner import StreamRunner
+        from recognition.tasks import _worker_stopping
+
+        self.runner = StreamRunner(worker=worker.hostname, stopping=_worker_stopping).start()
+
+    def stop(self, worker):
+        if self.runner is not None:
+            self.runner.stop()
+            self.runner = None
+
+    shutdown = stop
+
+
+app.steps["worker"].add(StreamRunnerStep)
 
 
 @worker_init.connect

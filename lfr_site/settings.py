@@ -144,9 +144,9 @@ if REDIS_URL:
     }
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # A stream slice runs for up to LFR_STREAM_SLICE_SECONDS; redelivery must not
-        # hand it to a second worker while the first still holds the lease.
-        "visibility_timeout": 3600,
+        # No task runs long (cameras are read by the stream runner, not by tasks): a
+        # task of a killed worker is redelivered after this, not after an hour.
+        "visibility_timeout": 300,
     }
 else:
     # Embedded default: the in-process layer is visible only inside one process, so
@@ -186,7 +186,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"recognition.tasks.stream_slice": {"queue": "streams"}}
+CELERY_TASK_ROUTES = {}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
 # Every periodic job in one place; each task is a thin caller of its app's service.
@@ -362,8 +362,11 @@ LFR_CAMERA_TEST_SECONDS = env_int("LFR_CAMERA_TEST_SECONDS", 15, minimum=2)
 # Matches of one subject at one deployment less than this apart (frame time) are one
 # sighting: they update one alert instead of raising another.
 LFR_SIGHTING_WINDOW_SECONDS = env_int("LFR_SIGHTING_WINDOW_SECONDS", 60, minimum=1)
-LFR_STREAM_SLICE_SECONDS = env_int("LFR_STREAM_SLICE_SECONDS", 60, minimum=5)
-# Stale after 15 s + supervisor every 10 s: a killed worker's camera resumes within ~25 s.
+# Cameras one stream worker (a `celery worker -Q streams` process) reads at once; all of
+# its cameras share one core (one process, one dlib lock): see README "Stream capacity".
+LFR_STREAM_CAMERAS_PER_WORKER = env_int("LFR_STREAM_CAMERAS_PER_WORKER", 4, minimum=1)
+# Stale after 15 s, claimed at another worker's next poll (1 s): a killed worker's camera
+# resumes about 16 s after its last heartbeat.
 LFR_STREAM_LEASE_STALE_SECONDS = env_int("LFR_STREAM_LEASE_STALE_SECONDS", 15, minimum=5)
 LFR_EQUALITY_GROUPS = env_list(
     "LFR_EQUALITY_GROUPS", ["Asian", "Black", "Mixed", "White", "Other", "Not recorded"]

@@ -1,16 +1,18 @@
-"""Recognition's Celery tasks: thin callers of recognition.services (JSON args, ids only)."""
+"""Recognition's Celery tasks: thin callers of recognition.services (JSON args, ids only).
+
+Cameras are not tasks: each stream worker's runner (services.stream_runner) claims their
+leases and reads them continuously; the supervisor only keeps the leases right.
+"""
 
 from celery import shared_task
-from django.conf import settings
-from django.db import InterfaceError, OperationalError, transaction
-
-# A slice whose database stayed locked or lost through its own back-off is queued again
-# this much later (a few times), rather than waiting for its lease to look stale.
-DB_RETRY_COUNTDOWN = 5
 
 
 def _worker_stopping() -> bool:
-    """True once this worker was asked to shut down (SIGTERM, Ctrl-C, a deploy)."""
+    """True once this worker was asked to shut down (SIGTERM, Ctrl-C, a deploy).
+
+    Read in the worker's main process, where the runner's sessions run and where Celery
+    sets the flag (a prefork child never sees it).
+    """
     from celery.worker import state
 
     # Celery stores the exit code there, and 0 means "stop": test against None/False.
@@ -20,39 +22,12 @@ def _worker_stopping() -> bool:
     )
 
 
-@shared_task(
-    bind=True,
-    name="recognition.tasks.stream_slice",
-    ignore_result=True,
-    # Only the prefork pool enforces these. Under solo or threads a slice stuck in a
-    # blocking read still loses its camera: the lease goes stale and another worker takes it.
-    soft_time_limit=settings.LFR_STREAM_SLICE_SECONDS + 60,
-    time_limit=settings.LFR_STREAM_SLICE_SECONDS + 120,
-)
-def stream_slice(self, lease_id: int):
-    """Work one camera for one bounded slice, then hand it to a successor task."""
-    from recognition.services.streams import holder_id, stream_slice_run
-
-    try:
-        outcome = stream_slice_run(
-            lease_id=lease_id,
-            holder=holder_id(self.request.hostname or ""),
-            stopping=_worker_stopping,
-        )
-    except (OperationalError, InterfaceError) as exc:
-        raise self.retry(exc=exc, countdown=DB_RETRY_COUNTDOWN, max_retries=5) from exc
-    if outcome.successor:
-        transaction.on_commit(lambda: stream_slice.delay(lease_id))
-    return outcome.reason
-
-
 @shared_task(name="recognition.tasks.stream_supervisor", ignore_result=True)
 def stream_supervisor():
-    """Beat job: keep one lease per live camera and restart any that went stale."""
+    """Beat job: keep one lease per live camera and flag cameras no worker reads."""
     from recognition.services.streams import streams_supervise
 
-    for lease_id in streams_supervise():
-        transaction.on_commit(lambda lease_id=lease_id: stream_slice.delay(lease_id))
+    return streams_supervise()
 
 
 @shared_task(name="recognition.tasks.alert_retention", ignore_result=True)

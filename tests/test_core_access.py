@@ -69,7 +69,7 @@ def test_it_reports_each_health_check(client, users):
         "broker",
         "worker heartbeat",
         "beat jobs",
-        "stream slices",
+        "stream sessions",
         "live cameras",
     }
     assert checks["database"]["ok"] and checks["channel layer"]["ok"] and checks["broker"]["ok"]

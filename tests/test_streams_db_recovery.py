@@ -126,14 +126,16 @@ def test_it_reconnects_when_its_connection_was_terminated(obama_lease, monkeypat
 
 @on_postgres
 @pytest.mark.django_db(transaction=True)
-def test_it_beats_again_after_its_connection_was_terminated(obama_lease, monkeypatch):
-    monkeypatch.setattr(streams, "HEARTBEAT_SECONDS", 0.0)  # a beat after every frame
+def test_it_beats_again_after_its_connection_was_terminated(obama_lease, monkeypatch, tmp_path):
+    # 11 frames: the detector takes frames 0, 5 and 10, with a beat after each.
+    obama_video(tmp_path / "obama.mp4", frames=11)
+    monkeypatch.setattr(streams, "HEARTBEAT_SECONDS", 0.0)  # a beat after every frame taken
     # Call 1 is the slice's start; call 2 is inside the first beat, after its write.
     calls = fail_once(monkeypatch, "_still_wanted", terminate_own_connection, on=2)
     outcome = run(obama_lease)
-    assert (outcome.reason, outcome.frames) == ("end of file", 3)
+    assert (outcome.reason, outcome.frames) == ("end of file", 11)
     assert len(calls) >= 3
-    assert obama_lease.holder == "" and obama_lease.frames_in == 3
+    assert obama_lease.holder == "" and obama_lease.frames_in == 11
 
 
 @pytest.mark.django_db(transaction=True)
@@ -150,18 +152,28 @@ def test_it_keeps_an_alert_it_could_not_write_and_says_so(obama_lease, monkeypat
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_asks_celery_to_retry_a_slice_the_database_kept_refusing(obama_lease, monkeypatch):
-    monkeypatch.setattr(streams, "lease_claim", lambda **kwargs: locked())
-    retried = []
+def test_it_keeps_claiming_after_the_database_refused_a_claim(obama_lease, monkeypatch):
+    from recognition.services import stream_runner
 
-    def retry(**kwargs):
-        retried.append(kwargs["countdown"])
-        return RuntimeError("retry")
+    real, calls = stream_runner.claimable_lease_ids, []
 
-    monkeypatch.setattr(tasks.stream_slice, "retry", retry)
-    with pytest.raises(RuntimeError, match="retry"):
-        tasks.stream_slice.run(obama_lease.pk)
-    assert retried and retried[0] > 0
+    def flaky(**kwargs):
+        calls.append(1)
+        return locked() if len(calls) == 1 else real(**kwargs)
+
+    served = []
+    monkeypatch.setattr(stream_runner, "claimable_lease_ids", flaky)
+    monkeypatch.setattr(
+        stream_runner, "stream_slice_run", lambda **kwargs: served.append(kwargs["lease_id"])
+    )
+    runner = stream_runner.StreamRunner(worker="w", capacity=1, poll=0.05).start()
+    try:
+        deadline = time.monotonic() + 60
+        while not served and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        runner.stop()
+    assert served == [obama_lease.pk] and len(calls) > 1
 
 
 # --- The fault figure: every backend of the database terminated, under load ------------

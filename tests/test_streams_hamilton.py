@@ -7,7 +7,6 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from core.models import AuditEvent
-from recognition import tasks
 from recognition.models import Alert, StreamLease
 from recognition.services import streams
 from recognition.services.alerts import alert_group
@@ -45,9 +44,11 @@ def test_it_alerts_on_both_watchlisted_faces_and_nudges_the_console(
     channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(alert_group(deployment.pk), channel)
 
-    [lease_id] = streams.streams_supervise()
+    streams.streams_supervise()
+    lease_id = StreamLease.objects.get(deployment=deployment).pk
     with django_capture_on_commit_callbacks(execute=True):
-        assert tasks.stream_slice(lease_id) == "end of file"
+        outcome = streams.stream_slice_run(lease_id=lease_id, holder="w/1/a")
+        assert outcome.reason == "end of file"
 
     alerts = list(Alert.objects.filter(deployment=deployment).order_by("seq"))
     print("alerts:", [(a.seq, a.subject_reference, round(a.distance, 3)) for a in alerts])

@@ -130,11 +130,11 @@ def test_it_names_the_holder_by_worker_and_process():
 def test_it_creates_one_lease_per_enabled_camera_of_a_live_deployment(deployment):
     disabled = deployment.cameras.order_by("pk").last()
     Camera.objects.filter(pk=disabled.pk).update(enabled=False)
-    started = streams.streams_supervise()
-    streams.streams_supervise()
+    assert streams.streams_supervise() == []  # just created: the workers' runners claim it
+    unserved = streams.streams_supervise()  # still unread a pass later: an alarm
     leases = StreamLease.objects.filter(deployment=deployment)
     assert leases.count() == 1
-    assert started == [leases.get().pk]
+    assert unserved == [leases.get().pk]
 
 
 def test_it_leaves_a_working_lease_alone(deployment):
@@ -147,9 +147,26 @@ def test_it_leaves_a_just_released_lease_to_its_successor(deployment):
     assert lease.pk not in streams.streams_supervise()
 
 
-def test_it_restarts_a_lease_whose_holder_went_silent(deployment):
-    lease = lease_for(deployment, holder="dead/1/a", heartbeat_at=ago(60))
+def test_it_flags_a_camera_whose_holder_went_silent(deployment):
+    lease = lease_for(deployment, holder="dead/1/a", heartbeat_at=ago(60), connected=True)
     assert lease.pk in streams.streams_supervise()
+    lease.refresh_from_db()
+    assert not lease.connected and lease.degraded
+    assert lease.last_error == streams.UNSERVED and lease.last_error_at is not None
+
+
+def test_it_flags_a_camera_no_worker_reads(deployment):
+    streams.streams_supervise()
+    streams.streams_supervise()
+    for lease in StreamLease.objects.filter(deployment=deployment):
+        assert lease.last_error == streams.UNSERVED and lease.degraded
+
+
+def test_it_keeps_a_cameras_own_error_when_it_flags_it(deployment):
+    lease = lease_for(deployment, holder="", heartbeat_at=ago(60), last_error="end of file")
+    streams.streams_supervise()
+    lease.refresh_from_db()
+    assert lease.last_error == "end of file"
 
 
 def test_it_stops_the_leases_of_a_deployment_that_ended(deployment):
@@ -168,23 +185,26 @@ def test_it_stops_the_lease_of_a_camera_that_was_disabled(deployment):
     assert lease.stopped
 
 
-def test_it_enqueues_slices_only_after_commit(deployment, django_capture_on_commit_callbacks):
+def test_it_never_enqueues_a_camera_task(
+    deployment, django_capture_on_commit_callbacks, monkeypatch
+):
+    from celery.app.task import Task
+
     sent = []
-    tasks.stream_slice.delay = sent.append  # instance attribute: undone below
-    try:
-        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+    monkeypatch.setattr(Task, "apply_async", lambda self, *a, **k: sent.append(self.name))
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(3):
             tasks.stream_supervisor()
-        assert sent == []
-        for callback in callbacks:
-            callback()
-    finally:
-        del tasks.stream_slice.delay
-    assert sorted(sent) == sorted(StreamLease.objects.values_list("pk", flat=True))
-    assert len(sent) == 2
+    StreamLease.objects.update(heartbeat_at=ago(60))
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.stream_supervisor()
+    # Workers claim leases themselves: no task can be queued twice, or wait on a pool.
+    assert sent == []
 
 
 def test_it_returns_quietly_when_the_lease_is_gone(db):
-    assert tasks.stream_slice(987654) == "not claimed"
+    outcome = streams.stream_slice_run(lease_id=987654, holder="w/1/a")
+    assert outcome.reason == "not claimed"
 
 
 def test_it_runs_the_alert_retention_service(db):

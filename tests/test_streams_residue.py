@@ -9,7 +9,6 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from recognition import tasks
 from recognition.models import Alert, StreamLease
 from recognition.services import streams
 from tests.fixtures_recognition import watchlist_rows
@@ -87,11 +86,13 @@ def test_it_leaves_only_counters_after_a_stream_of_unknown_faces(
 ):
     # Obama and Biden are not in the hamilton clip: every face in it is a non-match.
     deployment = stream_deployment(rows=watchlist_rows("obama.jpg", "biden.jpg"))
-    [lease_id] = streams.streams_supervise()
+    streams.streams_supervise()
+    lease_id = StreamLease.objects.get(deployment=deployment).pk
     before_db, before_files, before_redis = database_rows(), var_files(), redis_dump()
 
     with caplog.at_level(logging.DEBUG), django_capture_on_commit_callbacks(execute=True):
-        assert tasks.stream_slice(lease_id) == "end of file"
+        outcome = streams.stream_slice_run(lease_id=lease_id, holder="w/1/a")
+        assert outcome.reason == "end of file"
 
     after_db, after_files, after_redis = database_rows(), var_files(), redis_dump()
     # Faces were seen, and counted ...

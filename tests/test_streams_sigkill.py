@@ -1,4 +1,8 @@
-"""A worker killed with SIGKILL mid-stream: another worker resumes the camera and alerts."""
+"""Real stream workers: SIGKILL mid-stream, and warm shutdown (solo and prefork pools).
+
+A killed worker's camera is taken by the other worker once the lease is stale; a worker
+told to stop (SIGTERM) hands its camera over at once and exits without being killed.
+"""
 
 import os
 import signal
@@ -15,24 +19,22 @@ from recognition.models import Alert, StreamLease
 from tests.fixtures_recognition import watchlist_rows
 from tests.helpers import PYTHON, subprocess_env
 
-SLICE_SECONDS = 10
 STALE_SECONDS = 5
 
 
 class Worker:
     """A real `celery worker` on the streams queue, in its own process group."""
 
-    def __init__(self, name, tmp_path):
+    def __init__(self, name, tmp_path, pool="solo", stale=STALE_SECONDS):
         self.log = tmp_path / f"{name}.log"
         env = subprocess_env(
             LFR_ALLOW_DETACHED_WORKER="1",
-            LFR_STREAM_SLICE_SECONDS=str(SLICE_SECONDS),
-            LFR_STREAM_LEASE_STALE_SECONDS=str(STALE_SECONDS),
+            LFR_STREAM_LEASE_STALE_SECONDS=str(stale),
         )
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
                 [PYTHON, "-m", "celery", "-A", "lfr_site", "worker", "-Q", "streams,default",
-                 "--pool", "solo", "-c", "1", "-n", f"{name}@%h", "-l", "WARNING",
+                 "--pool", pool, "-c", "1", "-n", f"{name}@%h", "-l", "WARNING",
                  "--without-gossip", "--without-mingle", "--without-heartbeat"],
                 cwd=tmp_path,  # the filesystem transport keeps control files in the cwd
                 env=env,
@@ -63,6 +65,14 @@ def purge_queues():
                 channel.queue_purge(queue)
             except Exception:  # a queue never declared on this broker: nothing to purge
                 pass
+
+
+def parent_of(pid):
+    """The parent's pid (a prefork child's worker), or None once it is gone."""
+    try:
+        return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def wait_for(what, condition, seconds, workers, poll=0.5, during=None):
@@ -104,12 +114,23 @@ class Stream:
         """Wait until a slice runs and alerts; then (holder, the other worker)."""
         self.wait("a first alert", self.last_seq, 120)
         pid = self.wait("a lease holder", self.holder, 60)
-        holder = next(w for w in self.workers if w.pid == pid)
+        holder = next(w for w in self.workers if w.pid in (pid, parent_of(pid)))
         return holder, next(w for w in self.workers if w is not holder)
 
 
+@pytest.fixture(params=["solo"])
+def pool(request):
+    return request.param
+
+
+@pytest.fixture(params=[STALE_SECONDS])
+def stale(request):
+    """The workers' stale period; a hand-over test makes it unreachable (an hour)."""
+    return request.param
+
+
 @pytest.fixture
-def stream(stream_deployment, tmp_path, settings):
+def stream(stream_deployment, tmp_path, settings, pool, stale):
     # The test plays beat (the supervisor), so it judges staleness like the workers do.
     settings.LFR_STREAM_LEASE_STALE_SECONDS = STALE_SECONDS
     # Lin-Manuel Miranda faces the camera for seconds in every loop of the clip.
@@ -119,9 +140,9 @@ def stream(stream_deployment, tmp_path, settings):
         threshold=0.6,  # the library's tolerance: an alert in every loop, whatever the tuning
     )
     purge_queues()
-    workers = [Worker("w1", tmp_path), Worker("w2", tmp_path)]
+    workers = [Worker("w1", tmp_path, pool, stale), Worker("w2", tmp_path, pool, stale)]
     try:
-        tasks.stream_supervisor()  # creates the lease and enqueues its first slice
+        tasks.stream_supervisor()  # creates the lease; a worker's runner claims it
         yield Stream(deployment, workers)
     finally:
         for worker in workers:
@@ -163,11 +184,20 @@ def test_it_resumes_a_killed_workers_camera_on_another_worker(stream):
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("pool", ["solo", "prefork"], indirect=True)
+@pytest.mark.parametrize("stale", [3600], indirect=True)
 def test_it_hands_a_stopped_workers_camera_over_without_waiting(stream):
     leaving, staying = stream.worker_holding()
-    os.killpg(leaving.pid, signal.SIGTERM)  # a deploy or Ctrl-C: Celery's warm shutdown
+    # A deploy or Ctrl-C: Celery's warm shutdown, signalled to the worker's main process
+    # only (a prefork child never sees it).
+    os.kill(leaving.pid, signal.SIGTERM)
     seq_at_stop = stream.last_seq()
-    leaving.proc.wait(timeout=60)
-    # No supervisor runs here: the slice ended early and enqueued its own successor.
-    stream.wait("the other worker to take the lease", lambda: stream.holder() == staying.pid, 60)
+    # It exits by itself (nothing had to be killed), with Celery's clean exit status.
+    assert leaving.proc.wait(timeout=60) == 0
+    # Staleness takes an hour here: the session ended at once and handed the lease over.
+    stream.wait(
+        "the other worker to take the lease",
+        lambda: staying.pid in (stream.holder(), parent_of(stream.holder())),
+        60,
+    )
     stream.wait("a new match", lambda: stream.last_seq() > seq_at_stop, 120)

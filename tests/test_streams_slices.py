@@ -1,8 +1,8 @@
-"""Stream slices: bounded work, resume at the recorded position, reconnect with backoff.
+"""Camera sessions: resume at the recorded position, reconnect with back-off, hand over.
 
-No test here depends on how much work fits into a slice's seconds: a slice is ended by
-what it did (`slice_clock` runs its clock out once a condition holds), so a loaded
-machine makes a test slower, never wrong.
+No test here depends on how much work fits into some seconds: a session given a bound is
+ended by what it did (`slice_clock` runs its clock out once a condition holds), so a
+loaded machine makes a test slower, never wrong.
 """
 
 import time
@@ -59,6 +59,7 @@ class SliceClock:
     def __init__(self):
         self.until = lambda: False
         self.sleep = time.sleep
+        self.time = time.time
 
     def monotonic(self) -> float:
         return time.monotonic() + (1e6 if self.until() else 0.0)
@@ -106,8 +107,9 @@ def test_it_plays_a_file_to_its_end_and_asks_for_no_successor(camera_files, leas
     assert (outcome.reason, outcome.successor, outcome.frames) == ("end of file", False, 20)
     assert (lease.position, lease.frames_in, lease.holder) == (20, 20, "")
     assert not lease.connected and lease.last_error == "end of file"
-    assert lease.frames_processed >= 4  # the detector looks at 1 frame in 5
-    assert lease.last_frame_at is not None
+    # A recording played once is analysed whole: the detector looks at 1 frame in 5.
+    assert lease.frames_processed >= 4 and lease.frames_dropped == 0
+    assert lease.last_frame_at is not None and lease.last_error_at is not None
 
 
 def test_it_resumes_a_file_where_the_last_slice_stopped(camera_files, lease_on):
@@ -116,18 +118,16 @@ def test_it_resumes_a_file_where_the_last_slice_stopped(camera_files, lease_on):
     assert lease.position == 20
 
 
-def test_it_hands_over_to_a_successor_when_the_slice_time_is_up(
-    camera_files, lease_on, django_capture_on_commit_callbacks, monkeypatch, slice_clock, reads
+def test_it_leaves_the_lease_claimable_at_once_when_a_bounded_session_ends(
+    camera_files, lease_on, slice_clock, reads
 ):
     slice_clock.until = lambda: len(reads) >= 5
     lease = lease_on(write_video(camera_files / "loop.mp4", frames=10, fps=30), loop=True)
-    sent = []
-    monkeypatch.setattr(tasks.stream_slice, "delay", sent.append, raising=False)
-    with django_capture_on_commit_callbacks(execute=True):
-        assert tasks.stream_slice(lease.pk) == "slice over"
-    lease.refresh_from_db()
-    assert sent == [lease.pk]
-    assert lease.holder == "" and lease.connected and lease.slice_no == 1
+    outcome = run(lease, seconds=60.0)
+    assert (outcome.reason, outcome.successor) == ("slice over", True)
+    assert lease.holder == "" and not lease.connected and lease.slice_no == 1
+    assert lease.heartbeat_at is None  # a hand-over: no stale period to wait out
+    assert streams.lease_claim(lease_id=lease.pk, holder="w2/2/b")
     assert 0 < lease.position <= 10  # a position inside the looping file
 
 
@@ -188,8 +188,8 @@ def test_it_reconnects_when_a_live_stream_drops(lease_on, quick_backoff, monkeyp
     outcome = run(lease, seconds=60.0)
     assert len(opened) == 2
     assert outcome.successor and outcome.frames > 3
-    # Connected again, and the drop is no longer the camera's current error.
-    assert lease.connected and lease.last_error == ""
+    # The drop is no longer the camera's current error, and it was counted.
+    assert lease.last_error == "" and lease.reconnects == 1
 
 
 def test_it_stops_early_when_the_deployment_ends(camera_files, lease_on, monkeypatch, reads):
@@ -240,19 +240,18 @@ def test_it_keeps_the_camera_through_a_failed_heartbeat(
     assert lease.frames_in == outcome.frames
 
 
-def test_it_hands_over_at_once_when_the_worker_shuts_down(
-    camera_files, lease_on, monkeypatch, django_capture_on_commit_callbacks
-):
+def test_it_hands_over_at_once_when_the_worker_shuts_down(camera_files, lease_on, monkeypatch):
     from celery.worker import state
 
     lease = lease_on(write_video(camera_files / "loop.mp4", frames=10, fps=30), loop=True)
-    sent = []
-    monkeypatch.setattr(tasks.stream_slice, "delay", sent.append, raising=False)
     monkeypatch.setattr(state, "should_stop", 0)  # what Celery sets on SIGTERM (exit code 0)
-    with django_capture_on_commit_callbacks(execute=True):
-        assert tasks.stream_slice(lease.pk) == "worker stopping"
+    outcome = streams.stream_slice_run(
+        lease_id=lease.pk, holder="w/1/a", stopping=tasks._worker_stopping
+    )
+    assert (outcome.reason, outcome.successor) == ("worker stopping", True)
     lease.refresh_from_db()
-    assert sent == [lease.pk] and lease.holder == ""
+    assert lease.holder == "" and lease.heartbeat_at is None
+    assert streams.lease_claim(lease_id=lease.pk, holder="w2/2/b")
 
 
 def test_it_stops_backing_off_when_the_worker_shuts_down(lease_on, monkeypatch):
@@ -266,3 +265,50 @@ def test_it_stops_backing_off_when_the_worker_shuts_down(lease_on, monkeypatch):
         stopping=lambda: calls.append(1) or len(calls) > 3,
     )
     assert (outcome.reason, outcome.successor) == ("worker stopping", True)
+
+
+class EndlessCamera:
+    """A live camera delivering frames as fast as they are asked for."""
+
+    live, fps, position, name = True, 25.0, 0, "endless"
+
+    def __init__(self):
+        self.no = 0
+
+    def read(self, decode=True):
+        self.no += 1
+        return self.no - 1, np.zeros((120, 160, 3), np.uint8) if decode else None
+
+    def close(self):
+        pass
+
+
+def test_it_drops_and_counts_frames_when_recognition_is_slower_than_the_camera(
+    lease_on, monkeypatch, slice_clock
+):
+    from recognition.engine.pipeline import Pipeline
+
+    camera = EndlessCamera()
+    monkeypatch.setattr(sources, "open_source", lambda url, **kwargs: camera)
+    analysed = []
+    real_process = Pipeline.process
+
+    def slow_process(self, frame, frame_no):
+        # Recognition takes as long as the camera needs for 50 frames.
+        seen = camera.no
+        deadline = time.monotonic() + 30
+        while camera.no < seen + 50 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        analysed.append(frame_no)
+        return real_process(self, frame, frame_no)
+
+    monkeypatch.setattr(Pipeline, "process", slow_process)
+    slice_clock.until = lambda: len(analysed) >= 4
+    lease = lease_on("rtsp://camera.invalid/stream")
+    run(lease, seconds=60.0)
+    # Each analysed frame is the newest: at least 50 - 5 frames dropped between two.
+    gaps = [b - a for a, b in zip(analysed, analysed[1:], strict=False)]
+    assert all(gap >= 50 for gap in gaps), gaps
+    assert lease.frames_dropped >= 3 * 45
+    assert lease.degraded  # far behind real time, and said so
+    assert lease.latency_p95_ms is not None

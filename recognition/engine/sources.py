@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import random
 import socket
+import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -84,6 +87,135 @@ class VideoSource:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+@dataclass(frozen=True)
+class Captured:
+    """A frame handed to recognition: its number, pixels, capture time and the file position."""
+
+    frame_no: int
+    frame: np.ndarray
+    captured_at: float  # time.time() when the frame came off the source
+    position: int  # VideoSource.position after this frame (where a hand-over resumes)
+
+
+WAITING = object()  # take(): no new frame yet, ask again
+
+
+class LatestFrameReader:
+    """Reads a source on its own thread and hands recognition only the newest frame.
+
+    A camera goes on producing while recognition works on a frame; what it produced
+    meanwhile is overwritten here, never queued, so the frame analysed is always the
+    newest and the capture-to-analysis latency cannot grow. `take(first)` returns the
+    newest decoded frame numbered `first` or later. Only frames that may be taken are
+    decoded: the first eligible one when recognition is waiting, otherwise one in
+    `every`, so a busy consumer does not pay for colour conversion of frames it skips.
+
+    File sources are paced at their frame rate, as a camera would deliver them. With
+    drop=False (a recording analysed once, not a camera) nothing is dropped: the reader
+    waits until each frame recognition may take has been taken.
+    The reader thread alone touches the capture; it closes the source when it ends.
+    """
+
+    def __init__(
+        self, source, *, every: int = 1, first_no: int | None = None, drop: bool = True
+    ):
+        self.source = source
+        self.drop = drop
+        # Numbers go on from `first_no` across reconnects (the tracker needs them to grow).
+        self._renumber_from = first_no
+        self.every = max(int(every), 1)
+        self.frames_in = 0  # frames read from the source (written by the reader thread only)
+        self.error: str = ""
+        self._cond = threading.Condition()
+        self._latest: Captured | None = None
+        self._first = 0
+        self._waiting = False
+        self._ended = False
+        self._closing = False
+        self._thread = threading.Thread(
+            target=self._run, name=f"reader {getattr(source, 'name', '')}", daemon=True
+        )
+        self._thread.start()
+
+    def _decode_next(self, candidate: int | None) -> bool:
+        with self._cond:
+            first, waiting = self._first, self._waiting
+        if candidate is None:
+            return True
+        return candidate >= first and (waiting or (candidate - first) % self.every == 0)
+
+    def _run(self) -> None:
+        source = self.source
+        pace = not source.live and source.fps > 0
+        started, first_no, candidate = None, None, None
+        try:
+            while not self._closing:
+                item = source.read(decode=self._decode_next(candidate))
+                if item is None:
+                    break
+                frame_no, frame = item
+                if self._renumber_from is not None:
+                    frame_no = self._renumber_from + self.frames_in
+                now = time.time()
+                self.frames_in += 1
+                candidate = frame_no + 1
+                if pace:
+                    if started is None:
+                        started, first_no = time.monotonic(), frame_no
+                    due = started + (frame_no - first_no) / source.fps
+                    if due > time.monotonic():
+                        time.sleep(due - time.monotonic())
+                        now = time.time()
+                if frame is None:
+                    continue
+                with self._cond:
+                    if frame_no >= self._first:
+                        self._latest = Captured(frame_no, frame, now, source.position)
+                        self._cond.notify_all()
+                    while not self.drop and self._latest is not None and not self._closing:
+                        self._cond.wait(0.5)
+        except Exception as exc:  # a decoder failure ends the stream like a drop does
+            self.error = f"{type(exc).__name__}: {exc}"[:300]
+        finally:
+            with self._cond:
+                self._ended = True
+                self._cond.notify_all()
+            source.close()
+
+    def take(self, first: int = 0, timeout: float = 0.5):
+        """The newest frame numbered `first` or later; WAITING if none came within
+        `timeout`; None once the source has ended (a file's end, a dropped stream)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            self._first = first
+            self._waiting = True
+            try:
+                while True:
+                    latest = self._latest
+                    if latest is not None:
+                        self._latest = None
+                        self._cond.notify_all()
+                        if latest.frame_no >= first:
+                            return latest
+                    if self._ended:
+                        return None
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return WAITING
+                    self._cond.wait(remaining)
+            finally:
+                self._waiting = False
+
+    @property
+    def live(self) -> bool:
+        return self.source.live
+
+    def close(self, timeout: float = 1.0) -> None:
+        """Stop reading; the thread closes the source (at most one read timeout later)."""
+        self._closing = True
+        self._thread.join(timeout)
 
 
 def check_source(url: str, *, file_root: Path) -> Path | None:

@@ -1,10 +1,12 @@
-"""Stream leases: each live camera is worked in bounded slices by whoever holds its lease.
+"""Stream leases: each live camera is read continuously by the worker holding its lease.
 
-A slice claims the lease (a conditional UPDATE checked by row count), runs the pipeline
-for at most LFR_STREAM_SLICE_SECONDS, heartbeats every HEARTBEAT_SECONDS, then releases
-and asks for a successor. A worker that dies (SIGKILL) stops heartbeating; after
-LFR_STREAM_LEASE_STALE_SECONDS the supervisor hands the camera to any other worker, which
-resumes file sources at the recorded position.
+A stream worker (services.stream_runner) claims a lease (a conditional UPDATE checked by
+row count) and keeps the camera open, with one pipeline and its tracks, for as long as
+it holds it, heartbeating every HEARTBEAT_SECONDS. A reader thread hands the pipeline
+the newest frame only: when recognition is slower than the camera, frames are dropped
+and counted, never queued. A worker that stops hands its cameras over at once; one that
+dies (SIGKILL) stops heartbeating, and after LFR_STREAM_LEASE_STALE_SECONDS any other
+worker takes the camera and resumes file sources at the recorded position.
 
 Non-matches leave nothing: frames and faces live only in this process's memory for the
 length of one frame; only counters are written (frames, faces seen).
@@ -15,9 +17,10 @@ import os
 import socket
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import (
@@ -81,26 +84,32 @@ def _db_retry(what: str, fn, /, **kwargs):
 # --- Supervision --------------------------------------------------------------------------
 
 
-def streams_supervise() -> list[int]:
-    """Make the leases match the live deployments; return the ids of leases to (re)start.
+UNSERVED = "no stream worker is reading this camera (all busy, or none running)"
 
-    A lease needs a start when it has never beaten or its heartbeat is stale: either its
-    holder died, or it was released and no successor claimed it in time (a lost task).
+
+def streams_supervise() -> list[int]:
+    """Make the leases match the live deployments; return the ids of unserved leases.
+
+    A lease is unserved when no worker has read its camera for the stale period and it
+    is claimable: its holder died, or every stream worker is full, or none runs.
     """
     wanted = set(
         Deployment.objects.filter(state=Deployment.State.LIVE, cameras__enabled=True)
         .values_list("pk", "cameras__pk")
         .distinct()
     )
+    created = []
     have = {
         (lease.deployment_id, lease.camera_id): lease.pk
         for lease in StreamLease.objects.filter(deployment__state=Deployment.State.LIVE)
     }
     for deployment_id, camera_id in wanted - set(have):
-        lease, _ = StreamLease.objects.get_or_create(
+        lease, new = StreamLease.objects.get_or_create(
             deployment_id=deployment_id, camera_id=camera_id
         )
         have[(deployment_id, camera_id)] = lease.pk
+        if new:
+            created.append(lease.pk)
     keep = [pk for key, pk in have.items() if key in wanted]
     # Deployment ended, camera disabled or removed: the holder sees `stopped` at its next
     # heartbeat and ends its slice without a successor.
@@ -112,23 +121,38 @@ def streams_supervise() -> list[int]:
     StreamLease.objects.filter(stopped=True, heartbeat_at__lt=_stale_cutoff()).exclude(
         holder=""
     ).update(holder="")
-    return list(
-        StreamLease.objects.filter(
-            Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=_stale_cutoff()), pk__in=keep
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)
+    # Stream workers claim leases themselves (services.stream_runner); a camera no worker
+    # has read for the stale period is an alarm on its lease, not a silent "not connected".
+    stale = _stale_cutoff()
+    unserved = (
+        StreamLease.objects.filter(_claimable(), pk__in=keep)
+        .filter(Q(last_frame_at__isnull=True) | Q(last_frame_at__lt=stale))
+        .filter(Q(last_error="") | Q(last_error=UNSERVED) | Q(connected=True))
+        .exclude(pk__in=created)
     )
+    ids = list(unserved.order_by("pk").values_list("pk", flat=True))
+    StreamLease.objects.filter(pk__in=ids).exclude(last_error=UNSERVED).update(
+        last_error=UNSERVED, last_error_at=timezone.now()
+    )
+    StreamLease.objects.filter(pk__in=ids).update(
+        connected=False, degraded=True, fps_in=0, fps_processed=0
+    )
+    return ids
 
 
 # --- The lease ------------------------------------------------------------------------------
 
 
+def _claimable() -> Q:
+    # Never worked, handed over (no heartbeat), or silent for the stale period: a dead
+    # holder, or a session that ended on an error and is due a retry.
+    return Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=_stale_cutoff())
+
+
 def lease_claim(*, lease_id: int, holder: str) -> bool:
-    """Take the lease if it is free or its holder stopped beating; True if we got it."""
+    """Take the lease if it is claimable (see _claimable); True if we got it."""
     now = timezone.now()
-    claimable = Q(holder="") | Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=_stale_cutoff())
-    taken = StreamLease.objects.filter(claimable, pk=lease_id, stopped=False).update(
+    taken = StreamLease.objects.filter(_claimable(), pk=lease_id, stopped=False).update(
         holder=holder, heartbeat_at=now, slice_no=F("slice_no") + 1
     )
     return taken == 1
@@ -140,6 +164,8 @@ class _Tally:
 
     frames_in: int = 0
     frames_processed: int = 0
+    frames_dropped: int = 0
+    reconnects: int = 0
     faces_seen: int = 0
     since: float = field(default_factory=time.monotonic)
 
@@ -155,6 +181,8 @@ def lease_heartbeat(*, lease, holder: str, tally: _Tally, status: dict) -> bool:
     counters = {
         "frames_in": F("frames_in") + tally.frames_in,
         "frames_processed": F("frames_processed") + tally.frames_processed,
+        "frames_dropped": F("frames_dropped") + tally.frames_dropped,
+        "reconnects": F("reconnects") + tally.reconnects,
         "faces_seen": F("faces_seen") + tally.faces_seen,
     }
     held = StreamLease.objects.filter(pk=lease.pk, holder=holder, stopped=False).update(
@@ -171,13 +199,20 @@ def lease_heartbeat(*, lease, holder: str, tally: _Tally, status: dict) -> bool:
             faces_seen=F("faces_seen") + tally.faces_seen
         )
     tally.frames_in = tally.frames_processed = tally.faces_seen = 0
+    tally.frames_dropped = tally.reconnects = 0
     tally.since = time.monotonic()
     return bool(held)
 
 
-def lease_release(*, lease_id: int, holder: str, status: dict) -> None:
+def lease_release(*, lease_id: int, holder: str, status: dict, handover: bool = False) -> None:
+    """Free the lease. A hand-over (the worker stops) leaves it claimable at once; any
+    other end (an error, the file over) only after the stale period, so it is not spun."""
     StreamLease.objects.filter(pk=lease_id, holder=holder).update(
-        holder="", heartbeat_at=timezone.now(), fps_in=0, fps_processed=0, **status
+        holder="",
+        heartbeat_at=None if handover else timezone.now(),
+        fps_in=0,
+        fps_processed=0,
+        **status,
     )
 
 
@@ -190,12 +225,12 @@ def _still_wanted(lease) -> bool:
     )
 
 
-# --- One slice ------------------------------------------------------------------------------
+# --- One camera session ----------------------------------------------------------------------
 
 
 @dataclass
 class SliceOutcome:
-    """How a slice ended; `successor` says whether the camera should go on at once."""
+    """How a session ended; `successor` says whether another worker should take over at once."""
 
     claimed: bool = False
     successor: bool = False
@@ -210,14 +245,18 @@ def stream_slice_run(
     holder: str,
     seconds: float | None = None,
     stopping: Callable[[], bool] = lambda: False,
+    claimed: bool = False,
 ) -> SliceOutcome:
-    """Work one camera for one bounded slice. Never raises for source trouble.
+    """Work one camera while this holder keeps its lease. Never raises for source trouble.
 
-    `stopping` says the worker is shutting down: the slice then ends at once and asks
-    for its successor, so another worker takes the camera without waiting for staleness.
+    The source, its reader and the pipeline (with its tracks) stay open for the whole
+    session: it ends only when the deployment or camera stops, the window closes, the
+    lease is lost, the worker stops (`stopping`), or after `seconds` when given (tests,
+    benchmarks). A worker that stops hands the camera over at once (the lease is left
+    claimable at once); any other end leaves it to be retried after the stale period.
     """
     outcome = SliceOutcome()
-    if not _db_retry("lease claim", lease_claim, lease_id=lease_id, holder=holder):
+    if not claimed and not _db_retry("lease claim", lease_claim, lease_id=lease_id, holder=holder):
         outcome.reason = "not claimed"
         return outcome
     outcome.claimed = True
@@ -232,14 +271,26 @@ def stream_slice_run(
     except Exception as exc:
         # A bug or a broken model must not spin: no successor; the supervisor retries
         # once the lease looks stale. The message names the type only (no frame data).
-        status.update(connected=False, last_error=f"slice failed: {type(exc).__name__}")
+        _error(status, f"slice failed: {type(exc).__name__}")
         outcome.reason, outcome.successor = "failed", False
         raise
     finally:
-        if not outcome.successor:
-            status["connected"] = False
-        _db_retry("lease release", lease_release, lease_id=lease_id, holder=holder, status=status)
+        # Nobody reads the camera between this release and the next claim: never shown
+        # connected while it has no holder.
+        status["connected"] = False
+        _db_retry(
+            "lease release",
+            lease_release,
+            lease_id=lease_id,
+            holder=holder,
+            status=status,
+            handover=outcome.successor,
+        )
     return outcome
+
+
+def _error(status: dict, message: str) -> None:
+    status.update(connected=False, last_error=message[:500], last_error_at=timezone.now())
 
 
 def _pipeline_for(deployment):
@@ -255,38 +306,75 @@ def _pipeline_for(deployment):
     return Pipeline(watchlist, deployment.threshold, PipelineConfig())
 
 
+class _Health:
+    """Latency samples and drop shares over the last few heartbeats (what `degraded` judges)."""
+
+    WINDOW_BEATS = 5
+    # More than this share of a window's frames dropped: the camera is not analysed at
+    # real time (each dropped frame is one the detector's cadence wanted and never saw).
+    DEGRADED_DROP_SHARE = 0.2
+
+    def __init__(self):
+        self.latencies_ms: deque[float] = deque(maxlen=300)
+        self.beats: deque[tuple[int, int]] = deque(maxlen=self.WINDOW_BEATS)
+
+    def status(self, tally: _Tally) -> dict:
+        self.beats.append((tally.frames_in, tally.frames_dropped))
+        frames = sum(n for n, _ in self.beats)
+        dropped = sum(d for _, d in self.beats)
+        p95 = None
+        if self.latencies_ms:
+            ordered = sorted(self.latencies_ms)
+            p95 = round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 1)
+        return {
+            "latency_p95_ms": p95,
+            "degraded": bool(frames) and dropped > self.DEGRADED_DROP_SHARE * frames,
+        }
+
+
 def _work(lease, holder, status, outcome, seconds, stopping) -> tuple[str, bool]:
-    from recognition.engine.sources import SourceError, backoff_delays, open_source
+    from recognition.engine.sources import (
+        WAITING,
+        LatestFrameReader,
+        SourceError,
+        backoff_delays,
+        open_source,
+    )
 
     deployment, camera = lease.deployment, lease.camera
     # The activation rule, re-checked before the camera is opened and for every frame:
     # live or not, nothing is read outside the authorised window.
     outside = window_blocker(deployment, timezone.now())
     if outside:
-        status.update(connected=False, last_error=f"not reading: {outside}")
+        _error(status, f"not reading: {outside}")
         return "outside window", False
     window_end = activation_window(deployment)[1]
     if not _db_retry("deployment check", _still_wanted, lease=lease):
         return "not live", False
     pipeline = _db_retry("watchlist read", _pipeline_for, deployment=deployment)
     if pipeline is None:
-        status.update(connected=False, last_error="the frozen watchlist is not available")
+        _error(status, "the frozen watchlist is not available")
         return "no watchlist", False
+    every = pipeline.config.detect_every
 
-    deadline = time.monotonic() + (seconds or settings.LFR_STREAM_SLICE_SECONDS)
+    deadline = None if seconds is None else time.monotonic() + seconds
     tally = _Tally()
+    health = _Health()
     next_beat = time.monotonic() + HEARTBEAT_SECONDS
     position = lease.position  # index in a file of the next frame; where a successor resumes
     delays = None
     alerts = _PendingAlerts()
-    source = None
-    next_no = 0
-    paced_from = None  # (monotonic time, frame no) a file's playback clock started at
+    reader = None
+    opened = 0
+    read_before = 0  # reader.frames_in already added to the tally
+    next_no = position  # frame numbers grow across reconnects: tracks survive a drop
+    last_taken = None
 
     def beat() -> bool:
         nonlocal next_beat
         next_beat = time.monotonic() + HEARTBEAT_SECONDS
         status["position"] = position
+        status.update(health.status(tally))
         try:
             return lease_heartbeat(lease=lease, holder=holder, tally=tally, status=status) and (
                 _still_wanted(lease)
@@ -304,16 +392,25 @@ def _work(lease, holder, status, outcome, seconds, stopping) -> tuple[str, bool]
 
     def back_off(error: str) -> bool:
         nonlocal delays
-        status.update(connected=False, last_error=error[:500])
+        _error(status, error)
         delays = delays or backoff_delays()
         return _sleep(next(delays), deadline, beat_when_due, stopping)
 
+    def count_reads() -> None:
+        nonlocal read_before, position
+        if reader is not None:
+            # The newest frame read: a successor resumes there (older ones were dropped).
+            position = reader.source.position
+            tally.frames_in += reader.frames_in - read_before
+            outcome.frames += reader.frames_in - read_before
+            read_before = reader.frames_in
+
     try:
-        while time.monotonic() < deadline and not stopping():
+        while (deadline is None or time.monotonic() < deadline) and not stopping():
             if timezone.now() >= window_end:
-                status.update(connected=False, last_error="the authorised window ended")
+                _error(status, "the authorised window ended")
                 return "outside window", False
-            if source is None:
+            if reader is None:
                 try:
                     source = open_source(
                         camera.stream_url,
@@ -325,39 +422,48 @@ def _work(lease, holder, status, outcome, seconds, stopping) -> tuple[str, bool]
                     if not back_off(str(exc)):
                         return "stopped", False
                     continue
-                if source.live and outcome.frames:
-                    # Numbering restarts with a reconnected stream, and faces tracked
-                    # before the drop are stale: track afresh.
-                    pipeline = _pipeline_for(deployment)
-                delays, paced_from = None, None
-                next_no = 0 if source.live else position
-                status.update(connected=True, last_error="")
-            # Frames the detector will skip are only grabbed, never decoded.
-            item = source.read(decode=pipeline.needs_frame(next_no))
-            if item is None:
-                live = source.live
-                source.close()
-                source = None
+                if opened:
+                    tally.reconnects += 1
+                opened += 1
+                if not source.live:
+                    next_no = position
+                # A camera (or a looped file standing in for one) drops what recognition
+                # cannot keep up with; a recording played once is analysed whole.
+                reader = LatestFrameReader(
+                    source, every=every, first_no=next_no, drop=source.live or camera.loop
+                )
+                read_before, delays = 0, None
+                status.update(connected=True, last_error="", source_fps=source.fps)
+            captured = reader.take(next_no, timeout=0.5)
+            count_reads()
+            if captured is WAITING:
+                if not beat_when_due():
+                    return "stopped", False
+                continue
+            if captured is None:
+                live, error = reader.live, reader.error
+                reader.close()
+                reader = None
                 if not live and not camera.loop:
                     # The file is over. No successor: the supervisor looks again once the
                     # lease is stale, which costs one short task per stale period.
-                    status.update(connected=False, last_error="end of file")
+                    _error(status, "end of file")
                     return "end of file", False
-                if not back_off("stream ended; reconnecting"):
+                if not back_off(error or "stream ended; reconnecting"):
                     return "stopped", False
                 continue
-            frame_no, frame = item
-            next_no = frame_no + 1
-            position = source.position
-            tally.frames_in += 1
-            if not source.live:
-                paced_from = _pace(paced_from, frame_no, source.fps)
-            now = timezone.now()
-            result = pipeline.process(frame, frame_no)
+            frame_no = captured.frame_no
+            if last_taken is not None:
+                # The detector wants one frame in `every`; any beyond that were never seen.
+                tally.frames_dropped += max(0, frame_no - last_taken - every)
+            last_taken = frame_no
+            result = pipeline.process(captured.frame, frame_no)
+            next_no = frame_no + every
+            health.latencies_ms.append((time.time() - captured.captured_at) * 1000)
             tally.frames_processed += int(result.detected)
             tally.faces_seen += result.new_tracks
-            outcome.frames += 1
-            status["last_frame_at"] = now
+            frame_at = datetime.fromtimestamp(captured.captured_at, tz=UTC)
+            status["last_frame_at"] = frame_at
             for match in result.matches:
                 alerts.add(
                     deployment=deployment,
@@ -365,26 +471,30 @@ def _work(lease, holder, status, outcome, seconds, stopping) -> tuple[str, bool]
                     row_label=int(match.label),
                     distance=match.distance,
                     crop_jpeg=match.crop_jpeg,
-                    # Tracks restart with every slice; the slice number keeps ids unique.
+                    # Tracks live as long as the session; its number keeps ids unique.
                     track_id=f"{lease.slice_no}-{match.track_id}",
-                    frame_at=now,
+                    frame_at=frame_at,
                 )
             outcome.alerts += alerts.flush()
             if not beat_when_due():
                 return "stopped", False
         return ("worker stopping" if stopping() else "slice over"), True
     finally:
-        if source is not None:
-            source.close()
+        if reader is not None:
+            reader.close()
+            count_reads()
         outcome.alerts += alerts.flush(final=True)
         if alerts.pending:
             # Said loudly, on the camera's status and in the log: never dropped silently.
-            status["last_error"] = (
-                f"{len(alerts.pending)} alert(s) could not be written: database unavailable"
+            _error(
+                status, f"{len(alerts.pending)} alert(s) could not be written: database unavailable"
             )
             logger.error("stream lease %s: %s", lease.pk, status["last_error"])
         status["position"] = position
-        _db_retry("heartbeat", lease_heartbeat, lease=lease, holder=holder, tally=tally, status={})
+        status.update(health.status(tally))
+        _db_retry(
+            "heartbeat", lease_heartbeat, lease=lease, holder=holder, tally=tally, status=status
+        )
 
 
 class _PendingAlerts:
@@ -449,21 +559,11 @@ def _alert_exists(alert: dict) -> bool:
     ).exists()
 
 
-def _pace(paced_from, frame_no, fps):
-    """Play a file at its frame rate, as a camera would; never run ahead of it."""
-    now = time.monotonic()
-    if paced_from is None or not fps or fps <= 0:
-        return (now, frame_no)
-    start, first = paced_from
-    due = start + (frame_no - first) / fps
-    if due > now:
-        time.sleep(due - now)
-    return paced_from
-
-
-def _sleep(seconds: float, deadline: float, beat, stopping) -> bool:
-    """Back off without letting the lease go stale; False if the slice must stop."""
-    end = min(time.monotonic() + seconds, deadline)
+def _sleep(seconds: float, deadline: float | None, beat, stopping) -> bool:
+    """Back off without letting the lease go stale; False if the session must stop."""
+    end = time.monotonic() + seconds
+    if deadline is not None:
+        end = min(end, deadline)
     while True:
         remaining = end - time.monotonic()
         if remaining <= 0 or stopping():

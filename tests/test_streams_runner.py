@@ -1,0 +1,121 @@
+"""Stream workers' runners: every camera gets a worker, none twice; stopping hands over."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from django.db import close_old_connections
+
+from recognition.engine import sources
+from recognition.models import StreamLease
+from recognition.services import stream_runner, streams
+from tests.fixtures_recognition import watchlist_rows
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def until(what, condition, seconds=60.0):
+    """Poll a condition with a deadline (never a fixed sleep)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        close_old_connections()
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def cameras(stream_deployment):
+    def make(n):
+        deployment = stream_deployment(
+            rows=watchlist_rows("obama.jpg"), cameras=n, stream_url="rtsp://camera.invalid/s"
+        )
+        streams.streams_supervise()
+        return list(StreamLease.objects.filter(deployment=deployment).order_by("pk"))
+
+    return make
+
+
+@pytest.fixture
+def sessions(monkeypatch):
+    """Sessions that only record who serves which camera, until their runner stops."""
+    served = []
+
+    def session(*, lease_id, holder, stopping, claimed):
+        served.append((lease_id, holder.split("/")[0]))
+        while not stopping():
+            time.sleep(0.02)
+        streams.lease_release(lease_id=lease_id, holder=holder, status={}, handover=True)
+
+    monkeypatch.setattr(stream_runner, "stream_slice_run", session)
+    return served
+
+
+def runners(*names, capacity=4):
+    return [
+        stream_runner.StreamRunner(worker=name, capacity=capacity, poll=0.05).start()
+        for name in names
+    ]
+
+
+def test_it_spreads_n_cameras_over_m_workers_and_serves_each_once(cameras, sessions):
+    leases = cameras(4)
+    workers = runners("w1", "w2")
+    try:
+        until("every camera served", lambda: len({pk for pk, _ in sessions}) == 4)
+    finally:
+        for worker in workers:
+            worker.stop()
+    assert sorted(pk for pk, _ in sessions) == [lease.pk for lease in leases]  # none twice
+    assert sorted(w for _, w in sessions) == ["w1", "w1", "w2", "w2"]  # spread
+
+
+def test_it_leaves_cameras_beyond_its_capacity_to_the_alarm(cameras, sessions):
+    leases = cameras(3)
+    [worker] = runners("w1", capacity=2)
+    try:
+        until("two cameras served", lambda: len(sessions) == 2)
+        streams.streams_supervise()
+        unserved = StreamLease.objects.exclude(pk__in=[pk for pk, _ in sessions])
+        assert [lease.last_error for lease in unserved] == [streams.UNSERVED]
+        assert len(sessions) == 2 and {pk for pk, _ in sessions} < {x.pk for x in leases}
+    finally:
+        worker.stop()
+
+
+class EndlessCamera:
+    live, fps, position, name = True, 25.0, 0, "endless"
+
+    def __init__(self):
+        self.no = 0
+        self.gate = threading.Event()
+
+    def read(self, decode=True):
+        self.gate.wait(0.04)  # about a camera's pace; it only has to keep frames coming
+        self.no += 1
+        return self.no - 1, np.zeros((120, 160, 3), np.uint8) if decode else None
+
+    def close(self):
+        pass
+
+
+def test_it_hands_its_cameras_over_at_once_when_it_stops(cameras, monkeypatch):
+    monkeypatch.setattr(sources, "open_source", lambda url, **kwargs: EndlessCamera())
+    [lease] = cameras(1)
+    [first] = runners("w1")
+    until("frames read", lambda: StreamLease.objects.get(pk=lease.pk).frames_in > 0)
+    first.stop()
+    lease.refresh_from_db()
+    assert lease.holder == "" and lease.heartbeat_at is None and not lease.connected
+    [second] = runners("w2")
+    try:
+        until(
+            "the other worker to take the camera",
+            lambda: StreamLease.objects.get(pk=lease.pk).holder.startswith("w2/"),
+        )
+    finally:
+        second.stop()
