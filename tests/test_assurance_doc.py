@@ -19,6 +19,12 @@ PRODUCERS = {
     "test_officers_lose_no_alert_when_redis_restarts_and_it_prints_the_figure",
     "database connections terminated:": "tests/test_streams_db_recovery.py::"
     "test_web_and_stream_worker_recover_when_every_backend_is_terminated",
+    "upload corpus:": "tests/test_hardening_upload_corpus.py::"
+    "test_every_hostile_upload_is_refused_or_neutralised",
+    "stream faults:": "tests/test_streams_soak.py::"
+    "test_it_soaks_two_workers_on_an_rtsp_camera_and_prints_its_figures",
+    "camera outage:": "tests/test_streams_soak.py::"
+    "test_it_soaks_two_workers_on_an_rtsp_camera_and_prints_its_figures",
 }
 
 

@@ -263,3 +263,30 @@ def test_it_retries_a_decision_the_server_could_not_save_and_confirms_it_once(
     page.wait_for_selector("#conn[data-state=trouble]", timeout=30_000)
     assert "Server trouble" in page.get_by_test_id("connection").inner_text()
     page.screenshot(path=SHOTS / "console-server-trouble.png")
+
+
+def test_it_shows_times_in_the_forces_zone_whatever_the_browsers_zone(
+    cut_deployment, server, browser, users, settings
+):
+    from django.utils import timezone
+
+    context = browser.new_context(base_url=server.url, timezone_id="America/New_York")
+    page = context.new_page()
+    sign_in_browser(page, users.officer.username, PASSWORD, TOTP_KEY)
+    page.wait_for_url(re.compile(r".*/$"))
+    open_console(page, cut_deployment)
+    alert = raise_alert(cut_deployment)
+    card = page.wait_for_selector(f"[data-seq='{alert.seq}']", timeout=60_000)
+    shown = card.inner_text()
+    force = timezone.localtime(alert.frame_at).strftime("%H:%M:%S")  # TIME_ZONE's clock
+    import zoneinfo
+
+    new_york = alert.frame_at.astimezone(zoneinfo.ZoneInfo("America/New_York"))
+    assert f"First seen {force}" in shown
+    assert new_york.strftime("%H:%M:%S") not in shown
+    zone = page.inner_text("[data-testid=zone]")
+    assert settings.TIME_ZONE in zone  # named once, in the footer
+    assert page.evaluate("() => Intl.DateTimeFormat().resolvedOptions().timeZone") == (
+        "America/New_York"
+    )
+    page.screenshot(path=SHOTS / "console-one-clock-new-york-browser.png", full_page=True)

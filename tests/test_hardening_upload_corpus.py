@@ -5,6 +5,7 @@ re-encoded JPEG (metadata, trailers and text gone). Peak memory is printed per c
 import pytest
 from django.core.management import call_command
 
+from tests.figures import check_doc, write_figure
 from tests.helpers import faces
 from watchlists import corpus
 from watchlists.models import ReferenceImage
@@ -26,12 +27,13 @@ def outcomes(users, login, cases, capsys):
     return found
 
 
+
 def test_the_corpus_has_at_least_30_kinds(cases):
     assert len({c.kind for c in cases}) >= 30
     assert {c.expect for c in cases} == {corpus.REFUSED, corpus.NEUTRALISED}
 
 
-def test_every_hostile_upload_is_refused_or_neutralised(cases, outcomes):
+def test_every_hostile_upload_is_refused_or_neutralised(cases, outcomes, capsys):
     expect = {c.kind: c.expect for c in cases}
     wrong = []
     for o in outcomes:
@@ -47,6 +49,12 @@ def test_every_hostile_upload_is_refused_or_neutralised(cases, outcomes):
                 ]
     assert wrong == []
     assert len(outcomes) == 2 * len(cases)
+    # The figure docs/ASSURANCE.md states (section 3), checked against what ran.
+    line = corpus.summary(cases, outcomes)
+    write_figure("upload_corpus", {"line": line, "table": corpus.table(outcomes)})
+    with capsys.disabled():
+        print(line)
+    check_doc(line)
 
 
 def test_the_command_prints_the_table_and_keeps_nothing(db, capsys):

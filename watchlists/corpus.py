@@ -363,3 +363,17 @@ def table(outcomes: list[Outcome]) -> str:
             f"{o.traced_peak_mib:.1f} | {rss} |"
         )
     return "\n".join(lines)
+
+
+def summary(cases: list[Case], outcomes: list[Outcome]) -> str:
+    """The figure line (docs/ASSURANCE.md): what was refused, stored clean, failed."""
+    refused = sum(o.status == 400 for o in outcomes)
+    stored = sum(o.entry_id is not None for o in outcomes)
+    errors = sum(o.status >= 500 for o in outcomes)
+    worst = max(outcomes, key=lambda o: o.rss_peak_mib or o.traced_peak_mib)
+    return (
+        f"upload corpus: {len(cases)} kinds x 2 doors (API, form) = {len(outcomes)} uploads: "
+        f"{refused} refused with a reason, {stored} stored re-encoded and clean, "
+        f"{errors} server errors | measured: largest peak {worst.kind} via {worst.channel} "
+        f"({worst.traced_peak_mib:.0f} MiB traced, {worst.rss_peak_mib or 0:.0f} MiB RSS growth)"
+    )

@@ -115,8 +115,14 @@ class Command(BaseCommand):
         parser.add_argument("--cameras", type=int, default=2)
         parser.add_argument("--workers", type=int, default=2)
         parser.add_argument("--clip", default="", help="video to serve (default: sample clip)")
+        parser.add_argument(
+            "--outage",
+            type=float,
+            default=0.0,
+            help="seconds to stop the cameras for, once, after the kills (0: never)",
+        )
 
-    def handle(self, *args, minutes, kills, cameras, workers, clip, **options):
+    def handle(self, *args, minutes, kills, cameras, workers, clip, outage=0.0, **options):
         from recognition.models import Alert, StreamLease
         from recognition.services.streams import streams_supervise
 
@@ -128,8 +134,11 @@ class Command(BaseCommand):
         procs = [Worker(f"soak{i + 1}", work) for i in range(workers)]
         started = time.monotonic()
         end = started + minutes * 60
-        kill_at = [started + minutes * 60 * (k + 1) / (kills + 1) for k in range(kills)]
-        resumes, p95s, next_supervise = [], [], 0.0
+        # Kills spread over the run; the camera outage (if any) after them, at 85 %.
+        span = minutes * 60 * (0.7 if outage else 1.0)
+        kill_at = [started + span * (k + 1) / (kills + 1) for k in range(kills)]
+        outage_at = started + minutes * 60 * 0.85 if outage else None
+        resumes, p95s, next_supervise, outages = [], [], 0.0, []
         self.stdout.write(
             f"soak_streams: {cameras} RTSP cameras ({clip.name}, loop {loop_s:.1f} s), "
             f"{workers} workers, {minutes:g} min, {kills} kills; logs in {work}"
@@ -151,6 +160,10 @@ class Command(BaseCommand):
                 if kill_at and now >= kill_at[0]:
                     kill_at.pop(0)
                     resumes.append(self._kill_holder(deployment, procs))
+                if outage_at is not None and now >= outage_at:
+                    outage_at = None
+                    server = self._outage(deployment, server, clip, cameras, outage)
+                    outages.append(server.outage)
                 time.sleep(1.0)
             rss_end = {w.name: rss_mib(w.proc.pid) for w in procs}
             for w in procs:
@@ -173,6 +186,68 @@ class Command(BaseCommand):
             )
         )
         self._report(leases, alerts, elapsed, loop_s, resumes, p95s, procs, rss_end)
+        self._summary(alerts, resumes, outages, kills)
+
+    def _outage(self, deployment, server, clip, cameras, seconds):
+        """Stop the cameras for `seconds`: how soon each is shown not delivering, and how
+        soon it is read again once back (the same port, as a camera that rebooted)."""
+        from deployments.models import Deployment
+        from recognition.health import camera_health
+        from recognition.models import StreamLease
+
+        def leases():
+            close_old_connections()
+            d = Deployment.objects.get(pk=deployment.pk)
+            return d, list(StreamLease.objects.filter(deployment=d).select_related("camera"))
+
+        port = server.port
+        server.stop()
+        stopped_at = timezone.now()
+        shown = {}
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            d, rows = leases()
+            for lease in rows:
+                state = camera_health(lease, camera=lease.camera, deployment=d, now=timezone.now())
+                if lease.pk not in shown and state["state"] != "live":
+                    shown[lease.pk] = (timezone.now() - stopped_at).total_seconds()
+            time.sleep(0.25)
+        server = RtspCameras(clip, mounts=[f"cam{i + 1}" for i in range(cameras)], port=port)
+        back_at = timezone.now()
+        resumed = {}
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(resumed) < cameras:
+            _, rows = leases()
+            for lease in rows:
+                frame_at = lease.last_frame_at
+                if lease.pk not in resumed and frame_at and frame_at > back_at:
+                    resumed[lease.pk] = (frame_at - back_at).total_seconds()
+            time.sleep(0.25)
+        server.outage = {"seconds": seconds, "shown": shown, "resumed": resumed, "of": cameras}
+        return server
+
+    def _summary(self, alerts, resumes, outages, kills):
+        """The figure lines: one alert per sighting whatever the kills; the camera outage."""
+        sightings = sum(a.sightings for a in alerts)
+        back = [r["seconds"] for r in resumes]
+        every = all(s is not None for s in back)
+        self.stdout.write(
+            f"stream faults: {kills} SIGKILL{'s' if kills != 1 else ''} of the lease holder on "
+            f"real RTSP cameras, resumed after {'every' if every else 'not every'} kill; one "
+            f"subject on screen throughout, duplicates shown {max(0, len(alerts) - 1)} | "
+            f"measured: {len(alerts)} alert card{'s' if len(alerts) != 1 else ''}, {sightings} "
+            f"sightings, read again after "
+            f"{[round(s, 1) if s is not None else None for s in back]} s"
+        )
+        for o in outages:
+            shown, resumed = sorted(o["shown"].values()), sorted(o["resumed"].values())
+            self.stdout.write(
+                f"camera outage: {o['of']} camera{'s' if o['of'] != 1 else ''} stopped for "
+                f"{o['seconds']:g} s: shown not live {len(shown)} of {o['of']}, read again "
+                f"{len(resumed)} of {o['of']} | "
+                f"measured: shown after {[round(x, 1) for x in shown]} s, frames again "
+                f"{[round(x, 1) for x in resumed]} s after the cameras returned"
+            )
 
     def _deployment(self, server, cameras):
         from deployments import services
