@@ -22,6 +22,7 @@ pytest_plugins = [
     "tests.fixtures_recognition",
     "tests.fixtures_console",
     "tests.fixtures_oversight",
+    "tests.fixtures_live",
 ]
 
 

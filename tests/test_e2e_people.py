@@ -5,11 +5,10 @@ import json
 import subprocess
 
 import pytest
-from django.conf import settings
-from django.db import connection, connections
 
 from tests import fixtures_watchlists as fx
-from tests.helpers import SCREENSHOTS_DIR, data_path, launch_chromium, sign_in
+from tests.fixtures_live import page_as
+from tests.helpers import SCREENSHOTS_DIR, data_path
 
 SHOTS = SCREENSHOTS_DIR
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -17,29 +16,8 @@ OBAMA_2 = data_path("faces", "face_recognition", "examples", "knn_examples", "tr
 
 
 @pytest.fixture
-def browser(live_server, monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = launch_chromium(p)
-        yield b
-        b.close()
-        connections.close_all()
-
-
-def page_as(browser, live_server, user):
-    from django.test import Client
-
-    client = sign_in(Client(), user)
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server.url)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
-    context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
-    )
-    return context.new_page()
+def browser(live_browser):
+    return live_browser
 
 
 def test_a_managers_home_shows_the_queue_and_reaches_the_entry_in_one_click(

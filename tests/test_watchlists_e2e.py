@@ -1,11 +1,10 @@
 """The submit form's live quality check and the review queue in a real browser."""
 
 import pytest
-from django.conf import settings
-from django.db import connection, connections
 
 from tests import fixtures_watchlists as fx
-from tests.helpers import SCREENSHOTS_DIR, data_path, faces, launch_chromium, sign_in
+from tests.fixtures_live import page_as as live_page_as
+from tests.helpers import SCREENSHOTS_DIR, data_path, faces
 from watchlists.models import WatchlistEntry
 
 SHOTS = SCREENSHOTS_DIR
@@ -17,29 +16,12 @@ pytestmark = [
 
 
 @pytest.fixture
-def browser(live_server, monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = launch_chromium(p)
-        yield b
-        b.close()
-        # ORM calls made inside the Playwright block can open a connection of their own (Django's
-        # connections are context-local); close it or PostgreSQL cannot drop the test DB.
-        connections.close_all()
+def browser(live_browser):
+    return live_browser
 
 
 def page_as(browser, client, live_server, user):
-    sign_in(client, user)
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
-    context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
-    )
-    return context.new_page()
+    return live_page_as(browser, live_server, user, client)
 
 
 def test_it_checks_the_image_at_once_then_submits(browser, client, live_server, users):
