@@ -142,8 +142,13 @@ class CameraHealthListApi(APIView):
 
     @extend_schema(responses=CameraHealthOutputSerializer(many=True))
     def get(self, request):
+        from rest_framework.pagination import PageNumberPagination
+
         access.require(request.user, "camera", "health")
-        return Response(_health_rows(health.live_camera_health(now=timezone.now())))
+        paginator = PageNumberPagination()  # one envelope for every list of the API
+        rows = _health_rows(health.live_camera_health(now=timezone.now()))
+        page = paginator.paginate_queryset(rows, request, view=self)
+        return paginator.get_paginated_response(page)
 
 
 class DeploymentCameraHealthApi(APIView):

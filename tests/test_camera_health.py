@@ -153,7 +153,7 @@ def test_the_cameras_page_polls_live_health_which_shows_blind(login, users, live
 def test_the_api_lists_every_live_cameras_health(login, users, live):
     deployment, _ = live
     _blind(deployment)
-    rows = login(users.oversight).get("/api/v1/recognition/cameras/health/").json()
+    rows = login(users.oversight).get("/api/v1/recognition/cameras/health/").json()["results"]
     (row,) = [r for r in rows if r["deployment_id"] == deployment.pk]
     assert row["state"] == "blind" and _seconds(row["banner"]) >= 10
     assert row["frames_dropped"] == 0 and "latency_p95_ms" in row

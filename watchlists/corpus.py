@@ -330,7 +330,15 @@ def send(client, case: Case, channel: str, reference: str) -> tuple[int, str, in
             return 201, f"stored as entry {data['id']}", data["id"]
         said = f"{data.get('rule', 'invalid')}: {data.get('detail') or data}"
         return response.status_code, said, None
-    response = client.post("/watchlists/submit/", body)
+    # The form asks for the review date and expiry (filled in with defaults by the page).
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    expires = timezone.localtime() + timedelta(days=365)
+    review = timezone.localdate() + timedelta(days=90)
+    dates = {"expires_at": expires.strftime("%Y-%m-%dT%H:%M"), "review_due": review}
+    response = client.post("/watchlists/submit/", {**body, **dates})
     if response.status_code == 302:
         entry_id = int(response["Location"].rstrip("/").rsplit("/", 1)[1])
         return 302, f"stored as entry {entry_id}", entry_id
