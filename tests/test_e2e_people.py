@@ -71,9 +71,9 @@ def test_a_second_photo_for_a_held_subject_goes_through_the_page_and_its_approva
     first = fx.approved_entry(users, "S-7")
     contributor = page_as(browser, live_server, users.contributor)
     contributor.goto("/watchlists/submit/")
+    contributor.fill("input[name=subject_reference]", "S-7")  # the subject held already
     contributor.set_input_files("input[name=image]", str(OBAMA_2 / "obama2.jpg"))
-    contributor.wait_for_selector("#verdict.ok")
-    contributor.fill("input[name=subject_reference]", "S-7")
+    contributor.wait_for_selector("#verdict:has-text('Accepted')")
     contributor.select_option("select[name=category]", "wanted")
     contributor.fill("textarea[name=legal_basis]", "Warrant issued by the magistrates' court")
     contributor.fill("input[name=case_reference]", "OP-1234")

@@ -50,7 +50,7 @@ class SubmitForm(forms.Form):
     )
     date_of_birth = forms.DateField(
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="Record it where known: without it the under-18 rule cannot be checked.",
     )
     category = forms.ChoiceField(choices=Category.choices)
@@ -69,7 +69,7 @@ class SubmitForm(forms.Form):
         initial=_default_review,
         label="Review due",
         help_text=f"Default: {settings.LFR_ENTRY_REVIEW_DAYS} days from today.",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
 
@@ -98,7 +98,7 @@ class ImportForm(forms.Form):
     case_reference = forms.CharField(max_length=120, required=False)
     expires = forms.DateField(
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=f"Default: {settings.LFR_ENTRY_EXPIRY_DAYS} days from today.",
     )
 
