@@ -53,6 +53,7 @@ def waiting_for(user) -> list:
         Waiting(
             key="notice.unread",
             label="new notices",
+            one="new notice",
             count=unread.count(),
             url=reverse("notices"),
             nav="notices",

@@ -21,6 +21,11 @@ class Waiting:
     nav: str = ""  # URL name of the navigation item that carries the count as a badge
     items: list[tuple[str, str]] = field(default_factory=list)  # (text, url), oldest first
     urgent: bool = False
+    one: str = ""  # the label when the count is 1 ("entry waits for your review")
+
+    @property
+    def text(self) -> str:
+        return self.one if self.count == 1 and self.one else self.label
 
     @property
     def more(self) -> int:

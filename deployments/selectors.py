@@ -398,10 +398,29 @@ def deployments_needing_attention(user):
 
 
 def deployment_window(d: Deployment) -> str:
-    """"Tue 1 Dec 21:48 – Wed 2 Dec 09:48": the second date only when it is another day."""
+    """ "Tue 1 Dec 21:48 – Wed 2 Dec 09:48": the second date only when it is another day."""
     from core.templatetags.lfr_time import window
 
     return window(d.starts_at, d.ends_at)
+
+
+# The cards' labels when the count is 1.
+SINGULAR = {
+    "urgent deployments are live and wait for your authorisation": (
+        "urgent deployment is live and waits for your authorisation"
+    ),
+    "deployments wait for your authorisation": "deployment waits for your authorisation",
+    "of your drafts are not yet submitted": "of your drafts is not yet submitted",
+    "of your requests were refused: read why": "of your requests was refused: read why",
+    "finished deployments wait for their post-deployment review": (
+        "finished deployment waits for its post-deployment review"
+    ),
+    "reviewed records wait for your sign-off": "reviewed record waits for your sign-off",
+    "deployments you are assigned to are live now": "deployment you are assigned to is live now",
+    "authorised deployments you are assigned to are coming up": (
+        "authorised deployment you are assigned to is coming up"
+    ),
+}
 
 
 def waiting_for(user) -> list:
@@ -413,6 +432,7 @@ def waiting_for(user) -> list:
         return Waiting(
             key=key,
             label=label,
+            one=SINGULAR.get(label, ""),
             count=qs.count(),
             url=url or reverse("deployments:list"),
             nav=nav,

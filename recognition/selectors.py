@@ -78,6 +78,7 @@ def waiting_for(user) -> list:
         Waiting(
             key="alert.undecided",
             label="alerts wait for your decision",
+            one="alert waits for your decision",
             count=sum(d.n for d in rows),
             url=reverse("recognition:consoles"),
             nav="recognition:consoles",

@@ -328,6 +328,7 @@ def waiting_for(user) -> list:
             Waiting(
                 key="watchlist.review",
                 label="watchlist entries wait for your review",
+                one="watchlist entry waits for your review",
                 count=queue.count(),
                 url=reverse("watchlists:queue"),
                 nav="watchlists:queue",
@@ -348,6 +349,7 @@ def waiting_for(user) -> list:
             Waiting(
                 key="watchlist.mine_pending",
                 label="of your entries wait for a manager's decision",
+                one="of your entries waits for a manager's decision",
                 count=pending.count(),
                 url=reverse("watchlists:entries") + "?state=pending",
             )
@@ -357,6 +359,7 @@ def waiting_for(user) -> list:
             Waiting(
                 key="watchlist.mine_rejected",
                 label="of your entries were rejected: read why",
+                one="of your entries was rejected: read why",
                 count=rejected.count(),
                 url=reverse("watchlists:entries") + "?state=rejected",
                 items=[
