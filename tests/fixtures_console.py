@@ -137,3 +137,11 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+
+
+class Daphne(Server):
+    """The ASGI app served by daphne alone (no embedded worker), as in production."""
+
+    def command(self) -> list[str]:
+        return [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
+                "lfr_site.asgi:application"]  # fmt: skip

@@ -6,10 +6,7 @@ with fresh frames, Camera 2 without a frame since 40 s before the test began.
 """
 
 import re
-import subprocess
 import threading
-import time
-import urllib.request
 from datetime import timedelta
 
 import pytest
@@ -20,45 +17,12 @@ from deployments.models import Camera, Site
 from recognition.models import StreamLease
 from tests.camera_health_helpers import FLOWING
 from tests.factories import make_deployment
-from tests.fixtures_console import browser_password, free_port
+from tests.fixtures_console import Daphne, browser_password
 from tests.fixtures_recognition import HAMILTON_CLIP
-from tests.helpers import PYTHON, ROOT, SCREENSHOTS_DIR, subprocess_env
+from tests.helpers import SCREENSHOTS_DIR, subprocess_env
 from tests.test_e2e_console import browser, login  # noqa: F401 (browser is a fixture)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-class Daphne:
-    """The ASGI app under daphne on the test database, nothing else."""
-
-    def __init__(self, env, log_path):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(log_path, "w")  # noqa: SIM115 (closed in stop)
-        self.proc = subprocess.Popen(
-            [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
-            + ["lfr_site.asgi:application"],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{self.url}/accounts/login/", timeout=2).read()
-                return
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"daphne did not start; see {log_path}") from None
-                time.sleep(0.3)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-        self.log.close()
 
 
 class StandInWorker(threading.Thread):

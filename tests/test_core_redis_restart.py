@@ -27,7 +27,7 @@ from redis.exceptions import RedisError
 from core import access
 from tests.factories import make_deployment
 from tests.figures import MEASURED, check_doc, write_figure
-from tests.fixtures_console import Server
+from tests.fixtures_console import Daphne
 from tests.helpers import PYTHON, ROOT, make_user, sign_in, subprocess_env
 from tests.test_console_embedded import MiniSocket
 
@@ -221,14 +221,6 @@ class Raiser:
     def stop(self):
         self.proc.stdin.close()
         self.proc.wait(timeout=30)
-
-
-class Daphne(Server):
-    """The ASGI app served by daphne alone (no embedded worker), as in production."""
-
-    def command(self) -> list[str]:
-        return [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
-                "lfr_site.asgi:application"]  # fmt: skip
 
 
 OFFICERS, BEFORE, DURING, AFTER = 4, 5, 5, 10

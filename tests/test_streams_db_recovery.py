@@ -236,7 +236,7 @@ class WebLoad:
 def test_web_and_stream_worker_recover_when_every_backend_is_terminated(
     stream_deployment, tmp_path, capsys, monkeypatch
 ):
-    from tests.test_core_redis_restart import Daphne
+    from tests.fixtures_console import Daphne
     from tests.test_streams_sigkill import Worker, purge_queues, wait_for
 
     deployment = stream_deployment(
