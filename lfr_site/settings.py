@@ -153,13 +153,16 @@ else:
     # `manage.py lfr_demo` runs the Celery worker inside the ASGI server process.
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     BROKER_DIR = VAR_DIR / "broker"
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        # Broadcast (pidbox) exchanges: kombu's default is ./control, under the current
+        # directory, which left stray files in whatever directory the server ran from.
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
 
