@@ -86,3 +86,27 @@ def sign_in(client, user):
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
     return client
+
+
+def until(what, condition, seconds=60.0, *, poll=0.05, during=None, on_timeout=None):
+    """Poll `condition` until it returns something truthy, and return that; fail at the
+    deadline with `what` (and `on_timeout()`'s text, e.g. worker logs). Never a fixed sleep:
+    `poll` is only the pause between looks. `during()` runs between looks (e.g. a nudge)."""
+    import time
+
+    import pytest
+    from django.db import close_old_connections
+
+    deadline = time.monotonic() + seconds
+    while True:
+        close_old_connections()
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(
+                f"timed out waiting for {what}" + (f"\n{on_timeout()}" if on_timeout else "")
+            )
+        if during:
+            during()
+        time.sleep(poll)

@@ -13,9 +13,9 @@ import pytest
 
 from recognition.models import StreamLease
 from tests.fixtures_recognition import watchlist_rows
-from tests.helpers import PYTHON, subprocess_env
+from tests.helpers import PYTHON, subprocess_env, until
 from tests.test_core_redis_restart import Redis, _free_port
-from tests.test_streams_sigkill import parent_of, wait_for
+from tests.test_streams_sigkill import parent_of
 
 CLIP_FRAMES = 275
 
@@ -41,14 +41,8 @@ def test_it_keeps_reading_a_camera_while_redis_is_down(stream_deployment, tmp_pa
             cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
 
-    class W:  # what wait_for prints on a timeout
-        def __init__(self):
-            self.log = log
-
-        def tail(self):
-            return log.read_text(errors="replace")[-3000:]
-
-    workers = [W()]
+    def logs():
+        return log.read_text(errors="replace")[-3000:]
 
     def lease():
         return StreamLease.objects.filter(deployment=deployment).first()
@@ -62,14 +56,20 @@ def test_it_keeps_reading_a_camera_while_redis_is_down(stream_deployment, tmp_pa
 
     try:
         # The test plays beat: its supervisor call creates the lease (no broker involved).
-        wait_for(
-            "the lease", lambda: tasks.stream_supervisor() is not None and lease(), 30, workers
+        until(
+            "the lease",
+            lambda: tasks.stream_supervisor() is not None and lease(),
+            30,
+            poll=0.5,
+            on_timeout=logs,
         )
-        before = wait_for("the worker to read the camera", held_by_worker, 180, workers)
+        before = until(
+            "the worker to read the camera", held_by_worker, 180, poll=0.5, on_timeout=logs
+        )
         redis.stop()
         # Three loops of the clip (about 28 s: well past the old 10 s slice boundary) read
         # in the same session, by the same holder, while Redis is down.
-        after = wait_for(
+        after = until(
             "frames while Redis is down",
             lambda: (
                 (cur := held_by_worker())
@@ -77,7 +77,8 @@ def test_it_keeps_reading_a_camera_while_redis_is_down(stream_deployment, tmp_pa
                 and cur
             ),
             300,
-            workers,
+            poll=0.5,
+            on_timeout=logs,
         )
         assert after.holder == before.holder and after.slice_no == before.slice_no
         assert after.connected and after.last_error == ""

@@ -4,17 +4,14 @@ The camera stays open, with one pipeline and its tracks, for as long as the work
 it: no reconnect and no new session at what used to be a 60 s slice boundary.
 """
 
-import time
-
 import pytest
-from django.db import close_old_connections
 
 from recognition.bench_cameras import RtspCameras
 from recognition.engine import sources
 from recognition.models import Alert, StreamLease
 from recognition.services import stream_runner, streams
 from tests.fixtures_recognition import watchlist_rows
-from tests.helpers import faces
+from tests.helpers import faces, until
 
 CLIP_FRAMES = 275  # short_hamilton_clip.mp4: 9.2 s at 29.97 fps
 
@@ -25,23 +22,9 @@ def rtsp():
         yield cameras
 
 
-def until(what, condition, seconds):
-    deadline = time.monotonic() + seconds
-    while True:
-        close_old_connections()
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.5)
-
-
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_it_reads_an_rtsp_camera_continuously_in_one_session(
-    rtsp, stream_deployment, monkeypatch
-):
+def test_it_reads_an_rtsp_camera_continuously_in_one_session(rtsp, stream_deployment, monkeypatch):
     opened = []
     real_open = sources.open_source
     monkeypatch.setattr(
@@ -60,15 +43,15 @@ def test_it_reads_an_rtsp_camera_continuously_in_one_session(
             lambda: StreamLease.objects.get(pk=lease.pk).frames_in > 3 * CLIP_FRAMES,
             300,
         )
-        until("an alert", lambda: Alert.objects.filter(deployment=deployment).exists(), 120)
+        until(
+            "an alert", lambda: Alert.objects.filter(deployment=deployment).exists(), 120, poll=0.5
+        )
         lease.refresh_from_db()
     finally:
         runner.stop()
     assert len(opened) == 1 and lease.reconnects == 0
     assert lease.slice_no == 1  # one claim, one session
-    assert {a.track_id.split("-")[0] for a in Alert.objects.filter(deployment=deployment)} == {
-        "1"
-    }
+    assert {a.track_id.split("-")[0] for a in Alert.objects.filter(deployment=deployment)} == {"1"}
     # The health figures a page shows were written at the heartbeats.
     assert lease.connected and lease.last_error == ""
     assert lease.source_fps == pytest.approx(29.97, abs=0.1)

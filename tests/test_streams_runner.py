@@ -5,27 +5,14 @@ import time
 
 import numpy as np
 import pytest
-from django.db import close_old_connections
 
 from recognition.engine import sources
 from recognition.models import StreamLease
 from recognition.services import stream_runner, streams
 from tests.fixtures_recognition import watchlist_rows
+from tests.helpers import until
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def until(what, condition, seconds=60.0):
-    """Poll a condition with a deadline (never a fixed sleep)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        close_old_connections()
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -7,17 +7,15 @@ told to stop (SIGTERM) hands its camera over at once and exits without being kil
 import os
 import signal
 import subprocess
-import time
 from datetime import timedelta
 
 import pytest
-from django.db import close_old_connections
 
 from lfr_site.celery import app
 from recognition import tasks
 from recognition.models import Alert, StreamLease
 from tests.fixtures_recognition import watchlist_rows
-from tests.helpers import PYTHON, subprocess_env
+from tests.helpers import PYTHON, subprocess_env, until
 
 STALE_SECONDS = 5
 
@@ -75,20 +73,6 @@ def parent_of(pid):
         return None
 
 
-def wait_for(what, condition, seconds, workers, poll=0.5, during=None):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        close_old_connections()
-        value = condition()
-        if value:
-            return value
-        if during:
-            during()
-        time.sleep(poll)
-    logs = "\n".join(f"--- {w.log.name}\n{w.tail()}" for w in workers)
-    pytest.fail(f"timed out waiting for {what}\n{logs}")
-
-
 class Stream:
     """A live deployment on a looping camera, its lease, and two real workers."""
 
@@ -108,7 +92,11 @@ class Stream:
         return alerts.count() and alerts.latest("changed_seq").changed_seq
 
     def wait(self, what, condition, seconds, **kwargs):
-        return wait_for(what, condition, seconds, self.workers, **kwargs)
+        kwargs.setdefault("poll", 0.5)
+        return until(what, condition, seconds, on_timeout=self.logs, **kwargs)
+
+    def logs(self):
+        return "\n".join(f"--- {w.log.name}\n{w.tail()}" for w in self.workers)
 
     def worker_holding(self):
         """Wait until a slice runs and alerts; then (holder, the other worker)."""
