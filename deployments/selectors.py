@@ -692,7 +692,8 @@ def _records_of_year(year: int) -> list[DeploymentRecord]:
 
 
 def _rate(part: int, base: int) -> float | None:
-    return round(part / base, 6) if base else None
+    # Ten places: a false alert in tens of thousands of faces must not round to 0.
+    return round(part / base, 10) if base else None
 
 
 def _tally(rows: list[dict], key: str) -> list[dict]:
@@ -722,8 +723,9 @@ def rate_over_faces_text(false_alerts: int, faces: int, undecided: int) -> str:
     if not faces:
         return "n/a (no faces counted)"
     one_in = f"1 in {round(faces / false_alerts):,} faces" if false_alerts else "none"
-    text = f"{100 * false_alerts / faces:.4f}% of {faces:,} faces ({one_in})"
-    return f"{text}; {undecided} alerts not adjudicated" if undecided else text
+    return _with_undecided(
+        f"{100 * false_alerts / faces:.4f}% of {faces:,} faces ({one_in})", undecided
+    )
 
 
 def annual_report(year: int) -> dict:
