@@ -317,6 +317,20 @@ def deployment_signoff(request, pk):
 # --- the notice of each use (Art. 5(4)) and advance public notice ----------------------
 
 
+def _submitted(request, form, act, done: str) -> bool:
+    """Run `act(cleaned_data)` for a valid form; True (and `done` shown) if it succeeded,
+    else the form's or the rule's errors are shown."""
+    if not form.is_valid():
+        return False
+    try:
+        act(form.cleaned_data)
+    except ValidationError as exc:
+        _fail(request, exc)
+        return False
+    messages.success(request, done)
+    return True
+
+
 def _notice_context(request, deployment, form=None) -> dict:
     return {
         "d": deployment,
@@ -359,19 +373,17 @@ def use_notice_json(request, pk):
 def use_notice_sent(request, pk):
     deployment = _get(request, pk, "notify")
     form = NoticeSentForm(request.POST)
-    if form.is_valid():
-        try:
-            services.use_notice_send(
-                deployment=deployment,
-                by=request.user,
-                authority=form.cleaned_data["authority"],
-                reference=form.cleaned_data["reference"],
-            )
-        except ValidationError as exc:
-            _fail(request, exc)
-        else:
-            messages.success(request, f"Recorded as sent to {form.cleaned_data['authority']}.")
-            return redirect("deployments:notice", pk=pk)
+
+    def send(data):
+        services.use_notice_send(
+            deployment=deployment,
+            by=request.user,
+            authority=data["authority"],
+            reference=data["reference"],
+        )
+
+    if _submitted(request, form, send, f"Recorded as sent to {form.data.get('authority')}."):
+        return redirect("deployments:notice", pk=pk)
     context = _notice_context(request, deployment, form)
     return render(request, "deployments/notice.html", context, status=400)
 
@@ -384,19 +396,17 @@ def public_notice(request, pk):
     form = PublicNoticeForm(request.POST or None, initial=initial)
     status = 200
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.deployment_notice_decide(
-                    deployment=deployment,
-                    by=request.user,
-                    publish=form.cleaned_data["publish"],
-                    reason=form.cleaned_data["reason"],
-                )
-            except ValidationError as exc:
-                _fail(request, exc)
-            else:
-                messages.success(request, "Advance public notice decided.")
-                return redirect("deployments:detail", pk=pk)
+
+        def decide(data):
+            services.deployment_notice_decide(
+                deployment=deployment,
+                by=request.user,
+                publish=data["publish"],
+                reason=data["reason"],
+            )
+
+        if _submitted(request, form, decide, "Advance public notice decided."):
+            return redirect("deployments:detail", pk=pk)
         status = 400
     published_from = selectors.notice_published_from(deployment)
     return render(

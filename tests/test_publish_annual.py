@@ -219,3 +219,42 @@ def test_the_use_log_export_is_audited_and_is_csv(client, login, published):
 def test_an_officer_cannot_export_the_use_log(client, login, published):
     login(published.users.officer)
     assert client.get(reverse("oversight:art12_log"), {"format": "csv"}).status_code == 404
+
+
+# --- the seeded demo history ---------------------------------------------------------------
+
+
+@pytest.fixture
+def demo_history(users):
+    """The demo users and watchlist seed_demo makes, then seed_demo_history."""
+    from django.core.management import call_command
+
+    for name, user in [("command", users.command), ("authoriser", users.authoriser),
+                       ("officer", users.officer), ("officer2", users.officer2)]:  # fmt: skip
+        type(user).objects.filter(pk=user.pk).update(username=name)
+    for n in range(2):
+        entry = make_entry(users.contributor, users.manager)
+        type(entry.subject).objects.filter(pk=entry.subject_id).update(reference=f"DEMO-{n}")
+    call_command("seed_demo_history", stdout=io.StringIO())
+
+
+def test_the_seeded_years_report_agrees_with_its_records(demo_history, settings):
+    rows = selectors.published_rows()
+    assert {r["Deployment Reference"] for r in rows} == {"DEMO-H1", "DEMO-H2", "DEMO-H3"}
+    for year in {int(r["Date"][:4]) for r in rows}:
+        report = selectors.annual_report(year)
+        mine = [r for r in rows if r["Date"].startswith(str(year))]
+        for key, field in SUMMED.items():
+            want = len(mine) if field is None else sum(int(r[field]) for r in mine)
+            assert report[key] == want, (year, key)
+        assert sum(c["arrests"] for c in report["arrests_by_category"]) == report["arrests"]
+    sent = AuditEvent.objects.filter(action="deployment.notice_sent").count()
+    assert sent == 3 * len(settings.LFR_NOTICE_AUTHORITIES)
+
+
+def test_seeding_the_history_twice_adds_nothing(demo_history):
+    from django.core.management import call_command
+
+    before = DeploymentRecord.objects.count()
+    call_command("seed_demo_history", stdout=io.StringIO())
+    assert DeploymentRecord.objects.count() == before == 3
