@@ -211,3 +211,23 @@ def test_a_withheld_notice_is_said_on_the_record_without_its_reason(deployment_i
     assert row["Advance Notice"].startswith("withheld")
     assert "gang" not in json.dumps(row)
     assert Deployment.objects.get(pk=d.pk) not in selectors.past_notices()
+
+
+def test_it_reads_the_authorities_from_the_environment(monkeypatch):
+    from lfr_site.env import env_authorities
+
+    monkeypatch.setenv("X_AUTH", "data_protection:Datatilsynet, Norway; market_surveillance:Nkom")
+    assert env_authorities("X_AUTH", []) == [
+        ("data_protection", "Datatilsynet, Norway"),
+        ("market_surveillance", "Nkom"),
+    ]
+
+
+def test_it_refuses_an_authority_of_an_unknown_kind(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from lfr_site.env import env_authorities
+
+    monkeypatch.setenv("X_AUTH", "police:Ourselves")
+    with pytest.raises(ImproperlyConfigured, match="X_AUTH"):
+        env_authorities("X_AUTH", [])
