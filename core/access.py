@@ -121,6 +121,16 @@ def _deployment(user, action, obj):
     if action in {"authorise", "refuse"}:
         requester = obj is not None and getattr(obj, "requested_by_id", None) == user.pk
         return visible, has(user, "authorise_deployment") and not requester
+    if action == "notice":
+        # The notice of each use to the authorities (Art. 5(4)): planners, authorisers and
+        # oversight read it; only planners and authorisers record it as sent.
+        return visible, _any(user, ("plan_deployment", "authorise_deployment", "read_all"))
+    if action == "notify":
+        return visible, _any(user, ("plan_deployment", "authorise_deployment"))
+    if action == "withhold_notice":
+        # Advance public notice is the authorising officer's call, never the requester's.
+        requester = obj is not None and getattr(obj, "requested_by_id", None) == user.pk
+        return visible, has(user, "authorise_deployment") and not requester
     if action == "signoff":
         # The oversight role's one write: signing off a post-deployment review.
         return visible, has(user, "read_all")

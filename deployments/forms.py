@@ -136,3 +136,38 @@ class CameraForm(forms.ModelForm):
     def clean_stream_url(self):
         # The service's rule, so the page shows it on the field (and answers 400).
         return camera_validate_stream_url(self.cleaned_data["stream_url"])
+
+
+class NoticeSentForm(forms.Form):
+    """That the notice of this use went to one configured authority (Art. 5(4))."""
+
+    authority = forms.ChoiceField(choices=())
+    reference = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Their reference or how it was sent (optional)",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["authority"].choices = [
+            (name, f"{name} ({kind.replace('_', ' ')})")
+            for kind, name in settings.LFR_NOTICE_AUTHORITIES
+        ]
+
+
+class PublicNoticeForm(forms.Form):
+    """The authorising officer's decision on advance public notice."""
+
+    publish = forms.TypedChoiceField(
+        choices=[("yes", "Announce it in advance"), ("no", "Do not announce it")],
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
+        label="Advance public notice",
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=1000,
+        label="Reason for no advance notice (kept in the audit log, never published)",
+    )

@@ -146,6 +146,9 @@ class DeploymentRecord(models.Model):
     # Alerts nobody adjudicated when the record was computed: published beside the Met's
     # fields, because they are in "Total Alerts" but in none of its true/false kinds.
     not_adjudicated = models.PositiveIntegerField(default=0)
+    # Computed and frozen with `fields`, for the annual report: arrests by watchlist category
+    # and decided / false alerts by perceived group, so a year's totals are sums of records.
+    breakdown = models.JSONField(default=dict, blank=True)
     review = models.TextField(blank=True)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

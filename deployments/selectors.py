@@ -1,6 +1,7 @@
 """Reads for deployments: visibility, the calendar and capacity, the watchlist at a
 moment, the figures behind the published record, and the public transparency data."""
 
+from collections import Counter, defaultdict
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from core import access
 from core.models import AuditEvent
+from core.stats import too_few, wilson_interval
 from deployments.models import (
     Camera,
     Deployment,
@@ -21,7 +23,7 @@ from deployments.models import (
 
 # The published record counts alerts by their decision in force, a rule recognition owns:
 # one of the two documented imports of recognition by this app (README, "Architecture").
-from recognition.selectors import alert_figures
+from recognition.selectors import alert_figures, decisions_in_force
 
 State = Deployment.State
 # States that hold a camera (until the actual end) and a slot in the weekly capacity.
@@ -58,6 +60,7 @@ EXTRA_FIELDS = [
     "Start Time",
     "End Time",
     "Threshold Meaning",
+    "Advance Notice",
 ]
 PUBLISHED_FIELDS = MET_FIELDS + EXTRA_FIELDS
 # Our "Min Threshold Setting" is not the Met's similarity score: it is the largest dlib
@@ -311,6 +314,86 @@ def _local(moment: datetime | None) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
+# --- the notification of each use (EU AI Act Art. 5(4)) --------------------------------
+
+# What the notice never carries: sensitive operational data stays with the force.
+NOTICE_LEAVES_OUT = [
+    "watchlist entries, subjects, images and their references",
+    "alerts, matches and decisions",
+    "officers assigned",
+    "camera addresses",
+    "the necessity, proportionality and location case",
+]
+
+
+def _iso(moment: datetime | None) -> str | None:
+    """ISO 8601 in local time with its UTC offset: 2026-07-10T11:00:00+01:00."""
+    return timezone.localtime(moment).isoformat(timespec="seconds") if moment else None
+
+
+def use_notice(d: Deployment) -> dict:
+    """The notice of one use for the market-surveillance and data-protection authorities:
+    what, where, when, under which authority and assessments; counts, never content."""
+    from django.urls import reverse
+
+    wl = watchlist_of(d)
+    by = d.authorised_by
+    return {
+        "notice": "Use of real-time remote biometric identification (EU AI Act Art. 5(4))",
+        "deployment_reference": d.reference,
+        "state": d.state,
+        "use_case": d.use_case,
+        "use_case_label": UseCase(d.use_case).label,
+        "place": {"site": d.site.name, "address": d.site.address},
+        "authorised_window": {"starts_at": _iso(d.starts_at), "ends_at": _iso(d.ends_at)},
+        "actual": {"started_at": _iso(d.started_at), "ended_at": _iso(d.ended_at)},
+        "authorisation": {
+            "authorised_at": _iso(d.authorised_at),
+            "authorised_by": (by.get_full_name() or by.get_username()) if by else None,
+            "urgent_start": d.urgent,
+        },
+        "assessments": {
+            "dpia": d.dpia_reference,
+            "appropriate_policy_document": d.policy_reference,
+            "equality_impact_assessment": d.equality_reference,
+        },
+        "cameras": d.cameras.count(),
+        "match_threshold": d.threshold,
+        "threshold_meaning": THRESHOLD_MEANING,
+        "watchlist_categories": list(d.watchlist_categories),
+        "watchlist_size": wl.entry_count if wl else None,
+        "advance_public_notice": d.public_notice,
+        "published_record": (
+            reverse("transparency:index") + f"#{d.reference}"
+            if d.state == State.COMPLETED
+            else None
+        ),
+        "leaves_out": NOTICE_LEAVES_OUT,
+        "generated_at": _iso(timezone.now()),
+    }
+
+
+def notices_sent(d: Deployment) -> list[dict]:
+    """Who sent the notice, when, to whom: read back from the audit chain."""
+    events = AuditEvent.objects.filter(
+        action="deployment.notice_sent",
+        object_type=d._meta.label_lower,
+        object_id=str(d.pk),
+        outcome=AuditEvent.OUTCOME_ALLOWED,
+    ).order_by("seq")
+    return [
+        {
+            "authority": e.details.get("authority", ""),
+            "authority_kind": e.details.get("authority_kind", ""),
+            "reference": e.details.get("reference", ""),
+            "sent_by": e.actor_username,
+            "sent_at": _iso(e.at),
+            "notice_sha256": e.details.get("notice_sha256", ""),
+        }
+        for e in events
+    ]
+
+
 # --- transparency (public: nothing personal) -------------------------------------------
 
 
@@ -335,6 +418,7 @@ def published_row(record: DeploymentRecord) -> dict:
         "Start Time": _local(d.started_at or d.starts_at),
         "End Time": _local(d.ended_at),
         "Threshold Meaning": THRESHOLD_MEANING,
+        "Advance Notice": advance_notice(d),
     }
 
 
@@ -343,17 +427,56 @@ def published_rows() -> list[dict]:
     return [published_row(r) for r in published_records()]
 
 
+def notice_lead() -> timedelta:
+    return timedelta(days=settings.LFR_PUBLIC_NOTICE_LEAD_DAYS)
+
+
+def notice_published_from(d: Deployment) -> datetime:
+    """When the advance notice appears: the lead time before the start, or the
+    authorisation if that came later (nothing is announced before it is authorised)."""
+    return max(d.starts_at - notice_lead(), d.authorised_at or d.starts_at - notice_lead())
+
+
 def upcoming_notices(now: datetime | None = None):
-    """Authorised or live deployments announced in advance (public_notice); never those
-    authorised to run without notice."""
+    """Authorised or live deployments starting within the lead time, announced in advance.
+    Left out: those the authorising officer let run without notice (public_notice false,
+    with its reason, audited at authorisation or by deployment_notice_withhold)."""
     now = now or timezone.now()
     return (
         Deployment.objects.filter(
-            public_notice=True, state__in=(State.AUTHORISED, State.LIVE), ends_at__gt=now
+            public_notice=True,
+            state__in=(State.AUTHORISED, State.LIVE),
+            ends_at__gt=now,
+            starts_at__lte=now + notice_lead(),
         )
         .select_related("site")
         .order_by("starts_at")
     )
+
+
+def past_notices():
+    """Completed deployments that were announced: what their published records link to."""
+    return (
+        Deployment.objects.filter(public_notice=True, state=State.COMPLETED)
+        .select_related("site")
+        .order_by("-starts_at")
+    )
+
+
+def notice_anchor(d: Deployment) -> str:
+    from django.urls import reverse
+
+    return f"{reverse('transparency:notices')}#{d.reference}"
+
+
+def advance_notice(d: Deployment) -> str:
+    """The published record's link back to its advance notice, or why there was none
+    (never the reason itself: it may say what the operation is about)."""
+    if not d.public_notice:
+        return "withheld with the authorising officer's recorded reason"
+    if d.authorised_at and d.authorised_at >= (d.started_at or d.starts_at):
+        return "none: authorised after the start (urgent)"
+    return notice_anchor(d)
 
 
 def yearly_summary() -> list[dict]:
@@ -530,3 +653,199 @@ def waiting_for(user) -> list:
             )
         )
     return found
+
+
+# --- the annual report (public: computed from the published records only) --------------
+
+NOT_RECORDED = "Not recorded"
+
+
+def record_breakdown(deployment: Deployment) -> dict:
+    """What the annual report needs beyond the Met's fields, frozen with the record:
+    arrests by the matched entry's watchlist category, and decided and false alerts by
+    perceived group. Counted by the same decisions in force as the record's fields."""
+    from watchlists.models import Category, WatchlistEntry
+
+    rows = list(
+        decisions_in_force()
+        .filter(alert__deployment=deployment)
+        .values_list("is_true_match", "outcome", "perceived_group", "alert__entry_id")
+    )
+    categories = dict(
+        WatchlistEntry.objects.filter(pk__in={r[3] for r in rows}).values_list("pk", "category")
+    )
+    arrests, groups = Counter(), defaultdict(lambda: {"decided": 0, "false": 0})
+    for is_true, outcome, group, entry_id in rows:
+        if outcome == "arrest":
+            category = categories.get(entry_id)
+            arrests[category if category in Category.values else NOT_RECORDED] += 1
+        counts = groups[group or NOT_RECORDED]
+        counts["decided"] += 1
+        counts["false"] += 0 if is_true else 1
+    return {"arrests_by_category": dict(arrests), "by_group": dict(groups)}
+
+
+def _records_of_year(year: int) -> list[DeploymentRecord]:
+    # A record belongs to the year of its published "Date" (the local start date), as in
+    # the yearly totals on the transparency page.
+    return [r for r in published_records() if str(r.fields.get("Date", ""))[:4] == str(year)]
+
+
+def _rate(part: int, base: int) -> float | None:
+    # Ten places: a false alert in tens of thousands of faces must not round to 0.
+    return round(part / base, 10) if base else None
+
+
+def _tally(rows: list[dict], key: str) -> list[dict]:
+    groups: dict[str, dict] = {}
+    for row in rows:
+        t = groups.setdefault(
+            str(row[key]),
+            {"name": str(row[key]), "deployments": 0, "faces_seen": 0, "alerts": 0,
+             "false_alerts": 0, "not_adjudicated": 0, "arrests": 0},
+        )  # fmt: skip
+        t["deployments"] += 1
+        t["faces_seen"] += int(row["Faces seen (estimate)"] or 0)
+        t["alerts"] += int(row["Total Alerts"] or 0)
+        t["false_alerts"] += _false(row)
+        t["not_adjudicated"] += int(row["Not adjudicated"] or 0)
+        t["arrests"] += int(row["Outcome - Arrest"] or 0)
+    return sorted(groups.values(), key=lambda t: (-t["deployments"], t["name"]))
+
+
+def _false(fields: dict) -> int:
+    return int(fields.get("False Alerts Confirmed") or 0) + int(
+        fields.get("False Alerts Unconfirmed") or 0
+    )
+
+
+def rate_over_faces_text(false_alerts: int, faces: int, undecided: int) -> str:
+    if not faces:
+        return "n/a (no faces counted)"
+    one_in = f"1 in {round(faces / false_alerts):,} faces" if false_alerts else "none"
+    return _with_undecided(
+        f"{100 * false_alerts / faces:.4f}% of {faces:,} faces ({one_in})", undecided
+    )
+
+
+def annual_report(year: int) -> dict:
+    """The year's figures, every one a sum over that year's published records (their
+    fields and their frozen breakdown), so the report agrees with the records by
+    construction. Rates say their base, and undecided alerts stand beside them."""
+    from watchlists.models import Category
+
+    records = _records_of_year(year)
+    rows = [published_row(r) for r in records]
+    total = {k: sum(int(row[k] or 0) for row in rows) for k in [*COUNT_FIELDS, "Not adjudicated"]}
+    false_alerts = total["False Alerts Confirmed"] + total["False Alerts Unconfirmed"]
+    adjudicated = decided(total)
+    undecided = total["Not adjudicated"]
+    arrests = Counter()
+    groups = defaultdict(lambda: [0, 0])
+    for r in records:
+        by_category = (r.breakdown or {}).get("arrests_by_category", {})
+        arrests.update(by_category)
+        # A record computed before breakdowns existed: its arrests are counted, uncategorised.
+        arrests[NOT_RECORDED] += int(r.fields.get("Outcome - Arrest") or 0) - sum(
+            by_category.values()
+        )
+        by_group = (r.breakdown or {}).get("by_group")
+        if by_group is None:
+            groups[NOT_RECORDED][0] += decided(r.fields)
+            groups[NOT_RECORDED][1] += _false(r.fields)
+        for name, c in (by_group or {}).items():
+            groups[name][0] += c["decided"]
+            groups[name][1] += c["false"]
+    known = [*settings.LFR_EQUALITY_GROUPS]
+    known += [NOT_RECORDED] if NOT_RECORDED not in known else []
+    group_rows = []
+    for name in known + sorted(g for g in groups if g not in known):
+        n, false = groups.get(name, (0, 0))
+        low, high = wilson_interval(false, n)
+        group_rows.append(
+            {"group": name, "decided_alerts": n, "false_alerts": false, "rate": _rate(false, n),
+             "ci_low": round(low, 4) if n else None, "ci_high": round(high, 4) if n else None,
+             "too_few_to_conclude": too_few(n, low, high)}
+        )  # fmt: skip
+    labels = dict(Category.choices)
+    return {
+        "year": year,
+        "generated_at": timezone.localtime().isoformat(timespec="seconds"),
+        "records": [row["Deployment Reference"] for row in rows],
+        "provisional_records": sum(row["Record Status"].startswith("provisional") for row in rows),
+        "deployments": len(rows),
+        "faces_seen": total["Faces seen (estimate)"],
+        "alerts": total["Total Alerts"],
+        "true_alerts": total["True Alerts Confirmed"] + total["True Alerts Unconfirmed"],
+        "false_alerts": false_alerts,
+        "false_alerts_confirmed": total["False Alerts Confirmed"],
+        "false_alerts_unconfirmed": total["False Alerts Unconfirmed"],
+        "adjudicated_alerts": adjudicated,
+        "not_adjudicated": undecided,
+        "false_alert_rate_over_alerts": _rate(false_alerts, adjudicated),
+        "false_alert_rate_over_alerts_text": _with_undecided(
+            format_rate(false_alerts, adjudicated, total["Total Alerts"]), undecided
+        ),
+        "false_alert_rate_over_faces": _rate(false_alerts, total["Faces seen (estimate)"]),
+        "false_alert_rate_over_faces_text": rate_over_faces_text(
+            false_alerts, total["Faces seen (estimate)"], undecided
+        ),
+        "arrests": total["Outcome - Arrest"],
+        "outcome_other": total["Outcome - Other"],
+        "no_action": total["No action"],
+        "arrests_by_category": [
+            {"category": key, "label": labels.get(key, key), "arrests": arrests[key]}
+            for key in [*Category.values, NOT_RECORDED]
+            if key in Category.values or arrests[key]
+        ],
+        "by_use_case": _tally(rows, "LFR Use Case"),
+        "by_site": _tally(rows, "Deployment Location"),
+        "false_alerts_by_group": group_rows,
+    }
+
+
+def _with_undecided(text: str, undecided: int) -> str:
+    return f"{text}; {undecided} not adjudicated" if undecided else text
+
+
+ANNUAL_TOTALS = [
+    ("deployments", "Deployments"),
+    ("faces_seen", "Faces seen (estimate)"),
+    ("alerts", "Alerts"),
+    ("true_alerts", "True alerts"),
+    ("false_alerts", "False alerts"),
+    ("false_alerts_confirmed", "False alerts confirmed"),
+    ("false_alerts_unconfirmed", "False alerts unconfirmed"),
+    ("adjudicated_alerts", "Adjudicated alerts"),
+    ("not_adjudicated", "Not adjudicated"),
+    ("false_alert_rate_over_alerts_text", "False alert rate (of adjudicated alerts)"),
+    ("false_alert_rate_over_faces_text", "False alert rate (of faces seen)"),
+    ("arrests", "Outcome - Arrest"),
+    ("outcome_other", "Outcome - Other"),
+    ("no_action", "No action"),
+    ("provisional_records", "Provisional records"),
+]
+ANNUAL_CSV_COLUMNS = ["section", "item", "figure", "value"]
+
+
+def annual_csv_rows(report: dict):
+    """The report as long rows (section, item, figure, value): one shape for every table."""
+    for key, label in ANNUAL_TOTALS:
+        yield {"section": "totals", "item": "", "figure": label, "value": report[key]}
+    for row in report["arrests_by_category"]:
+        yield {"section": "arrests_by_category", "item": row["label"], "figure": "Arrests",
+               "value": row["arrests"]}  # fmt: skip
+    for section in ("by_use_case", "by_site"):
+        for row in report[section]:
+            for figure, value in row.items():
+                if figure != "name":
+                    yield {"section": section, "item": row["name"], "figure": figure,
+                           "value": value}  # fmt: skip
+    for row in report["false_alerts_by_group"]:
+        for figure, value in row.items():
+            if figure != "group":
+                yield {"section": "false_alerts_by_group", "item": row["group"],
+                       "figure": figure, "value": value}  # fmt: skip
+    for reference in report["records"]:
+        yield {"section": "records", "item": reference, "figure": "Deployment Reference",
+               "value": reference}  # fmt: skip

@@ -9,4 +9,8 @@ urlpatterns = [
     path("", views.transparency, name="index"),
     path("deployments.csv", views.transparency_csv, name="csv"),
     path("deployments.json", api.PublishedRecordsApi.as_view(), name="json"),
+    path("notices/", views.transparency_notices, name="notices"),
+    path("annual/<int:year>/", views.annual_report, name="annual"),
+    path("annual/<int:year>.csv", views.annual_report_csv, name="annual_csv"),
+    path("annual/<int:year>.json", views.annual_report_json, name="annual_json"),
 ]

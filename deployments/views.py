@@ -21,6 +21,8 @@ from deployments.forms import (
     CameraForm,
     DecisionForm,
     DeploymentForm,
+    NoticeSentForm,
+    PublicNoticeForm,
     ReviewForm,
     SiteForm,
     clean_iso_week,
@@ -148,7 +150,17 @@ def deployment_detail(request, pk):
             "reason_form": ReasonForm(),
             "may": {
                 a: access.can(user, "deployment", a, deployment)
-                for a in ("edit", "submit", "authorise", "cancel", "stop", "review", "signoff")
+                for a in (
+                    "edit",
+                    "submit",
+                    "authorise",
+                    "cancel",
+                    "stop",
+                    "review",
+                    "signoff",
+                    "notice",
+                    "withhold_notice",
+                )
             },
         },
     )
@@ -302,6 +314,109 @@ def deployment_signoff(request, pk):
     return redirect("deployments:record", pk=pk)
 
 
+# --- the notice of each use (Art. 5(4)) and advance public notice ----------------------
+
+
+def _submitted(request, form, act, done: str) -> bool:
+    """Run `act(cleaned_data)` for a valid form; True (and `done` shown) if it succeeded,
+    else the form's or the rule's errors are shown."""
+    if not form.is_valid():
+        return False
+    try:
+        act(form.cleaned_data)
+    except ValidationError as exc:
+        _fail(request, exc)
+        return False
+    messages.success(request, done)
+    return True
+
+
+def _notice_context(request, deployment, form=None) -> dict:
+    return {
+        "d": deployment,
+        "notice": selectors.use_notice(deployment),
+        "sent": selectors.notices_sent(deployment),
+        "authorities": [(n, k.replace("_", " ")) for k, n in settings.LFR_NOTICE_AUTHORITIES],
+        "form": form or NoticeSentForm(),
+        "may_notify": access.can(request.user, "deployment", "notify", deployment),
+        "notifiable": deployment.state in services.NOTIFIABLE,
+    }
+
+
+@login_required
+def use_notice(request, pk):
+    """The printable notice of this use for the authorities, and who it was sent to."""
+    deployment = _get(request, pk, "notice")
+    audit_record(
+        actor=request.user, action="deployment.view", obj=deployment, details={"screen": "notice"}
+    )
+    return render(request, "deployments/notice.html", _notice_context(request, deployment))
+
+
+@login_required
+def use_notice_json(request, pk):
+    deployment = _get(request, pk, "notice")
+    audit_record(
+        actor=request.user,
+        action="deployment.view",
+        obj=deployment,
+        details={"screen": "notice.json"},
+    )
+    body = {**selectors.use_notice(deployment), "sent": selectors.notices_sent(deployment)}
+    response = JsonResponse(body, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = f'inline; filename="notice-{deployment.reference}.json"'
+    return response
+
+
+@login_required
+@require_POST
+def use_notice_sent(request, pk):
+    deployment = _get(request, pk, "notify")
+    form = NoticeSentForm(request.POST)
+
+    def send(data):
+        services.use_notice_send(
+            deployment=deployment,
+            by=request.user,
+            authority=data["authority"],
+            reference=data["reference"],
+        )
+
+    if _submitted(request, form, send, f"Recorded as sent to {form.data.get('authority')}."):
+        return redirect("deployments:notice", pk=pk)
+    context = _notice_context(request, deployment, form)
+    return render(request, "deployments/notice.html", context, status=400)
+
+
+@login_required
+def public_notice(request, pk):
+    """The authorising officer gives or withholds advance public notice, with a reason."""
+    deployment = _get(request, pk, "withhold_notice")
+    initial = {"publish": "yes" if deployment.public_notice else "no"}
+    form = PublicNoticeForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+
+        def decide(data):
+            services.deployment_notice_decide(
+                deployment=deployment,
+                by=request.user,
+                publish=data["publish"],
+                reason=data["reason"],
+            )
+
+        if _submitted(request, form, decide, "Advance public notice decided."):
+            return redirect("deployments:detail", pk=pk)
+        status = 400
+    published_from = selectors.notice_published_from(deployment)
+    return render(
+        request,
+        "deployments/public_notice.html",
+        {"d": deployment, "form": form, "published_from": published_from},
+        status=status,
+    )
+
+
 # --- sites and cameras (administrators) ------------------------------------------------
 
 
@@ -415,6 +530,7 @@ def transparency(request):
     records = [
         {
             "title": f"{row['Deployment Reference']} · {row['Deployment Location']}",
+            "reference": row["Deployment Reference"],
             "status": row["Record Status"],
             "fields": [(k, FIELD_NOTES.get(k, ""), v) for k, v in row.items()],
         }
@@ -442,4 +558,46 @@ def transparency_csv(request):
     writer.writeheader()
     # Site names are typed by administrators and the file is opened in spreadsheets.
     writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in selectors.published_rows())
+    return response
+
+
+def transparency_notices(request):
+    """Advance notices: upcoming ones, and past ones the published records link back to."""
+    return render(
+        request,
+        "deployments/notices.html",
+        {
+            "upcoming": selectors.upcoming_notices(),
+            "past": selectors.past_notices(),
+            "lead_days": settings.LFR_PUBLIC_NOTICE_LEAD_DAYS,
+        },
+    )
+
+
+def _annual(year: int) -> dict:
+    if not 2000 <= year <= 2999:
+        raise Http404("No such year.")
+    return selectors.annual_report(year)
+
+
+def annual_report(request, year):
+    report = _annual(year)
+    return render(
+        request,
+        "deployments/annual.html",
+        {"r": report, "totals": [(label, report[k]) for k, label in selectors.ANNUAL_TOTALS]},
+    )
+
+
+def annual_report_json(request, year):
+    return JsonResponse(_annual(year), json_dumps_params={"indent": 2, "ensure_ascii": False})
+
+
+def annual_report_csv(request, year):
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="lfr-annual-{year}.csv"'
+    writer = csv.DictWriter(response, fieldnames=selectors.ANNUAL_CSV_COLUMNS)
+    writer.writeheader()
+    rows = selectors.annual_csv_rows(_annual(year))
+    writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
     return response

@@ -60,6 +60,31 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+# The two kinds of authority EU AI Act Art. 5(4) says each use is notified to.
+AUTHORITY_KINDS = {"market_surveillance", "data_protection"}
+
+
+def env_authorities(name: str, default: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """ "kind:Name; kind:Name" -> [(kind, name)]: names hold commas, so ";" separates."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    found = []
+    for item in (i.strip() for i in value.split(";")):
+        if not item:
+            continue
+        kind, _, label = (part.strip() for part in item.partition(":"))
+        if kind not in AUTHORITY_KINDS or not label:
+            raise ImproperlyConfigured(
+                f"{name} must be 'kind:Name' items separated by ';' with kind one of "
+                f"{', '.join(sorted(AUTHORITY_KINDS))}, got {item!r}"
+            )
+        found.append((kind, label))
+    if not found:
+        raise ImproperlyConfigured(f"{name} must name at least one authority")
+    return found
+
+
 def parse_database_url(name: str, url: str) -> dict:
     """Turn DATABASE_URL into a Django DATABASES entry (sqlite:/// or postgres://)."""
     parsed = urlparse(url)

@@ -11,6 +11,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from lfr_site.env import (
+    env_authorities,
     env_bool,
     env_float,
     env_int,
@@ -344,6 +345,18 @@ if not 0 < LFR_THRESHOLD_DEFAULT <= LFR_THRESHOLD_MAX <= 1:
     raise ImproperlyConfigured(
         "LFR_THRESHOLD_DEFAULT must be above 0 and no looser than LFR_THRESHOLD_MAX (<= 1)"
     )
+# Advance public notice: an authorised deployment appears on the transparency page this
+# many days before it starts (unless the authorising officer withheld notice, with a reason).
+LFR_PUBLIC_NOTICE_LEAD_DAYS = env_int("LFR_PUBLIC_NOTICE_LEAD_DAYS", 7, minimum=0)
+# Who is notified of each use (EU AI Act Art. 5(4)): the force's market-surveillance and
+# data-protection authorities, "kind:Name; kind:Name".
+LFR_NOTICE_AUTHORITIES = env_authorities(
+    "LFR_NOTICE_AUTHORITIES",
+    [
+        ("market_surveillance", "Office for Product Safety and Standards"),
+        ("data_protection", "Information Commissioner's Office"),
+    ],
+)
 LFR_WEEKLY_CAPACITY = env_int("LFR_WEEKLY_CAPACITY", 10, minimum=1)
 LFR_MAX_DEPLOYMENT_HOURS = env_int("LFR_MAX_DEPLOYMENT_HOURS", 12, minimum=1)
 LFR_URGENT_MODE = env_bool("LFR_URGENT_MODE", False)

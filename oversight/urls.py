@@ -18,6 +18,7 @@ urlpatterns = [
     path("alerts/<int:pk>/release/", views.hold_release, name="hold_release"),
     path("audit/", views.audit, name="audit"),
     path("audit/verify/", views.audit_verify, name="audit_verify"),
+    path("audit/art12/", views.art12_log, name="art12_log"),
     path("subjects/", views.subjects, name="subjects"),
     path("subjects/<str:reference>/", views.subject_history, name="subject_history"),
 ]

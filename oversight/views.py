@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +22,7 @@ from core import access
 from core.exports import csv_cell
 from core.forms import ReasonForm
 from core.purpose import purpose_from
+from core.services import audit_record
 from oversight import selectors, services, svg
 from oversight.forms import AuditFilterForm, PeriodForm, ReportFilterForm
 from recognition.models import Alert
@@ -329,6 +330,38 @@ def audit_verify(request):
             request, f"Audit chain broken at event #{result['bad_seq']}: {result['why']}."
         )
     return redirect("oversight:audit")
+
+
+# --- the Art. 12(3) use log ---------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def art12_log(request):
+    """Start and end of each use, its reference database, each match and who verified it,
+    for a period; as a page, CSV or JSON. Every export is audited."""
+    access.require(request.user, "audit", "export")
+    form = PeriodForm(request.GET or None)
+    period = form.period() if form.is_bound else {}
+    fmt = request.GET.get("format", "")
+    if fmt not in ("csv", "json"):
+        return render(request, "oversight/art12.html", {"form": form})
+    rows = selectors.art12_log(**period)
+    audit_record(
+        actor=request.user,
+        action="audit.art12_export",
+        details={
+            "format": fmt,
+            "rows": len(rows),
+            **{k: v.isoformat() if v else None for k, v in period.items()},
+        },
+    )
+    if fmt == "csv":
+        return csv_response("art12-log.csv", selectors.ART12_COLUMNS, rows)
+    return JsonResponse(
+        {"period": {k: v.isoformat() if v else None for k, v in period.items()}, "uses": rows},
+        json_dumps_params={"indent": 2, "ensure_ascii": False},
+    )
 
 
 # --- subject history (a sensitive read: purpose required) -------------------------------

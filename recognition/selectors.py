@@ -42,6 +42,23 @@ def alert_figures(deployment) -> dict:
     }
 
 
+def alert_verifiers(alert_ids) -> dict[int, list[str]]:
+    """Who verified each alert (EU AI Act Art. 12(3)(d)): the usernames of the officers who
+    recorded its decisions and corrections, first first. The one place the logs ask, so a
+    second, independent verification joins the list here."""
+    found: dict[int, list[str]] = {}
+    rows = (
+        Adjudication.objects.filter(alert_id__in=list(alert_ids))
+        .order_by("at", "pk")
+        .values_list("alert_id", "by__username")
+    )
+    for alert_id, username in rows:
+        names = found.setdefault(alert_id, [])
+        if username not in names:
+            names.append(username)
+    return found
+
+
 def camera_status(deployment, *, now=None) -> list[dict]:
     """One row per camera of the deployment: how its stream is doing right now.
 

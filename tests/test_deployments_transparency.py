@@ -37,6 +37,7 @@ EXTRA = [
     "Start Time",
     "End Time",
     "Threshold Meaning",
+    "Advance Notice",
 ]
 
 
@@ -102,7 +103,8 @@ def test_the_public_page_needs_no_login_and_shows_nothing_personal(
         assert personal not in html, personal
 
 
-def test_upcoming_shows_only_deployments_with_public_notice(client, deployment_in_state):
+def test_upcoming_shows_only_deployments_with_public_notice(client, deployment_in_state, settings):
+    settings.LFR_PUBLIC_NOTICE_LEAD_DAYS = 14  # both start within it, whatever today is
     first = deployment_in_state("authorised")
     secret = deployment_in_state(
         "authorised",

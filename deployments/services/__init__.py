@@ -8,7 +8,8 @@ the beat task and a person) acting at once cannot both win.
 One module per room, re-exported here so callers write `services.deployment_create(...)`:
 states (the lifecycle's transitions), cameras, planning, authorisation, snapshot (the watchlist
 frozen at authorisation), lifecycle (the activation gate, going live, ending, the beat task and the
-snapshot's retention) and records (the published record).
+snapshot's retention), records (the published record) and publication (the notice of
+each use to the authorities, advance public notice).
 """
 
 from deployments.services.authorisation import (
@@ -41,6 +42,11 @@ from deployments.services.planning import (
     deployment_create,
     deployment_submit,
     deployment_update,
+)
+from deployments.services.publication import (
+    NOTIFIABLE,
+    deployment_notice_decide,
+    use_notice_send,
 )
 from deployments.services.records import record_compute, record_review, record_signoff
 from deployments.services.states import EDITABLE, TRANSITIONS, State
@@ -75,4 +81,7 @@ __all__ = [
     "record_compute",
     "record_review",
     "record_signoff",
+    "NOTIFIABLE",
+    "use_notice_send",
+    "deployment_notice_decide",
 ]

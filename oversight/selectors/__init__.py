@@ -6,10 +6,12 @@ Each report returns plain rows (dicts) so the page, the chart, the CSV and the A
 show the same numbers.
 
 One module per room, re-exported here so callers write `selectors.effectiveness(...)`:
-reports, retention_report (named so it does not shadow the `retention` report itself),
-audit and subjects.
+art12 (the use log of EU AI Act Art. 12(3)), reports, retention_report (named so it does
+not shadow the `retention` report itself), audit and subjects.
 """
 
+from core.stats import MAX_CI_WIDTH, MIN_N, Z95, wilson_interval
+from oversight.selectors.art12 import ART12_COLUMNS, art12_log
 from oversight.selectors.audit import (
     AUDIT_CSV_COLUMNS,
     DENIED_LIMIT,
@@ -30,10 +32,7 @@ from oversight.selectors.audit import (
 from oversight.selectors.reports import (
     EFFECTIVENESS_COLUMNS,
     GROUPINGS,
-    MAX_CI_WIDTH,
-    MIN_N,
     NOT_RECORDED,
-    Z95,
     Tally,
     accuracy,
     alert_facts,
@@ -42,7 +41,6 @@ from oversight.selectors.reports import (
     equality,
     evaluation_runs,
     reported_deployments,
-    wilson_interval,
 )
 from oversight.selectors.retention_report import (
     HOLD_ACTIONS,
@@ -55,6 +53,8 @@ from oversight.selectors.retention_report import (
 from oversight.selectors.subjects import subject_history
 
 __all__ = [
+    "ART12_COLUMNS",
+    "art12_log",
     "alert_facts",
     "Tally",
     "EFFECTIVENESS_COLUMNS",

@@ -1,6 +1,5 @@
 """The reports: each alert's decision in force, effectiveness, accuracy and equality."""
 
-import math
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -9,6 +8,7 @@ from django.conf import settings
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
+from core.stats import too_few, wilson_interval
 from deployments.models import Deployment, UseCase
 from recognition.models import Adjudication, Alert, EvaluationRun
 from recognition.selectors import decisions_in_force
@@ -259,24 +259,7 @@ def accuracy(run: EvaluationRun) -> dict:
 
 # --- equality -----------------------------------------------------------------------------
 
-Z95 = 1.959963984540054
-# "Too few to conclude": fewer than MIN_N decided alerts in the group, or a 95 % interval
-# wider than MAX_CI_WIDTH (20 percentage points). Either way the rate could move a lot
-# with a handful more alerts, so no comparison between groups should be drawn from it.
-MIN_N = 30
-MAX_CI_WIDTH = 0.2
 NOT_RECORDED = "Not recorded"
-
-
-def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion (well behaved near 0 and small n)."""
-    if n == 0:
-        return 0.0, 1.0
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def equality(*, since=None, until=None) -> dict:
@@ -299,7 +282,7 @@ def equality(*, since=None, until=None) -> dict:
     for name in names:
         n, false = counts.get(name, (0, 0))
         low, high = wilson_interval(false, n)
-        weak = n < MIN_N or (high - low) > MAX_CI_WIDTH
+        weak = too_few(n, low, high)
         rows.append(
             {
                 "group": name,
