@@ -1,9 +1,18 @@
 """What leaves as a file: CSV cells safe to open in a spreadsheet (oversight's and the
 public exports), and a reference image's JPEG."""
 
+from datetime import datetime
+
 from django.http import HttpResponse
+from django.utils import timezone
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def iso_time(moment: datetime | None, *, timespec: str = "auto") -> str | None:
+    """ISO 8601 in the force's zone with its UTC offset (2026-07-10T11:00:00+01:00): what
+    exports and the API carry, so a reader in any zone, or a program, reads one instant."""
+    return timezone.localtime(moment).isoformat(timespec=timespec) if moment else None
 
 
 def csv_cell(value):
@@ -14,6 +23,8 @@ def csv_cell(value):
     """
     if value is None:
         return ""
+    if isinstance(value, datetime):
+        return iso_time(value)
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value

@@ -10,6 +10,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core import access
+from core.exports import iso_time
 from core.models import AuditEvent
 from core.stats import too_few, wilson_interval
 from deployments.models import (
@@ -311,7 +312,8 @@ def record_status(record: DeploymentRecord) -> str:
 
 
 def _local(moment: datetime | None) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+    # The Met publishes minutes; ISO 8601 with the offset so no reader guesses the zone.
+    return iso_time(moment, timespec="minutes") or ""
 
 
 # --- the notification of each use (EU AI Act Art. 5(4)) --------------------------------
@@ -327,8 +329,7 @@ NOTICE_LEAVES_OUT = [
 
 
 def _iso(moment: datetime | None) -> str | None:
-    """ISO 8601 in local time with its UTC offset: 2026-07-10T11:00:00+01:00."""
-    return timezone.localtime(moment).isoformat(timespec="seconds") if moment else None
+    return iso_time(moment, timespec="seconds")
 
 
 def use_notice(d: Deployment) -> dict:

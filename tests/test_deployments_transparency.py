@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -211,8 +211,10 @@ def test_it_publishes_the_reference_the_actual_times_and_the_thresholds_meaning(
     d = services.deployment_stop(deployment=d, by=users.command, reason="disorder")
     (row,) = client.get("/transparency/deployments.json").json()
     assert row["Deployment Reference"] == d.reference
-    assert row["Start Time"] == timezone.localtime(d.started_at).strftime("%Y-%m-%d %H:%M")
-    assert row["End Time"] == timezone.localtime(d.ended_at).strftime("%Y-%m-%d %H:%M")
+    # ISO 8601 with the force's offset: one reading, whatever the reader's zone.
+    assert row["Start Time"] == timezone.localtime(d.started_at).isoformat(timespec="minutes")
+    assert row["End Time"] == timezone.localtime(d.ended_at).isoformat(timespec="minutes")
+    assert datetime.fromisoformat(row["End Time"]).utcoffset() is not None
     assert d.ended_at < d.ends_at and row["Duration"] in ("1h 30m", "1h 31m")
     assert row["Min Threshold Setting"] == 0.5
     assert row["Threshold Meaning"] == "maximum face distance (0-1): lower is stricter"

@@ -1,6 +1,7 @@
+import re
 import csv
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.http import Http404
@@ -254,3 +255,16 @@ def test_it_hides_the_audit_log_from_others(login, users, role):
     assert _explorer(client).status_code == 404
     assert _explorer(client, format="csv").status_code == 404
     assert client.post(reverse("oversight:audit_verify")).status_code == 404
+
+
+ISO_WITH_OFFSET = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d"
+
+
+def test_it_exports_times_as_iso_8601_with_the_forces_offset(login, users, fresh_cache, settings):
+    settings.TIME_ZONE = "America/New_York"  # -05:00 or -04:00: never mistaken for UTC
+    _view(users.contributor, 1)
+    response = _explorer(login(users.oversight), user="contrib", format="csv")
+    (row,) = csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode()))
+    assert re.fullmatch(ISO_WITH_OFFSET, row["at"]) and row["at"][-6:] in ("-05:00", "-04:00")
+    at = AuditEvent.objects.get(actor_username="contrib").at
+    assert datetime.fromisoformat(row["at"]) == at

@@ -3,8 +3,8 @@ for each use its start and end, the reference database it was checked against, t
 that matched, and who verified each match. Counts and references only: no face data."""
 
 from django.db.models import Q
-from django.utils import timezone
 
+from core.exports import iso_time
 from deployments.models import Camera, Deployment, DeploymentWatchlist
 from recognition.models import Alert
 from recognition.selectors import alert_verifiers, decisions_in_force
@@ -32,7 +32,7 @@ ART12_COLUMNS = [
 
 
 def _iso(moment):
-    return timezone.localtime(moment).isoformat(timespec="seconds") if moment else ""
+    return iso_time(moment, timespec="seconds") or ""
 
 
 def _decision(is_true, confirmed) -> str:
