@@ -136,6 +136,8 @@ class Paginated(PageNumberPagination):
 
 
 class DeploymentListApi(APIView):
+    answers = "One page of the deployments this user may see, newest first."
+
     class FilterSerializer(serializers.Serializer):
         class Meta:
             ref_name = "DeploymentListFilter"
@@ -156,6 +158,8 @@ class DeploymentListApi(APIView):
 
 
 class DeploymentCreateApi(APIView):
+    answers = "The planned deployment, created as a draft."
+    alias_of = "POST /api/v1/deployments/"
     InputSerializer = PlanIn
 
     @extend_schema(tags=TAG, request=PlanIn, responses={201: DeploymentOut})
@@ -172,6 +176,8 @@ class DeploymentCreateApi(APIView):
 
 
 class DeploymentDetailApi(APIView):
+    answers = "The deployment."
+
     @extend_schema(tags=TAG, responses=DeploymentOut)
     def get(self, request, pk):
         d = _deployment(request, pk, "view")
@@ -180,29 +186,55 @@ class DeploymentDetailApi(APIView):
 
 
 class DeploymentUpdateApi(APIView):
+    answers = "The deployment with its plan changed (drafts only)."
+    alias_of = "PATCH /api/v1/deployments/{id}/"
+
     class InputSerializer(PlanIn):
         class Meta:
             ref_name = "DeploymentUpdateIn"
 
     @extend_schema(tags=TAG, request=InputSerializer, responses=DeploymentOut)
     def post(self, request, pk):
-        d = _deployment(request, pk, "edit")
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        plan = dict(data.validated_data)
-        cameras, officers = plan.pop("cameras"), plan.pop("officers", None)
-        d = _call(
-            services.deployment_update,
-            deployment=d,
-            by=request.user,
-            cameras=cameras,
-            officers=officers,
-            **plan,
-        )
-        return Response(DeploymentOut(d).data)
+        return _plan_update(request, pk, partial=False)
+
+
+def _plan_update(request, pk, *, partial: bool):
+    """The whole plan (the old POST .../update/) or the fields given (PATCH); what is not
+    given stays as it is (`deployment_update` merges over the current plan)."""
+    d = _deployment(request, pk, "edit")
+    data = DeploymentUpdateApi.InputSerializer(data=request.data, partial=partial)
+    data.is_valid(raise_exception=True)
+    plan = dict(data.validated_data)
+    cameras = plan.pop("cameras") if "cameras" in plan else list(d.cameras.all())
+    officers = plan.pop("officers", None)
+    d = _call(
+        services.deployment_update,
+        deployment=d,
+        by=request.user,
+        cameras=cameras,
+        officers=officers,
+        **plan,
+    )
+    return Response(DeploymentOut(d).data)
+
+
+class DeploymentResourceApi(DeploymentDetailApi):
+    """GET reads one deployment; PATCH changes the plan fields given (drafts and plans
+    not yet live)."""
+
+    answers = {
+        "get": DeploymentDetailApi.answers,
+        "patch": "The deployment with the given plan fields changed; the rest as it was.",
+    }
+
+    @extend_schema(tags=TAG, request=DeploymentUpdateApi.InputSerializer, responses=DeploymentOut)
+    def patch(self, request, pk):
+        return _plan_update(request, pk, partial=True)
 
 
 class DeploymentSubmitApi(APIView):
+    answers = "The deployment, now submitted for authorisation."
+
     @extend_schema(tags=TAG, request=None, responses=DeploymentOut)
     def post(self, request, pk):
         d = _deployment(request, pk, "submit")
@@ -211,6 +243,8 @@ class DeploymentSubmitApi(APIView):
 
 
 class AuthorisationViewApi(APIView):
+    answers = "What the authorising officer decides on: the plan, its case, the frozen watchlist."
+
     class OutputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "AuthorisationScreenOut"
@@ -247,6 +281,8 @@ class AuthorisationViewApi(APIView):
 
 
 class DeploymentAuthoriseApi(APIView):
+    answers = "The deployment, now authorised, with its watchlist frozen."
+
     class InputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "DeploymentAuthoriseIn"
@@ -285,6 +321,8 @@ class _DeploymentAction(ReasonedAction):
 class DeploymentRefuseApi(_DeploymentAction):
     """Refuse a submitted deployment."""
 
+    answers = "The deployment, now refused, with the reason."
+
     action = "refuse"
 
     def act(self, request, target, reason):
@@ -294,6 +332,8 @@ class DeploymentRefuseApi(_DeploymentAction):
 class DeploymentCancelApi(_DeploymentAction):
     """Cancel before it goes live."""
 
+    answers = "The deployment, now cancelled, with the reason."
+
     action = "cancel"
 
     def act(self, request, target, reason):
@@ -302,6 +342,8 @@ class DeploymentCancelApi(_DeploymentAction):
 
 class DeploymentStopApi(_DeploymentAction):
     """Stop a live deployment early."""
+
+    answers = "The deployment, now stopped early and completed, with the reason."
 
     action = "stop"
 
@@ -319,6 +361,8 @@ class RecordOut(serializers.Serializer):
 
 
 class RecordApi(APIView):
+    answers = "The post-deployment record: the published fields, review and sign-off."
+
     @extend_schema(tags=TAG, responses=RecordOut)
     def get(self, request, pk):
         d = _deployment(request, pk, "view")
@@ -332,6 +376,8 @@ class RecordApi(APIView):
 
 
 class RecordReviewApi(APIView):
+    answers = "The record with command staff's review saved."
+
     class InputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "RecordReviewIn"
@@ -348,6 +394,8 @@ class RecordReviewApi(APIView):
 
 
 class RecordSignoffApi(APIView):
+    answers = "The record, now signed off by oversight."
+
     @extend_schema(tags=TAG, request=None, responses=RecordOut)
     def post(self, request, pk):
         d = _deployment(request, pk, "signoff")
@@ -356,6 +404,8 @@ class RecordSignoffApi(APIView):
 
 
 class CalendarApi(APIView):
+    answers = "The deployments and camera bookings in the period asked for."
+
     class OutputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "CalendarWeekOut"
@@ -417,6 +467,8 @@ class CameraOut(serializers.ModelSerializer):
 
 
 class SiteListApi(APIView):
+    answers = "Every site, by name."
+
     @extend_schema(tags=TAG, responses=SiteOut(many=True))
     def get(self, request):
         access.require(request.user, "camera", "list")
@@ -426,6 +478,9 @@ class SiteListApi(APIView):
 
 
 class SiteCreateApi(APIView):
+    answers = "The new site."
+    alias_of = "POST /api/v1/deployments/sites/"
+
     class InputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "SiteCreateIn"
@@ -449,6 +504,8 @@ class SiteCreateApi(APIView):
 
 
 class CameraListApi(APIView):
+    answers = "Every camera, with its site; stream addresses for administrators only."
+
     @extend_schema(tags=TAG, responses=CameraOut(many=True))
     def get(self, request):
         access.require(request.user, "camera", "list")
@@ -469,6 +526,8 @@ class CameraIn(serializers.Serializer):
 
 
 class CameraCreateApi(APIView):
+    answers = "The new camera."
+    alias_of = "POST /api/v1/deployments/cameras/"
     InputSerializer = CameraIn
 
     @extend_schema(tags=TAG, request=CameraIn, responses={201: CameraOut})
@@ -481,6 +540,8 @@ class CameraCreateApi(APIView):
 
 
 class CameraUpdateApi(APIView):
+    answers = "The camera with its changes saved."
+    alias_of = "PATCH /api/v1/deployments/cameras/{id}/"
     InputSerializer = CameraIn
 
     @extend_schema(tags=TAG, request=CameraIn, responses=CameraOut)
@@ -510,6 +571,8 @@ def _published_field(name: str) -> serializers.Field:
 class CameraTestApi(APIView):
     """Administrators: open a camera URL (typed, or a registered camera's), read one frame
     and report its size and rate, or why not; nothing is stored, the test is audited."""
+
+    answers = "Whether the camera answered: a frame's size and a face count, or why not."
 
     class InputSerializer(serializers.Serializer):
         class Meta:
@@ -549,6 +612,8 @@ class PublishedRecordsApi(APIView):
     """Public: every completed deployment's record: the Met's 16 field names, then ours
     (not adjudicated, status, reference, times, what the threshold means)."""
 
+    answers = "Every published deployment record, newest first (public)."
+
     authentication_classes = []
     permission_classes = [AllowAny]
 
@@ -563,3 +628,48 @@ class PublishedRecordsApi(APIView):
     )
     def get(self, request):
         return Response(selectors.published_rows())
+
+
+# --- resource-style routes (issue 15): a collection answers GET and POST, an object GET or
+# PATCH. The action-style routes they replace (.../create/, .../update/) stay for one
+# release as aliases: same view code, marked deprecated in the schema (`alias_of`).
+
+
+class DeploymentCollectionApi(DeploymentListApi, DeploymentCreateApi):
+    """GET lists the deployments this user may see; POST plans one (a draft)."""
+
+    alias_of = None
+    answers = {"get": DeploymentListApi.answers, "post": DeploymentCreateApi.answers}
+
+
+class SiteCollectionApi(SiteListApi, SiteCreateApi):
+    """GET lists the sites; POST adds one (administrators)."""
+
+    alias_of = None
+    answers = {"get": SiteListApi.answers, "post": SiteCreateApi.answers}
+
+
+class CameraCollectionApi(CameraListApi, CameraCreateApi):
+    """GET lists the cameras; POST registers one (administrators)."""
+
+    alias_of = None
+    answers = {"get": CameraListApi.answers, "post": CameraCreateApi.answers}
+
+
+class CameraResourceApi(APIView):
+    """PATCH changes the camera fields given (administrators); the rest as they were."""
+
+    answers = "The camera with the given fields changed; the rest as they were."
+
+    @extend_schema(tags=TAG, request=CameraIn, responses=CameraOut)
+    def patch(self, request, pk):
+        camera = Camera.objects.filter(pk=pk).first()
+        if camera is None:
+            raise Http404("No such camera.")
+        access.require(request.user, "camera", "manage", camera)
+        data = CameraIn(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        fields = {f: getattr(camera, f) for f in ("name", "stream_url", "site", "enabled", "loop")}
+        fields.update(data.validated_data)
+        camera = _call(services.camera_update, camera=camera, by=request.user, **fields)
+        return Response(CameraOut(camera, context={"full_url": True}).data)

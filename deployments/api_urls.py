@@ -4,10 +4,15 @@ from deployments import api
 
 app_name = "deployments_api"
 urlpatterns = [
-    path("", api.DeploymentListApi.as_view(), name="list"),
+    # Resource-style: GET/POST on a collection, GET/PATCH on an object.
+    path("", api.DeploymentCollectionApi.as_view(), name="list"),
+    path("sites/", api.SiteCollectionApi.as_view(), name="sites"),
+    path("cameras/", api.CameraCollectionApi.as_view(), name="cameras"),
+    path("cameras/<int:pk>/", api.CameraResourceApi.as_view(), name="camera"),
+    # The action-style routes, deprecated aliases for one release (README, "API").
     path("create/", api.DeploymentCreateApi.as_view(), name="create"),
     path("calendar/", api.CalendarApi.as_view(), name="calendar"),
-    path("<int:pk>/", api.DeploymentDetailApi.as_view(), name="detail"),
+    path("<int:pk>/", api.DeploymentResourceApi.as_view(), name="detail"),
     path("<int:pk>/update/", api.DeploymentUpdateApi.as_view(), name="update"),
     path("<int:pk>/submit/", api.DeploymentSubmitApi.as_view(), name="submit"),
     path("<int:pk>/authorisation/", api.AuthorisationViewApi.as_view(), name="authorisation"),
@@ -18,9 +23,7 @@ urlpatterns = [
     path("<int:pk>/record/", api.RecordApi.as_view(), name="record"),
     path("<int:pk>/review/", api.RecordReviewApi.as_view(), name="review"),
     path("<int:pk>/signoff/", api.RecordSignoffApi.as_view(), name="signoff"),
-    path("sites/", api.SiteListApi.as_view(), name="sites"),
     path("sites/create/", api.SiteCreateApi.as_view(), name="site_create"),
-    path("cameras/", api.CameraListApi.as_view(), name="cameras"),
     path("cameras/create/", api.CameraCreateApi.as_view(), name="camera_create"),
     path("cameras/test/", api.CameraTestApi.as_view(), name="camera_test"),
     path("cameras/<int:pk>/update/", api.CameraUpdateApi.as_view(), name="camera_update"),

@@ -17,6 +17,8 @@ RESOURCES = [
 class ApiIndex(APIView):
     """The API's resources, its description (OpenAPI, Swagger UI, Redoc) and how to sign in."""
 
+    answers = "The API's sections, its schema and documentation links."
+
     @extend_schema(
         operation_id="api_index",
         responses=inline_serializer(

@@ -57,6 +57,8 @@ def _audit_filters(request) -> dict:
 class AuditEventListApi(APIView):
     """The audit log, filtered and paginated; reading it is itself audited."""
 
+    answers = "One page of audit events matching the filters, newest first."
+
     @extend_schema(parameters=[AuditFilterSerializer], responses=AuditEventSerializer(many=True))
     def get(self, request):
         access.require(request.user, "audit", "list")
@@ -72,6 +74,8 @@ class AuditEventListApi(APIView):
 
 
 class AuditFlagsApi(APIView):
+    answers = "The audit flags raised in the period (patterns oversight should look at)."
+
     class OutputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "OversightAuditFlagsOut"
@@ -122,6 +126,11 @@ class VerificationSerializer(serializers.Serializer):
 class AuditVerificationApi(APIView):
     """The chain's last verification (cached), or verify again with POST."""
 
+    answers = {
+        "get": "The audit chain's last verification.",
+        "post": "The audit chain verified again now: intact, or where it breaks.",
+    }
+
     @extend_schema(responses=VerificationSerializer)
     def get(self, request):
         access.require(request.user, "audit", "view")
@@ -134,6 +143,8 @@ class AuditVerificationApi(APIView):
 
 
 class EffectivenessApi(APIView):
+    answers = "Alerts, decisions and outcomes grouped as asked, with rates and intervals."
+
     class InputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "OversightEffectivenessIn"
@@ -201,6 +212,8 @@ class EvaluationRunSerializer(serializers.Serializer):
 
 
 class AccuracyRunListApi(APIView):
+    answers = "Every stored accuracy run, newest first."
+
     @extend_schema(responses=EvaluationRunSerializer(many=True))
     def get(self, request):
         access.require(request.user, "evaluation", "list")
@@ -210,6 +223,8 @@ class AccuracyRunListApi(APIView):
 
 
 class AccuracyRunApi(APIView):
+    answers = "One accuracy run: its dataset, operating point and ROC rows."
+
     class OutputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "OversightAccuracyRunOut"
@@ -227,6 +242,8 @@ class AccuracyRunApi(APIView):
 
 
 class EqualityApi(APIView):
+    answers = "False alerts by perceived group with Wilson intervals, for the period."
+
     class RowSerializer(serializers.Serializer):
         class Meta:
             ref_name = "OversightEqualityRow"
@@ -255,6 +272,8 @@ class EqualityApi(APIView):
 
 
 class RetentionApi(APIView):
+    answers = "What is kept, for how long, and what is due for deletion."
+
     class OutputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "OversightRetentionOut"
@@ -284,6 +303,8 @@ class HeldAlertSerializer(serializers.Serializer):
 
 
 class HoldListApi(APIView):
+    answers = "The alerts under legal hold."
+
     @extend_schema(responses=HeldAlertSerializer(many=True))
     def get(self, request):
         access.require(request.user, "alert", "list")
@@ -310,6 +331,8 @@ class _HoldAction(ReasonedAction):
 class HoldPlaceApi(_HoldAction):
     """Place a legal hold (command staff, administrators); oversight gets 403."""
 
+    answers = "The alert, now under legal hold."
+
     action = "hold"
 
     def act(self, request, target, reason):
@@ -319,6 +342,8 @@ class HoldPlaceApi(_HoldAction):
 class HoldReleaseApi(_HoldAction):
     """Lift a legal hold, with a reason (command staff, administrators)."""
 
+    answers = "The alert, its legal hold lifted."
+
     action = "release"
 
     def act(self, request, target, reason):
@@ -327,6 +352,8 @@ class HoldReleaseApi(_HoldAction):
 
 class SubjectHistoryApi(APIView):
     """A subject's trail across apps; a sensitive read, refused (400) without a purpose."""
+
+    answers = "The subject's trail across watchlist entries, deployments and alerts."
 
     class OutputSerializer(serializers.Serializer):
         class Meta:

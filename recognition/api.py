@@ -36,6 +36,8 @@ class AlertListApi(APIView):
     changed: the console's replay, over HTTP. The next cursor is the largest
     `changed_seq` received; an alert with `seq` at or below it is one already held."""
 
+    answers = "The alerts raised or seen again after the cursor, oldest change first."
+
     class Pagination(PageNumberPagination):
         page_size = console.BATCH
 
@@ -86,6 +88,8 @@ def _adjudicate_request(request, alert, corrects_id=None):
 class AdjudicationCreateApi(APIView):
     """Record the decision on an alert (once; 409 if one exists — correct it instead)."""
 
+    answers = "The alert with its decision recorded."
+
     @extend_schema(request=DecisionInputSerializer, responses={201: AlertSerializer})
     def post(self, request, alert_id):
         alert = get_object_or_404(Alert.objects.select_related("deployment"), pk=alert_id)
@@ -94,6 +98,8 @@ class AdjudicationCreateApi(APIView):
 
 class AdjudicationCorrectApi(APIView):
     """Correct a decision: a new audited record pointing at the one it corrects."""
+
+    answers = "The alert with the correction recorded."
 
     @extend_schema(request=DecisionInputSerializer, responses={201: AlertSerializer})
     def post(self, request, adjudication_id):
@@ -140,6 +146,8 @@ def _health_rows(rows):
 class CameraHealthListApi(APIView):
     """Every camera of every live deployment: its stream health now."""
 
+    answers = "Every camera of every live deployment, with its stream health now."
+
     @extend_schema(responses=CameraHealthOutputSerializer(many=True))
     def get(self, request):
         from rest_framework.pagination import PageNumberPagination
@@ -153,6 +161,8 @@ class CameraHealthListApi(APIView):
 
 class DeploymentCameraHealthApi(APIView):
     """The cameras of one deployment: their health now, and the console's banners."""
+
+    answers = "The deployment's cameras with their health, and the console's banners."
 
     @extend_schema(
         responses=inline_serializer(

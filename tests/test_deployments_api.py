@@ -137,3 +137,54 @@ def test_every_operation_is_in_the_schema(login, users):
         "/api/v1/deployments/cameras/create/",
     ):
         assert path in schema, path
+
+
+def test_it_plans_with_post_on_the_collection_and_patches_one_field(login, users, plan):
+    client = login(users.command)
+    created = client.post(API, _body(plan()), content_type="application/json")
+    assert created.status_code == 201, created.content
+    pk = created.json()["id"]
+    patched = client.patch(
+        f"{API}{pk}/", {"necessity": "A new case."}, content_type="application/json"
+    )
+    assert patched.status_code == 200, patched.content
+    d = Deployment.objects.get(pk=pk)
+    assert d.necessity == "A new case." and d.cameras.count() == len(plan()["cameras"])
+    assert AuditEvent.objects.filter(action="deployment.update", object_id=str(pk)).exists()
+
+
+def test_a_patch_by_a_read_only_user_is_403_and_by_an_outsider_404(
+    login, users, deployment_in_state
+):
+    d = deployment_in_state("draft")
+    body = {"necessity": "x"}
+    assert login(users.oversight).patch(
+        f"{API}{d.pk}/", body, content_type="application/json"
+    ).status_code in (403, 404)
+    assert Deployment.objects.get(pk=d.pk).necessity != "x"
+
+
+def test_admins_register_and_patch_cameras_on_the_collection(login, users, dep_site):
+    client = login(users.admin)
+    ok = client.post(
+        f"{API}cameras/",
+        {"name": "cam-r", "stream_url": "rtsp://h/r", "site": dep_site.pk},
+        content_type="application/json",
+    )
+    assert ok.status_code == 201, ok.content
+    pk = ok.json()["id"]
+    off = client.patch(f"{API}cameras/{pk}/", {"enabled": False}, content_type="application/json")
+    assert off.status_code == 200 and off.json()["enabled"] is False
+    assert off.json()["name"] == "cam-r"
+
+
+def test_the_action_routes_are_deprecated_aliases_in_the_schema(login, users):
+    schema = login(users.command).get(reverse("schema"), {"format": "json"}).json()
+    paths = schema["paths"]
+    assert paths["/api/v1/deployments/create/"]["post"]["deprecated"] is True
+    assert (
+        "`POST /api/v1/deployments/`" in paths["/api/v1/deployments/create/"]["post"]["description"]
+    )
+    assert paths["/api/v1/deployments/{id}/update/"]["post"]["deprecated"] is True
+    assert not paths["/api/v1/deployments/"]["post"].get("deprecated")
+    assert set(paths["/api/v1/deployments/{id}/"]) >= {"get", "patch"}

@@ -121,6 +121,11 @@ def entry_detail(entry, near: list) -> dict:
 class EntryListCreateApi(APIView):
     """GET lists entries (filter by state, category, q); POST submits one (multipart)."""
 
+    answers = {
+        "get": "One page of the watchlist entries matching the filters.",
+        "post": "The submitted entry, pending a second person's approval.",
+    }
+
     parser_classes = [MultiPartParser, FormParser]
 
     class FilterSerializer(serializers.Serializer):
@@ -210,6 +215,8 @@ class EntryListCreateApi(APIView):
 
 
 class EntryDetailApi(APIView):
+    answers = "The entry, with its images (ids only) and history."
+
     @extend_schema(operation_id="watchlist_entries_retrieve", responses=EntryDetailOutput)
     def get(self, request, entry_id: int):
         entry = services.entry_consult(entry_id=entry_id, by=request.user)
@@ -241,6 +248,8 @@ def _entry_schema(op: str) -> dict:
 class EntryApproveApi(_EntryAction):
     """Approve a pending entry: the second person of the two-person rule."""
 
+    answers = "The entry, now approved."
+
     @extend_schema_serializer(component_name="WatchlistApproval")
     class InputSerializer(_EntryAction.InputSerializer):
         duplicate_reason = serializers.CharField(
@@ -266,6 +275,8 @@ class EntryApproveApi(_EntryAction):
 class EntryRejectApi(_EntryAction):
     """Reject a pending entry."""
 
+    answers = "The entry, now rejected."
+
     OutputSerializer = EntryOutput
     schema_extra = _entry_schema("reject")
 
@@ -278,6 +289,8 @@ class EntryRejectApi(_EntryAction):
 class EntryWithdrawApi(_EntryAction):
     """Withdraw an entry before its expiry."""
 
+    answers = "The entry, now withdrawn."
+
     OutputSerializer = EntryOutput
     schema_extra = _entry_schema("withdraw")
 
@@ -287,6 +300,8 @@ class EntryWithdrawApi(_EntryAction):
 
 class EntryExpireApi(_EntryAction):
     """Expire an entry whose time is up."""
+
+    answers = "The entry, now expired."
 
     OutputSerializer = EntryOutput
     schema_extra = _entry_schema("expire")
@@ -299,6 +314,8 @@ class EntryExpireApi(_EntryAction):
 
 class ImageApi(APIView):
     """The reference JPEG, for a stated purpose (audited), never cached."""
+
+    answers = "The reference image as a JPEG, never cached."
 
     @extend_schema(
         operation_id="watchlist_images_retrieve",
@@ -320,6 +337,8 @@ class ImageApi(APIView):
 
 class ImageCheckApi(APIView):
     """The submit form's quality check: the intake verdict as JSON; nothing is stored."""
+
+    answers = "The intake verdict on the photo: usable or why not; nothing is stored."
 
     parser_classes = [MultiPartParser]
 
