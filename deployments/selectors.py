@@ -217,6 +217,17 @@ def watchlist_counts(*, deployment: Deployment, at: datetime) -> dict:
     )
 
 
+def watchlist_stale_images(*, deployment: Deployment, at: datetime) -> list:
+    """Entries it would freeze whose newest reference image is old or undated."""
+    from watchlists import selectors as wl
+
+    return wl.stale_image_entries(
+        categories=list(deployment.watchlist_categories),
+        include_minors=deployment.include_minors,
+        at=at,
+    )
+
+
 def activation_refusal_recorded(deployment: Deployment, kind: str = "gate") -> bool:
     """Beat retries every 15 s; one refusal event per deployment and kind is enough
     ("gate": paperwork or authorisation; "window": outside its authorised window)."""

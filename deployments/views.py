@@ -210,6 +210,7 @@ def deployment_authorise(request, pk):
             "counts": counts,
             "total": sum(counts.values()),
             "excluded_minors": excluded,
+            "stale_images": selectors.watchlist_stale_images(deployment=deployment, at=now),
             "blockers": services.activation_blockers(deployment, paperwork_only=True),
             "form": form,
             "capacity": settings.LFR_WEEKLY_CAPACITY,

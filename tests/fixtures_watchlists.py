@@ -154,4 +154,5 @@ def form_dates() -> dict:
     return {
         "expires_at": (timezone.localtime() + timedelta(days=365)).strftime("%Y-%m-%dT%H:%M"),
         "review_due": (timezone.localdate() + timedelta(days=90)).isoformat(),
+        "taken_on": (timezone.localdate() - timedelta(days=30)).isoformat(),
     }

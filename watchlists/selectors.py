@@ -15,6 +15,8 @@ from watchlists.models import (
     Subject,
     WatchlistEntry,
     born_after_is_minor,
+    image_age_days,
+    image_is_stale,
 )
 
 
@@ -86,6 +88,39 @@ def counts_by_category(
         counts[category] = counts.get(category, 0) + 1
     counts["excluded_minors"] = minors
     return counts
+
+
+@dataclass(frozen=True)
+class StaleEntry:
+    """An entry a snapshot would take whose newest image is old, or of unknown age."""
+
+    entry_id: int
+    category: str
+    newest_taken_on: object  # date | None
+    age_days: int | None
+
+
+def stale_image_entries(
+    *, categories: list[str], include_minors: bool, at: datetime
+) -> list[StaleEntry]:
+    """Entries the snapshot at `at` would take whose NEWEST held image is past
+    LFR_IMAGE_MAX_AGE_DAYS or undated: one recent image is enough (APP asks for the most
+    recent suitable image, not that every image be recent). Ids and dates only."""
+    qs = _live_entries(categories=categories, at=at)
+    if not include_minors:
+        qs = qs.exclude(_minor_q(at))
+    entries = dict(qs.values_list("pk", "category"))
+    newest: dict[int, object] = {pk: None for pk in entries}
+    images = ReferenceImage.objects.filter(entry_id__in=list(entries), encoding__isnull=False)
+    for entry_id, taken_on in images.values_list("entry_id", "taken_on"):
+        if taken_on is not None and (newest[entry_id] is None or taken_on > newest[entry_id]):
+            newest[entry_id] = taken_on
+    today = at.date()
+    return [
+        StaleEntry(pk, entries[pk], newest[pk], image_age_days(newest[pk], today))
+        for pk in sorted(entries)
+        if image_is_stale(newest[pk], today)
+    ]
 
 
 def reference_image_for_entry(entry_id: int) -> ReferenceImage | None:

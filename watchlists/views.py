@@ -277,7 +277,14 @@ def bulk_import(request):
         data, name = form.archive_bytes()
         fields = {
             k: form.cleaned_data.get(k)
-            for k in ("category", "legal_basis", "provenance", "case_reference", "expires")
+            for k in (
+                "category",
+                "legal_basis",
+                "provenance",
+                "case_reference",
+                "expires",
+                "taken_on",
+            )
         }
         try:
             job = bulk.import_job_create(
