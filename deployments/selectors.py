@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from core import access
 from core.models import AuditEvent
+from core.stats import wilson_interval
 from deployments.models import (
     Camera,
     Deployment,
@@ -17,11 +18,12 @@ from deployments.models import (
     DeploymentWatchlist,
     Site,
     UseCase,
+    Walkthrough,
 )
 
 # The published record counts alerts by their decision in force, a rule recognition owns:
 # one of the two documented imports of recognition by this app (README, "Architecture").
-from recognition.selectors import alert_figures
+from recognition.selectors import alert_figures, blue_list_sightings
 
 State = Deployment.State
 # States that hold a camera (until the actual end) and a slot in the weekly capacity.
@@ -58,6 +60,7 @@ EXTRA_FIELDS = [
     "Start Time",
     "End Time",
     "Threshold Meaning",
+    "Live True Positive Rate",
 ]
 PUBLISHED_FIELDS = MET_FIELDS + EXTRA_FIELDS
 # Our "Min Threshold Setting" is not the Met's similarity score: it is the largest dlib
@@ -204,7 +207,15 @@ def watchlist_candidates(*, deployment: Deployment, at: datetime) -> list:
         categories=list(deployment.watchlist_categories),
         include_minors=deployment.include_minors,
         at=at,
+        include_test_subjects=deployment.include_test_subjects,
     )
+
+
+def blue_list_subject_count(*, deployment: Deployment, at: datetime) -> int:
+    """Test subjects its snapshot would take (0 unless it opts in to blue-list testing)."""
+    from watchlists import selectors as wl
+
+    return wl.blue_list_subject_count(at=at) if deployment.include_test_subjects else 0
 
 
 def watchlist_counts(*, deployment: Deployment, at: datetime) -> dict:
@@ -304,6 +315,77 @@ def record_fields(deployment: Deployment) -> dict:
     return fields
 
 
+# --- blue-list testing ------------------------------------------------------------------
+
+NO_TEST_WALKS = "not measured (no blue-list walk-throughs)"
+
+
+def _detected_by(walk: Walkthrough, sightings: list[dict]) -> int | None:
+    """The seq of the first test alert on the walker whose sighting span meets the walk's
+    window (on the walk's camera, when one is named); None when the walk went unseen."""
+    for s in sightings:
+        if s["entry_id"] != walk.entry_id:
+            continue
+        if walk.camera_id and walk.camera_id not in (s["camera_ids"] or [s["camera_id"]]):
+            continue
+        last = s["last_seen_at"] or s["frame_at"]
+        if s["frame_at"] <= walk.ended_at and last >= walk.started_at:
+            return s["seq"]
+    return None
+
+
+def blue_list_frozen(deployment: Deployment) -> list[tuple[int, str]]:
+    """(entry id, reference) of the test subjects frozen in, by reference: only the test
+    subjects' references (staff volunteers), never an operational entry's."""
+    wl = (
+        DeploymentWatchlist.objects.filter(deployment=deployment)
+        .only("entry_ids", "subject_references", "test_entry_ids")
+        .first()
+    )
+    if wl is None:
+        return []
+    tests = set(wl.test_entry_ids)
+    found = {i: r for i, r in zip(wl.entry_ids, wl.subject_references, strict=True) if i in tests}
+    return sorted(found.items(), key=lambda item: item[1])
+
+
+def walkthroughs(deployment: Deployment) -> list[dict]:
+    """Each walk-through with the alert that detected it (or None), in time order."""
+    sightings = blue_list_sightings(deployment)
+    walks = deployment.walkthroughs.select_related("camera", "recorded_by")
+    return [{"walk": w, "detected_by": _detected_by(w, sightings)} for w in walks]
+
+
+def blue_list(deployment: Deployment) -> dict:
+    """The live true-positive rate measured by walk-throughs, with its 95 % Wilson
+    interval: the one live accuracy figure a force can publish honestly (a watchlist
+    subject who walked by unseen is otherwise never known). {} with no walk recorded."""
+    rows = walkthroughs(deployment)
+    if not rows:
+        return {}
+    n = len(rows)
+    detected = sum(1 for r in rows if r["detected_by"] is not None)
+    low, high = wilson_interval(detected, n)
+    return {
+        "walks": n,
+        "detected": detected,
+        "tpr": round(detected / n, 4),
+        "ci_low": round(low, 4),
+        "ci_high": round(high, 4),
+    }
+
+
+def format_tpr(blue: dict) -> str:
+    """ "7 of 8 walk-throughs detected (87.5 %; 95 % CI 52.9-97.8 %)", or "" with none."""
+    if not blue:
+        return ""
+    return (
+        f"{blue['detected']} of {blue['walks']} walk-throughs detected "
+        f"({100 * blue['tpr']:.1f} %; 95 % CI {100 * blue['ci_low']:.1f}-"
+        f"{100 * blue['ci_high']:.1f} %)"
+    )
+
+
 def record_status(record: DeploymentRecord) -> str:
     """What a reader may rely on: "provisional" until command staff's review, and the
     undecided count whenever there is one."""
@@ -346,6 +428,7 @@ def published_row(record: DeploymentRecord) -> dict:
         "Start Time": _local(d.started_at or d.starts_at),
         "End Time": _local(d.ended_at),
         "Threshold Meaning": THRESHOLD_MEANING,
+        "Live True Positive Rate": format_tpr(record.blue_list) or NO_TEST_WALKS,
     }
 
 

@@ -37,6 +37,7 @@ EXTRA = [
     "Start Time",
     "End Time",
     "Threshold Meaning",
+    "Live True Positive Rate",
 ]
 
 

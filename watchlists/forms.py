@@ -65,6 +65,12 @@ class SubmitForm(forms.Form):
     provenance = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), help_text="Where the image came from."
     )
+    is_test_subject = forms.BooleanField(
+        required=False,
+        label="Blue-list test subject (a staff volunteer)",
+        help_text="Only deployments that opt in to blue-list testing freeze it; its alerts are "
+        "tests, never acted on. State the volunteer's consent as the legal basis.",
+    )
     expires_at = forms.DateTimeField(
         initial=_default_expiry,
         label="Expires",

@@ -93,6 +93,10 @@ class WatchlistEntry(models.Model):
     legal_basis = models.TextField()
     case_reference = models.CharField(max_length=120)
     provenance = models.TextField()
+    # Blue-list testing: a staff volunteer enrolled (with consent as the legal basis) so
+    # that a deployment that opts in can measure its live true-positive rate. Never in an
+    # operational count or watchlist; approved by the same two-person rule.
+    is_test_subject = models.BooleanField(default=False)
     state = models.CharField(
         max_length=12, choices=State.choices, default=State.PENDING, db_index=True
     )

@@ -28,6 +28,7 @@ class SnapshotRow:
     subject_reference: str
     category: str
     encodings: list[bytes]  # each 128 float32 = 512 bytes
+    is_test: bool = False  # a blue-list test subject (staff volunteer)
 
 
 def _minor_q(at: datetime) -> Q:
@@ -35,9 +36,11 @@ def _minor_q(at: datetime) -> Q:
     return Q(subject__date_of_birth__gt=born_after_is_minor(at.date()))
 
 
-def _live_entries(*, categories: list[str] | None, at: datetime) -> QuerySet:
+def _live_entries(*, categories: list[str] | None, at: datetime, test: bool = False) -> QuerySet:
+    """Approved, unexpired entries with an encoding: operational ones, or (`test`) only
+    the blue-list test subjects, which never count as operational."""
     qs = WatchlistEntry.objects.filter(
-        state=WatchlistEntry.State.APPROVED, purged_at__isnull=True
+        state=WatchlistEntry.State.APPROVED, purged_at__isnull=True, is_test_subject=test
     ).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
     if categories is not None:
         qs = qs.filter(category__in=list(categories))
@@ -45,13 +48,17 @@ def _live_entries(*, categories: list[str] | None, at: datetime) -> QuerySet:
 
 
 def snapshot_candidates(
-    *, categories: list[str], include_minors: bool, at: datetime
+    *, categories: list[str], include_minors: bool, at: datetime, include_test_subjects=False
 ) -> list[SnapshotRow]:
-    """Approved, unexpired, unpurged entries with at least one encoding, by entry id."""
+    """Approved, unexpired, unpurged entries with at least one encoding, by entry id;
+    then, when asked, every approved test subject (whatever its category)."""
     qs = _live_entries(categories=categories, at=at)
     if not include_minors:
         qs = qs.exclude(_minor_q(at))
     entries = list(qs.select_related("subject").order_by("pk"))
+    if include_test_subjects:
+        tests = _live_entries(categories=None, at=at, test=True).select_related("subject")
+        entries += list(tests.order_by("pk"))
     encodings: dict[int, list[bytes]] = {e.pk: [] for e in entries}
     images = (
         ReferenceImage.objects.filter(entry_id__in=list(encodings), encoding__isnull=False)
@@ -66,9 +73,21 @@ def snapshot_candidates(
             subject_reference=e.subject.reference,
             category=e.category,
             encodings=encodings[e.pk],
+            is_test=e.is_test_subject,
         )
         for e in entries
     ]
+
+
+def blue_list_subject_count(*, at: datetime) -> int:
+    """Approved test subjects a deployment that opts in would freeze."""
+    return _live_entries(categories=None, at=at, test=True).count()
+
+
+def blue_list_subjects(*, at: datetime) -> list[WatchlistEntry]:
+    """The approved test subjects, for recording a walk-through (reference and name)."""
+    qs = _live_entries(categories=None, at=at, test=True).select_related("subject")
+    return list(qs.order_by("subject__reference"))
 
 
 def counts_by_category(

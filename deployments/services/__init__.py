@@ -8,7 +8,7 @@ the beat task and a person) acting at once cannot both win.
 One module per room, re-exported here so callers write `services.deployment_create(...)`:
 states (the lifecycle's transitions), cameras, planning, authorisation, snapshot (the watchlist
 frozen at authorisation), lifecycle (the activation gate, going live, ending, the beat task and the
-snapshot's retention) and records (the published record).
+snapshot's retention), records (the published record) and blue_list (test walk-throughs).
 """
 
 from deployments.services.authorisation import (
@@ -16,6 +16,7 @@ from deployments.services.authorisation import (
     deployment_cancel,
     deployment_refuse,
 )
+from deployments.services.blue_list import walkthrough_record
 from deployments.services.cameras import (
     camera_create,
     camera_update,
@@ -75,4 +76,5 @@ __all__ = [
     "record_compute",
     "record_review",
     "record_signoff",
+    "walkthrough_record",
 ]

@@ -1,6 +1,5 @@
 """The reports: each alert's decision in force, effectiveness, accuracy and equality."""
 
-import math
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -9,6 +8,7 @@ from django.conf import settings
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
+from core.stats import Z95, wilson_interval  # noqa: F401 (re-exported)
 from deployments.models import Deployment, UseCase
 from recognition.models import Adjudication, Alert, EvaluationRun
 from recognition.selectors import decisions_in_force
@@ -23,7 +23,8 @@ def alert_facts(alerts):
     """
     latest = decisions_in_force().filter(alert=OuterRef("pk")).order_by("-pk")
     first = Adjudication.objects.filter(alert=OuterRef("pk")).order_by("at", "pk")
-    return alerts.annotate(
+    # Blue-list test alerts are no operational alert: out of every report figure.
+    return alerts.filter(is_test=False).annotate(
         eff_true=Subquery(latest.values("is_true_match")[:1]),
         eff_confirmed=Subquery(latest.values("confirmed")[:1]),
         eff_outcome=Subquery(latest.values("outcome")[:1]),
@@ -259,24 +260,12 @@ def accuracy(run: EvaluationRun) -> dict:
 
 # --- equality -----------------------------------------------------------------------------
 
-Z95 = 1.959963984540054
 # "Too few to conclude": fewer than MIN_N decided alerts in the group, or a 95 % interval
 # wider than MAX_CI_WIDTH (20 percentage points). Either way the rate could move a lot
 # with a handful more alerts, so no comparison between groups should be drawn from it.
 MIN_N = 30
 MAX_CI_WIDTH = 0.2
 NOT_RECORDED = "Not recorded"
-
-
-def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion (well behaved near 0 and small n)."""
-    if n == 0:
-        return 0.0, 1.0
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def equality(*, since=None, until=None) -> dict:

@@ -189,6 +189,7 @@ def entry_submit(
     expires_at: datetime | None = None,
     review_due: date | None = None,
     taken_on: date | None = None,
+    is_test_subject: bool = False,
 ) -> WatchlistEntry:
     """Create a pending entry with already-inspected images; refuse duplicates of the subject.
 
@@ -211,6 +212,7 @@ def entry_submit(
             expires_at=expires_at,
             review_due=review_due,
             taken_on=taken_on,
+            is_test_subject=is_test_subject,
         )
 
 
@@ -240,6 +242,7 @@ def entry_submit_upload(*, by, upload, fields: dict) -> WatchlistEntry:
         expires_at=fields.get("expires_at"),
         review_due=fields.get("review_due"),
         taken_on=fields.get("taken_on"),
+        is_test_subject=bool(fields.get("is_test_subject")),
     )
 
 
@@ -255,6 +258,7 @@ def _entry_create(
     expires_at: datetime | None,
     review_due: date | None,
     taken_on: date | None = None,
+    is_test_subject: bool = False,
 ) -> WatchlistEntry:
     if category not in Category.values:
         raise ValidationError(
@@ -298,6 +302,7 @@ def _entry_create(
         legal_basis=legal_basis,
         case_reference=case_reference,
         provenance=provenance,
+        is_test_subject=is_test_subject,
         submitted_by=by,
         expires_at=expires_at,
         review_due=review_due,
@@ -325,6 +330,7 @@ def _entry_create(
             "category": category,
             "images": len(images),
             "taken_on": taken_on.isoformat() if taken_on else "unknown",
+            **({"test_subject": True} if is_test_subject else {}),
             "under_18": subj.is_under_18,
             "near_matches": [m.as_dict() for m in near],
         },
