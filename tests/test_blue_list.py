@@ -260,3 +260,40 @@ def test_the_deployment_page_shows_walkthroughs_and_the_rate(users, login, world
     assert "Live true-positive rate: 1 of 1 walk-throughs detected" in html
     assert 'data-testid="walk-form"' in html
     assert f'<option value="{volunteer.pk}">{volunteer.subject.reference}</option>' in html
+
+
+def test_it_does_not_count_a_test_alert_as_waiting_for_a_decision(users, world):
+    d, wanted, volunteer = world
+    at = d.started_at + timedelta(minutes=10)
+    _raise(d, volunteer, at=at)
+    _raise(d, wanted, at=at)
+    assert [w.count for w in waiting_for(users.officer)] == [1]
+
+
+def test_a_contributor_enrols_a_test_subject_from_the_form(users, login):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests import fixtures_watchlists as fx
+    from tests.helpers import faces
+
+    upload = SimpleUploadedFile("o.jpg", faces("examples", "obama.jpg").read_bytes())
+    r = login(users.contributor).post(
+        "/watchlists/submit/",
+        {
+            "image": upload,
+            "subject_reference": "BLUE-01",
+            "display_name": "PC Volunteer",
+            "category": "wanted",
+            "legal_basis": "Written consent of the volunteer, 2026-11-30",
+            "case_reference": "BLUE-TEST-2026",
+            "provenance": "Photographed for the test",
+            "is_test_subject": "on",
+            **fx.form_dates(),
+        },
+    )
+    assert r.status_code == 302
+    entry = WatchlistEntry.objects.get()
+    assert entry.is_test_subject and entry.state == "pending"  # two-person rule still holds
+    assert AuditEvent.objects.get(action="watchlist.entry_submit").details["test_subject"]
+    html = login(users.manager).get(f"/watchlists/entries/{entry.pk}/").content.decode()
+    assert 'data-testid="test-subject">blue-list test subject' in html
