@@ -271,27 +271,14 @@ def test_it_does_not_count_a_test_alert_as_waiting_for_a_decision(users, world):
 
 
 def test_a_contributor_enrols_a_test_subject_from_the_form(users, login):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     from tests import fixtures_watchlists as fx
-    from tests.helpers import faces
 
-    upload = SimpleUploadedFile("o.jpg", faces("examples", "obama.jpg").read_bytes())
-    r = login(users.contributor).post(
-        "/watchlists/submit/",
-        {
-            "image": upload,
-            "subject_reference": "BLUE-01",
-            "display_name": "PC Volunteer",
-            "category": "wanted",
-            "legal_basis": "Written consent of the volunteer, 2026-11-30",
-            "case_reference": "BLUE-TEST-2026",
-            "provenance": "Photographed for the test",
-            "is_test_subject": "on",
-            **fx.form_dates(),
-        },
+    post = fx.form_post(
+        subject_reference="BLUE-01",
+        legal_basis="Written consent of the volunteer, 2026-11-30",
+        is_test_subject="on",
     )
-    assert r.status_code == 302
+    assert login(users.contributor).post("/watchlists/submit/", post).status_code == 302
     entry = WatchlistEntry.objects.get()
     assert entry.is_test_subject and entry.state == "pending"  # two-person rule still holds
     assert AuditEvent.objects.get(action="watchlist.entry_submit").details["test_subject"]

@@ -52,21 +52,9 @@ def test_it_refuses_a_date_taken_before_the_subject_was_born(users):
 
 
 def test_it_requires_the_date_taken_on_the_form(users, login):
-    dates = {k: v for k, v in fx.form_dates().items() if k != "taken_on"}
-    upload = SimpleUploadedFile("o.jpg", faces("examples", "obama.jpg").read_bytes())
-    r = login(users.contributor).post(
-        "/watchlists/submit/",
-        {
-            "image": upload,
-            "subject_reference": "S-9",
-            "display_name": "Nine",
-            "category": "suspect",
-            "legal_basis": "PACE s.64A",
-            "case_reference": "OP-9",
-            "provenance": "Custody",
-            **dates,
-        },
-    )
+    post = fx.form_post()
+    del post["taken_on"]
+    r = login(users.contributor).post("/watchlists/submit/", post)
     assert r.status_code == 400 and b'data-testid="error-taken_on"' in r.content
     assert not WatchlistEntry.objects.exists()
 
@@ -181,3 +169,17 @@ def test_it_imports_with_a_date_taken_or_records_it_unknown(users, taken_on):
     call_command("import_watchlist", *args, stdout=StringIO(), stderr=StringIO(), verbosity=0)
     dates = set(ReferenceImage.objects.values_list("taken_on", flat=True))
     assert dates == {date.fromisoformat(taken_on) if taken_on else None}
+
+
+def test_the_import_page_job_records_the_date_taken(users):
+    from tests.test_watchlists_bulk_import import FIELDS, train_zip
+    from watchlists.services import bulk
+
+    job = bulk.import_job_create(
+        by=users.contributor,
+        archive=train_zip(),
+        source_name="train.zip",
+        fields={**FIELDS, "taken_on": "2025-03-01"},
+    )
+    assert bulk.import_job_run(job_id=job.pk) == "done"
+    assert set(ReferenceImage.objects.values_list("taken_on", flat=True)) == {date(2025, 3, 1)}

@@ -27,6 +27,8 @@ from watchlists import selectors
 from watchlists.models import Subject
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
+# The entry's fields an import sets for all its files (a manifest row may override them).
+ENTRY_FIELDS = ("category", "legal_basis", "provenance", "case_reference", "expires", "taken_on")
 # A ZIP from the page: bounded before anything is decompressed.
 ZIP_MAX_FILES = 2000
 ZIP_MAX_TOTAL_BYTES = 500 * 1024 * 1024
@@ -86,18 +88,7 @@ def items_from_manifest(manifest: Path) -> list[Item]:
             raise ValidationError(f"{manifest.name}: the manifest lacks columns {sorted(missing)}")
         for row in reader:
             path = (manifest.parent / row["path"]).resolve()
-            overrides = {
-                k: row[k]
-                for k in (
-                    "category",
-                    "legal_basis",
-                    "provenance",
-                    "case_reference",
-                    "expires",
-                    "taken_on",
-                )
-                if row.get(k)
-            }
+            overrides = {k: row[k] for k in ENTRY_FIELDS if row.get(k)}
             items.append(
                 Item(
                     name=path.name,
