@@ -8,14 +8,18 @@ import pytest
 from django.utils import timezone
 
 from deployments.models import DeploymentWatchlist
+from tests import test_e2e_console as console
 from tests.factories import make_deployment
 from tests.fixtures_console import browser_password
 from tests.helpers import SCREENSHOTS_DIR
-from tests.test_e2e_console import browser, login, open_console, raise_alert, server  # noqa: F401
+from tests.test_e2e_console import login, open_console, raise_alert
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 VOLUNTEER = 900_001
+# The console tests' fixtures: a real browser, and the real server (lfr_demo).
+browser = console.browser
+server = console.server
 
 
 @pytest.fixture
@@ -35,7 +39,7 @@ def blue_deployment(users):
 
 
 def test_it_shows_a_test_alert_as_do_not_engage_without_a_decision(
-    users, blue_deployment, server, browser  # noqa: F811
+    users, blue_deployment, server, browser
 ):
     test_alert = raise_alert(blue_deployment, entry_id=VOLUNTEER, subject="BLUE-01")
     real = raise_alert(blue_deployment)
