@@ -139,6 +139,10 @@ def _deployment(user, action, obj):
     if action == "adjudicate":
         # Only the officers assigned decide its alerts; a reader watches read-only.
         return visible, officer_view
+    if action == "walkthrough":
+        # Blue-list walk-throughs: command staff, who plan the tests, and the officers
+        # assigned, who see them happen; oversight reads them but records none.
+        return visible, has(user, "plan_deployment") or officer_view
     return visible, False
 
 

@@ -1,4 +1,5 @@
-"""Small statistics shared by the oversight reports and the public annual report."""
+"""Small statistics shared by the published records (deployments), the reports (oversight)
+and the public annual report: kept here because no app may import oversight."""
 
 import math
 

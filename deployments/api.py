@@ -107,6 +107,11 @@ class PlanIn(serializers.Serializer):
     )
     include_minors = serializers.BooleanField(default=False)
     minors_reason = serializers.CharField(required=False, allow_blank=True, default="")
+    include_test_subjects = serializers.BooleanField(
+        default=False,
+        help_text="Blue-list testing: freeze the approved test subjects (staff volunteers) "
+        "in too; their alerts are tests, and the record reports the live true-positive rate.",
+    )
     threshold = serializers.FloatField(required=False)
     dpia_reference = serializers.CharField(
         required=False,

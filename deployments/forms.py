@@ -75,6 +75,8 @@ class DeploymentForm(forms.ModelForm):
             "policy_reference": "Appropriate policy document reference",
             "public_notice": "Advance public notice",
             "minors_reason": "Reason to include under-18s",
+            "include_test_subjects": "Blue-list testing: include the test subjects (staff "
+            "volunteers) to measure the live true-positive rate",
             "no_notice_reason": "Reason for no advance notice",
             "urgent": "Urgent start (authorisation within LFR_URGENT_AUTHORISE_HOURS)",
         }
@@ -111,6 +113,23 @@ class DecisionForm(forms.Form):
         label="Match threshold you authorise",
         help_text="Face distance, lower is stricter: lower the planned value, never raise it.",
     )
+
+
+class WalkthroughForm(forms.Form):
+    """A blue-list walk-through: which test subject walked, where and when."""
+
+    entry_id = forms.TypedChoiceField(coerce=int, label="Test subject")
+    camera = forms.ModelChoiceField(
+        queryset=Camera.objects.none(), required=False, empty_label="any of its cameras"
+    )
+    started_at = forms.DateTimeField(label="Walk started", widget=DATETIME)
+    ended_at = forms.DateTimeField(label="Walk ended", widget=DATETIME)
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, deployment: Deployment, subjects: list[tuple[int, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["entry_id"].choices = subjects
+        self.fields["camera"].queryset = deployment.cameras.all()
 
 
 class ReviewForm(forms.Form):

@@ -62,6 +62,10 @@ class Deployment(models.Model):
     max_watchlist_size = models.PositiveIntegerField()
     include_minors = models.BooleanField(default=False)
     minors_reason = models.TextField(blank=True)
+    # Blue-list testing: the approved test subjects (staff volunteers) join the frozen
+    # watchlist, their alerts are marked as tests, and the record reports the live
+    # true-positive rate from the walk-throughs recorded (Walkthrough).
+    include_test_subjects = models.BooleanField(default=False)
     threshold = models.FloatField(help_text="maximum dlib face distance that alerts")
     dpia_reference = models.CharField(max_length=120, blank=True)
     policy_reference = models.CharField(max_length=120, blank=True)
@@ -134,7 +138,38 @@ class DeploymentWatchlist(models.Model):
     entry_count = models.PositiveIntegerField(default=0)
     # Entries left out because the subject was under 18 at freezing time (a count only).
     excluded_minors = models.PositiveIntegerField(default=0)
+    # Distinct entry ids of the test subjects frozen in (blue-list testing): not counted
+    # in size_by_category or entry_count; an alert on one of them is a test.
+    test_entry_ids = models.JSONField(default=list)
     destroyed_at = models.DateTimeField(null=True, blank=True)
+
+
+class Walkthrough(models.Model):
+    """A blue-list walk-through: a test subject walked past a camera in a time window.
+
+    Detected when the deployment raised an alert on that subject seen within the window
+    (on that camera, if one is named): the live true-positive rate's one honest measure.
+    """
+
+    deployment = models.ForeignKey(
+        Deployment, on_delete=models.PROTECT, related_name="walkthroughs"
+    )
+    # Kept by id like Alert.entry_id: the test entry may be purged, the walk is kept.
+    entry_id = models.BigIntegerField()
+    subject_reference = models.CharField(max_length=64)
+    camera = models.ForeignKey(
+        Camera, null=True, blank=True, on_delete=models.PROTECT, related_name="walkthroughs"
+    )  # null = any of the deployment's cameras
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+    note = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["started_at", "pk"]
 
 
 class DeploymentRecord(models.Model):
@@ -149,6 +184,9 @@ class DeploymentRecord(models.Model):
     # Computed and frozen with `fields`, for the annual report: arrests by watchlist category
     # and decided / false alerts by perceived group, so a year's totals are sums of records.
     breakdown = models.JSONField(default=dict, blank=True)
+    # Blue-list testing, beside the Met's fields: walk-throughs, detected, the live
+    # true-positive rate and its 95 % Wilson interval; {} when no walk was recorded.
+    blue_list = models.JSONField(default=dict)
     review = models.TextField(blank=True)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

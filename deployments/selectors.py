@@ -20,11 +20,12 @@ from deployments.models import (
     DeploymentWatchlist,
     Site,
     UseCase,
+    Walkthrough,
 )
 
 # The published record counts alerts by their decision in force, a rule recognition owns:
 # one of the two documented imports of recognition by this app (README, "Architecture").
-from recognition.selectors import alert_figures, decisions_in_force
+from recognition.selectors import alert_figures, blue_list_sightings, decisions_in_force
 
 State = Deployment.State
 # States that hold a camera (until the actual end) and a slot in the weekly capacity.
@@ -62,6 +63,7 @@ EXTRA_FIELDS = [
     "End Time",
     "Threshold Meaning",
     "Advance Notice",
+    "Live True Positive Rate",
 ]
 PUBLISHED_FIELDS = MET_FIELDS + EXTRA_FIELDS
 # Our "Min Threshold Setting" is not the Met's similarity score: it is the largest dlib
@@ -208,13 +210,32 @@ def watchlist_candidates(*, deployment: Deployment, at: datetime) -> list:
         categories=list(deployment.watchlist_categories),
         include_minors=deployment.include_minors,
         at=at,
+        include_test_subjects=deployment.include_test_subjects,
     )
+
+
+def blue_list_subject_count(*, deployment: Deployment, at: datetime) -> int:
+    """Test subjects its snapshot would take (0 unless it opts in to blue-list testing)."""
+    from watchlists import selectors as wl
+
+    return wl.blue_list_subject_count(at=at) if deployment.include_test_subjects else 0
 
 
 def watchlist_counts(*, deployment: Deployment, at: datetime) -> dict:
     from watchlists import selectors as wl
 
     return wl.counts_by_category(
+        categories=list(deployment.watchlist_categories),
+        include_minors=deployment.include_minors,
+        at=at,
+    )
+
+
+def watchlist_stale_images(*, deployment: Deployment, at: datetime) -> list:
+    """Entries it would freeze whose newest reference image is old or undated."""
+    from watchlists import selectors as wl
+
+    return wl.stale_image_entries(
         categories=list(deployment.watchlist_categories),
         include_minors=deployment.include_minors,
         at=at,
@@ -295,6 +316,77 @@ def record_fields(deployment: Deployment) -> dict:
     }
     assert list(fields) == MET_FIELDS
     return fields
+
+
+# --- blue-list testing ------------------------------------------------------------------
+
+NO_TEST_WALKS = "not measured (no blue-list walk-throughs)"
+
+
+def _detected_by(walk: Walkthrough, sightings: list[dict]) -> int | None:
+    """The seq of the first test alert on the walker whose sighting span meets the walk's
+    window (on the walk's camera, when one is named); None when the walk went unseen."""
+    for s in sightings:
+        if s["entry_id"] != walk.entry_id:
+            continue
+        if walk.camera_id and walk.camera_id not in (s["camera_ids"] or [s["camera_id"]]):
+            continue
+        last = s["last_seen_at"] or s["frame_at"]
+        if s["frame_at"] <= walk.ended_at and last >= walk.started_at:
+            return s["seq"]
+    return None
+
+
+def blue_list_frozen(deployment: Deployment) -> list[tuple[int, str]]:
+    """(entry id, reference) of the test subjects frozen in, by reference: only the test
+    subjects' references (staff volunteers), never an operational entry's."""
+    wl = (
+        DeploymentWatchlist.objects.filter(deployment=deployment)
+        .only("entry_ids", "subject_references", "test_entry_ids")
+        .first()
+    )
+    if wl is None:
+        return []
+    tests = set(wl.test_entry_ids)
+    found = {i: r for i, r in zip(wl.entry_ids, wl.subject_references, strict=True) if i in tests}
+    return sorted(found.items(), key=lambda item: item[1])
+
+
+def walkthroughs(deployment: Deployment) -> list[dict]:
+    """Each walk-through with the alert that detected it (or None), in time order."""
+    sightings = blue_list_sightings(deployment)
+    walks = deployment.walkthroughs.select_related("camera", "recorded_by")
+    return [{"walk": w, "detected_by": _detected_by(w, sightings)} for w in walks]
+
+
+def blue_list(deployment: Deployment) -> dict:
+    """The live true-positive rate measured by walk-throughs, with its 95 % Wilson
+    interval: the one live accuracy figure a force can publish honestly (a watchlist
+    subject who walked by unseen is otherwise never known). {} with no walk recorded."""
+    rows = walkthroughs(deployment)
+    if not rows:
+        return {}
+    n = len(rows)
+    detected = sum(1 for r in rows if r["detected_by"] is not None)
+    low, high = wilson_interval(detected, n)
+    return {
+        "walks": n,
+        "detected": detected,
+        "tpr": round(detected / n, 4),
+        "ci_low": round(low, 4),
+        "ci_high": round(high, 4),
+    }
+
+
+def format_tpr(blue: dict) -> str:
+    """ "7 of 8 walk-throughs detected (87.5 %; 95 % CI 52.9-97.8 %)", or "" with none."""
+    if not blue:
+        return ""
+    return (
+        f"{blue['detected']} of {blue['walks']} walk-throughs detected "
+        f"({100 * blue['tpr']:.1f} %; 95 % CI {100 * blue['ci_low']:.1f}-"
+        f"{100 * blue['ci_high']:.1f} %)"
+    )
 
 
 def record_status(record: DeploymentRecord) -> str:
@@ -420,6 +512,7 @@ def published_row(record: DeploymentRecord) -> dict:
         "End Time": _local(d.ended_at),
         "Threshold Meaning": THRESHOLD_MEANING,
         "Advance Notice": advance_notice(d),
+        "Live True Positive Rate": format_tpr(record.blue_list) or NO_TEST_WALKS,
     }
 
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:pk>/cancel/", views.deployment_cancel, name="cancel"),
     path("<int:pk>/stop/", views.deployment_stop, name="stop"),
     path("<int:pk>/record/", views.deployment_record, name="record"),
+    path("<int:pk>/walkthroughs/", views.deployment_walkthrough, name="walkthrough"),
     path("<int:pk>/signoff/", views.deployment_signoff, name="signoff"),
     path("<int:pk>/notice/", views.use_notice, name="notice"),
     path("<int:pk>/notice.json", views.use_notice_json, name="notice_json"),

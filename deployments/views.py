@@ -25,6 +25,7 @@ from deployments.forms import (
     PublicNoticeForm,
     ReviewForm,
     SiteForm,
+    WalkthroughForm,
     clean_iso_week,
 )
 from deployments.models import Camera, Deployment
@@ -160,10 +161,44 @@ def deployment_detail(request, pk):
                     "signoff",
                     "notice",
                     "withhold_notice",
+                    "walkthrough",
                 )
             },
+            **_blue_list_context(deployment),
         },
     )
+
+
+def _blue_list_context(deployment: Deployment, form=None) -> dict:
+    if not deployment.include_test_subjects:
+        return {}
+    subjects = selectors.blue_list_frozen(deployment)
+    return {
+        "walkthroughs": selectors.walkthroughs(deployment),
+        "blue_list": selectors.format_tpr(selectors.blue_list(deployment)),
+        "walk_form": form or WalkthroughForm(deployment=deployment, subjects=subjects),
+    }
+
+
+@login_required
+@require_POST
+def deployment_walkthrough(request, pk):
+    deployment = _get(request, pk, "walkthrough")
+    form = WalkthroughForm(
+        request.POST, deployment=deployment, subjects=selectors.blue_list_frozen(deployment)
+    )
+    if form.is_valid():
+        try:
+            services.walkthrough_record(deployment=deployment, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _fail(request, exc)
+        else:
+            messages.success(request, "Walk-through recorded.")
+    else:
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else ""
+            messages.error(request, f"{label or field}: {' '.join(errors)}")
+    return redirect("deployments:detail", pk=pk)
 
 
 @login_required
@@ -222,6 +257,8 @@ def deployment_authorise(request, pk):
             "counts": counts,
             "total": sum(counts.values()),
             "excluded_minors": excluded,
+            "stale_images": selectors.watchlist_stale_images(deployment=deployment, at=now),
+            "test_subjects": selectors.blue_list_subject_count(deployment=deployment, at=now),
             "blockers": services.activation_blockers(deployment, paperwork_only=True),
             "form": form,
             "capacity": settings.LFR_WEEKLY_CAPACITY,

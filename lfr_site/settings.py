@@ -368,6 +368,13 @@ LFR_ENTRY_PURGE_DAYS = env_int("LFR_ENTRY_PURGE_DAYS", 0, minimum=0)
 # for both on every entry): days from submission.
 LFR_ENTRY_REVIEW_DAYS = env_int("LFR_ENTRY_REVIEW_DAYS", 90, minimum=1)
 LFR_ENTRY_EXPIRY_DAYS = env_int("LFR_ENTRY_EXPIRY_DAYS", 365, minimum=1)
+# A reference image older than this (in days, by the date it was taken) is flagged on the
+# review queue and the authorisation screen (APP: "the most recent suitable image"). Two
+# years: custody photographs are retaken at each arrest, so a wanted or suspect entry
+# with a two-year-old photo usually has a newer one; faces change in that time (hair,
+# weight, glasses, ageing in the young). It flags, never refuses: an old image can be the
+# most recent there is (a long-missing person).
+LFR_IMAGE_MAX_AGE_DAYS = env_int("LFR_IMAGE_MAX_AGE_DAYS", 730, minimum=1)
 LFR_MIN_FACE_PX = env_int("LFR_MIN_FACE_PX", 80, minimum=20)
 LFR_UNADJUDICATED_MINUTES = env_int("LFR_UNADJUDICATED_MINUTES", 5, minimum=1)
 # A live camera that delivers no frame for this long is shown blind (cameras page, health,

@@ -96,7 +96,11 @@ def consoles_for(user):
     )
     return (
         qs.annotate(
-            undecided=Count("alerts", filter=Q(alerts__adjudications__isnull=True), distinct=True)
+            undecided=Count(
+                "alerts",
+                filter=Q(alerts__adjudications__isnull=True, alerts__is_test=False),
+                distinct=True,
+            )
         )
         .filter(
             Q(state__in=(State.LIVE, State.AUTHORISED)) | Q(state=State.COMPLETED, undecided__gt=0)

@@ -64,6 +64,9 @@ class Alert(models.Model):
     sightings = models.PositiveIntegerField(default=1)
     last_seen_at = models.DateTimeField(null=True)  # frame time of the latest sighting
     camera_ids = models.JSONField(default=list)  # every camera it was seen on, first first
+    # A match of a blue-list test subject (a staff volunteer): recorded as a test, never
+    # acted on, and left out of the operational figures (recognition.selectors).
+    is_test = models.BooleanField(default=False)
     legal_hold = models.BooleanField(default=False)
     hold_reason = models.TextField(blank=True)
     held_by = models.ForeignKey(

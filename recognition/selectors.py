@@ -21,9 +21,11 @@ def decisions_in_force():
 
 def alert_figures(deployment) -> dict:
     """The deployment's alerts counted by their decision in force (the published record)."""
-    total = Alert.objects.filter(deployment=deployment).count()
+    # Blue-list test alerts (staff volunteers) are measured by their walk-throughs
+    # (deployments.selectors.blue_list), never counted as operational alerts.
+    total = Alert.objects.filter(deployment=deployment, is_test=False).count()
     kinds, outcomes = Counter(), Counter()
-    decisions = decisions_in_force().filter(alert__deployment=deployment)
+    decisions = decisions_in_force().filter(alert__deployment=deployment, alert__is_test=False)
     for is_true, confirmed, outcome in decisions.values_list(
         "is_true_match", "confirmed", "outcome"
     ):
@@ -59,6 +61,16 @@ def alert_verifiers(alert_ids) -> dict[int, list[str]]:
     return found
 
 
+def blue_list_sightings(deployment) -> list[dict]:
+    """The deployment's blue-list test alerts, as a walk-through is scored against them:
+    subject entry, sighting span and cameras (no crop, no distance)."""
+    return list(
+        Alert.objects.filter(deployment=deployment, is_test=True)
+        .order_by("seq")
+        .values("seq", "entry_id", "frame_at", "last_seen_at", "camera_ids", "camera_id")
+    )
+
+
 def camera_status(deployment, *, now=None) -> list[dict]:
     """One row per camera of the deployment: how its stream is doing right now.
 
@@ -86,7 +98,7 @@ def waiting_for(user) -> list:
         return []
     undecided = (
         Deployment.objects.filter(officers=user)
-        .filter(alerts__adjudications__isnull=True)
+        .filter(alerts__adjudications__isnull=True, alerts__is_test=False)
         .annotate(n=Count("alerts", distinct=True))
         .order_by("-n", "pk")
     )

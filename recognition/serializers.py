@@ -101,6 +101,7 @@ class AlertSerializer(serializers.ModelSerializer):
             "reference_url",
             "adjudicate_url",
             "decision",
+            "is_test",
         ]
 
     def _query(self) -> str:

@@ -145,6 +145,24 @@ def soon():
     return timezone.now() + timedelta(days=30)
 
 
+def form_post(image_name="obama.jpg", **fields) -> dict:
+    """A complete submit-form POST for a new subject, with `fields` overriding."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile(image_name, faces("examples", image_name).read_bytes())
+    return {
+        "image": upload,
+        "subject_reference": "S-9",
+        "display_name": "Nine",
+        "category": "suspect",
+        "legal_basis": "PACE s.64A",
+        "case_reference": "OP-9",
+        "provenance": "Custody",
+        **form_dates(),
+        **fields,
+    }
+
+
 def form_dates() -> dict:
     """The submit form's required review date and expiry, as a browser sends its defaults."""
     from datetime import timedelta
@@ -154,4 +172,5 @@ def form_dates() -> dict:
     return {
         "expires_at": (timezone.localtime() + timedelta(days=365)).strftime("%Y-%m-%dT%H:%M"),
         "review_due": (timezone.localdate() + timedelta(days=90)).isoformat(),
+        "taken_on": (timezone.localdate() - timedelta(days=30)).isoformat(),
     }

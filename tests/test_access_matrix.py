@@ -79,6 +79,7 @@ EXPECT = {
     "deployments:authorise": E("deployment.authorise", "deployment"),
     "deployments:cancel": E("deployment.cancel", "deployment", "POST"),
     "deployments:stop": E("deployment.stop", "deployment", "POST"),
+    "deployments:walkthrough": E("deployment.walkthrough", "deployment", "POST"),
     "deployments:record": E("deployment.view", "deployment"),
     "deployments:signoff": E("deployment.signoff", "deployment", "POST"),
     "deployments:notice": E("deployment.notice", "deployment"),

@@ -38,6 +38,7 @@ EXTRA = [
     "End Time",
     "Threshold Meaning",
     "Advance Notice",
+    "Live True Positive Rate",
 ]
 
 

@@ -78,6 +78,7 @@ def test_a_second_photo_for_a_held_subject_goes_through_the_page_and_its_approva
     contributor.fill("textarea[name=legal_basis]", "Warrant issued by the magistrates' court")
     contributor.fill("input[name=case_reference]", "OP-1234")
     contributor.fill("textarea[name=provenance]", "Custody photograph 2026")
+    contributor.fill("input[name=taken_on]", "2026-05-01")
     contributor.click("#submit-form button[type=submit]")
     contributor.wait_for_url("**/watchlists/entries/*/")
     second = WatchlistEntry.objects.exclude(pk=first.pk).get()

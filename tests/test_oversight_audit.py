@@ -1,6 +1,6 @@
-import re
 import csv
 import io
+import re
 from datetime import datetime, timedelta
 
 import pytest

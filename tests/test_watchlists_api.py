@@ -21,6 +21,7 @@ FIELDS = {
     "legal_basis": "Warrant issued by the magistrates' court",
     "case_reference": "OP-77",
     "provenance": "Custody photograph",
+    "taken_on": "2026-06-01",
 }
 
 

@@ -20,6 +20,7 @@ API_FIELDS = {
     "legal_basis": "Warrant issued by the magistrates' court",
     "case_reference": "OP-78",
     "provenance": "Custody photograph",
+    "taken_on": "2026-06-01",
 }
 
 

@@ -41,6 +41,7 @@ def test_it_checks_the_image_at_once_then_submits(browser, client, live_server, 
     page.fill("textarea[name=legal_basis]", "Warrant issued by Westminster Magistrates")
     page.fill("input[name=case_reference]", "OP-4242")
     page.fill("textarea[name=provenance]", "Custody photograph")
+    page.fill("input[name=taken_on]", "2026-05-01")
     page.screenshot(path=str(SHOTS / "watchlists_submit_check.png"), full_page=True)
     page.click("#submit-form button[type=submit]")
     page.wait_for_url("**/watchlists/entries/*/")

@@ -99,6 +99,7 @@ def test_the_api_takes_several_photos(users, login):
         {
             **FIELDS,
             "subject_reference": "S-6",
+            "taken_on": "2026-06-01",
             "display_name": "Six",
             "image": _openface("lennon-1.jpg"),
             "more_images": [_openface("lennon-2.jpg")],
@@ -115,6 +116,7 @@ def test_a_bad_extra_photo_is_refused_by_name_and_nothing_is_saved(users, login)
         {
             **FIELDS,
             "subject_reference": "S-7",
+            "taken_on": "2026-06-01",
             "display_name": "Seven",
             "image": _openface("lennon-1.jpg"),
             "more_images": [

@@ -74,6 +74,11 @@ class ImageOutput(serializers.Serializer):
     face_px = serializers.IntegerField()
     sharpness = serializers.FloatField()
     pose_score = serializers.FloatField()
+    taken_on = serializers.DateField(allow_null=True, help_text="When taken; null = unknown.")
+    age_days = serializers.IntegerField(allow_null=True)
+    stale = serializers.BooleanField(
+        source="is_stale", help_text="Older than LFR_IMAGE_MAX_AGE_DAYS, or of unknown age."
+    )
     held = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
 
@@ -91,6 +96,7 @@ class EntryOutput(serializers.Serializer):
     subject_name = serializers.CharField(source="subject.display_name")
     under_18 = serializers.BooleanField(source="subject.is_under_18")
     category = serializers.CharField()
+    is_test_subject = serializers.BooleanField()
     legal_basis = serializers.CharField()
     case_reference = serializers.CharField()
     provenance = serializers.CharField()
@@ -150,6 +156,15 @@ class EntryListCreateApi(APIView):
         legal_basis = serializers.CharField()
         case_reference = serializers.CharField(max_length=120)
         provenance = serializers.CharField()
+        is_test_subject = serializers.BooleanField(
+            default=False,
+            help_text="A blue-list test subject (staff volunteer): frozen only into deployments "
+            "that opt in; its alerts are tests, never acted on.",
+        )
+        taken_on = serializers.DateField(
+            help_text="When the photo was taken (for several, the oldest): the most recent "
+            "suitable image; older than LFR_IMAGE_MAX_AGE_DAYS is flagged for review."
+        )
         expires_at = serializers.DateTimeField(
             required=False,
             allow_null=True,

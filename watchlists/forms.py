@@ -53,11 +53,23 @@ class SubmitForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="Record it where known: without it the under-18 rule cannot be checked.",
     )
+    taken_on = forms.DateField(
+        label="Photo taken on",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="When the photo was taken (for several, the oldest). Use the most recent "
+        f"suitable image: older than {settings.LFR_IMAGE_MAX_AGE_DAYS} days is flagged.",
+    )
     category = forms.ChoiceField(choices=Category.choices)
     legal_basis = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
     case_reference = forms.CharField(max_length=120)
     provenance = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), help_text="Where the image came from."
+    )
+    is_test_subject = forms.BooleanField(
+        required=False,
+        label="Blue-list test subject (a staff volunteer)",
+        help_text="Only deployments that opt in to blue-list testing freeze it; its alerts are "
+        "tests, never acted on. State the volunteer's consent as the legal basis.",
     )
     expires_at = forms.DateTimeField(
         initial=_default_expiry,
@@ -96,6 +108,13 @@ class ImportForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}), help_text="Where the images came from."
     )
     case_reference = forms.CharField(max_length=120, required=False)
+    taken_on = forms.DateField(
+        required=False,
+        label="Photos taken on",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="When the photos were taken (the oldest); left blank, recorded as unknown "
+        "and flagged on review.",
+    )
     expires = forms.DateField(
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),

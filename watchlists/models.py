@@ -19,6 +19,21 @@ def born_after_is_minor(today: date) -> date:
         return today.replace(year=today.year - ADULT_AGE, day=28)
 
 
+def image_age_days(taken_on: date | None, today: date) -> int | None:
+    """Whole days since a reference image was taken; None when the date is not known."""
+    return None if taken_on is None else (today - taken_on).days
+
+
+def image_is_stale(taken_on: date | None, today: date) -> bool:
+    """The one image-age rule: older than LFR_IMAGE_MAX_AGE_DAYS, or of unknown age.
+
+    APP asks for "the most recent suitable image": an image we cannot date cannot be
+    shown to be recent, so it is flagged like an old one (a prompt, not a refusal).
+    """
+    days = image_age_days(taken_on, today)
+    return days is None or days > settings.LFR_IMAGE_MAX_AGE_DAYS
+
+
 class Category(models.TextChoices):
     # A fixed list with no catch-all: "other persons where intelligence is required" is what
     # the Court of Appeal struck down in Bridges v South Wales Police (¶124).
@@ -78,6 +93,10 @@ class WatchlistEntry(models.Model):
     legal_basis = models.TextField()
     case_reference = models.CharField(max_length=120)
     provenance = models.TextField()
+    # Blue-list testing: a staff volunteer enrolled (with consent as the legal basis) so
+    # that a deployment that opts in can measure its live true-positive rate. Never in an
+    # operational count or watchlist; approved by the same two-person rule.
+    is_test_subject = models.BooleanField(default=False)
     state = models.CharField(
         max_length=12, choices=State.choices, default=State.PENDING, db_index=True
     )
@@ -117,10 +136,21 @@ class ReferenceImage(models.Model):
     face_px = models.PositiveIntegerField(help_text="height of the face box in pixels")
     sharpness = models.FloatField(help_text="variance of the Laplacian over the face")
     pose_score = models.FloatField(help_text="0 = frontal, 1 = extreme pose")
+    # When the photo was taken (not when it was enrolled); null = unknown (bulk imports
+    # without a date, images enrolled before this was recorded), shown and flagged as such.
+    taken_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["created_at"]
+
+    @property
+    def age_days(self) -> int | None:
+        return image_age_days(self.taken_on, timezone.localdate())
+
+    @property
+    def is_stale(self) -> bool:
+        return image_is_stale(self.taken_on, timezone.localdate())
 
 
 class ImportJob(models.Model):

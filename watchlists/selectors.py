@@ -15,6 +15,8 @@ from watchlists.models import (
     Subject,
     WatchlistEntry,
     born_after_is_minor,
+    image_age_days,
+    image_is_stale,
 )
 
 
@@ -26,6 +28,7 @@ class SnapshotRow:
     subject_reference: str
     category: str
     encodings: list[bytes]  # each 128 float32 = 512 bytes
+    is_test: bool = False  # a blue-list test subject (staff volunteer)
 
 
 def _minor_q(at: datetime) -> Q:
@@ -33,9 +36,11 @@ def _minor_q(at: datetime) -> Q:
     return Q(subject__date_of_birth__gt=born_after_is_minor(at.date()))
 
 
-def _live_entries(*, categories: list[str] | None, at: datetime) -> QuerySet:
+def _live_entries(*, categories: list[str] | None, at: datetime, test: bool = False) -> QuerySet:
+    """Approved, unexpired entries with an encoding: operational ones, or (`test`) only
+    the blue-list test subjects, which never count as operational."""
     qs = WatchlistEntry.objects.filter(
-        state=WatchlistEntry.State.APPROVED, purged_at__isnull=True
+        state=WatchlistEntry.State.APPROVED, purged_at__isnull=True, is_test_subject=test
     ).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
     if categories is not None:
         qs = qs.filter(category__in=list(categories))
@@ -43,13 +48,17 @@ def _live_entries(*, categories: list[str] | None, at: datetime) -> QuerySet:
 
 
 def snapshot_candidates(
-    *, categories: list[str], include_minors: bool, at: datetime
+    *, categories: list[str], include_minors: bool, at: datetime, include_test_subjects=False
 ) -> list[SnapshotRow]:
-    """Approved, unexpired, unpurged entries with at least one encoding, by entry id."""
+    """Approved, unexpired, unpurged entries with at least one encoding, by entry id;
+    then, when asked, every approved test subject (whatever its category)."""
     qs = _live_entries(categories=categories, at=at)
     if not include_minors:
         qs = qs.exclude(_minor_q(at))
     entries = list(qs.select_related("subject").order_by("pk"))
+    if include_test_subjects:
+        tests = _live_entries(categories=None, at=at, test=True).select_related("subject")
+        entries += list(tests.order_by("pk"))
     encodings: dict[int, list[bytes]] = {e.pk: [] for e in entries}
     images = (
         ReferenceImage.objects.filter(entry_id__in=list(encodings), encoding__isnull=False)
@@ -64,9 +73,21 @@ def snapshot_candidates(
             subject_reference=e.subject.reference,
             category=e.category,
             encodings=encodings[e.pk],
+            is_test=e.is_test_subject,
         )
         for e in entries
     ]
+
+
+def blue_list_subject_count(*, at: datetime) -> int:
+    """Approved test subjects a deployment that opts in would freeze."""
+    return _live_entries(categories=None, at=at, test=True).count()
+
+
+def blue_list_subjects(*, at: datetime) -> list[WatchlistEntry]:
+    """The approved test subjects, for recording a walk-through (reference and name)."""
+    qs = _live_entries(categories=None, at=at, test=True).select_related("subject")
+    return list(qs.order_by("subject__reference"))
 
 
 def counts_by_category(
@@ -86,6 +107,39 @@ def counts_by_category(
         counts[category] = counts.get(category, 0) + 1
     counts["excluded_minors"] = minors
     return counts
+
+
+@dataclass(frozen=True)
+class StaleEntry:
+    """An entry a snapshot would take whose newest image is old, or of unknown age."""
+
+    entry_id: int
+    category: str
+    newest_taken_on: object  # date | None
+    age_days: int | None
+
+
+def stale_image_entries(
+    *, categories: list[str], include_minors: bool, at: datetime
+) -> list[StaleEntry]:
+    """Entries the snapshot at `at` would take whose NEWEST held image is past
+    LFR_IMAGE_MAX_AGE_DAYS or undated: one recent image is enough (APP asks for the most
+    recent suitable image, not that every image be recent). Ids and dates only."""
+    qs = _live_entries(categories=categories, at=at)
+    if not include_minors:
+        qs = qs.exclude(_minor_q(at))
+    entries = dict(qs.values_list("pk", "category"))
+    newest: dict[int, object] = {pk: None for pk in entries}
+    images = ReferenceImage.objects.filter(entry_id__in=list(entries), encoding__isnull=False)
+    for entry_id, taken_on in images.values_list("entry_id", "taken_on"):
+        if taken_on is not None and (newest[entry_id] is None or taken_on > newest[entry_id]):
+            newest[entry_id] = taken_on
+    today = at.date()
+    return [
+        StaleEntry(pk, entries[pk], newest[pk], image_age_days(newest[pk], today))
+        for pk in sorted(entries)
+        if image_is_stale(newest[pk], today)
+    ]
 
 
 def reference_image_for_entry(entry_id: int) -> ReferenceImage | None:

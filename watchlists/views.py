@@ -275,10 +275,7 @@ def bulk_import(request):
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data, name = form.archive_bytes()
-        fields = {
-            k: form.cleaned_data.get(k)
-            for k in ("category", "legal_basis", "provenance", "case_reference", "expires")
-        }
+        fields = {k: form.cleaned_data.get(k) for k in bulk.ENTRY_FIELDS}
         try:
             job = bulk.import_job_create(
                 by=request.user, archive=data, source_name=name, fields=fields

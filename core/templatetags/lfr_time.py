@@ -11,7 +11,7 @@ register = template.Library()
 
 @register.simple_tag
 def window(start, end, day_format="D j M"):
-    """"Tue 1 Dec 21:48 – Wed 2 Dec 09:48"; the end's date only when it is another day."""
+    """ "Tue 1 Dec 21:48 – Wed 2 Dec 09:48"; the end's date only when it is another day."""
     if not start or not end:
         return ""
     start, end = timezone.localtime(start), timezone.localtime(end)
@@ -22,6 +22,27 @@ def window(start, end, day_format="D j M"):
 
 @register.simple_tag
 def zone_name():
-    """"Europe/London (GMT)": the zone every time on the page is in, and its name now."""
+    """ "Europe/London (GMT)": the zone every time on the page is in, and its name now."""
     now = timezone.localtime()
     return f"{settings.TIME_ZONE} ({now.tzname()})"
+
+
+@register.filter
+def days_in_words(days):
+    """A span of days as people say it: "12 days", "7 months", "3 years 2 months"."""
+    if days is None or days == "":
+        return "unknown"
+    days = int(days)
+    if days < 60:
+        return f"{days} day{'s' if days != 1 else ''}"
+    months = round(days / 30.4375)
+    if months < 24:
+        return f"{months} months"
+    years, months = divmod(months, 12)
+    return f"{years} years" + (f" {months} month{'s' if months != 1 else ''}" if months else "")
+
+
+@register.simple_tag
+def image_max_age():
+    """The reference-image age past which an image is flagged (LFR_IMAGE_MAX_AGE_DAYS)."""
+    return days_in_words(settings.LFR_IMAGE_MAX_AGE_DAYS)

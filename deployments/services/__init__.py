@@ -8,8 +8,8 @@ the beat task and a person) acting at once cannot both win.
 One module per room, re-exported here so callers write `services.deployment_create(...)`:
 states (the lifecycle's transitions), cameras, planning, authorisation, snapshot (the watchlist
 frozen at authorisation), lifecycle (the activation gate, going live, ending, the beat task and the
-snapshot's retention), records (the published record) and publication (the notice of
-each use to the authorities, advance public notice).
+snapshot's retention), records (the published record), publication (the notice of each
+use to the authorities, advance public notice) and blue_list (test walk-throughs).
 """
 
 from deployments.services.authorisation import (
@@ -17,6 +17,7 @@ from deployments.services.authorisation import (
     deployment_cancel,
     deployment_refuse,
 )
+from deployments.services.blue_list import walkthrough_record
 from deployments.services.cameras import (
     camera_create,
     camera_update,
@@ -84,4 +85,5 @@ __all__ = [
     "NOTIFIABLE",
     "use_notice_send",
     "deployment_notice_decide",
+    "walkthrough_record",
 ]

@@ -21,6 +21,7 @@ def record_compute(*, deployment: Deployment) -> DeploymentRecord:
     fields = selectors.record_fields(deployment)
     undecided = fields["Total Alerts"] - selectors.decided(fields)
     breakdown = selectors.record_breakdown(deployment)
+    blue = selectors.blue_list(deployment)
     if record is None:
         record = DeploymentRecord.objects.create(
             deployment=deployment,
@@ -28,11 +29,14 @@ def record_compute(*, deployment: Deployment) -> DeploymentRecord:
             fields=fields,
             not_adjudicated=undecided,
             breakdown=breakdown,
+            blue_list=blue,
         )
     else:
         record.fields, record.computed_at = fields, timezone.now()
-        record.not_adjudicated, record.breakdown = undecided, breakdown
-        record.save(update_fields=["fields", "computed_at", "not_adjudicated", "breakdown"])
+        record.not_adjudicated, record.breakdown, record.blue_list = undecided, breakdown, blue
+        record.save(
+            update_fields=["fields", "computed_at", "not_adjudicated", "breakdown", "blue_list"]
+        )
     return record
 
 

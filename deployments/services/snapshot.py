@@ -15,7 +15,9 @@ def _snapshot_freeze(*, deployment: Deployment, now: datetime) -> DeploymentWatc
     """Copy the approved entries' encodings now; later approvals never reach this copy."""
     rows = selectors.watchlist_candidates(deployment=deployment, at=now)
     counts = selectors.watchlist_counts(deployment=deployment, at=now)
-    entries = {row.entry_id: row for row in rows}
+    # Test subjects (blue-list) ride along but are no part of the authorised size.
+    entries = {row.entry_id: row for row in rows if not row.is_test}
+    test_ids = sorted({row.entry_id for row in rows if row.is_test})
     if len(entries) > deployment.max_watchlist_size:
         raise ValidationError(
             f"The watchlist for {', '.join(deployment.watchlist_categories)} has "
@@ -26,7 +28,8 @@ def _snapshot_freeze(*, deployment: Deployment, now: datetime) -> DeploymentWatc
     entry_ids, references, blobs = [], [], []
     size_by_category: dict[str, int] = {}
     for row in rows:
-        size_by_category[row.category] = size_by_category.get(row.category, 0) + 1
+        if not row.is_test:
+            size_by_category[row.category] = size_by_category.get(row.category, 0) + 1
         for blob in row.encodings:
             entry_ids.append(row.entry_id)
             references.append(row.subject_reference)
@@ -44,6 +47,7 @@ def _snapshot_freeze(*, deployment: Deployment, now: datetime) -> DeploymentWatc
         size_by_category=size_by_category,
         entry_count=len(entries),
         excluded_minors=int(counts.get("excluded_minors", 0)),
+        test_entry_ids=test_ids,
     )
 
 
@@ -67,4 +71,5 @@ def _snapshot_summary(wl: DeploymentWatchlist) -> dict:
         "rows": len(wl.entry_ids),
         "size_by_category": wl.size_by_category,
         "excluded_minors": wl.excluded_minors,
+        "test_subjects": len(wl.test_entry_ids),
     }

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
-from core.stats import too_few, wilson_interval
+from core.stats import Z95, too_few, wilson_interval  # noqa: F401 (re-exported)
 from deployments.models import Deployment, UseCase
 from recognition.models import Adjudication, Alert, EvaluationRun
 from recognition.selectors import decisions_in_force
@@ -23,7 +23,8 @@ def alert_facts(alerts):
     """
     latest = decisions_in_force().filter(alert=OuterRef("pk")).order_by("-pk")
     first = Adjudication.objects.filter(alert=OuterRef("pk")).order_by("at", "pk")
-    return alerts.annotate(
+    # Blue-list test alerts are no operational alert: out of every report figure.
+    return alerts.filter(is_test=False).annotate(
         eff_true=Subquery(latest.values("is_true_match")[:1]),
         eff_confirmed=Subquery(latest.values("confirmed")[:1]),
         eff_outcome=Subquery(latest.values("outcome")[:1]),

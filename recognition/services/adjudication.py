@@ -73,6 +73,12 @@ def _adjudication_write(
     # first decision per alert, one correction per decision) settle it even without locks.
     alert = Alert.objects.select_for_update().get(pk=alert_id)
     access.require(by, "alert", "adjudicate", alert)  # only an officer assigned to it
+    if alert.is_test:
+        # Blue-list: a test subject's alert is scored by its walk-through, not decided.
+        raise ValidationError(
+            "This is a blue-list test alert (a staff volunteer): it is not decided or acted on.",
+            code="test_alert",
+        )
     taken = (
         alert.adjudications.filter(corrects__isnull=True)
         if corrects is None

@@ -50,9 +50,9 @@ def alert_raise(
     # UPDATE also takes the deployment row's lock until commit, so two workers matching
     # the same subject at once queue here, and the second finds the first's alert.
     seq = _next_seq(deployment.pk)
-    snapshot = DeploymentWatchlist.objects.only("entry_ids", "subject_references").get(
-        deployment=deployment
-    )
+    snapshot = DeploymentWatchlist.objects.only(
+        "entry_ids", "subject_references", "test_entry_ids"
+    ).get(deployment=deployment)
     entry_id = snapshot.entry_ids[row_label]
     window = timedelta(seconds=settings.LFR_SIGHTING_WINDOW_SECONDS)
     open_alert = (
@@ -95,6 +95,7 @@ def alert_raise(
         frame_at=frame_at,
         last_seen_at=frame_at,
         camera_ids=[camera.pk],
+        is_test=entry_id in snapshot.test_entry_ids,
     )
     audit_record(
         action="alert.raised",
@@ -105,6 +106,7 @@ def alert_raise(
             "seq": alert.seq,
             "distance": round(alert.distance, 4),
             "entry_id": alert.entry_id,
+            **({"test": True} if alert.is_test else {}),
         },
     )
     alert_id = alert.pk

@@ -188,11 +188,14 @@ def entry_submit(
     images: list[IntakeResult],
     expires_at: datetime | None = None,
     review_due: date | None = None,
+    taken_on: date | None = None,
+    is_test_subject: bool = False,
 ) -> WatchlistEntry:
     """Create a pending entry with already-inspected images; refuse duplicates of the subject.
 
     Images are inspected by the caller first (slow, outside the transaction); everything
-    here is one transaction, so a refusal leaves nothing half-saved.
+    here is one transaction, so a refusal leaves nothing half-saved. `taken_on` is when
+    the images were taken (for several, the oldest's date); None records "unknown".
     """
     # Permission first, outside the transaction: a denial's audit event must survive the
     # rollback its exception causes.
@@ -208,6 +211,8 @@ def entry_submit(
             images=images,
             expires_at=expires_at,
             review_due=review_due,
+            taken_on=taken_on,
+            is_test_subject=is_test_subject,
         )
 
 
@@ -236,6 +241,8 @@ def entry_submit_upload(*, by, upload, fields: dict) -> WatchlistEntry:
         images=results,
         expires_at=fields.get("expires_at"),
         review_due=fields.get("review_due"),
+        taken_on=fields.get("taken_on"),
+        is_test_subject=bool(fields.get("is_test_subject")),
     )
 
 
@@ -250,6 +257,8 @@ def _entry_create(
     images: list[IntakeResult],
     expires_at: datetime | None,
     review_due: date | None,
+    taken_on: date | None = None,
+    is_test_subject: bool = False,
 ) -> WatchlistEntry:
     if category not in Category.values:
         raise ValidationError(
@@ -275,7 +284,11 @@ def _entry_create(
         raise ValidationError({"review_due": "The review date must not be in the past."})
     if review_due > timezone.localdate(expires_at):
         raise ValidationError({"review_due": "The review date must come before the expiry."})
+    if taken_on is not None and taken_on > timezone.localdate(now):
+        raise ValidationError({"taken_on": "The date the image was taken is in the future."})
     subj = _subject_for(subject=subject, by=by)
+    if taken_on is not None and subj.date_of_birth and taken_on < subj.date_of_birth:
+        raise ValidationError({"taken_on": "The image was taken before the subject was born."})
     known = selectors.subject_encodings(subj)
     for result in images:
         if duplicate_of(result, known):
@@ -289,6 +302,7 @@ def _entry_create(
         legal_basis=legal_basis,
         case_reference=case_reference,
         provenance=provenance,
+        is_test_subject=is_test_subject,
         submitted_by=by,
         expires_at=expires_at,
         review_due=review_due,
@@ -304,6 +318,7 @@ def _entry_create(
             face_px=result.face_px,
             sharpness=result.sharpness,
             pose_score=result.pose_score,
+            taken_on=taken_on,
         )
     near = selectors.entry_near_matches(entry)
     audit_record(
@@ -314,6 +329,8 @@ def _entry_create(
             "subject": subj.reference,
             "category": category,
             "images": len(images),
+            "taken_on": taken_on.isoformat() if taken_on else "unknown",
+            **({"test_subject": True} if is_test_subject else {}),
             "under_18": subj.is_under_18,
             "near_matches": [m.as_dict() for m in near],
         },

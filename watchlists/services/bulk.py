@@ -27,6 +27,8 @@ from watchlists import selectors
 from watchlists.models import Subject
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
+# The entry's fields an import sets for all its files (a manifest row may override them).
+ENTRY_FIELDS = ("category", "legal_basis", "provenance", "case_reference", "expires", "taken_on")
 # A ZIP from the page: bounded before anything is decompressed.
 ZIP_MAX_FILES = 2000
 ZIP_MAX_TOTAL_BYTES = 500 * 1024 * 1024
@@ -86,11 +88,7 @@ def items_from_manifest(manifest: Path) -> list[Item]:
             raise ValidationError(f"{manifest.name}: the manifest lacks columns {sorted(missing)}")
         for row in reader:
             path = (manifest.parent / row["path"]).resolve()
-            overrides = {
-                k: row[k]
-                for k in ("category", "legal_basis", "provenance", "case_reference", "expires")
-                if row.get(k)
-            }
+            overrides = {k: row[k] for k in ENTRY_FIELDS if row.get(k)}
             items.append(
                 Item(
                     name=path.name,
@@ -164,6 +162,16 @@ def _expiry(value: str | None):
     return timezone.make_aware(datetime.combine(day, time(23, 59, 59)))
 
 
+def _taken_on(value):
+    """An import's "taken on" date; blank is "unknown" (recorded and flagged as such)."""
+    if not value:
+        return None
+    day = parse_date(value) if isinstance(value, str) else value
+    if day is None:
+        raise ValidationError(f"The date taken must be a date (YYYY-MM-DD), got {value!r}.")
+    return day
+
+
 def watchlist_import(
     *,
     by,
@@ -174,8 +182,9 @@ def watchlist_import(
 ) -> dict:
     """Inspect every file, submit one pending entry per subject, audit the totals.
 
-    `defaults` holds category, legal_basis, provenance, case_reference and expires (a
-    manifest row may override them); `progress(done, total)` is told after each file.
+    `defaults` holds category, legal_basis, provenance, case_reference, expires and
+    taken_on (a manifest row may override them; no taken_on records "unknown");
+    `progress(done, total)` is told after each file.
     Returns the totals; each item's outcome and detail are filled in.
     """
     from watchlists import services
@@ -243,6 +252,7 @@ def _submit(user, subject_ref: str, group: list[Item], defaults: dict) -> None:
             provenance=fields["provenance"],
             images=[item.result for item in accepted],
             expires_at=_expiry(fields.get("expires")),
+            taken_on=_taken_on(fields.get("taken_on")),
         )
     except (ValidationError, IntakeError) as exc:
         why = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
@@ -284,9 +294,7 @@ def import_job_create(*, by, archive: bytes, source_name: str, fields: dict):
         archive=archive,
         total=len(items),
     )
-    audit_record(
-        actor=by, action="watchlist.import_queued", obj=job, details={"files": len(items)}
-    )
+    audit_record(actor=by, action="watchlist.import_queued", obj=job, details={"files": len(items)})
     return job
 
 
@@ -311,6 +319,7 @@ def import_job_run(*, job_id: int) -> str:
                 "provenance": job.fields.get("provenance", ""),
                 "case_reference": job.fields.get("case_reference") or f"import {job.pk}",
                 "expires": job.fields.get("expires", ""),
+                "taken_on": job.fields.get("taken_on", ""),
             },
             source=job.source_name,
             progress=lambda done, total: ImportJob.objects.filter(pk=job_id).update(

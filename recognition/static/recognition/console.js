@@ -177,7 +177,7 @@
     if (!("Notification" in window) || Notification.permission !== "granted" || !document.hidden) return;
     const who = alert.subject ? alert.subject.display_name : alert.subject_reference;
     const n = new Notification("Alert " + alert.seq + " · " + config.reference, {
-      body: who + " on " + alert.camera + " at " + fmtTime(alert.frame_at), tag: "lfr-alert-" + alert.seq,
+      body: (alert.is_test ? "TEST — do not engage: " : "") + who + " on " + alert.camera + " at " + fmtTime(alert.frame_at), tag: "lfr-alert-" + alert.seq,
     });
     n.onclick = function () { window.focus(); focusCard(alert.seq); n.close(); };
   }
@@ -323,19 +323,21 @@
 
   function render(alert) {
     const d = alert.decision;
-    const card = el("li", { class: "alert-card" + (d ? " decided" : ""), "data-seq": String(alert.seq), "data-testid": "alert" }, [
+    const card = el("li", { class: "alert-card" + (d ? " decided" : "") + (alert.is_test ? " test" : ""), "data-seq": String(alert.seq), "data-testid": "alert" }, [
       el("div", { class: "pics" }, [picture(alert.crop_url, "Camera"), picture(alert.reference_url, "Watchlist")]),
       el("div", { class: "facts" }, [
+        alert.is_test ? el("p", { class: "test-badge", "data-testid": "test-badge", text: "TEST — do not engage: a blue-list walk-through by a staff volunteer" }) : null,
         el("h2", { text: "Alert " + alert.seq + " · " + alert.subject_reference }),
         subjectLine(alert),
         el("p", { class: "score-line", "data-testid": "score-line" }, scoreNodes(alert)),
         el("p", { class: "muted", text: "First seen " + fmtTime(alert.frame_at) + " on " + alert.camera }),
         el("p", { class: "sightings", "data-testid": "sightings", "data-count": String(alert.sightings), text: sightingsText(alert) }),
         el("p", { class: "overdue-note", "data-testid": "overdue" }),
-        d ? el("p", { class: "decision", "data-testid": "decision", text: decisionText(d) }) : el("p", { class: "decision pending", "data-testid": "decision", text: "Awaiting decision" }),
+        alert.is_test ? null : d ? el("p", { class: "decision", "data-testid": "decision", text: decisionText(d) }) : el("p", { class: "decision pending", "data-testid": "decision", text: "Awaiting decision" }),
       ]),
     ]);
-    if (config.can_adjudicate) {
+    // A test alert is scored by its walk-through: no decision, no outcome form.
+    if (config.can_adjudicate && !alert.is_test) {
       const holder = el("div", { class: "decide-holder" });
       if (d) {
         const toggle = el("button", { type: "button", class: "secondary", text: "Correct decision" });
@@ -409,7 +411,7 @@
 
   function markOverdue(entry) {
     const age = (Date.now() - new Date(entry.alert.time).getTime()) / 60000;
-    const overdue = !entry.alert.decision && age >= config.overdue_minutes;
+    const overdue = !entry.alert.decision && !entry.alert.is_test && age >= config.overdue_minutes;
     entry.el.classList.toggle("overdue", overdue);
     entry.el.querySelector(".overdue-note").textContent = overdue
       ? "Undecided for " + Math.floor(age) + " min" : "";

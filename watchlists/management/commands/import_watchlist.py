@@ -22,7 +22,9 @@ class Command(BaseCommand):
         "Propose watchlist entries from DIR (one folder per subject, named by its reference) "
         "or from a CSV manifest (columns: path, subject_reference, display_name, "
         "date_of_birth and optionally category, legal_basis, provenance, case_reference, "
-        "expires). Entries land pending, submitted by --as; a manager must approve each."
+        "expires, taken_on). Without --taken-on (or a taken_on column) the images' age is "
+        "recorded as unknown and flagged on review. Entries land pending, submitted by --as; "
+        "a manager must approve each."
     )
 
     def add_arguments(self, parser):
@@ -33,6 +35,7 @@ class Command(BaseCommand):
         parser.add_argument("--provenance", default="")
         parser.add_argument("--case-reference", default="")
         parser.add_argument("--expires", help="YYYY-MM-DD")
+        parser.add_argument("--taken-on", help="YYYY-MM-DD: when the photos were taken")
 
     def handle(self, *args, source, username, **opts):
         user = get_user_model().objects.filter(username=username, is_active=True).first()
@@ -62,9 +65,12 @@ class Command(BaseCommand):
             "provenance": opts["provenance"],
             "case_reference": opts["case_reference"] or f"import {root.stem}",
             "expires": opts["expires"] or "",
+            "taken_on": opts["taken_on"] or "",
         }
         if opts["expires"] and parse_date(opts["expires"]) is None:
             raise CommandError(f"--expires must be a date (YYYY-MM-DD), got {opts['expires']!r}")
+        if opts["taken_on"] and parse_date(opts["taken_on"]) is None:
+            raise CommandError(f"--taken-on must be a date (YYYY-MM-DD), got {opts['taken_on']!r}")
         bar = tqdm(
             total=len(items), desc="inspecting", unit="file", file=sys.stderr,
             disable=opts["verbosity"] == 0,
