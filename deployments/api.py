@@ -129,6 +129,8 @@ class PlanIn(serializers.Serializer):
     public_notice = serializers.BooleanField(default=True)
     no_notice_reason = serializers.CharField(required=False, allow_blank=True, default="")
     urgent = serializers.BooleanField(default=False)
+    # Left out: the plan keeps what it has, or the force's default (two where required).
+    verification = serializers.ChoiceField(choices=Deployment.Verification.choices, required=False)
 
 
 class Paginated(PageNumberPagination):

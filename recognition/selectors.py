@@ -5,7 +5,7 @@ from collections import Counter
 from django.utils import timezone
 
 from recognition.health import deployment_camera_health
-from recognition.models import Adjudication, Alert
+from recognition.models import Adjudication, Alert, Verification
 
 
 def decisions_in_force():
@@ -17,6 +17,122 @@ def decisions_in_force():
     reports all count alerts by it.
     """
     return Adjudication.objects.filter(corrected_by__isnull=True)
+
+
+# --- two-person verification (EU AI Act Art. 14(5)) -----------------------------------
+
+VERIFIERS_NEEDED = 2
+
+
+class VerificationState:
+    """Where an alert of a two-person deployment stands; the one place that derives it."""
+
+    AWAITING_FIRST = "awaiting_first"
+    AWAITING_SECOND = "awaiting_second"
+    VERIFIED = "verified"  # two officers, both "true match": engage
+    FALSE_MATCH = "false_match"  # two officers, both "false match"
+    DISAGREED = "disagreed"  # two officers, one each way: not verified
+
+    ALL = (AWAITING_FIRST, AWAITING_SECOND, VERIFIED, FALSE_MATCH, DISAGREED)
+    COMPLETE = (VERIFIED, FALSE_MATCH, DISAGREED)
+
+
+def verification_state(rows) -> str:
+    """The state from the alert's verifications (at most VERIFIERS_NEEDED, oldest first)."""
+    rows = list(rows)[:VERIFIERS_NEEDED]
+    if len(rows) < VERIFIERS_NEEDED:
+        return (VerificationState.AWAITING_FIRST, VerificationState.AWAITING_SECOND)[len(rows)]
+    says = {r.is_true_match for r in rows}
+    if says == {True}:
+        return VerificationState.VERIFIED
+    return VerificationState.FALSE_MATCH if says == {False} else VerificationState.DISAGREED
+
+
+def verification_rows(alert) -> list:
+    """The alert's verifications, from console_alerts()' prefetch when there is one."""
+    rows = getattr(alert, "verification_rows", None)
+    if rows is None:
+        rows = list(alert.verifications.select_related("by").order_by("at", "pk"))
+    return rows
+
+
+def _verification_label(state: str, mine) -> str:
+    if state == VerificationState.VERIFIED:
+        return "Verified by two officers — engage"
+    if state == VerificationState.DISAGREED:
+        return "Verifiers disagree — not verified: do not act on this alert"
+    if state == VerificationState.FALSE_MATCH:
+        return "Both verifiers: false match — do not act on this alert"
+    if mine is not None:
+        said = "true match" if mine.is_true_match else "false match"
+        return f"You verified: {said} — waiting for a second, different officer"
+    if state == VerificationState.AWAITING_SECOND:
+        return "Awaiting second verification — by another officer; verify it yourself"
+    return "Awaiting verification by two officers — do not act yet"
+
+
+def verification_view(alert, viewer) -> dict | None:
+    """The alert's verification as `viewer` may see it; None on a one-person deployment.
+
+    Independence: until both verifications are recorded, nobody sees what the other
+    officer decided, nor who they are — only their own decision and how many there are.
+    A reader who never verifies (oversight) is told the same: the console they watch may
+    be shown to an officer standing beside them.
+    """
+    from deployments.models import Deployment
+
+    if alert.deployment.verification != Deployment.Verification.TWO:
+        return None
+    rows = verification_rows(alert)
+    state = verification_state(rows)
+    viewer_pk = getattr(viewer, "pk", None)
+    mine = next((r for r in rows if viewer_pk is not None and r.by_id == viewer_pk), None)
+    complete = state in VerificationState.COMPLETE
+
+    def row(r) -> dict:
+        return {
+            "by": r.by.get_username(),
+            "at": r.at.isoformat(),
+            "is_true_match": r.is_true_match,
+            "note": r.note,
+        }
+
+    return {
+        "required": VERIFIERS_NEEDED,
+        "state": state,
+        "label": _verification_label(state, mine),
+        "count": min(len(rows), VERIFIERS_NEEDED),
+        "mine": row(mine) if mine is not None else None,
+        "verifications": [row(r) for r in rows[:VERIFIERS_NEEDED]] if complete else [],
+        # The console's cursor (like a decision's id): says a card changed, not how.
+        "cursor": max((r.pk for r in rows), default=0),
+    }
+
+
+def verification_figures(deployment) -> dict:
+    """Alerts counted by how they were verified (the published record, oversight reports).
+
+    `verified`: two officers both said true match. `single_verified`: judged a true match
+    by one officer only — a one-person deployment's true decisions in force, or a
+    two-person alert still awaiting its second verifier. `disagreed`: two officers, one
+    each way (not verified).
+    """
+    from deployments.models import Deployment
+
+    if deployment.verification != Deployment.Verification.TWO:
+        single = decisions_in_force().filter(alert__deployment=deployment, is_true_match=True)
+        return {"verified": 0, "single_verified": single.count(), "disagreed": 0}
+    by_alert: dict[int, list] = {}
+    rows = Verification.objects.filter(alert__deployment=deployment).order_by("at", "pk")
+    for row in rows.only("alert_id", "is_true_match"):
+        by_alert.setdefault(row.alert_id, []).append(row)
+    states = Counter(verification_state(r) for r in by_alert.values())
+    single = sum(1 for r in by_alert.values() if len(r) == 1 and r[0].is_true_match)
+    return {
+        "verified": states[VerificationState.VERIFIED],
+        "single_verified": single,
+        "disagreed": states[VerificationState.DISAGREED],
+    }
 
 
 def alert_figures(deployment) -> dict:

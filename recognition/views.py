@@ -18,6 +18,7 @@ from recognition import console
 from recognition.health import live_camera_health
 from recognition.models import Adjudication, Alert
 from recognition.selectors import camera_status as camera_rows
+from recognition.services import verification as verification_service
 from recognition.services.adjudication import (
     CONFLICTS,
     adjudication_saved_already,
@@ -123,6 +124,30 @@ def adjudicate(request, alert_id):
         if wants_json:
             return JsonResponse({"alert": console.alert_for_console(alert.pk, request.user)})
         messages.success(request, f"Decision on alert {alert.seq} recorded.")
+    return redirect("recognition:console", deployment_id=alert.deployment_id)
+
+
+@login_required
+@require_POST
+def verify(request, alert_id):
+    """One officer's own verification of an alert (two-person deployments)."""
+    alert = get_object_or_404(Alert.objects.select_related("deployment"), pk=alert_id)
+    access.require(request.user, "alert", "adjudicate", alert)
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    try:
+        with transaction.atomic():
+            verification_service.verification_submit(
+                alert=alert, by=request.user, data=request.POST
+            )
+    except ValidationError as exc:
+        if wants_json:
+            status = 409 if exc.code in verification_service.CONFLICTS else 400
+            return JsonResponse({"error": " ".join(exc.messages)}, status=status)
+        messages.error(request, " ".join(exc.messages))
+    else:
+        if wants_json:
+            return JsonResponse({"alert": console.alert_for_console(alert.pk, request.user)})
+        messages.success(request, f"Your verification of alert {alert.seq} is recorded.")
     return redirect("recognition:console", deployment_id=alert.deployment_id)
 
 

@@ -41,6 +41,7 @@ from deployments.services.planning import (
     deployment_create,
     deployment_submit,
     deployment_update,
+    verification_default,
 )
 from deployments.services.records import record_compute, record_review, record_signoff
 from deployments.services.states import EDITABLE, TRANSITIONS, State
@@ -54,6 +55,7 @@ __all__ = [
     "PLAN_PURPOSE_AND_SITE",
     "PLAN_TERMS",
     "PLAN_FIELDS",
+    "verification_default",
     "deployment_create",
     "deployment_update",
     "deployment_submit",
