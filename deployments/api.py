@@ -502,7 +502,8 @@ class CameraUpdateApi(APIView):
 def _published_field(name: str) -> serializers.Field:
     """How the schema types one published column: counts are whole numbers, the threshold
     a number, everything else text (as published_row writes them)."""
-    if name in selectors.COUNT_FIELDS or name == "Not adjudicated":
+    counts = [*selectors.COUNT_FIELDS, "Not adjudicated", *selectors.VERIFICATION_FIELDS]
+    if name in counts:
         return serializers.IntegerField()
     if name == "Min Threshold Setting":
         return serializers.FloatField()

@@ -156,6 +156,10 @@ class DeploymentRecord(models.Model):
     # Alerts nobody adjudicated when the record was computed: published beside the Met's
     # fields, because they are in "Total Alerts" but in none of its true/false kinds.
     not_adjudicated = models.PositiveIntegerField(default=0)
+    # How its alerts were verified (EU AI Act Art. 14(5)), counted when computed:
+    # {"verified": n, "single_verified": n, "disagreed": n} (recognition.selectors.
+    # verification_figures); empty for a record computed before verification existed.
+    verification = models.JSONField(default=dict)
     review = models.TextField(blank=True)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

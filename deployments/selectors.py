@@ -19,9 +19,10 @@ from deployments.models import (
     UseCase,
 )
 
-# The published record counts alerts by their decision in force, a rule recognition owns:
-# one of the two documented imports of recognition by this app (README, "Architecture").
-from recognition.selectors import alert_figures
+# The published record counts alerts by their decision in force and their verifications,
+# rules recognition owns: one of the two documented imports of recognition by this app
+# (README, "Architecture").
+from recognition.selectors import alert_figures, verification_figures  # noqa: F401 (records)
 
 State = Deployment.State
 # States that hold a camera (until the actual end) and a slot in the weekly capacity.
@@ -58,7 +59,17 @@ EXTRA_FIELDS = [
     "Start Time",
     "End Time",
     "Threshold Meaning",
+    "Alert Verification",
+    "Verified by Two Officers",
+    "Single-verified",
+    "Verification Disagreed",
 ]
+# How many officers verified each alert before anyone acted (EU AI Act Art. 14(5)).
+VERIFICATION_FIELDS = {
+    "Verified by Two Officers": "verified",
+    "Single-verified": "single_verified",
+    "Verification Disagreed": "disagreed",
+}
 PUBLISHED_FIELDS = MET_FIELDS + EXTRA_FIELDS
 # Our "Min Threshold Setting" is not the Met's similarity score: it is the largest dlib
 # face distance that still alerts, so a lower number is stricter.
@@ -335,6 +346,8 @@ def published_row(record: DeploymentRecord) -> dict:
         "Start Time": _local(d.started_at or d.starts_at),
         "End Time": _local(d.ended_at),
         "Threshold Meaning": THRESHOLD_MEANING,
+        "Alert Verification": "two officers" if d.verification == "two" else "one officer",
+        **{k: int(record.verification.get(v) or 0) for k, v in VERIFICATION_FIELDS.items()},
     }
 
 
@@ -366,12 +379,12 @@ def yearly_summary() -> list[dict]:
                 "Year": year,
                 "Deployments": 0,
                 "Provisional records": 0,
-                **dict.fromkeys([*COUNT_FIELDS, "Not adjudicated"], 0),
+                **dict.fromkeys([*COUNT_FIELDS, "Not adjudicated", *VERIFICATION_FIELDS], 0),
             },
         )
         totals["Deployments"] += 1
         totals["Provisional records"] += row["Record Status"].startswith("provisional")
-        for key in [*COUNT_FIELDS, "Not adjudicated"]:
+        for key in [*COUNT_FIELDS, "Not adjudicated", *VERIFICATION_FIELDS]:
             totals[key] += int(row[key] or 0)
     for totals in years.values():
         false_alerts = totals["False Alerts Confirmed"] + totals["False Alerts Unconfirmed"]

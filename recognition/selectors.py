@@ -109,30 +109,53 @@ def verification_view(alert, viewer) -> dict | None:
     }
 
 
-def verification_figures(deployment) -> dict:
-    """Alerts counted by how they were verified (the published record, oversight reports).
+def verification_kind(*, two_person: bool, checks: int, true_checks: int, decided_true) -> str:
+    """How one alert was verified, for counting: "verified" (two officers, both true),
+    "single_verified" (judged a true match by one officer only: a one-person deployment's
+    true decision in force, or a two-person alert still awaiting its second verifier),
+    "disagreed" (two officers, one each way: not verified), or "" for anything else."""
+    if not two_person:
+        return "single_verified" if decided_true else ""
+    if checks >= VERIFIERS_NEEDED:
+        if true_checks >= VERIFIERS_NEEDED:
+            return "verified"
+        return "disagreed" if true_checks else ""
+    return "single_verified" if checks == 1 and true_checks == 1 else ""
 
-    `verified`: two officers both said true match. `single_verified`: judged a true match
-    by one officer only — a one-person deployment's true decisions in force, or a
-    two-person alert still awaiting its second verifier. `disagreed`: two officers, one
-    each way (not verified).
-    """
+
+def verification_counts(alerts):
+    """`alerts` annotated with `checks` and `true_checks` (their verifications)."""
+    from django.db.models import Count, OuterRef, Q, Subquery
+    from django.db.models.functions import Coalesce
+
+    counted = (
+        Verification.objects.filter(alert=OuterRef("pk"))
+        .order_by()
+        .values("alert")
+        .annotate(n=Count("pk"), t=Count("pk", filter=Q(is_true_match=True)))
+    )
+    return alerts.annotate(
+        checks=Coalesce(Subquery(counted.values("n")[:1]), 0),
+        true_checks=Coalesce(Subquery(counted.values("t")[:1]), 0),
+    )
+
+
+def verification_figures(deployment) -> dict:
+    """The deployment's alerts counted by verification_kind (the published record)."""
+    from django.db.models import OuterRef, Subquery
+
     from deployments.models import Deployment
 
-    if deployment.verification != Deployment.Verification.TWO:
-        single = decisions_in_force().filter(alert__deployment=deployment, is_true_match=True)
-        return {"verified": 0, "single_verified": single.count(), "disagreed": 0}
-    by_alert: dict[int, list] = {}
-    rows = Verification.objects.filter(alert__deployment=deployment).order_by("at", "pk")
-    for row in rows.only("alert_id", "is_true_match"):
-        by_alert.setdefault(row.alert_id, []).append(row)
-    states = Counter(verification_state(r) for r in by_alert.values())
-    single = sum(1 for r in by_alert.values() if len(r) == 1 and r[0].is_true_match)
-    return {
-        "verified": states[VerificationState.VERIFIED],
-        "single_verified": single,
-        "disagreed": states[VerificationState.DISAGREED],
-    }
+    latest = decisions_in_force().filter(alert=OuterRef("pk")).order_by("-pk")
+    alerts = verification_counts(Alert.objects.filter(deployment=deployment)).annotate(
+        decided_true=Subquery(latest.values("is_true_match")[:1])
+    )
+    two = deployment.verification == Deployment.Verification.TWO
+    kinds = Counter(
+        verification_kind(two_person=two, checks=c, true_checks=t, decided_true=d)
+        for c, t, d in alerts.values_list("checks", "true_checks", "decided_true")
+    )
+    return {k: kinds[k] for k in ("verified", "single_verified", "disagreed")}
 
 
 def alert_figures(deployment) -> dict:

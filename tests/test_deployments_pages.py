@@ -1,6 +1,5 @@
 """Deployment pages: allowed / read-only / outsider for each, and what each page shows."""
 
-
 from django.urls import reverse
 
 from core.models import AuditEvent

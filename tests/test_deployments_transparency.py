@@ -37,6 +37,10 @@ EXTRA = [
     "Start Time",
     "End Time",
     "Threshold Meaning",
+    "Alert Verification",
+    "Verified by Two Officers",
+    "Single-verified",
+    "Verification Disagreed",
 ]
 
 

@@ -20,17 +20,19 @@ def record_compute(*, deployment: Deployment) -> DeploymentRecord:
         return record
     fields = selectors.record_fields(deployment)
     undecided = fields["Total Alerts"] - selectors.decided(fields)
+    verification = selectors.verification_figures(deployment)
     if record is None:
         record = DeploymentRecord.objects.create(
             deployment=deployment,
             computed_at=timezone.now(),
             fields=fields,
             not_adjudicated=undecided,
+            verification=verification,
         )
     else:
         record.fields, record.computed_at = fields, timezone.now()
-        record.not_adjudicated = undecided
-        record.save(update_fields=["fields", "computed_at", "not_adjudicated"])
+        record.not_adjudicated, record.verification = undecided, verification
+        record.save(update_fields=["fields", "computed_at", "not_adjudicated", "verification"])
     return record
 
 
