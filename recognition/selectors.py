@@ -67,7 +67,10 @@ def _verification_label(state: str, mine) -> str:
         said = "true match" if mine.is_true_match else "false match"
         return f"You verified: {said} — waiting for a second, different officer"
     if state == VerificationState.AWAITING_SECOND:
-        return "Awaiting second verification — by another officer; verify it yourself"
+        return (
+            "Awaiting second verification — one officer has verified; record yours "
+            "(theirs stays hidden until you do)"
+        )
     return "Awaiting verification by two officers — do not act yet"
 
 

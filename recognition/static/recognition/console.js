@@ -260,7 +260,7 @@
       ]),
       el("label", { text: "Note (optional)" }, [el("textarea", { name: "note", rows: "2", maxlength: "2000" })]),
       el("p", { class: "save-status", "data-testid": "save-status", role: "status", hidden: "hidden" }),
-      el("button", { type: "submit", text: alert.decision ? "Record correction" : "Record decision" }),
+      el("button", { type: "submit", text: alert.decision ? "Record correction" : (choices.match === "false" ? "Record: not verified, no action" : "Record decision") }),
     ]);
     f.addEventListener("submit", function (event) {
       event.preventDefault();
