@@ -140,14 +140,9 @@ def _has_nul(request) -> bool:
     forms = [request.GET]
     user = getattr(request, "user", None)
     signed_in = user is not None and user.is_authenticated
-    if (
-        signed_in
-        and request.method == "POST"
-        and request.content_type
-        in (
-            "application/x-www-form-urlencoded",
-            "multipart/form-data",
-        )
+    if signed_in and request.method == "POST" and request.content_type in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
     ):
         forms.append(request.POST)
     return any(

@@ -382,7 +382,9 @@ def login_failed(
         details["username_length"] = len(username)
         locked = False
     else:
-        row, _ = LoginThrottle.objects.select_for_update().get_or_create(username=username.lower())
+        row, _ = LoginThrottle.objects.select_for_update().get_or_create(
+            username=username.lower()
+        )
         row.failures += 1
         row.last_failure_at = now
         locked = row.failures >= settings.LFR_LOGIN_MAX_FAILURES

@@ -11,7 +11,7 @@ register = template.Library()
 
 @register.simple_tag
 def window(start, end, day_format="D j M"):
-    """ "Tue 1 Dec 21:48 – Wed 2 Dec 09:48"; the end's date only when it is another day."""
+    """"Tue 1 Dec 21:48 – Wed 2 Dec 09:48"; the end's date only when it is another day."""
     if not start or not end:
         return ""
     start, end = timezone.localtime(start), timezone.localtime(end)
@@ -22,6 +22,6 @@ def window(start, end, day_format="D j M"):
 
 @register.simple_tag
 def zone_name():
-    """ "Europe/London (GMT)": the zone every time on the page is in, and its name now."""
+    """"Europe/London (GMT)": the zone every time on the page is in, and its name now."""
     now = timezone.localtime()
     return f"{settings.TIME_ZONE} ({now.tzname()})"
