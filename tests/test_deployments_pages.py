@@ -1,5 +1,6 @@
 """Deployment pages: allowed / read-only / outsider for each, and what each page shows."""
 
+
 from django.urls import reverse
 
 from core.models import AuditEvent

@@ -27,6 +27,7 @@ def outcomes(users, login, cases, capsys):
     return found
 
 
+
 def test_the_corpus_has_at_least_30_kinds(cases):
     assert len({c.kind for c in cases}) >= 30
     assert {c.expect for c in cases} == {corpus.REFUSED, corpus.NEUTRALISED}

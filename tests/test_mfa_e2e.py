@@ -32,7 +32,9 @@ def _log_out(page):
         page.click("header form[action='/accounts/logout/'] button")
 
 
-def test_a_new_user_enrols_then_signs_in_with_a_code_and_a_recovery_code(live_server, monkeypatch):
+def test_a_new_user_enrols_then_signs_in_with_a_code_and_a_recovery_code(
+    live_server, monkeypatch
+):
     from playwright.sync_api import sync_playwright
 
     make_user("newofficer", access.OFFICER)

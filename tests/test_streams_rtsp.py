@@ -39,7 +39,9 @@ def until(what, condition, seconds):
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_it_reads_an_rtsp_camera_continuously_in_one_session(rtsp, stream_deployment, monkeypatch):
+def test_it_reads_an_rtsp_camera_continuously_in_one_session(
+    rtsp, stream_deployment, monkeypatch
+):
     opened = []
     real_open = sources.open_source
     monkeypatch.setattr(
@@ -64,7 +66,9 @@ def test_it_reads_an_rtsp_camera_continuously_in_one_session(rtsp, stream_deploy
         runner.stop()
     assert len(opened) == 1 and lease.reconnects == 0
     assert lease.slice_no == 1  # one claim, one session
-    assert {a.track_id.split("-")[0] for a in Alert.objects.filter(deployment=deployment)} == {"1"}
+    assert {a.track_id.split("-")[0] for a in Alert.objects.filter(deployment=deployment)} == {
+        "1"
+    }
     # The health figures a page shows were written at the heartbeats.
     assert lease.connected and lease.last_error == ""
     assert lease.source_fps == pytest.approx(29.97, abs=0.1)

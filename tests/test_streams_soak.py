@@ -13,7 +13,9 @@ from tests.figures import check_doc, write_figure
 @pytest.mark.django_db(transaction=True)
 def test_it_soaks_two_workers_on_an_rtsp_camera_and_prints_its_figures(capsys):
     out = StringIO()
-    call_command("soak_streams", minutes=1.5, kills=1, cameras=1, workers=2, outage=12, stdout=out)
+    call_command(
+        "soak_streams", minutes=1.5, kills=1, cameras=1, workers=2, outage=12, stdout=out
+    )
     text = out.getvalue()
     with capsys.disabled():
         print(text)

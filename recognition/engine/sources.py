@@ -118,7 +118,9 @@ class LatestFrameReader:
     The reader thread alone touches the capture; it closes the source when it ends.
     """
 
-    def __init__(self, source, *, every: int = 1, first_no: int | None = None, drop: bool = True):
+    def __init__(
+        self, source, *, every: int = 1, first_no: int | None = None, drop: bool = True
+    ):
         self.source = source
         self.drop = drop
         # Numbers go on from `first_no` across reconnects (the tracker needs them to grow).
