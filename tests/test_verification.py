@@ -327,3 +327,17 @@ def test_it_records_one_verification_when_the_same_officer_races(users):
         t.join(timeout=60)
     assert sorted(results) == ["already_verified", "ok"]
     assert Verification.objects.filter(alert=alert).count() == 1
+
+
+def test_a_retried_verification_already_saved_is_said_saved(alert, users):
+    url = reverse("recognition:verify", args=[alert.pk])
+    officer = _client(users.officer)
+    officer.post(url, {"is_true_match": "true"}, HTTP_ACCEPT="application/json")
+    again = officer.post(
+        url, {"is_true_match": "true", "retry": "1"}, HTTP_ACCEPT="application/json"
+    )
+    assert again.status_code == 200 and again.json()["saved"] == "before"
+    changed = officer.post(
+        url, {"is_true_match": "false", "retry": "1"}, HTTP_ACCEPT="application/json"
+    )
+    assert changed.status_code == 409

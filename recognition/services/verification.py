@@ -106,6 +106,15 @@ def verification_submit(*, alert: Alert, by, data) -> Verification:
     )
 
 
+def verification_saved_already(*, alert: Alert, by, data) -> bool:
+    """Whether a retried verification is the one `by` recorded already (same decision)."""
+    try:
+        is_true = _flag(data.get("is_true_match"))
+    except ValidationError:
+        return False
+    return Verification.objects.filter(alert=alert, by=by, is_true_match=is_true).exists()
+
+
 def decision_allowed(*, alert: Alert, is_true_match: bool, outcome: str) -> None:
     """Refuse a decision the verifications do not allow (two-person deployments only).
 
