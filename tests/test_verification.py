@@ -341,3 +341,38 @@ def test_a_retried_verification_already_saved_is_said_saved(alert, users):
         url, {"is_true_match": "false", "retry": "1"}, HTTP_ACCEPT="application/json"
     )
     assert changed.status_code == 409
+
+
+# --- planning: the API and the form take the choice; the authoriser sees it ------------
+
+
+def test_the_plan_api_defaults_to_two_and_refuses_one_where_required(login, users, plan):
+    from tests.test_deployments_api import API, _body
+
+    client = login(users.command)
+    made = client.post(f"{API}create/", _body(plan()), content_type="application/json")
+    assert made.status_code == 201 and made.json()["verification"] == "two"
+    one = client.post(
+        f"{API}create/", {**_body(plan()), "verification": "one"}, content_type="application/json"
+    )
+    assert one.status_code == 400 and "requires every alert" in str(one.json())
+
+
+def test_a_force_without_the_rule_may_plan_one(login, users, plan, settings):
+    from tests.test_deployments_api import API, _body
+
+    settings.LFR_REQUIRE_TWO_PERSON_VERIFICATION = False
+    made = login(users.command).post(
+        f"{API}create/", {**_body(plan()), "verification": "one"}, content_type="application/json"
+    )
+    assert made.status_code == 201 and made.json()["verification"] == "one"
+
+
+def test_the_authoriser_sees_the_verification_choice(login, users, two_person):
+    from deployments.services import deployment_submit
+
+    type(two_person).objects.filter(pk=two_person.pk).update(state=Deployment.State.DRAFT)
+    two_person.refresh_from_db()
+    deployment_submit(deployment=two_person, by=users.command)
+    page = login(users.authoriser).get(reverse("deployments:authorise", args=[two_person.pk]))
+    assert "Two officers, separately (EU AI Act Art. 14(5))" in page.content.decode()
