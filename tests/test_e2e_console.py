@@ -133,12 +133,14 @@ def test_it_shows_a_real_alert_and_shares_the_decision(demo, outsider, server, b
     # default): both officers verify it before either records the decision.
     assert demo.verification == Deployment.Verification.TWO
     state = f"[data-seq='{seq}'] [data-testid=verification]"
-    for page in (officer, officer2):
-        page.wait_for_selector(f"[data-seq='{seq}'] form[data-testid=verify]", timeout=15_000)
-        verify = page.query_selector(f"[data-seq='{seq}'] form[data-testid=verify]")
-        verify.query_selector("input[name=is_true_match][value=true]").check()
-        verify.query_selector("button[type=submit]").click()
-        page.wait_for_selector(f"{state}:has-text('You verified: true match')", timeout=15_000)
+    own = f"[data-seq='{seq}'] form[data-testid=verify]"
+    for page, before in ((officer, "awaiting_first"), (officer2, "awaiting_second")):
+        # The card as it stands before this officer's turn (the other's nudge arrived):
+        # no re-draw can clear the choice between the click on the radio and the submit.
+        page.wait_for_selector(f"{state}[data-state={before}]", timeout=15_000)
+        page.locator(f"{own} input[name=is_true_match][value=true]").check()
+        page.locator(f"{own} button[type=submit]").click()
+        page.wait_for_selector(own, state="detached", timeout=15_000)  # recorded
     officer.wait_for_selector(f"{state}[data-state=verified]", timeout=15_000)
     form = officer.wait_for_selector(f"[data-seq='{seq}'] form[data-testid=decide]")
     form.query_selector("input[name=confirmed][value=true]").check()
