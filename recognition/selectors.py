@@ -229,5 +229,51 @@ def waiting_for(user) -> list:
                 (f"{d.n} on {d.reference}", reverse("recognition:console", args=[d.pk]))
                 for d in rows[:FIRST_ITEMS]
             ],
+        ),
+        *_second_verifier_wanted(user),
+    ]
+
+
+def _second_verifier_wanted(user) -> list:
+    """Alerts of the officer's two-person deployments that another officer has verified
+    and that wait for a second: theirs to verify. No badge of its own (these alerts are
+    counted under "wait for your decision" already)."""
+    from django.db.models import Count
+    from django.urls import reverse
+
+    from core import access
+    from core.work import FIRST_ITEMS, Waiting
+    from deployments.models import Deployment
+
+    alerts = (
+        Alert.objects.filter(
+            deployment__officers=user,
+            deployment__verification=Deployment.Verification.TWO,
+            adjudications__isnull=True,
+        )
+        .annotate(n=Count("verifications", distinct=True))
+        .filter(n=1)
+        .exclude(verifications__by=user)
+    )
+    per = Counter(alerts.values_list("deployment_id", flat=True))
+    rows = [
+        d
+        for d in Deployment.objects.filter(pk__in=per).order_by("pk")
+        if access.can(user, "deployment", "adjudicate", d)
+    ]
+    if not rows:
+        return []
+    return [
+        Waiting(
+            key="alert.second_verification",
+            label="alerts wait for a second verifier: you",
+            one="alert waits for a second verifier: you",
+            count=sum(per[d.pk] for d in rows),
+            url=reverse("recognition:consoles"),
+            urgent=any(d.state == Deployment.State.LIVE for d in rows),
+            items=[
+                (f"{per[d.pk]} on {d.reference}", reverse("recognition:console", args=[d.pk]))
+                for d in rows[:FIRST_ITEMS]
+            ],
         )
     ]

@@ -376,3 +376,11 @@ def test_the_authoriser_sees_the_verification_choice(login, users, two_person):
     deployment_submit(deployment=two_person, by=users.command)
     page = login(users.authoriser).get(reverse("deployments:authorise", args=[two_person.pk]))
     assert "Two officers, separately (EU AI Act Art. 14(5))" in page.content.decode()
+
+
+def test_the_home_page_tells_the_other_officer_an_alert_waits_for_them(login, users, alert):
+    verification_record(alert=alert, by=users.officer, is_true_match=True)
+    theirs = login(users.officer2).get("/").content.decode()
+    assert "alert waits for a second verifier: you" in theirs
+    mine = _client(users.officer).get("/").content.decode()
+    assert "second verifier" not in mine
