@@ -306,14 +306,28 @@ class Browsers:
 
     def decide_one(self, username) -> None:
         page = self.pages[username]
-        card = page.query_selector("li[data-testid=alert]:not(.decided)")
+        # A two-person deployment (the default) shows its own verification form first;
+        # the decision form appears once two officers have verified.
+        card = page.query_selector(
+            "li[data-testid=alert]:not(.decided):has(form[data-testid=verify]), "
+            "li[data-testid=alert]:not(.decided):has(form[data-testid=decide])"
+        )
         if card is None:
             return
         seq = card.get_attribute("data-seq")
+        verify = card.query_selector("form[data-testid=verify]")
+        if verify is not None:
+            verify.query_selector("input[name=is_true_match][value=true]").check()
+            verify.query_selector("button[type=submit]").click()
+            page.wait_for_selector(
+                f"li[data-seq='{seq}'] form[data-testid=verify]", state="detached", timeout=30_000
+            )
+            return
         form = card.query_selector("form[data-testid=decide]")
         if form is None:
             return
-        form.query_selector("input[name=is_true_match][value=true]").check()
+        if form.query_selector("input[name=is_true_match][type=radio]"):
+            form.query_selector("input[name=is_true_match][value=true]").check()
         form.query_selector("input[name=confirmed][value=true]").check()
         form.query_selector("select[name=outcome]").select_option(index=1)
         form.query_selector("textarea[name=note]").fill("Soak check decision")

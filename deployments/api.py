@@ -134,6 +134,8 @@ class PlanIn(serializers.Serializer):
     public_notice = serializers.BooleanField(default=True)
     no_notice_reason = serializers.CharField(required=False, allow_blank=True, default="")
     urgent = serializers.BooleanField(default=False)
+    # Left out: the plan keeps what it has, or the force's default (two where required).
+    verification = serializers.ChoiceField(choices=Deployment.Verification.choices, required=False)
 
 
 class Paginated(PageNumberPagination):
@@ -566,7 +568,8 @@ class CameraUpdateApi(APIView):
 def _published_field(name: str) -> serializers.Field:
     """How the schema types one published column: counts are whole numbers, the threshold
     a number, everything else text (as published_row writes them)."""
-    if name in selectors.COUNT_FIELDS or name == "Not adjudicated":
+    counts = [*selectors.COUNT_FIELDS, "Not adjudicated", *selectors.VERIFICATION_FIELDS]
+    if name in counts:
         return serializers.IntegerField()
     if name == "Min Threshold Setting":
         return serializers.FloatField()

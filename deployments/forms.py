@@ -14,6 +14,7 @@ from deployments.services import (
     PLAN_TERMS,
     PLAUSIBLE_YEARS,
     camera_validate_stream_url,
+    verification_default,
 )
 from watchlists.models import Category
 
@@ -79,7 +80,9 @@ class DeploymentForm(forms.ModelForm):
             "volunteers) to measure the live true-positive rate",
             "no_notice_reason": "Reason for no advance notice",
             "urgent": "Urgent start (authorisation within LFR_URGENT_AUTHORISE_HOURS)",
+            "verification": "Alert verification",
         }
+        widgets["verification"] = forms.RadioSelect
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -94,11 +97,22 @@ class DeploymentForm(forms.ModelForm):
         )
         if not settings.LFR_URGENT_MODE:
             del self.fields["urgent"]  # not on offer here: the service would refuse it
+        verification = self.fields["verification"]
+        verification.required = False  # left out: the plan keeps what it has, or the default
+        if self.instance.pk is None:
+            verification.initial = verification_default()
+        verification.help_text = (
+            "Two: no officer acts on an alert until two different officers have each "
+            "verified it, without seeing the other's decision first."
+            + (" This force requires two." if settings.LFR_REQUIRE_TWO_PERSON_VERIFICATION else "")
+        )
 
     def plan(self) -> dict:
         data = dict(self.cleaned_data)
         data.pop("cameras", None)
         data.pop("officers", None)
+        if not data.get("verification"):
+            data.pop("verification", None)
         return data
 
 

@@ -40,6 +40,11 @@ class Camera(models.Model):
 class Deployment(models.Model):
     """One planned use of LFR at a site and time, with its authority and its lifecycle."""
 
+    class Verification(models.TextChoices):
+        # How many officers must separately verify an alert before anyone acts on it.
+        ONE = "one", "One officer"
+        TWO = "two", "Two officers, separately (EU AI Act Art. 14(5))"
+
     class State(models.TextChoices):
         DRAFT = "draft", "Draft"
         SUBMITTED = "submitted", "Submitted for authorisation"
@@ -73,6 +78,11 @@ class Deployment(models.Model):
     public_notice = models.BooleanField(default=True)
     no_notice_reason = models.TextField(blank=True)
     urgent = models.BooleanField(default=False)
+    # "one" for rows from before the choice existed: their alerts were decided by one
+    # officer. New plans take deployments.services.planning's default (the setting).
+    verification = models.CharField(
+        max_length=3, choices=Verification.choices, default=Verification.ONE
+    )
     state = models.CharField(
         max_length=12, choices=State.choices, default=State.DRAFT, db_index=True
     )
@@ -187,6 +197,10 @@ class DeploymentRecord(models.Model):
     # Blue-list testing, beside the Met's fields: walk-throughs, detected, the live
     # true-positive rate and its 95 % Wilson interval; {} when no walk was recorded.
     blue_list = models.JSONField(default=dict)
+    # How its alerts were verified (EU AI Act Art. 14(5)), counted when computed:
+    # {"verified": n, "single_verified": n, "disagreed": n} (recognition.selectors.
+    # verification_figures); empty for a record computed before verification existed.
+    verification = models.JSONField(default=dict)
     review = models.TextField(blank=True)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -23,9 +23,15 @@ from deployments.models import (
     Walkthrough,
 )
 
-# The published record counts alerts by their decision in force, a rule recognition owns:
-# one of the two documented imports of recognition by this app (README, "Architecture").
-from recognition.selectors import alert_figures, blue_list_sightings, decisions_in_force
+# The published record counts alerts by their decision in force and their verifications,
+# rules recognition owns: one of the two documented imports of recognition by this app
+# (README, "Architecture").
+from recognition.selectors import (  # noqa: F401 (verification_figures: records)
+    alert_figures,
+    blue_list_sightings,
+    decisions_in_force,
+    verification_figures,
+)
 
 State = Deployment.State
 # States that hold a camera (until the actual end) and a slot in the weekly capacity.
@@ -64,7 +70,17 @@ EXTRA_FIELDS = [
     "Threshold Meaning",
     "Advance Notice",
     "Live True Positive Rate",
+    "Alert Verification",
+    "Verified by Two Officers",
+    "Single-verified",
+    "Verification Disagreed",
 ]
+# How many officers verified each alert before anyone acted (EU AI Act Art. 14(5)).
+VERIFICATION_FIELDS = {
+    "Verified by Two Officers": "verified",
+    "Single-verified": "single_verified",
+    "Verification Disagreed": "disagreed",
+}
 PUBLISHED_FIELDS = MET_FIELDS + EXTRA_FIELDS
 # Our "Min Threshold Setting" is not the Met's similarity score: it is the largest dlib
 # face distance that still alerts, so a lower number is stricter.
@@ -513,6 +529,8 @@ def published_row(record: DeploymentRecord) -> dict:
         "Threshold Meaning": THRESHOLD_MEANING,
         "Advance Notice": advance_notice(d),
         "Live True Positive Rate": format_tpr(record.blue_list) or NO_TEST_WALKS,
+        "Alert Verification": "two officers" if d.verification == "two" else "one officer",
+        **{k: int(record.verification.get(v) or 0) for k, v in VERIFICATION_FIELDS.items()},
     }
 
 
@@ -583,12 +601,12 @@ def yearly_summary() -> list[dict]:
                 "Year": year,
                 "Deployments": 0,
                 "Provisional records": 0,
-                **dict.fromkeys([*COUNT_FIELDS, "Not adjudicated"], 0),
+                **dict.fromkeys([*COUNT_FIELDS, "Not adjudicated", *VERIFICATION_FIELDS], 0),
             },
         )
         totals["Deployments"] += 1
         totals["Provisional records"] += row["Record Status"].startswith("provisional")
-        for key in [*COUNT_FIELDS, "Not adjudicated"]:
+        for key in [*COUNT_FIELDS, "Not adjudicated", *VERIFICATION_FIELDS]:
             totals[key] += int(row[key] or 0)
     for totals in years.values():
         false_alerts = totals["False Alerts Confirmed"] + totals["False Alerts Unconfirmed"]

@@ -550,6 +550,7 @@ YEAR_FIELDS = [
     "Not adjudicated",
     "False Alert Rate",
     "Not adjudicated share",
+    *selectors.VERIFICATION_FIELDS,
     "Provisional records",
 ]
 # Shown under a heading on the page, so the Met's names can stay exactly as they are.
@@ -559,6 +560,9 @@ FIELD_NOTES = {
     "Not adjudicated": "alerts no officer has decided: neither true nor false",
     "Not adjudicated share": "of all alerts",
     "End Time": "when it actually stopped",
+    "Verified by Two Officers": "true matches two officers separately verified",
+    "Single-verified": "true matches verified by one officer only",
+    "Verification Disagreed": "two officers disagreed: not verified, no action",
 }
 
 

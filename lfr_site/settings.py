@@ -377,6 +377,10 @@ LFR_ENTRY_EXPIRY_DAYS = env_int("LFR_ENTRY_EXPIRY_DAYS", 365, minimum=1)
 LFR_IMAGE_MAX_AGE_DAYS = env_int("LFR_IMAGE_MAX_AGE_DAYS", 730, minimum=1)
 LFR_MIN_FACE_PX = env_int("LFR_MIN_FACE_PX", 80, minimum=20)
 LFR_UNADJUDICATED_MINUTES = env_int("LFR_UNADJUDICATED_MINUTES", 5, minimum=1)
+# EU AI Act Art. 14(5): no action on a match unless two competent, authorised people have
+# separately verified it. True (the default): every new deployment plan is two-person
+# and a plan asking for one is refused; False: a plan may choose (one by default).
+LFR_REQUIRE_TWO_PERSON_VERIFICATION = env_bool("LFR_REQUIRE_TWO_PERSON_VERIFICATION", True)
 # A live camera that delivers no frame for this long is shown blind (cameras page, health,
 # console banner, API).
 LFR_CAMERA_BLIND_SECONDS = env_int("LFR_CAMERA_BLIND_SECONDS", 10, minimum=2)

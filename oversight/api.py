@@ -176,6 +176,9 @@ class EffectivenessApi(APIView):
         outcome_arrest = serializers.IntegerField()
         outcome_other = serializers.IntegerField()
         outcome_no_action = serializers.IntegerField()
+        verified = serializers.IntegerField()
+        single_verified = serializers.IntegerField()
+        verification_disagreed = serializers.IntegerField()
 
     class OutputSerializer(serializers.Serializer):
         class Meta:

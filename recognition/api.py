@@ -20,6 +20,7 @@ from deployments.models import Deployment
 from recognition import console, health
 from recognition.models import Adjudication, Alert
 from recognition.serializers import AlertSerializer, alert_data
+from recognition.services import verification as verification_service
 from recognition.services.adjudication import CONFLICTS, adjudication_submit
 
 
@@ -62,7 +63,7 @@ class AlertListApi(APIView):
             obj=deployment,
             details={"after_seq": after, "count": len(page)},
         )
-        data = alert_data(page, purpose=console.console_purpose(deployment))
+        data = alert_data(page, purpose=console.console_purpose(deployment), viewer=request.user)
         return paginator.get_paginated_response(data)
 
 
@@ -107,6 +108,35 @@ class AdjudicationCorrectApi(APIView):
             Adjudication.objects.select_related("alert__deployment"), pk=adjudication_id
         )
         return _adjudicate_request(request, first.alert, corrects_id=first.pk)
+
+
+class VerificationInputSerializer(serializers.Serializer):
+    is_true_match = serializers.BooleanField()
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class VerificationCreateApi(APIView):
+    """Record your own verification of an alert on a two-person deployment (EU AI Act
+    Art. 14(5)): once per officer (409 the second time), two officers per alert. The
+    answer shows your verification, not the other officer's until both are recorded."""
+
+    @extend_schema(request=VerificationInputSerializer, responses={201: AlertSerializer})
+    def post(self, request, alert_id):
+        alert = get_object_or_404(Alert.objects.select_related("deployment"), pk=alert_id)
+        access.require(request.user, "alert", "adjudicate", alert)
+        serializer = VerificationInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            with transaction.atomic():
+                verification_service.verification_submit(
+                    alert=alert, by=request.user, data=serializer.validated_data
+                )
+        except ValidationError as exc:
+            conflict = exc.code in verification_service.CONFLICTS
+            code = status.HTTP_409_CONFLICT if conflict else 400
+            return Response({"detail": " ".join(exc.messages)}, status=code)
+        data = console.alert_for_console(alert.pk, request.user)
+        return Response(data, status=status.HTTP_201_CREATED)
 
 
 class CameraHealthOutputSerializer(serializers.Serializer):

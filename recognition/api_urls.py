@@ -17,6 +17,11 @@ urlpatterns = [
         name="adjudicate",
     ),
     path(
+        "alerts/<int:alert_id>/verification/",
+        api.VerificationCreateApi.as_view(),
+        name="verify",
+    ),
+    path(
         "adjudications/<int:adjudication_id>/correction/",
         api.AdjudicationCorrectApi.as_view(),
         name="correct",

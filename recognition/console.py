@@ -25,9 +25,9 @@ from django.utils.crypto import constant_time_compare
 
 from core import access
 from deployments.models import Deployment
-from recognition.models import Adjudication, Alert
+from recognition.models import Adjudication, Alert, Verification
 from recognition.selectors import decisions_in_force
-from recognition.serializers import alert_data
+from recognition.serializers import alert_data, for_viewer
 
 # One websocket message never carries more than this many alerts; the rest follow.
 BATCH = 100
@@ -120,37 +120,74 @@ def console_alerts():
                 "adjudications",
                 queryset=decisions_in_force().select_related("by"),
                 to_attr="in_force",
-            )
+            ),
+            Prefetch(
+                "verifications",
+                queryset=Verification.objects.select_related("by").order_by("at", "pk"),
+                to_attr="verification_rows",
+            ),
         )
         .defer("crop")
         .annotate(has_crop=ExpressionWrapper(Q(crop__isnull=False), output_field=BooleanField()))
     )
 
 
-def _after(deployment: Deployment, seq: int, *, limit: int = BATCH) -> tuple[list, list]:
-    """(new, updated) past the cursor `seq`: alerts raised after it, and alerts the
-    console holds already (seq <= cursor) that were seen again since (changed_seq)."""
-    rows = list(
+@dataclass(frozen=True)
+class _Read:
+    """Alerts read once for every socket that asked the same question, and their wire
+    shape for no one in particular: `shown(user)` is what that user's socket sends."""
+
+    rows: list
+    data: list
+
+    def shown(self, user) -> list[dict]:
+        return for_viewer(self.rows, self.data, user)
+
+
+def _read(deployment: Deployment, rows) -> _Read:
+    rows = list(rows)
+    return _Read(rows, alert_data(rows, purpose=console_purpose(deployment)))
+
+
+def _after(deployment: Deployment, seq: int, *, limit: int = BATCH) -> _Read:
+    """Alerts past the cursor `seq`, in the order they changed (see `_split`)."""
+    return _read(
+        deployment,
         console_alerts()
         .filter(deployment=deployment, changed_seq__gt=seq)
-        .order_by("changed_seq")[:limit]
+        .order_by("changed_seq")[:limit],
     )
-    data = alert_data(rows, purpose=console_purpose(deployment))
+
+
+def _split(data: list[dict], seq: int) -> tuple[list, list]:
+    """(new, updated): alerts raised after the cursor, and alerts the console holds
+    already (seq <= cursor) that were seen again since (changed_seq)."""
     return [a for a in data if a["seq"] > seq], [a for a in data if a["seq"] <= seq]
 
 
-def _newly_decided(deployment: Deployment, *, after_id: int, since, upto_seq: int) -> list[dict]:
+def _newly_decided(
+    deployment: Deployment, *, after_id: int, after_verification: int, since, upto_seq: int
+) -> _Read:
+    """Held alerts with a decision or a verification past the socket's cursors, or recent."""
     ids = Adjudication.objects.filter(alert__deployment=deployment, alert__seq__lte=upto_seq)
     ids = ids.filter(Q(pk__gt=after_id) | Q(at__gte=since)).values("alert_id")
-    rows = console_alerts().filter(deployment=deployment).filter(pk__in=ids).order_by("seq")
-    return alert_data(rows, purpose=console_purpose(deployment))
+    checked = Verification.objects.filter(
+        alert__deployment=deployment, alert__seq__lte=upto_seq
+    ).filter(Q(pk__gt=after_verification) | Q(at__gte=since))
+    rows = (
+        console_alerts()
+        .filter(deployment=deployment)
+        .filter(Q(pk__in=ids) | Q(pk__in=checked.values("alert_id")))
+        .order_by("seq")
+    )
+    return _read(deployment, rows)
 
 
 def alert_for_console(alert_id: int, user) -> dict | None:
     alert = console_alerts().filter(pk=alert_id).first()
     if alert is None or not access.can(user, "alert", "view", alert):
         return None
-    return alert_data([alert], purpose=console_purpose(alert.deployment))[0]
+    return alert_data([alert], purpose=console_purpose(alert.deployment), viewer=user)[0]
 
 
 @dataclass(frozen=True)
@@ -162,6 +199,7 @@ class Ask:
     after_seq: int | None = None  # None: the permission check only
     after_decision: int = 0
     decided: bool = False  # also re-send decisions of the last DECIDED_WINDOW
+    after_verification: int = 0  # the verification cursor, like after_decision
 
 
 def poll_many(asks: list[Ask]) -> list[dict | None]:
@@ -169,7 +207,8 @@ def poll_many(asks: list[Ask]) -> list[dict | None]:
 
     Every socket's permission is checked afresh through core.access; what is shared
     (the session and user rows, the alerts past a seq) is read once per batch, so a
-    nudge to 500 consoles costs a handful of queries instead of thousands.
+    nudge to 500 consoles costs a handful of queries instead of thousands. Only the
+    verification view differs per user, derived from the rows already read.
     """
     users = session_users(a.session_key for a in asks)
     deployments = Deployment.objects.in_bulk({a.deployment_id for a in asks})
@@ -191,13 +230,17 @@ def poll_many(asks: list[Ask]) -> list[dict | None]:
             key = (deployment.pk, ask.after_seq)
             if key not in fresh:
                 fresh[key] = _after(deployment, ask.after_seq)
-            answer["alerts"], answer["updated"] = fresh[key]
+            answer["alerts"], answer["updated"] = _split(fresh[key].shown(user), ask.after_seq)
         if ask.after_seq is not None and ask.decided:
-            key = (deployment.pk, ask.after_seq, ask.after_decision)
+            key = (deployment.pk, ask.after_seq, ask.after_decision, ask.after_verification)
             if key not in decided:
                 decided[key] = _newly_decided(
-                    deployment, after_id=ask.after_decision, since=since, upto_seq=ask.after_seq
+                    deployment,
+                    after_id=ask.after_decision,
+                    after_verification=ask.after_verification,
+                    since=since,
+                    upto_seq=ask.after_seq,
                 )
-            answer["decided"] = decided[key]
+            answer["decided"] = decided[key].shown(user)
         answers.append(answer)
     return answers

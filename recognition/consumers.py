@@ -109,6 +109,7 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
         self.request_id = uuid.uuid4().hex
         self.last_seq = None  # nothing is sent until the page says where it stands
         self.last_decision = 0
+        self.last_verification = 0
         self.lock = asyncio.Lock()
         self.ticker = None
         self.closed = False
@@ -137,9 +138,11 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
             try:
                 after = max(0, int(content.get("after_seq") or 0))
                 decision = max(0, int(content.get("after_decision") or 0))
+                verification = max(0, int(content.get("after_verification") or 0))
             except (TypeError, ValueError):
                 return
             self.last_seq, self.last_decision = after, decision
+            self.last_verification = verification
             await self._catch_up(via="resume", decided=True)
             if self.ticker is None and not self.closed:
                 self.ticker = asyncio.create_task(self._tick())
@@ -173,7 +176,12 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
             try:
                 answer = await _ask(
                     console.Ask(
-                        self.session_key, self.deployment_id, after, self.last_decision, decided
+                        self.session_key,
+                        self.deployment_id,
+                        after,
+                        self.last_decision,
+                        decided,
+                        self.last_verification,
                     )
                 )
             except Exception as exc:
@@ -199,6 +207,10 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
                 for item in changed + answer["decided"]:
                     if item["decision"]:
                         self.last_decision = max(self.last_decision, item["decision"]["id"])
+                    if item.get("verification"):
+                        self.last_verification = max(
+                            self.last_verification, item["verification"]["cursor"]
+                        )
                 if changed:
                     self.last_seq = max(item["changed_seq"] for item in changed)
                 await self.send_json({"type": "alerts", "via": via, **answer})

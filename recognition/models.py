@@ -118,6 +118,28 @@ class Adjudication(models.Model):
         ]
 
 
+class Verification(models.Model):
+    """One officer's own check of an alert on a two-person deployment: true or false match.
+
+    EU AI Act Art. 14(5): no action on a match unless two competent, authorised people have
+    separately verified it. The decision with its outcome (Adjudication) waits for two of
+    these, by different officers; the constraint makes "the same officer twice" impossible
+    however the requests race.
+    """
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="verifications")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    is_true_match = models.BooleanField()
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "by"], name="one_verification_per_officer")
+        ]
+
+
 class EvaluationRun(models.Model):
     """One accuracy measurement of the engine on a labelled set of image pairs."""
 

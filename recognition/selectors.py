@@ -5,7 +5,7 @@ from collections import Counter
 from django.utils import timezone
 
 from recognition.health import deployment_camera_health
-from recognition.models import Adjudication, Alert
+from recognition.models import Adjudication, Alert, Verification
 
 
 def decisions_in_force():
@@ -17,6 +17,148 @@ def decisions_in_force():
     reports all count alerts by it.
     """
     return Adjudication.objects.filter(corrected_by__isnull=True)
+
+
+# --- two-person verification (EU AI Act Art. 14(5)) -----------------------------------
+
+VERIFIERS_NEEDED = 2
+
+
+class VerificationState:
+    """Where an alert of a two-person deployment stands; the one place that derives it."""
+
+    AWAITING_FIRST = "awaiting_first"
+    AWAITING_SECOND = "awaiting_second"
+    VERIFIED = "verified"  # two officers, both "true match": engage
+    FALSE_MATCH = "false_match"  # two officers, both "false match"
+    DISAGREED = "disagreed"  # two officers, one each way: not verified
+
+    ALL = (AWAITING_FIRST, AWAITING_SECOND, VERIFIED, FALSE_MATCH, DISAGREED)
+    COMPLETE = (VERIFIED, FALSE_MATCH, DISAGREED)
+
+
+def verification_state(rows) -> str:
+    """The state from the alert's verifications (at most VERIFIERS_NEEDED, oldest first)."""
+    rows = list(rows)[:VERIFIERS_NEEDED]
+    if len(rows) < VERIFIERS_NEEDED:
+        return (VerificationState.AWAITING_FIRST, VerificationState.AWAITING_SECOND)[len(rows)]
+    says = {r.is_true_match for r in rows}
+    if says == {True}:
+        return VerificationState.VERIFIED
+    return VerificationState.FALSE_MATCH if says == {False} else VerificationState.DISAGREED
+
+
+def verification_rows(alert) -> list:
+    """The alert's verifications, from console_alerts()' prefetch when there is one."""
+    rows = getattr(alert, "verification_rows", None)
+    if rows is None:
+        rows = list(alert.verifications.select_related("by").order_by("at", "pk"))
+    return rows
+
+
+def _verification_label(state: str, mine) -> str:
+    if state == VerificationState.VERIFIED:
+        return "Verified by two officers — engage"
+    if state == VerificationState.DISAGREED:
+        return "Verifiers disagree — not verified: do not act on this alert"
+    if state == VerificationState.FALSE_MATCH:
+        return "Both verifiers: false match — do not act on this alert"
+    if mine is not None:
+        said = "true match" if mine.is_true_match else "false match"
+        return f"You verified: {said} — waiting for a second, different officer"
+    if state == VerificationState.AWAITING_SECOND:
+        return (
+            "Awaiting second verification — one officer has verified; record yours "
+            "(theirs stays hidden until you do)"
+        )
+    return "Awaiting verification by two officers — do not act yet"
+
+
+def verification_view(alert, viewer) -> dict | None:
+    """The alert's verification as `viewer` may see it; None on a one-person deployment.
+
+    Independence: until both verifications are recorded, nobody sees what the other
+    officer decided, nor who they are — only their own decision and how many there are.
+    A reader who never verifies (oversight) is told the same: the console they watch may
+    be shown to an officer standing beside them.
+    """
+    from deployments.models import Deployment
+
+    if alert.deployment.verification != Deployment.Verification.TWO:
+        return None
+    rows = verification_rows(alert)
+    state = verification_state(rows)
+    viewer_pk = getattr(viewer, "pk", None)
+    mine = next((r for r in rows if viewer_pk is not None and r.by_id == viewer_pk), None)
+    complete = state in VerificationState.COMPLETE
+
+    def row(r) -> dict:
+        return {
+            "by": r.by.get_username(),
+            "at": r.at.isoformat(),
+            "is_true_match": r.is_true_match,
+            "note": r.note,
+        }
+
+    return {
+        "required": VERIFIERS_NEEDED,
+        "state": state,
+        "label": _verification_label(state, mine),
+        "count": min(len(rows), VERIFIERS_NEEDED),
+        "mine": row(mine) if mine is not None else None,
+        "verifications": [row(r) for r in rows[:VERIFIERS_NEEDED]] if complete else [],
+        # The console's cursor (like a decision's id): says a card changed, not how.
+        "cursor": max((r.pk for r in rows), default=0),
+    }
+
+
+def verification_kind(*, two_person: bool, checks: int, true_checks: int, decided_true) -> str:
+    """How one alert was verified, for counting: "verified" (two officers, both true),
+    "single_verified" (judged a true match by one officer only: a one-person deployment's
+    true decision in force, or a two-person alert still awaiting its second verifier),
+    "disagreed" (two officers, one each way: not verified), or "" for anything else."""
+    if not two_person:
+        return "single_verified" if decided_true else ""
+    if checks >= VERIFIERS_NEEDED:
+        if true_checks >= VERIFIERS_NEEDED:
+            return "verified"
+        return "disagreed" if true_checks else ""
+    return "single_verified" if checks == 1 and true_checks == 1 else ""
+
+
+def verification_counts(alerts):
+    """`alerts` annotated with `checks` and `true_checks` (their verifications)."""
+    from django.db.models import Count, OuterRef, Q, Subquery
+    from django.db.models.functions import Coalesce
+
+    counted = (
+        Verification.objects.filter(alert=OuterRef("pk"))
+        .order_by()
+        .values("alert")
+        .annotate(n=Count("pk"), t=Count("pk", filter=Q(is_true_match=True)))
+    )
+    return alerts.annotate(
+        checks=Coalesce(Subquery(counted.values("n")[:1]), 0),
+        true_checks=Coalesce(Subquery(counted.values("t")[:1]), 0),
+    )
+
+
+def verification_figures(deployment) -> dict:
+    """The deployment's alerts counted by verification_kind (the published record)."""
+    from django.db.models import OuterRef, Subquery
+
+    from deployments.models import Deployment
+
+    latest = decisions_in_force().filter(alert=OuterRef("pk")).order_by("-pk")
+    alerts = verification_counts(Alert.objects.filter(deployment=deployment)).annotate(
+        decided_true=Subquery(latest.values("is_true_match")[:1])
+    )
+    two = deployment.verification == Deployment.Verification.TWO
+    kinds = Counter(
+        verification_kind(two_person=two, checks=c, true_checks=t, decided_true=d)
+        for c, t, d in alerts.values_list("checks", "true_checks", "decided_true")
+    )
+    return {k: kinds[k] for k in ("verified", "single_verified", "disagreed")}
 
 
 def alert_figures(deployment) -> dict:
@@ -114,6 +256,52 @@ def waiting_for(user) -> list:
             urgent=any(d.state == Deployment.State.LIVE for d in rows),
             items=[
                 (f"{d.n} on {d.reference}", reverse("recognition:console", args=[d.pk]))
+                for d in rows[:FIRST_ITEMS]
+            ],
+        ),
+        *_second_verifier_wanted(user),
+    ]
+
+
+def _second_verifier_wanted(user) -> list:
+    """Alerts of the officer's two-person deployments that another officer has verified
+    and that wait for a second: theirs to verify. No badge of its own (these alerts are
+    counted under "wait for your decision" already)."""
+    from django.db.models import Count
+    from django.urls import reverse
+
+    from core import access
+    from core.work import FIRST_ITEMS, Waiting
+    from deployments.models import Deployment
+
+    alerts = (
+        Alert.objects.filter(
+            deployment__officers=user,
+            deployment__verification=Deployment.Verification.TWO,
+            adjudications__isnull=True,
+        )
+        .annotate(n=Count("verifications", distinct=True))
+        .filter(n=1)
+        .exclude(verifications__by=user)
+    )
+    per = Counter(alerts.values_list("deployment_id", flat=True))
+    rows = [
+        d
+        for d in Deployment.objects.filter(pk__in=per).order_by("pk")
+        if access.can(user, "deployment", "adjudicate", d)
+    ]
+    if not rows:
+        return []
+    return [
+        Waiting(
+            key="alert.second_verification",
+            label="alerts wait for a second verifier: you",
+            one="alert waits for a second verifier: you",
+            count=sum(per[d.pk] for d in rows),
+            url=reverse("recognition:consoles"),
+            urgent=any(d.state == Deployment.State.LIVE for d in rows),
+            items=[
+                (f"{per[d.pk]} on {d.reference}", reverse("recognition:console", args=[d.pk]))
                 for d in rows[:FIRST_ITEMS]
             ],
         )

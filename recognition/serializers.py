@@ -1,8 +1,10 @@
 """An alert's wire shape: the one definition the console's socket and the API both send.
 
-`alert_data(alerts, purpose=...)` is how callers use it: it reads what the cards need
-beyond the alert rows (camera names, the subject's context) once for the whole batch.
-No biometric data: images are links, fetched (and audited, with the purpose) one by one.
+`alert_data(alerts, purpose=..., viewer=...)` is how callers use it: it reads what the
+cards need beyond the alert rows (camera names, the subject's context) once for the whole
+batch. No biometric data: images are links, fetched (and audited, with the purpose) one
+by one. One part depends on who reads it: `verification` (two-person deployments) shows
+the viewer their own verification and nobody else's until both are recorded.
 """
 
 from urllib.parse import urlencode
@@ -13,6 +15,7 @@ from rest_framework import serializers
 
 from deployments.models import Camera
 from recognition.models import Adjudication, Alert
+from recognition.selectors import VerificationState, verification_view
 from watchlists.models import WatchlistEntry
 
 
@@ -48,6 +51,27 @@ class DecisionSerializer(serializers.ModelSerializer):
         return adj.corrects_id is not None
 
 
+class VerificationRowSerializer(serializers.Serializer):
+    """One officer's verification, shown once both are recorded (or to its own officer)."""
+
+    by = serializers.CharField()
+    at = serializers.DateTimeField()
+    is_true_match = serializers.BooleanField()
+    note = serializers.CharField()
+
+
+class AlertVerificationSerializer(serializers.Serializer):
+    """Two-person verification as the viewer may see it (recognition.selectors)."""
+
+    required = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=VerificationState.ALL)
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+    mine = VerificationRowSerializer(allow_null=True)
+    verifications = VerificationRowSerializer(many=True)
+    cursor = serializers.IntegerField()
+
+
 class SubjectSerializer(serializers.Serializer):
     """Who the alert is about and why they are wanted: no intelligence, no legal basis.
 
@@ -64,8 +88,9 @@ class SubjectSerializer(serializers.Serializer):
 class AlertSerializer(serializers.ModelSerializer):
     """One alert (from `recognition.console.console_alerts()`) as a card shows it.
 
-    Context: `purpose` (given to every image link), `cameras` {id: name} and `subjects`
-    {entry id: subject context}; `alert_data()` fills both.
+    Context: `purpose` (given to every image link), `cameras` {id: name}, `subjects`
+    {entry id: subject context} and `viewer` (whose verification view); `alert_data()`
+    fills them.
     """
 
     camera = serializers.SerializerMethodField()
@@ -79,6 +104,8 @@ class AlertSerializer(serializers.ModelSerializer):
     adjudicate_url = serializers.SerializerMethodField()
     subject = serializers.SerializerMethodField()
     decision = serializers.SerializerMethodField()
+    verify_url = serializers.SerializerMethodField()
+    verification = serializers.SerializerMethodField()
 
     class Meta:
         model = Alert
@@ -102,6 +129,8 @@ class AlertSerializer(serializers.ModelSerializer):
             "adjudicate_url",
             "decision",
             "is_test",
+            "verify_url",
+            "verification",
         ]
 
     def _query(self) -> str:
@@ -135,6 +164,13 @@ class AlertSerializer(serializers.ModelSerializer):
     def get_adjudicate_url(self, alert) -> str:
         return reverse("recognition:adjudicate", args=[alert.pk])
 
+    def get_verify_url(self, alert) -> str:
+        return reverse("recognition:verify", args=[alert.pk])
+
+    @extend_schema_field(AlertVerificationSerializer(allow_null=True))
+    def get_verification(self, alert) -> dict | None:
+        return verification_view(alert, self.context.get("viewer"))
+
     @extend_schema_field(SubjectSerializer(allow_null=True))
     def get_subject(self, alert) -> dict | None:
         return self.context.get("subjects", {}).get(alert.entry_id)
@@ -160,8 +196,8 @@ def subject_context(entry_ids) -> dict[int, dict]:
     }
 
 
-def alert_data(alerts, *, purpose: str) -> list[dict]:
-    """The wire shape of `alerts` (from console_alerts()): plain, JSON-serialisable."""
+def alert_data(alerts, *, purpose: str, viewer=None) -> list[dict]:
+    """The wire shape of `alerts` (from console_alerts()) as `viewer` may see them."""
     alerts = list(alerts)
     if not alerts:
         return []
@@ -170,5 +206,18 @@ def alert_data(alerts, *, purpose: str) -> list[dict]:
         "purpose": purpose,
         "cameras": dict(Camera.objects.filter(pk__in=camera_ids).values_list("pk", "name")),
         "subjects": subject_context(a.entry_id for a in alerts),
+        "viewer": viewer,
     }
     return [dict(item) for item in AlertSerializer(alerts, many=True, context=context).data]
+
+
+def for_viewer(alerts, data: list[dict], viewer) -> list[dict]:
+    """`data` (alert_data of `alerts`, read once for many sockets) as `viewer` sees it.
+
+    The rest of the wire shape is the same for every watcher; only the verification view
+    is per viewer, and it is re-derived here from the rows already read (no query).
+    """
+    return [
+        {**item, "verification": verification_view(alert, viewer)}
+        for alert, item in zip(alerts, data, strict=True)
+    ]

@@ -11,4 +11,5 @@ urlpatterns = [
     path("alerts/<int:alert_id>/crop.jpg", views.alert_crop, name="alert_crop"),
     path("alerts/<int:alert_id>/reference.jpg", views.alert_reference, name="alert_reference"),
     path("alerts/<int:alert_id>/adjudicate/", views.adjudicate, name="adjudicate"),
+    path("alerts/<int:alert_id>/verify/", views.verify, name="verify"),
 ]

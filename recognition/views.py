@@ -18,6 +18,7 @@ from recognition import console
 from recognition.health import live_camera_health
 from recognition.models import Adjudication, Alert
 from recognition.selectors import camera_status as camera_rows
+from recognition.services import verification as verification_service
 from recognition.services.adjudication import (
     CONFLICTS,
     adjudication_saved_already,
@@ -94,36 +95,74 @@ def alert_reference(request, alert_id):
     return _image(request, alert, what="reference", jpeg=image.jpeg if image else None)
 
 
-@login_required
-@require_POST
-def adjudicate(request, alert_id):
-    alert = get_object_or_404(Alert.objects.select_related("deployment"), pk=alert_id)
-    access.require(request.user, "alert", "adjudicate", alert)
+def _officer_post(request, alert, *, submit, conflicts, saved_already, done: str):
+    """The console's decision and verification forms: JSON for the page's fetch (a
+    refusal 409 when someone acted first, else 400), a redirect with a message without.
+
+    The console retries a post whose first attempt timed out or met a 5xx ("retry"); that
+    attempt may have been saved, and `saved_already` says so instead of a refusal.
+    """
     wants_json = "application/json" in request.headers.get("Accept", "")
     try:
         with transaction.atomic():
-            adjudication_submit(
-                alert=alert,
-                by=request.user,
-                data=request.POST,
-                corrects_id=request.POST.get("corrects") or None,
-            )
+            submit()
     except ValidationError as exc:
         retried = request.POST.get("retry") == "1"
-        if wants_json and retried and exc.code in CONFLICTS:
-            if adjudication_saved_already(alert=alert, by=request.user, data=request.POST):
-                return JsonResponse(
-                    {"alert": console.alert_for_console(alert.pk, request.user), "saved": "before"}
-                )
+        if wants_json and retried and exc.code in conflicts and saved_already():
+            return JsonResponse(
+                {"alert": console.alert_for_console(alert.pk, request.user), "saved": "before"}
+            )
         if wants_json:
-            status = 409 if exc.code in CONFLICTS else 400
+            status = 409 if exc.code in conflicts else 400
             return JsonResponse({"error": " ".join(exc.messages)}, status=status)
         messages.error(request, " ".join(exc.messages))
     else:
         if wants_json:
             return JsonResponse({"alert": console.alert_for_console(alert.pk, request.user)})
-        messages.success(request, f"Decision on alert {alert.seq} recorded.")
+        messages.success(request, done)
     return redirect("recognition:console", deployment_id=alert.deployment_id)
+
+
+@login_required
+@require_POST
+def adjudicate(request, alert_id):
+    alert = get_object_or_404(Alert.objects.select_related("deployment"), pk=alert_id)
+    access.require(request.user, "alert", "adjudicate", alert)
+    return _officer_post(
+        request,
+        alert,
+        submit=lambda: adjudication_submit(
+            alert=alert,
+            by=request.user,
+            data=request.POST,
+            corrects_id=request.POST.get("corrects") or None,
+        ),
+        conflicts=CONFLICTS,
+        saved_already=lambda: adjudication_saved_already(
+            alert=alert, by=request.user, data=request.POST
+        ),
+        done=f"Decision on alert {alert.seq} recorded.",
+    )
+
+
+@login_required
+@require_POST
+def verify(request, alert_id):
+    """One officer's own verification of an alert (two-person deployments)."""
+    alert = get_object_or_404(Alert.objects.select_related("deployment"), pk=alert_id)
+    access.require(request.user, "alert", "adjudicate", alert)
+    return _officer_post(
+        request,
+        alert,
+        submit=lambda: verification_service.verification_submit(
+            alert=alert, by=request.user, data=request.POST
+        ),
+        conflicts=verification_service.CONFLICTS,
+        saved_already=lambda: verification_service.verification_saved_already(
+            alert=alert, by=request.user, data=request.POST
+        ),
+        done=f"Your verification of alert {alert.seq} is recorded.",
+    )
 
 
 @login_required

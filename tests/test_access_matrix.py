@@ -98,6 +98,7 @@ EXPECT = {
     "recognition:alert_crop": E("alert.view", "alert"),
     "recognition:alert_reference": E("alert.view", "alert"),
     "recognition:adjudicate": E("alert.adjudicate", "alert", "POST"),
+    "recognition:verify": E("alert.adjudicate", "alert", "POST"),
     "oversight:index": E(PUBLIC),  # a redirect to the reports page, which asks
     "oversight:reports": E("report.list"),
     "oversight:effectiveness": E("report.view"),
@@ -159,6 +160,7 @@ EXPECT = {
         "deployment.watch", "deployment"
     ),
     "POST /api/v1/recognition/alerts/{alert_id}/adjudication/": E("alert.adjudicate", "alert"),
+    "POST /api/v1/recognition/alerts/{alert_id}/verification/": E("alert.adjudicate", "alert"),
     "GET /api/v1/recognition/cameras/health/": E("camera.health"),
     "GET /api/v1/recognition/deployments/{deployment_id}/cameras/health/": E(
         "deployment.view", "deployment"

@@ -129,6 +129,17 @@ def test_it_refuses_a_decision_on_a_test_alert(users, world):
     assert not alert.adjudications.exists()
 
 
+def test_it_refuses_a_verification_of_a_test_alert(users, world):
+    from recognition.services.verification import verification_record
+
+    d, _wanted, volunteer = world
+    d.verification = "two"
+    d.save(update_fields=["verification"])
+    alert = _raise(d, volunteer, at=d.started_at + timedelta(minutes=10))
+    with pytest.raises(ValidationError, match="blue-list test alert"):
+        verification_record(alert=alert, by=users.officer, is_true_match=True)
+
+
 def test_it_says_test_on_the_console_api(users, login, world):
     d, _wanted, volunteer = world
     _raise(d, volunteer, at=d.started_at + timedelta(minutes=10))

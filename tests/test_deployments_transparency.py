@@ -39,6 +39,10 @@ EXTRA = [
     "Threshold Meaning",
     "Advance Notice",
     "Live True Positive Rate",
+    "Alert Verification",
+    "Verified by Two Officers",
+    "Single-verified",
+    "Verification Disagreed",
 ]
 
 

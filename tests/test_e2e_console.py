@@ -129,8 +129,20 @@ def test_it_shows_a_real_alert_and_shares_the_decision(demo, outsider, server, b
     assert re.match(r"Alert \d+ · DEMO-(LMM|AL)", card.query_selector("h2").inner_text())
     assert card.query_selector("img[alt=Camera]") and card.query_selector("img[alt=Watchlist]")
 
-    form = card.query_selector("form[data-testid=decide]")
-    form.query_selector("input[name=is_true_match][value=true]").check()
+    # The demo deployment is two-person (LFR_REQUIRE_TWO_PERSON_VERIFICATION, the
+    # default): both officers verify it before either records the decision.
+    assert demo.verification == Deployment.Verification.TWO
+    state = f"[data-seq='{seq}'] [data-testid=verification]"
+    own = f"[data-seq='{seq}'] form[data-testid=verify]"
+    for page, before in ((officer, "awaiting_first"), (officer2, "awaiting_second")):
+        # The card as it stands before this officer's turn (the other's nudge arrived):
+        # no re-draw can clear the choice between the click on the radio and the submit.
+        page.wait_for_selector(f"{state}[data-state={before}]", timeout=15_000)
+        page.locator(f"{own} input[name=is_true_match][value=true]").check()
+        page.locator(f"{own} button[type=submit]").click()
+        page.wait_for_selector(own, state="detached", timeout=15_000)  # recorded
+    officer.wait_for_selector(f"{state}[data-state=verified]", timeout=15_000)
+    form = officer.wait_for_selector(f"[data-seq='{seq}'] form[data-testid=decide]")
     form.query_selector("input[name=confirmed][value=true]").check()
     form.query_selector("select[name=outcome]").select_option("no_action")
     form.query_selector("textarea[name=note]").fill("Demo: actor on stage")

@@ -43,6 +43,7 @@ from deployments.services.planning import (
     deployment_create,
     deployment_submit,
     deployment_update,
+    verification_default,
 )
 from deployments.services.publication import (
     NOTIFIABLE,
@@ -61,6 +62,7 @@ __all__ = [
     "PLAN_PURPOSE_AND_SITE",
     "PLAN_TERMS",
     "PLAN_FIELDS",
+    "verification_default",
     "deployment_create",
     "deployment_update",
     "deployment_submit",

@@ -37,6 +37,7 @@ PLAN_TERMS = (
     "public_notice",
     "no_notice_reason",
     "urgent",
+    "verification",
 )
 PLAN_FIELDS = (*PLAN_PURPOSE_AND_SITE, *PLAN_TERMS)
 
@@ -106,6 +107,8 @@ def _check_plan(*, plan: dict, cameras) -> None:
         errors.append("Deploying without advance public notice needs a recorded reason.")
     if plan.get("urgent") and not settings.LFR_URGENT_MODE:
         errors.append("Urgent starts are not enabled here (LFR_URGENT_MODE).")
+    if plan.get("verification") not in Deployment.Verification.values:
+        errors.append("Alert verification must be one of: one, two.")
     site = plan.get("site")
     cameras = list(cameras)
     if not cameras:
@@ -117,6 +120,26 @@ def _check_plan(*, plan: dict, cameras) -> None:
             errors.append(f"Camera {camera.name} is disabled.")
     if errors:
         raise ValidationError(errors)
+
+
+def verification_default() -> str:
+    """What a new plan asks for unless it says: two where the force requires it."""
+    two = settings.LFR_REQUIRE_TWO_PERSON_VERIFICATION
+    return Deployment.Verification.TWO if two else Deployment.Verification.ONE
+
+
+def _check_verification(plan: dict) -> None:
+    """A force that requires two-person verification refuses a plan written for one. Only
+    the value being written is checked: a deployment planned before the rule keeps its own
+    until someone edits that choice."""
+    if (
+        plan.get("verification") == Deployment.Verification.ONE
+        and settings.LFR_REQUIRE_TWO_PERSON_VERIFICATION
+    ):
+        raise ValidationError(
+            "This force requires every alert to be verified by two officers "
+            "(LFR_REQUIRE_TWO_PERSON_VERIFICATION): choose two-person verification."
+        )
 
 
 def _check_future(*, plan: dict, now: datetime) -> None:
@@ -198,6 +221,7 @@ def _plan_summary(d: Deployment) -> dict:
         "threshold": d.threshold,
         "public_notice": d.public_notice,
         "urgent": d.urgent,
+        "verification": d.verification,
     }
 
 
@@ -207,6 +231,8 @@ def deployment_create(*, by, cameras, officers=(), **plan) -> Deployment:
     plan = {k: plan.get(k) for k in PLAN_FIELDS if k in plan}
     plan.setdefault("threshold", settings.LFR_THRESHOLD_DEFAULT)
     plan.setdefault("public_notice", True)
+    plan.setdefault("verification", verification_default())
+    _check_verification(plan)
     _check_plan(plan=plan, cameras=cameras)
     now = timezone.now()
     _check_future(plan=plan, now=now)
@@ -233,6 +259,8 @@ def deployment_update(*, deployment: Deployment, by, cameras, officers=None, **p
         )
     merged = {k: getattr(deployment, k) for k in PLAN_FIELDS}
     merged.update({k: v for k, v in plan.items() if k in PLAN_FIELDS})
+    if plan.get("verification") != deployment.verification:
+        _check_verification(plan)
     _check_plan(plan=merged, cameras=cameras)
     _check_future(plan=merged, now=timezone.now())
     before = _plan_summary(deployment)

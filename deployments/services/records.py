@@ -22,6 +22,7 @@ def record_compute(*, deployment: Deployment) -> DeploymentRecord:
     undecided = fields["Total Alerts"] - selectors.decided(fields)
     breakdown = selectors.record_breakdown(deployment)
     blue = selectors.blue_list(deployment)
+    verification = selectors.verification_figures(deployment)
     if record is None:
         record = DeploymentRecord.objects.create(
             deployment=deployment,
@@ -30,12 +31,21 @@ def record_compute(*, deployment: Deployment) -> DeploymentRecord:
             not_adjudicated=undecided,
             breakdown=breakdown,
             blue_list=blue,
+            verification=verification,
         )
     else:
         record.fields, record.computed_at = fields, timezone.now()
-        record.not_adjudicated, record.breakdown, record.blue_list = undecided, breakdown, blue
+        record.not_adjudicated, record.breakdown = undecided, breakdown
+        record.blue_list, record.verification = blue, verification
         record.save(
-            update_fields=["fields", "computed_at", "not_adjudicated", "breakdown", "blue_list"]
+            update_fields=[
+                "fields",
+                "computed_at",
+                "not_adjudicated",
+                "breakdown",
+                "blue_list",
+                "verification",
+            ]
         )
     return record
 

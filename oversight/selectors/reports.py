@@ -11,7 +11,7 @@ from django.utils import timezone
 from core.stats import Z95, too_few, wilson_interval  # noqa: F401 (re-exported)
 from deployments.models import Deployment, UseCase
 from recognition.models import Adjudication, Alert, EvaluationRun
-from recognition.selectors import decisions_in_force
+from recognition.selectors import decisions_in_force, verification_counts, verification_kind
 
 
 def alert_facts(alerts):
@@ -24,7 +24,7 @@ def alert_facts(alerts):
     latest = decisions_in_force().filter(alert=OuterRef("pk")).order_by("-pk")
     first = Adjudication.objects.filter(alert=OuterRef("pk")).order_by("at", "pk")
     # Blue-list test alerts are no operational alert: out of every report figure.
-    return alerts.filter(is_test=False).annotate(
+    return verification_counts(alerts.filter(is_test=False)).annotate(
         eff_true=Subquery(latest.values("is_true_match")[:1]),
         eff_confirmed=Subquery(latest.values("confirmed")[:1]),
         eff_outcome=Subquery(latest.values("outcome")[:1]),
@@ -52,6 +52,10 @@ class Tally:
     arrest: int = 0
     other: int = 0
     no_action: int = 0
+    # EU AI Act Art. 14(5): recognition.selectors.verification_kind of each alert.
+    verified: int = 0
+    single_verified: int = 0
+    disagreed: int = 0
     minutes_to_decision: list = field(default_factory=list)
 
     @property
@@ -103,6 +107,9 @@ class Tally:
             "outcome_arrest": self.arrest,
             "outcome_other": self.other,
             "outcome_no_action": self.no_action,
+            "verified": self.verified,
+            "single_verified": self.single_verified,
+            "verification_disagreed": self.disagreed,
         }
 
 
@@ -124,6 +131,9 @@ EFFECTIVENESS_COLUMNS = [
     "outcome_arrest",
     "outcome_other",
     "outcome_no_action",
+    "verified",
+    "single_verified",
+    "verification_disagreed",
 ]
 GROUPINGS = {"month": "Month", "use_case": "Use case", "site": "Site", "deployment": "Deployment"}
 
@@ -174,7 +184,15 @@ def effectiveness_all(*, groupings=tuple(GROUPINGS), **filters) -> dict[str, dic
             t.deployments += 1
             t.faces_seen += d.faces_seen
     rows = alert_facts(Alert.objects.filter(deployment_id__in=list(owners))).values(
-        "deployment_id", "created_at", "eff_true", "eff_confirmed", "eff_outcome", "first_at"
+        "deployment_id",
+        "deployment__verification",
+        "created_at",
+        "eff_true",
+        "eff_confirmed",
+        "eff_outcome",
+        "first_at",
+        "checks",
+        "true_checks",
     )
     for a in rows.iterator():
         for t in owners[a["deployment_id"]]:
@@ -196,6 +214,14 @@ def effectiveness(*, by: str, **filters) -> dict:
 
 def _count_alert(t: Tally, a: dict) -> None:
     t.alerts += 1
+    kind = verification_kind(
+        two_person=a["deployment__verification"] == Deployment.Verification.TWO,
+        checks=a["checks"],
+        true_checks=a["true_checks"],
+        decided_true=a["eff_true"],
+    )
+    if kind:
+        setattr(t, kind, getattr(t, kind) + 1)
     if a["eff_true"] is None:
         return
     if a["eff_true"]:

@@ -15,6 +15,7 @@ from core import access
 from core.services import audit_record
 from recognition.models import Adjudication, Alert
 from recognition.services.alerts import consoles_nudge
+from recognition.services.verification import decision_allowed
 
 NOTE_MAX = 2000
 
@@ -79,6 +80,11 @@ def _adjudication_write(
             "This is a blue-list test alert (a staff volunteer): it is not decided or acted on.",
             code="test_alert",
         )
+    # Two-person deployments: nothing is decided (and no one acts) before two officers
+    # have separately verified; a correction is held to the same rule.
+    decision_allowed(
+        alert=alert, is_true_match=bool(fields["is_true_match"]), outcome=fields["outcome"]
+    )
     taken = (
         alert.adjudications.filter(corrects__isnull=True)
         if corrects is None

@@ -12,7 +12,7 @@
   const csrf = document.querySelector("input[name=csrfmiddlewaretoken]").value;
 
   const cards = new Map(); // seq -> {el, alert}
-  const state = { lastSeq: 0, lastDecision: 0, socket: null, retries: 0, downSince: null, shownAt: {}, via: {}, ticks: 0 };
+  const state = { lastSeq: 0, lastDecision: 0, lastVerification: 0, socket: null, retries: 0, downSince: null, shownAt: {}, via: {}, ticks: 0 };
   window.lfrConsole = state; // for browser tests and the curious
 
   // --- connection -------------------------------------------------------------------
@@ -87,7 +87,10 @@
       state.downSince = null;
       opened = true;
       refreshConn();
-      socket.send(JSON.stringify({ type: "resume", after_seq: state.lastSeq, after_decision: state.lastDecision }));
+      socket.send(JSON.stringify({
+        type: "resume", after_seq: state.lastSeq, after_decision: state.lastDecision,
+        after_verification: state.lastVerification,
+      }));
       armSilence();
     };
     socket.onmessage = function (event) {
@@ -227,13 +230,29 @@
       })));
   }
 
+  // Two-person deployments: the verifications settle the match. Verified (both true):
+  // a true match, any outcome. Both false or disagreed: a false match, no action.
+  function decisionChoices(alert) {
+    const v = alert.verification;
+    if (!v) return { match: null, outcomes: config.outcomes };
+    const verified = v.state === "verified";
+    return {
+      match: verified ? "true" : "false",
+      outcomes: verified ? config.outcomes : config.outcomes.filter(function ([value]) { return value === "no_action"; }),
+    };
+  }
+
   function form(alert) {
+    const choices = decisionChoices(alert);
+    const match = choices.match === null
+      ? radios("is_true_match", { legend: "Match", values: [["true", "True match"], ["false", "False match"]] })
+      : el("input", { type: "hidden", name: "is_true_match", value: choices.match });
     const f = el("form", { class: "decide", "data-testid": "decide", method: "post", action: alert.adjudicate_url }, [
-      radios("is_true_match", { legend: "Match", values: [["true", "True match"], ["false", "False match"]] }),
+      match,
       radios("confirmed", { legend: "Identity", values: [["true", "Confirmed"], ["false", "Unconfirmed"]] }),
       el("label", { text: "Outcome" }, [
         el("select", { name: "outcome", required: "required" }, [el("option", { value: "", text: "—" })].concat(
-          config.outcomes.map(function ([v, t]) { return el("option", { value: v, text: t }); }))),
+          choices.outcomes.map(function ([v, t]) { return el("option", { value: v, text: t }); }))),
       ]),
       el("label", { text: "Perceived group (optional, for equality monitoring)" }, [
         el("select", { name: "perceived_group" }, [el("option", { value: "", text: "—" })].concat(
@@ -241,7 +260,7 @@
       ]),
       el("label", { text: "Note (optional)" }, [el("textarea", { name: "note", rows: "2", maxlength: "2000" })]),
       el("p", { class: "save-status", "data-testid": "save-status", role: "status", hidden: "hidden" }),
-      el("button", { type: "submit", text: alert.decision ? "Record correction" : "Record decision" }),
+      el("button", { type: "submit", text: alert.decision ? "Record correction" : (choices.match === "false" ? "Record: not verified, no action" : "Record decision") }),
     ]);
     f.addEventListener("submit", function (event) {
       event.preventDefault();
@@ -255,11 +274,55 @@
     return f;
   }
 
+  // One officer's own check (two-person deployments): true or false match, nothing else.
+  // The other officer's decision is not on this card until this one is recorded.
+  function verifyForm(alert) {
+    const f = el("form", { class: "decide verify", "data-testid": "verify", method: "post", action: alert.verify_url }, [
+      radios("is_true_match", { legend: "Your own verification", values: [["true", "True match"], ["false", "False match"]] }),
+      el("label", { text: "Note (optional)" }, [el("textarea", { name: "note", rows: "2", maxlength: "2000" })]),
+      el("p", { class: "save-status", "data-testid": "save-status", role: "status", hidden: "hidden" }),
+      el("button", { type: "submit", text: "Record my verification" }),
+    ]);
+    f.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (f.dataset.state === "saving" || f.dataset.state === "retrying") return;
+      const body = new FormData(f);
+      f.querySelectorAll("input, select, textarea, button").forEach(function (c) { c.disabled = true; });
+      decide(f, alert, body, 0, alert.verify_url);
+    });
+    return f;
+  }
+
+  function verificationNodes(alert) {
+    const v = alert.verification;
+    const nodes = [el("p", { class: "verification " + v.state, "data-testid": "verification", "data-state": v.state, text: v.label })];
+    if (v.verifications.length) {
+      nodes.push(el("ul", { class: "verifiers", "data-testid": "verifiers" }, v.verifications.map(function (r) {
+        return el("li", { text: r.by + ": " + (r.is_true_match ? "true match" : "false match") + " at " + fmtTime(r.at) + (r.note ? " — " + r.note : "") });
+      })));
+    }
+    return nodes;
+  }
+
+  // Whether the card waits for this officer's own verification.
+  function toVerify(alert) {
+    const v = alert.verification;
+    return !!v && !v.mine && (v.state === "awaiting_first" || v.state === "awaiting_second");
+  }
+  function verificationComplete(alert) {
+    const v = alert.verification;
+    return !v || v.state === "verified" || v.state === "false_match" || v.state === "disagreed";
+  }
+  function verificationCursor(alert) {
+    return alert.verification ? alert.verification.cursor : 0;
+  }
+
   // A decision is shown as recorded only once the server says so. A timeout, a 5xx or a
   // lost connection is said on the card and retried with the same content; the server
   // recognises a retry of a decision it saved already ("retry": it never saves twice).
   const SAVE_TIMEOUT_MS = 15000;
-  function decide(f, alert, body, attempt) {
+  function decide(f, alert, body, attempt, url) {
+    url = url || alert.adjudicate_url;
     const status = f.querySelector("[data-testid=save-status]");
     function say(kind, text) { f.dataset.state = kind; status.textContent = text; status.hidden = !text; }
     function refused(text) {
@@ -273,7 +336,7 @@
       setTimeout(function () {
         // The card was replaced by a newer decision from the server meanwhile: it says
         // where things stand; this attempt's answer would have nowhere to show.
-        if (f.isConnected) decide(f, alert, body, attempt + 1);
+        if (f.isConnected) decide(f, alert, body, attempt + 1, url);
         else requestWorked();
       }, delay);
     }
@@ -281,7 +344,7 @@
     say("saving", attempt ? "Saving again…" : "Saving…");
     const abort = new AbortController();
     const timer = setTimeout(function () { abort.abort(); }, SAVE_TIMEOUT_MS);
-    fetch(alert.adjudicate_url, {
+    fetch(url, {
       method: "POST", body: body, credentials: "same-origin", signal: abort.signal,
       headers: { "X-CSRFToken": csrf, Accept: "application/json" },
     }).then(function (r) {
@@ -333,13 +396,23 @@
         el("p", { class: "muted", text: "First seen " + fmtTime(alert.frame_at) + " on " + alert.camera }),
         el("p", { class: "sightings", "data-testid": "sightings", "data-count": String(alert.sightings), text: sightingsText(alert) }),
         el("p", { class: "overdue-note", "data-testid": "overdue" }),
-        alert.is_test ? null : d ? el("p", { class: "decision", "data-testid": "decision", text: decisionText(d) }) : el("p", { class: "decision pending", "data-testid": "decision", text: "Awaiting decision" }),
+        alert.is_test ? null : d ? el("p", { class: "decision", "data-testid": "decision", text: decisionText(d) }) : el("p", { class: "decision pending", "data-testid": "decision", text: verificationComplete(alert) ? "Awaiting decision" : "No decision until two officers have verified" }),
       ]),
     ]);
-    // A test alert is scored by its walk-through: no decision, no outcome form.
+    const v = alert.verification;
+    if (v && !alert.is_test) {
+      card.classList.add("verify-" + v.state);
+      const line = card.querySelector("[data-testid=decision]");
+      verificationNodes(alert).forEach(function (node) { line.before(node); });
+    }
+    // A test alert is scored by its walk-through: no verification, decision or outcome form.
     if (config.can_adjudicate && !alert.is_test) {
       const holder = el("div", { class: "decide-holder" });
-      if (d) {
+      if (toVerify(alert)) {
+        holder.appendChild(verifyForm(alert));
+      } else if (!verificationComplete(alert)) {
+        // Verified by this officer, waiting for another: nothing to do here.
+      } else if (d) {
         const toggle = el("button", { type: "button", class: "secondary", text: "Correct decision" });
         toggle.addEventListener("click", function () { toggle.replaceWith(form(alert)); });
         holder.appendChild(toggle);
@@ -354,17 +427,23 @@
   function show(alert, fresh) {
     const known = cards.get(alert.seq);
     if (alert.decision) state.lastDecision = Math.max(state.lastDecision, alert.decision.id);
+    state.lastVerification = Math.max(state.lastVerification, verificationCursor(alert));
     if (alert.changed_seq) state.lastSeq = Math.max(state.lastSeq, alert.changed_seq);
     if (known) {
       // Shown already: a newer decision re-draws the card; a newer sighting updates it
       // in place (a form being filled in is left alone).
       const had = known.alert.decision ? known.alert.decision.id : 0;
       const has = alert.decision ? alert.decision.id : 0;
-      if (has > had) {
+      // A verification re-draws it too (a form being filled in on it is replaced only
+      // by a card that changed: someone else verified or decided).
+      const checked = verificationCursor(alert) > verificationCursor(known.alert) ||
+        (alert.verification && known.alert.verification && alert.verification.state !== known.alert.verification.state);
+      if (has > had || checked) {
         const card = render(alert);
         known.el.replaceWith(card);
         cards.set(alert.seq, { el: card, alert: alert });
         markOverdue(cards.get(alert.seq));
+        countWaiting();
       } else if ((alert.changed_seq || 0) > (known.alert.changed_seq || 0)) {
         sighted(known, alert, fresh);
       }
@@ -380,6 +459,7 @@
     }
     list.insertBefore(card, before);
     empty.hidden = true;
+    countWaiting();
     markOverdue(cards.get(alert.seq));
     if (fresh && Date.now() - new Date(alert.time).getTime() < 60000) {
       card.classList.add("fresh");
@@ -392,7 +472,7 @@
 
   function sighted(known, alert, fresh) {
     const closer = alert.distance < known.alert.distance;
-    known.alert = Object.assign({}, known.alert, alert, { decision: known.alert.decision });
+    known.alert = Object.assign({}, known.alert, alert, { decision: known.alert.decision, verification: known.alert.verification });
     const line = known.el.querySelector("[data-testid=sightings]");
     line.textContent = sightingsText(alert);
     line.dataset.count = String(alert.sightings);
@@ -407,6 +487,22 @@
       void known.el.offsetWidth; // restart the animation
       known.el.classList.add("seen-again");
     }
+  }
+
+  // The console's head: how many alerts wait for a second verifier (two-person only).
+  const waiting = document.getElementById("awaiting-second");
+  function countWaiting() {
+    if (!waiting) return;
+    let n = 0;
+    let mine = 0;
+    cards.forEach(function (entry) {
+      const v = entry.alert.verification;
+      if (v && v.state === "awaiting_second") { n += 1; if (!v.mine) mine += 1; }
+    });
+    waiting.dataset.count = String(n);
+    waiting.textContent = n === 0 ? "No alert waits for a second verifier."
+      : (n === 1 ? "1 alert waits" : n + " alerts wait") + " for a second verifier" +
+        (config.can_adjudicate ? " (" + mine + " yours to verify)." : ".");
   }
 
   function markOverdue(entry) {
