@@ -30,11 +30,13 @@ def _volunteer(users):
 
 
 @pytest.fixture
-def world(users, deployment_in_state):
+def world(users, deployment_in_state, settings):
     """A live deployment that opted in: one wanted entry and one test subject frozen."""
     wanted = make_entry(users.contributor, users.manager)
     volunteer = _volunteer(users)
-    d = deployment_in_state("live", include_test_subjects=True)
+    # One officer decides: the figures here are about test alerts, not verification.
+    settings.LFR_REQUIRE_TWO_PERSON_VERIFICATION = False
+    d = deployment_in_state("live", include_test_subjects=True, verification="one")
     d.officers.add(users.officer)
     return d, wanted, volunteer
 
