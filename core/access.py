@@ -190,6 +190,13 @@ def _evaluation(user, action, obj):
     return visible, has(user, "manage_cameras")
 
 
+def _evaluation_job(user, action, obj):
+    """Evaluations started from the accuracy page: oversight and administrators run
+    them and follow any such run (figures only: the upload is gone once read)."""
+    visible = has(user, "read_all") or has(user, "manage_cameras")
+    return visible, visible and action in {"create", "view"}
+
+
 def _console(user, action, obj):
     """The live-alert consoles as a whole (one console is `deployment` "watch")."""
     visible = has(user, "watch_alerts") or has(user, "read_all")
@@ -246,6 +253,7 @@ RULES = {
     "audit": _audit,
     "report": _report,
     "evaluation": _evaluation,
+    "evaluation_job": _evaluation_job,
     "console": _console,
     "subject": _subject,
     "health": _health,

@@ -87,3 +87,14 @@ class AuditFilterForm(forms.Form):
         if not self.is_valid():
             return {}
         return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
+
+
+class EvaluationUploadForm(forms.Form):
+    """A labelled pairs set for an evaluation run: a ZIP of images and pairs.csv."""
+
+    archive = forms.FileField(
+        label="ZIP of images and pairs.csv",
+        help_text="pairs.csv has the columns a,b,same: two image paths (relative to it) and "
+        "yes or no for whether they show the same person.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
+    )

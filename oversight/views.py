@@ -163,8 +163,65 @@ def accuracy(request):
     return render(
         request,
         "oversight/accuracy.html",
-        {"runs": runs[:50], "run": run, "report": report, "chart": chart},
+        {
+            "runs": runs[:50],
+            "run": run,
+            "report": report,
+            "chart": chart,
+            "can_evaluate": access.can(request.user, "evaluation_job", "create"),
+        },
     )
+
+
+@login_required
+def evaluation_start(request):
+    from django.db import transaction
+
+    from oversight.forms import EvaluationUploadForm
+    from recognition.services.evaluation import evaluation_job_create
+    from recognition.tasks import evaluation_run
+
+    access.require(request.user, "evaluation_job", "create")
+    form = EvaluationUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["archive"]
+        try:
+            job = evaluation_job_create(
+                by=request.user, archive=upload.read(), source_name=upload.name
+            )
+        except ValidationError as exc:
+            form.add_error("archive", exc.messages)
+        else:
+            transaction.on_commit(lambda: evaluation_run.delay(job.pk))
+            return redirect("oversight:evaluation_job", job_id=job.pk)
+    jobs = selectors.evaluation_jobs()[:10]
+    return render(
+        request,
+        "oversight/evaluation_start.html",
+        {"form": form, "jobs": jobs},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_GET
+def evaluation_job(request, job_id: int):
+    job = selectors.evaluation_jobs().filter(pk=job_id).first()
+    if job is None:
+        raise Http404("No such evaluation.")
+    access.require(request.user, "evaluation_job", "view", job)
+    if request.GET.get("format") == "json":
+        return JsonResponse(
+            {
+                "state": job.state,
+                "processed": job.processed,
+                "total": job.total,
+                "percent": job.percent,
+                "run": job.run_id,
+                "error": job.error,
+            }
+        )
+    return render(request, "oversight/evaluation_job.html", {"job": job})
 
 
 @login_required

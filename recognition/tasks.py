@@ -36,3 +36,11 @@ def alert_retention():
     from recognition.services.retention import alerts_purge_expired
 
     return alerts_purge_expired()
+
+
+@shared_task(name="recognition.tasks.evaluation_run", ignore_result=True)
+def evaluation_run(job_id: int) -> str:
+    """Run one evaluation started from the accuracy page (recognition.services.evaluation)."""
+    from recognition.services.evaluation import evaluation_job_run
+
+    return evaluation_job_run(job_id=job_id)

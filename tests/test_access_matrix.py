@@ -31,7 +31,7 @@ from drf_spectacular.generators import SchemaGenerator
 
 from core import access
 from deployments.models import Deployment
-from recognition.models import Adjudication, Alert, EvaluationRun
+from recognition.models import Adjudication, Alert, EvaluationJob, EvaluationRun
 from tests.factories import make_alert, make_deployment
 from tests.figures import check_doc, write_figure
 from tests.fixtures_console import reference_entry
@@ -103,6 +103,8 @@ EXPECT = {
     "oversight:reports": E("report.list"),
     "oversight:effectiveness": E("report.view"),
     "oversight:accuracy": E("evaluation.view"),
+    "oversight:evaluation_start": E("evaluation_job.create"),
+    "oversight:evaluation_job": E("evaluation_job.view", "eval_job"),
     "oversight:equality": E("report.view"),
     "oversight:retention": E("alert.list"),
     "oversight:hold_place_by_id": E("alert.hold", "alert", "POST", post=(("alert", "pk"),)),
@@ -334,6 +336,7 @@ def build_world():
             "subject": entry.subject,
             "reference": entry.subject,
             "import_job": ImportJob.objects.create(by=contributor, source_name="matrix"),
+            "eval_job": EvaluationJob.objects.create(by=users["oversight"], source_name="matrix"),
             "run": EvaluationRun.objects.create(
                 dataset="matrix", pairs=1, operating_threshold=0.5, thresholds=[]
             ),

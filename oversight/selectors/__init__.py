@@ -39,6 +39,7 @@ from oversight.selectors.reports import (
     effectiveness,
     effectiveness_all,
     equality,
+    evaluation_jobs,
     evaluation_runs,
     reported_deployments,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "reported_deployments",
     "effectiveness_all",
     "effectiveness",
+    "evaluation_jobs",
     "evaluation_runs",
     "accuracy",
     "Z95",

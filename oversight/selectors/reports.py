@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from core.stats import Z95, too_few, wilson_interval  # noqa: F401 (re-exported)
 from deployments.models import Deployment, UseCase
-from recognition.models import Adjudication, Alert, EvaluationRun
+from recognition.models import Adjudication, Alert, EvaluationJob, EvaluationRun
 from recognition.selectors import decisions_in_force, verification_counts, verification_kind
 
 
@@ -247,6 +247,11 @@ def _count_alert(t: Tally, a: dict) -> None:
 
 def evaluation_runs():
     return EvaluationRun.objects.order_by("-created_at", "-pk")
+
+
+def evaluation_jobs():
+    """Evaluations started from the page, newest first (the upload itself is not read)."""
+    return EvaluationJob.objects.defer("archive").select_related("by", "run")
 
 
 def accuracy(run: EvaluationRun) -> dict:

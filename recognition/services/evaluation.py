@@ -1,9 +1,29 @@
-"""Storing accuracy measurements of the engine for the oversight reports."""
+"""Storing accuracy measurements of the engine for the oversight reports, and running them
+from the accuracy page on an uploaded set of labelled pairs (a Celery task with progress)."""
 
+import csv
+import io
+import tempfile
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
+from core import access
 from core.services import audit_record
-from recognition.models import EvaluationRun
+from recognition.engine.evaluation import IMAGE_SUFFIXES, Pair, evaluate, parse_thresholds
+from recognition.models import EvaluationJob, EvaluationRun
+
+# An upload is bounded before anything is decompressed, and so is the work it asks for.
+ZIP_MAX_FILES = 2000
+ZIP_MAX_TOTAL_BYTES = 500 * 1024 * 1024
+MAX_PAIRS = 5000
+THRESHOLDS = "0.30:0.80:0.01"
+TARGET_FMRS = [0, 0.005, 0.01, 0.05]
+SAME = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}
 
 
 @transaction.atomic
@@ -25,3 +45,170 @@ def evaluation_run_record(
         details={"pairs": run.pairs, "operating_threshold": operating_threshold},
     )
     return run
+
+
+def pairs_from_zip(data: bytes) -> tuple[list[Pair], dict[str, zipfile.ZipInfo], zipfile.ZipFile]:
+    """The pairs of an upload and the image each name refers to, or why it cannot run.
+
+    The ZIP holds `pairs.csv` (columns a, b, same: yes/no) and the images it names, by
+    path relative to it; anything else in it is refused rather than silently ignored.
+    """
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise ValidationError("The file is not a ZIP archive.") from None
+    members = [
+        m
+        for m in archive.infolist()
+        if not m.is_dir()
+        and not any(p.startswith(".") or p == "__MACOSX" for p in PurePosixPath(m.filename).parts)
+    ]
+    if len(members) > ZIP_MAX_FILES:
+        raise ValidationError(f"The ZIP holds {len(members)} files; at most {ZIP_MAX_FILES}.")
+    if sum(m.file_size for m in members) > ZIP_MAX_TOTAL_BYTES:
+        raise ValidationError(
+            f"The ZIP unpacks to more than {ZIP_MAX_TOTAL_BYTES // 2**20} MB; split it."
+        )
+    lists = [m for m in members if PurePosixPath(m.filename).name == "pairs.csv"]
+    if len(lists) != 1:
+        raise ValidationError(
+            "The ZIP holds no pairs.csv." if not lists else "The ZIP holds more than one pairs.csv."
+        )
+    root = PurePosixPath(lists[0].filename).parent
+    images = {}
+    for member in members:
+        path = PurePosixPath(member.filename)
+        if member is lists[0]:
+            continue
+        inside = root == PurePosixPath(".") or root in path.parents
+        if not inside or ".." in path.parts or path.suffix.lower() not in IMAGE_SUFFIXES:
+            raise ValidationError(
+                f"Unknown file {member.filename}: only pairs.csv and the JPEG or PNG images "
+                "beside it (or in folders under it) belong in the ZIP."
+            )
+        if member.file_size > settings.LFR_MAX_UPLOAD_BYTES:
+            raise ValidationError(f"{member.filename} is larger than the upload limit.")
+        images[str(path.relative_to(root))] = member
+    return _read_pairs(archive.read(lists[0]), images), images, archive
+
+
+def _read_pairs(raw: bytes, images: dict) -> list[Pair]:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationError("pairs.csv is not UTF-8 text.") from None
+    reader = csv.DictReader(io.StringIO(text))
+    missing = {"a", "b", "same"} - {(f or "").strip() for f in reader.fieldnames or []}
+    if missing:
+        raise ValidationError(f"pairs.csv lacks column(s) {', '.join(sorted(missing))} (a,b,same).")
+    pairs = []
+    for line, row in enumerate(reader, start=2):
+        row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
+        if len(pairs) == MAX_PAIRS:
+            raise ValidationError(f"pairs.csv holds more than {MAX_PAIRS} pairs; split it.")
+        same = SAME.get(row["same"].lower())
+        if same is None:
+            raise ValidationError(f"pairs.csv line {line}: same must be yes or no.")
+        for name in (row["a"], row["b"]):
+            if name not in images:
+                raise ValidationError(f"pairs.csv line {line}: no image {name!r} in the ZIP.")
+        pairs.append(Pair(row["a"], row["b"], same))
+    if not pairs:
+        raise ValidationError("pairs.csv holds no pairs.")
+    return pairs
+
+
+def evaluation_job_create(*, by, archive: bytes, source_name: str) -> EvaluationJob:
+    """Queue an evaluation of an uploaded pairs set; refused at once if it cannot run."""
+    access.require(by, "evaluation_job", "create")
+    pairs, images, _ = pairs_from_zip(archive)
+    names = {p.file_x for p in pairs} | {p.file_y for p in pairs}
+    with transaction.atomic():
+        job = EvaluationJob.objects.create(
+            by=by,
+            source_name=source_name[:200],
+            archive=archive,
+            pairs=len(pairs),
+            total=len(names),
+        )
+        audit_record(
+            actor=by,
+            action="evaluation.queued",
+            obj=job,
+            details={"pairs": len(pairs), "images": len(names), "source": job.source_name},
+        )
+    return job
+
+
+def evaluation_job_run(*, job_id: int) -> str:
+    """Run a queued evaluation (a worker's task): claim it, evaluate, store the run."""
+    won = EvaluationJob.objects.filter(pk=job_id, state=EvaluationJob.State.QUEUED).update(
+        state=EvaluationJob.State.RUNNING
+    )
+    if not won:
+        return "not queued"  # run already, or by another worker
+    job = EvaluationJob.objects.select_related("by").get(pk=job_id)
+    done = [0]
+
+    def progress(_message):
+        done[0] += 1
+        EvaluationJob.objects.filter(pk=job_id).update(processed=done[0])
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="lfr-eval-") as tmp:
+            result = _evaluate_upload(bytes(job.archive), Path(tmp), progress)
+        operating = settings.LFR_THRESHOLD_DEFAULT
+        run = evaluation_run_record(
+            dataset=(
+                f"{job.source_name} (uploaded from the accuracy page by {job.by.username}): "
+                f"{result['genuine_pairs']} same-person and {result['impostor_pairs']} "
+                "different-person pairs"
+            ),
+            result=result,
+            operating_threshold=operating,
+        )
+    except Exception as exc:
+        message = "; ".join(exc.messages) if isinstance(exc, ValidationError) else ""
+        EvaluationJob.objects.filter(pk=job_id).update(
+            state=EvaluationJob.State.FAILED,
+            error=f"The evaluation stopped: {message or type(exc).__name__}. No run was stored.",
+            archive=None,
+            finished_at=timezone.now(),
+        )
+        _audit(actor=job.by, action="evaluation.failed", obj=job, details={})
+        if isinstance(exc, ValidationError):
+            return "failed"
+        raise
+    EvaluationJob.objects.filter(pk=job_id).update(
+        state=EvaluationJob.State.DONE, run=run, archive=None, finished_at=timezone.now()
+    )
+    _audit(actor=job.by, action="evaluation.done", obj=job, details={"run": run.pk})
+    return "done"
+
+
+@transaction.atomic
+def _audit(**fields):
+    audit_record(**fields)
+
+
+def _evaluate_upload(data: bytes, tmp: Path, progress) -> dict:
+    """Unpack the named images (each under its own folder: names may repeat) and evaluate."""
+    pairs, images, archive = pairs_from_zip(data)
+    names = sorted({p.file_x for p in pairs} | {p.file_y for p in pairs})
+    local = {}
+    for i, name in enumerate(names):
+        folder = tmp / str(i)
+        folder.mkdir()
+        (folder / PurePosixPath(name).name).write_bytes(archive.read(images[name]))
+        local[name] = f"{i}/{PurePosixPath(name).name}"
+    back = {v: k for k, v in local.items()}
+    result = evaluate(
+        [Pair(local[p.file_x], local[p.file_y], p.same) for p in pairs],
+        tmp,
+        parse_thresholds(THRESHOLDS),
+        settings.LFR_THRESHOLD_DEFAULT,
+        TARGET_FMRS,
+        progress=progress,
+    )
+    result["no_face"] = sorted(back[name] for name in result["no_face"])
+    return result

@@ -355,7 +355,7 @@
       clearTimeout(timer);
       if (res.status >= 500 || res.status === 429) { retry("the server had trouble (" + res.status + ")"); return; }
       requestWorked();
-      if (res.ok && res.data.alert) { show(res.data.alert, false); return; }
+      if (res.ok && res.data.alert) { show(res.data.alert, false); moveOn(alert.seq); return; }
       refused("Not recorded: " + (res.data.error || "refused (" + res.status + ")."));
     }).catch(function () {
       clearTimeout(timer);
@@ -542,9 +542,28 @@
     const input = entry && entry.el.querySelector("input[name=" + name + "][value=" + value + "]");
     if (input && !input.disabled) { input.checked = true; input.dispatchEvent(new Event("change", { bubbles: true })); }
   }
+  function moveOn(seq) {
+    // A decision saved from the focused card: on to the next card still waiting (below
+    // it, else from the top), so the officer can keep going from the keyboard.
+    if (focused !== seq) return;
+    const order = Array.from(list.children).map(function (c) { return Number(c.dataset.seq); });
+    const open = order.filter(function (s) { return !cards.get(s).alert.decision; });
+    const below = open.filter(function (s) { return order.indexOf(s) > order.indexOf(seq); });
+    focusCard(below.length ? below[0] : open.length ? open[0] : seq);
+  }
+  function enter(event) {
+    // Enter records the focused card's form: on the card itself, or on its outcome list,
+    // where the browser would not submit by itself (it does so only from a text field).
+    const card = event.target.closest && event.target.closest("[data-testid=alert]");
+    const f = card && card.querySelector("form[data-testid=decide]");
+    if (!f || !(event.target === card || event.target.tagName === "SELECT")) return false;
+    f.requestSubmit();
+    return true;
+  }
   const help = document.getElementById("shortcuts");
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.key === "Enter" && config.can_adjudicate && enter(event)) { event.preventDefault(); return; }
     if (event.target.closest && event.target.closest("input, textarea, select, [contenteditable]")) return;
     const key = event.key;
     if (key === "n" || key === "j") step(1);

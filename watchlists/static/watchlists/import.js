@@ -1,4 +1,5 @@
-// The import page: poll the job's progress until it ends, then reload for the report.
+// A job's page (a bulk import, an evaluation): poll its progress until it ends, then
+// reload for the result.
 (function () {
   var box = document.getElementById("import-progress");
   if (!box || box.dataset.state === "done" || box.dataset.state === "failed") { return; }
@@ -13,7 +14,8 @@
       bar.textContent = job.percent + " %";
       if (job.state === "done" || job.state === "failed") { window.location.reload(); return; }
       status.textContent = (job.state === "queued" ? "Queued" : "Running") + ": " +
-        job.processed + " of " + job.total + " files checked (" + job.percent + " %).";
+        job.processed + " of " + job.total + " " + (box.dataset.unit || "files checked") +
+        " (" + job.percent + " %).";
       setTimeout(poll, 1000);
     }).catch(function () {
       status.textContent = "Progress unavailable; retrying.";
