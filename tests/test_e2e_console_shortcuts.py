@@ -77,7 +77,7 @@ def decide_by_keys(page, seq, match_key, identity_key):
 def test_it_decides_by_keys_notifies_and_remembers_the_choice(
     users,
     deployment,
-    server,
+    server,  # noqa: F811
     browser,  # noqa: F811
 ):
     page = login(browser, server, users.officer.username)
