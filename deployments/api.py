@@ -17,7 +17,7 @@ from core.api import ReasonedAction
 from core.services import audit_record
 from deployments import selectors, services
 from deployments.forms import clean_iso_week
-from deployments.models import Camera, Deployment, Site, UseCase
+from deployments.models import Camera, Deployment, IndependentAuthorisation, Site, UseCase
 from deployments.services.camera_test import camera_url_test
 from recognition.engine.sources import redact
 from watchlists.models import Category
@@ -573,7 +573,7 @@ class IndependentAuthorisationApi(APIView):
         authority = serializers.CharField(max_length=200)
         reference = serializers.CharField(max_length=120)
         decided_at = serializers.DateTimeField()
-        outcome = serializers.ChoiceField(choices=["granted", "refused"])
+        outcome = serializers.ChoiceField(choices=IndependentAuthorisation.Outcome.choices)
         scope_window = serializers.CharField(max_length=1000, required=False, allow_blank=True)
         scope_place = serializers.CharField(max_length=1000, required=False, allow_blank=True)
         scope_targets = serializers.CharField(max_length=2000, required=False, allow_blank=True)

@@ -322,6 +322,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "WatchlistCategoryEnum": "watchlists.models.Category",
         "UseCaseEnum": "deployments.models.UseCase",
+        # Two choice sets are called "outcome": the adjudication's keeps the name it had.
+        "OutcomeEnum": "recognition.models.Adjudication.Outcome",
+        "IndependentOutcomeEnum": "deployments.models.IndependentAuthorisation.Outcome",
     },
 }
 
