@@ -131,6 +131,10 @@ def _deployment(user, action, obj):
         # Advance public notice is the authorising officer's call, never the requester's.
         requester = obj is not None and getattr(obj, "requested_by_id", None) == user.pk
         return visible, has(user, "authorise_deployment") and not requester
+    if action == "record_independent":
+        # Recording the independent authority's decision (Art. 5(3)) is paperwork of the
+        # planners and authorisers, never an officer's; oversight reads it on the page.
+        return visible, _any(user, ("plan_deployment", "authorise_deployment"))
     if action == "signoff":
         # The oversight role's one write: signing off a post-deployment review.
         return visible, has(user, "read_all")
@@ -210,6 +214,18 @@ def _subject(user, action, obj):
     return visible, visible and action in {"view", "list"}
 
 
+def _assessment(user, action, obj):
+    """The force-wide assessments (DPIA, policy, equality, FRIA, EU registration): read by
+    every staff reader; a new approved version is recorded by an authorising officer or
+    an administrator."""
+    visible = _any(user, STAFF_READER)
+    if action in {"view", "list"}:
+        return visible, visible
+    if action == "record":
+        return visible, _any(user, ("authorise_deployment", "manage_cameras"))
+    return visible, False
+
+
 def _health(user, action, obj):
     """The health page shows the platform's plumbing: for those who run or audit it."""
     visible = has(user, "manage_cameras") or has(user, "read_all")
@@ -257,6 +273,7 @@ RULES = {
     "console": _console,
     "subject": _subject,
     "health": _health,
+    "assessment": _assessment,
     "mfa_device": _mfa_device,
 }
 

@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -17,7 +17,7 @@ from core.api import ReasonedAction
 from core.services import audit_record
 from deployments import selectors, services
 from deployments.forms import clean_iso_week
-from deployments.models import Camera, Deployment, Site, UseCase
+from deployments.models import Camera, Deployment, IndependentAuthorisation, Site, UseCase
 from deployments.services.camera_test import camera_url_test
 from recognition.engine.sources import redact
 from watchlists.models import Category
@@ -681,3 +681,58 @@ class CameraResourceApi(APIView):
         fields.update(data.validated_data)
         camera = _call(services.camera_update, camera=camera, by=request.user, **fields)
         return Response(CameraOut(camera, context={"full_url": True}).data)
+class IndependentAuthorisationApi(APIView):
+    """Record the independent authority's decision on a deployment (EU AI Act Art. 5(3)).
+    A refusal of a live urgent start stops it and deletes all it collected."""
+
+    class InputSerializer(serializers.Serializer):
+        authority = serializers.CharField(max_length=200)
+        reference = serializers.CharField(max_length=120)
+        decided_at = serializers.DateTimeField()
+        outcome = serializers.ChoiceField(choices=IndependentAuthorisation.Outcome.choices)
+        scope_window = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+        scope_place = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+        scope_targets = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+        conditions = serializers.CharField(max_length=4000, required=False, allow_blank=True)
+
+        class Meta:
+            ref_name = "IndependentAuthorisationIn"
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        deployment = serializers.CharField(source="deployment.reference")
+        deployment_state = serializers.CharField(source="deployment.state")
+        authority = serializers.CharField()
+        reference = serializers.CharField()
+        decided_at = serializers.DateTimeField()
+        outcome = serializers.CharField()
+        scope_window = serializers.CharField()
+        scope_place = serializers.CharField()
+        scope_targets = serializers.CharField()
+        conditions = serializers.CharField()
+        recorded_by = serializers.CharField(source="recorded_by.username")
+        recorded_at = serializers.DateTimeField()
+
+        class Meta:
+            ref_name = "IndependentAuthorisationOut"
+
+    @extend_schema(
+        tags=TAG,
+        request=InputSerializer,
+        responses={
+            201: OpenApiResponse(OutputSerializer, description="The decision, as recorded."),
+            400: OpenApiResponse(description="Refused by a rule; the message says which."),
+        },
+    )
+    def post(self, request, pk):
+        target = _deployment(request, pk, "record_independent")
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        decision = _call(
+            services.independent_authorisation_record,
+            deployment=target,
+            by=request.user,
+            **data.validated_data,
+        )
+        decision.deployment.refresh_from_db()
+        return Response(self.OutputSerializer(decision).data, status=201)

@@ -21,6 +21,11 @@ urlpatterns = [
     path("<int:pk>/cancel/", api.DeploymentCancelApi.as_view(), name="cancel"),
     path("<int:pk>/stop/", api.DeploymentStopApi.as_view(), name="stop"),
     path("<int:pk>/record/", api.RecordApi.as_view(), name="record"),
+    path(
+        "<int:pk>/independent-authorisation/",
+        api.IndependentAuthorisationApi.as_view(),
+        name="independent_authorisation",
+    ),
     path("<int:pk>/review/", api.RecordReviewApi.as_view(), name="review"),
     path("<int:pk>/signoff/", api.RecordSignoffApi.as_view(), name="signoff"),
     path("sites/create/", api.SiteCreateApi.as_view(), name="site_create"),

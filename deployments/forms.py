@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
 from core import access
-from deployments.models import Camera, Deployment, Site
+from deployments.models import Assessment, Camera, Deployment, Site
 from deployments.services import (
     PLAN_PURPOSE_AND_SITE,
     PLAN_TERMS,
@@ -204,3 +204,44 @@ class PublicNoticeForm(forms.Form):
         max_length=1000,
         label="Reason for no advance notice (kept in the audit log, never published)",
     )
+
+
+class IndependentDecisionForm(forms.Form):
+    """The independent authority's decision on one deployment (EU AI Act Art. 5(3))."""
+
+    authority = forms.ChoiceField(choices=())
+    reference = forms.CharField(max_length=120, label="Their reference")
+    decided_at = forms.DateTimeField(
+        label="Decided at",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    outcome = forms.ChoiceField(choices=(("granted", "Granted"), ("refused", "Refused")))
+    scope_window = forms.CharField(required=False, max_length=1000, label="Time window granted")
+    scope_place = forms.CharField(required=False, max_length=1000, label="Place granted")
+    scope_targets = forms.CharField(
+        required=False, max_length=2000, label="Targeted persons or watchlist criteria"
+    )
+    conditions = forms.CharField(
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Binding conditions",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["authority"].choices = [(n, n) for n in settings.LFR_INDEPENDENT_AUTHORITIES]
+
+
+class AssessmentForm(forms.Form):
+    """A newly approved version of a force-wide assessment."""
+
+    kind = forms.ChoiceField(choices=())
+    reference = forms.CharField(max_length=120, label="Reference or registration id")
+    version = forms.CharField(max_length=20)
+    owner = forms.CharField(max_length=200, label="Owner (post answerable for it)")
+    review_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = Assessment.Kind.choices

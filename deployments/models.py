@@ -83,6 +83,9 @@ class Deployment(models.Model):
     verification = models.CharField(
         max_length=3, choices=Verification.choices, default=Verification.ONE
     )
+    # Set from LFR_INDEPENDENT_AUTHORISATION when planned, so a change of setting never
+    # alters what an existing deployment needs (EU AI Act Art. 5(3)).
+    independent_authorisation_required = models.BooleanField(default=False)
     state = models.CharField(
         max_length=12, choices=State.choices, default=State.DRAFT, db_index=True
     )
@@ -210,3 +213,66 @@ class DeploymentRecord(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     signed_off_at = models.DateTimeField(null=True, blank=True)
+
+
+class IndependentAuthorisation(models.Model):
+    """A judicial or independent administrative authority's decision on one deployment
+    (EU AI Act Art. 5(3)): binding, limited in time, place and persons."""
+
+    class Outcome(models.TextChoices):
+        GRANTED = "granted", "Granted"
+        REFUSED = "refused", "Refused"
+
+    deployment = models.ForeignKey(
+        Deployment, on_delete=models.CASCADE, related_name="independent_authorisations"
+    )
+    authority = models.CharField(max_length=200)  # one of LFR_INDEPENDENT_AUTHORITIES
+    reference = models.CharField(max_length=120)
+    decided_at = models.DateTimeField()
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    scope_window = models.TextField(blank=True)
+    scope_place = models.TextField(blank=True)
+    scope_targets = models.TextField(blank=True)  # targeted persons or watchlist criteria
+    conditions = models.TextField(blank=True)  # binding conditions
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-decided_at", "-pk"]
+
+
+class Assessment(models.Model):
+    """One version of a force-wide assessment or document the activation gate relies on:
+    DPIA, appropriate policy document, equality impact assessment, fundamental-rights
+    impact assessment (Art. 27) or EU database registration (Art. 49)."""
+
+    class Kind(models.TextChoices):
+        DPIA = "dpia", "Data protection impact assessment"
+        POLICY = "policy", "Appropriate policy document"
+        EQUALITY = "equality", "Equality impact assessment"
+        FRIA = "fria", "Fundamental-rights impact assessment (AI Act Art. 27)"
+        EU_REGISTRATION = "eu_registration", "EU database registration (AI Act Art. 49)"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices, db_index=True)
+    reference = models.CharField(max_length=120)  # document reference or registration id
+    version = models.CharField(max_length=20)
+    owner = models.CharField(max_length=200)  # the post answerable for it
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_at = models.DateTimeField()
+    review_date = models.DateField()
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "-approved_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "reference", "version"], name="assessment_version_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.reference} v{self.version}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from deployments import views
+from deployments import views, views_authority
 
 app_name = "deployments"
 urlpatterns = [
@@ -20,6 +20,14 @@ urlpatterns = [
     path("<int:pk>/notice.json", views.use_notice_json, name="notice_json"),
     path("<int:pk>/notice/sent/", views.use_notice_sent, name="notice_sent"),
     path("<int:pk>/public-notice/", views.public_notice, name="public_notice"),
+    path("<int:pk>/independent/", views_authority.independent, name="independent"),
+    path(
+        "<int:pk>/independent/record/",
+        views_authority.independent_record,
+        name="independent_record",
+    ),
+    path("assessments/", views_authority.assessments, name="assessments"),
+    path("assessments/record/", views_authority.assessment_record, name="assessment_record"),
     path("cameras/", views.cameras, name="cameras"),
     path("cameras/<int:pk>/edit/", views.camera_edit, name="camera_edit"),
     path("cameras/test/", views.camera_test, name="camera_test"),

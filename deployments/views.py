@@ -17,6 +17,7 @@ from core.exports import csv_cell
 from core.forms import ReasonForm
 from core.services import audit_record
 from deployments import selectors, services
+from deployments import selectors_authority as authority
 from deployments.forms import (
     CameraForm,
     DecisionForm,
@@ -147,7 +148,11 @@ def deployment_detail(request, pk):
             "cameras": deployment.cameras.select_related("site"),
             "officers": deployment.officers.all(),
             "watchlist": selectors.watchlist_of(deployment),
-            "blockers": services.activation_blockers(deployment),
+            "blockers": [
+                *services.activation_blockers(deployment),
+                *authority.independent_blockers(deployment),
+                *authority.assessment_blockers(),
+            ],
             "reason_form": ReasonForm(),
             "may": {
                 a: access.can(user, "deployment", a, deployment)

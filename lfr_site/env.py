@@ -60,6 +60,40 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_choice(name: str, default: str, choices: set[str]) -> str:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    value = value.strip().lower()
+    if value not in choices:
+        raise ImproperlyConfigured(
+            f"{name} must be one of {', '.join(sorted(choices))}, got {value!r}"
+        )
+    return value
+
+
+def env_names(name: str, default: list[str]) -> list[str]:
+    """ "Name; Name" -> [Name]: a court's or a body's name holds commas, so ";" separates."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    found = [item.strip() for item in value.split(";") if item.strip()]
+    if not found:
+        raise ImproperlyConfigured(f"{name} must name at least one authority, ';'-separated")
+    return found
+
+
+def env_subset(name: str, default: list[str], choices: list[str]) -> list[str]:
+    """A comma-separated list whose every item is one of `choices` (order kept)."""
+    found = env_list(name, default)
+    unknown = [item for item in found if item not in choices]
+    if unknown:
+        raise ImproperlyConfigured(
+            f"{name} items must be among {', '.join(choices)}, got {', '.join(unknown)}"
+        )
+    return list(dict.fromkeys(found))
+
+
 # The two kinds of authority EU AI Act Art. 5(4) says each use is notified to.
 AUTHORITY_KINDS = {"market_surveillance", "data_protection"}
 

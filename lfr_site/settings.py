@@ -13,10 +13,13 @@ from django.core.exceptions import ImproperlyConfigured
 from lfr_site.env import (
     env_authorities,
     env_bool,
+    env_choice,
     env_float,
     env_int,
     env_list,
+    env_names,
     env_str,
+    env_subset,
     parse_database_url,
     secret_key,
 )
@@ -319,6 +322,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "WatchlistCategoryEnum": "watchlists.models.Category",
         "UseCaseEnum": "deployments.models.UseCase",
+        # Two choice sets are called "outcome": the adjudication's keeps the name it had.
+        "OutcomeEnum": "recognition.models.Adjudication.Outcome",
+        "IndependentOutcomeEnum": "deployments.models.IndependentAuthorisation.Outcome",
     },
 }
 
@@ -357,6 +363,24 @@ LFR_NOTICE_AUTHORITIES = env_authorities(
         ("data_protection", "Information Commissioner's Office"),
     ],
 )
+# Independent prior authorisation (EU AI Act Art. 5(3); the Home Office consultation's
+# authorisation requirement): "never" (a UK force today: the internal authorising officer
+# decides) or "always" (each deployment also needs a binding decision of one of
+# LFR_INDEPENDENT_AUTHORITIES, a judicial or independent administrative authority; an
+# urgent start must get it within LFR_URGENT_AUTHORISE_HOURS or is stopped and purged).
+LFR_INDEPENDENT_AUTHORISATION = env_choice(
+    "LFR_INDEPENDENT_AUTHORISATION", "never", {"never", "always"}
+)
+LFR_INDEPENDENT_AUTHORITIES = env_names(
+    "LFR_INDEPENDENT_AUTHORITIES",
+    ["District Judge (Magistrates' Courts)", "Investigatory Powers Commissioner's Office"],
+)
+# Force-wide assessments (versioned, with review dates) the activation gate requires a
+# current approved one of: dpia, policy, equality, and for an EU force fria (Art. 27) and
+# eu_registration (Art. 49). Empty (the default) keeps the gate on the per-deployment
+# references alone; a UK force sets "dpia,policy,equality", an EU force adds the two.
+ASSESSMENT_KINDS = ["dpia", "policy", "equality", "fria", "eu_registration"]
+LFR_REQUIRED_ASSESSMENTS = env_subset("LFR_REQUIRED_ASSESSMENTS", [], ASSESSMENT_KINDS)
 LFR_WEEKLY_CAPACITY = env_int("LFR_WEEKLY_CAPACITY", 10, minimum=1)
 LFR_MAX_DEPLOYMENT_HOURS = env_int("LFR_MAX_DEPLOYMENT_HOURS", 12, minimum=1)
 LFR_URGENT_MODE = env_bool("LFR_URGENT_MODE", False)

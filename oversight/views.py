@@ -269,6 +269,7 @@ def retention(request):
         "oversight/retention.html",
         {
             "r": selectors.retention(),
+            "schedule": selectors.retention_schedule(),
             "held": selectors.held_alerts(),
             "history": selectors.hold_history(),
             "receipts": selectors.deletion_receipts(),

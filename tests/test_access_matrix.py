@@ -86,6 +86,10 @@ EXPECT = {
     "deployments:notice_json": E("deployment.notice", "deployment"),
     "deployments:notice_sent": E("deployment.notify", "deployment", "POST"),
     "deployments:public_notice": E("deployment.withhold_notice", "deployment"),
+    "deployments:independent": E("deployment.view", "deployment"),
+    "deployments:independent_record": E("deployment.record_independent", "deployment", "POST"),
+    "deployments:assessments": E("assessment.list"),
+    "deployments:assessment_record": E("assessment.record", method="POST"),
     "deployments:cameras": E("camera.list"),
     "deployments:camera_edit": E("camera.manage", "camera"),
     # An unregistered URL answers 400 to the allowed; what a real test says is in
@@ -144,6 +148,9 @@ EXPECT = {
     "GET /api/v1/deployments/{id}/authorisation/": E("deployment.authorise", "deployment"),
     "POST /api/v1/deployments/{id}/authorise/": E("deployment.authorise", "deployment"),
     "POST /api/v1/deployments/{id}/refuse/": E("deployment.refuse", "deployment"),
+    "POST /api/v1/deployments/{id}/independent-authorisation/": E(
+        "deployment.record_independent", "deployment"
+    ),
     "POST /api/v1/deployments/{id}/cancel/": E("deployment.cancel", "deployment"),
     "POST /api/v1/deployments/{id}/stop/": E("deployment.stop", "deployment"),
     "GET /api/v1/deployments/{id}/record/": E("deployment.view", "deployment"),

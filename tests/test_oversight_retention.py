@@ -232,3 +232,17 @@ def test_it_says_when_snapshots_and_ended_entries_will_go(live_deployment, users
     assert r["snapshot_due"][0]["due"] == live_deployment.ends_at + timedelta(hours=24)
     assert r["entry_due"][0]["due"] == ended + timedelta(days=2)
     assert {e["state"]: e["count"] for e in r["entries"]}["expired"] == 1
+
+
+def test_the_retention_page_lists_every_record_class_with_its_period_from_settings(
+    login, users, settings
+):
+    from django.urls import reverse
+
+    settings.LFR_ALERT_RETENTION_DAYS = 17
+    settings.LFR_WATCHLIST_GRACE_HOURS = 9
+    body = login(users.oversight).get(reverse("oversight:retention")).content.decode()
+    assert 'data-testid="retention-schedule"' in body
+    for text in ("17 days from the alert", "9 h after the deployment ends", "Audit log"):
+        assert text in body
+    assert "Assessments (DPIA" in body and "Faces that do not match" in body

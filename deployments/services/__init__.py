@@ -24,11 +24,16 @@ from deployments.services.cameras import (
     camera_validate_stream_url,
     site_create,
 )
+from deployments.services.independent import (
+    assessment_record,
+    independent_authorisation_record,
+)
 from deployments.services.lifecycle import (
     activation_blockers,
     activation_window,
     deployment_complete,
     deployment_go_live,
+    deployment_purge,
     deployment_stop,
     lifecycle_tick,
     watchlist_retention,
@@ -79,6 +84,9 @@ __all__ = [
     "deployment_go_live",
     "deployment_complete",
     "deployment_stop",
+    "deployment_purge",
+    "independent_authorisation_record",
+    "assessment_record",
     "lifecycle_tick",
     "watchlist_retention",
     "record_compute",

@@ -6,11 +6,13 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core import access
 from core.services import audit_record
 from deployments import selectors
+from deployments import selectors_authority as authority
 from deployments.models import Deployment, DeploymentWatchlist
 from deployments.services import notices
 from deployments.services.records import record_compute
@@ -55,9 +57,15 @@ def activation_window(deployment: Deployment) -> tuple[datetime, datetime]:
     start, end = deployment.starts_at, deployment.ends_at
     if deployment.ended_at is not None:
         end = min(end, deployment.ended_at)
-    if deployment.urgent and deployment.authorised_at is None and deployment.started_at:
+    if deployment.urgent and deployment.started_at and not _fully_authorised(deployment):
         end = min(end, deployment.started_at + timedelta(hours=settings.LFR_URGENT_AUTHORISE_HOURS))
     return start, end
+
+
+def _fully_authorised(deployment: Deployment) -> bool:
+    """Authorised internally and, where required, granted by the independent authority:
+    what an urgent start must have within LFR_URGENT_AUTHORISE_HOURS (Art. 5(3))."""
+    return deployment.authorised_at is not None and authority.independent_granted(deployment)
 
 
 def window_blocker(deployment: Deployment, now: datetime) -> str:
@@ -95,9 +103,21 @@ def deployment_go_live(*, deployment: Deployment, now: datetime | None = None) -
     if early_or_late:
         _refuse_activation(deployment, kind="window", blockers=[early_or_late])
         return False
-    blockers = activation_blockers(deployment, urgent_start=urgent_start)
-    if blockers:
-        _refuse_activation(deployment, kind="gate", blockers=blockers)
+    # Each kind of refusal is audited once, so a deployment missing several says so.
+    by_kind = {
+        "gate": activation_blockers(deployment, urgent_start=urgent_start),
+        "assessment": authority.assessment_blockers(timezone.localdate(now)),
+    }
+    # An urgent start may go live before the independent decision (Art. 5(3): request it
+    # within 24 h); the urgent clock then stops and purges it unless a grant comes in time.
+    if not (urgent_start and deployment.urgent and settings.LFR_URGENT_MODE):
+        by_kind["independent_authorisation"] = authority.independent_blockers(deployment)
+    refused = False
+    for kind, blockers in by_kind.items():
+        if blockers:
+            _refuse_activation(deployment, kind=kind, blockers=blockers)
+            refused = True
+    if refused:
         return False
     wl = None
     if urgent_start:
@@ -159,17 +179,35 @@ def deployment_stop(*, deployment: Deployment, by, reason: str) -> Deployment:
 
 @transaction.atomic
 def _urgent_lapse(*, deployment: Deployment, now: datetime) -> None:
-    """An urgent start not authorised in time: stop it and delete what it collected."""
+    """An urgent start not authorised in time (internally, or by the independent
+    authority where required): stop it and delete what it collected."""
     deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
-    if deployment.state != State.LIVE or deployment.authorised_at is not None:
+    if deployment.state != State.LIVE or _fully_authorised(deployment):
         return
+    hours = settings.LFR_URGENT_AUTHORISE_HOURS
+    missing = "authorised" if deployment.authorised_at is None else "independently authorised"
+    deployment_purge(
+        deployment=deployment,
+        now=now,
+        action="deployment.urgent_lapsed",
+        reason=f"urgent start not {missing} within {hours} h",
+    )
+
+
+def deployment_purge(
+    *, deployment: Deployment, now: datetime, action: str, reason: str, by=None
+) -> dict:
+    """Stop a live deployment at once and delete all data and outputs of that use: its
+    alerts (with their crops and decisions) and its frozen watchlist's encodings. The
+    audit row `action` is the receipt (counts, never content). Callers hold the row lock."""
     frm = _transition(
         deployment,
         State.CANCELLED,
         now=now,
         ended_at=now,
         purged_at=now,
-        end_reason=(f"urgent start not authorised within {settings.LFR_URGENT_AUTHORISE_HOURS} h"),
+        end_reason=reason,
+        ended_by=by,
     )
     alert_count = alerts_delete_of(deployment=deployment)
     wl = DeploymentWatchlist.objects.filter(deployment=deployment).first()
@@ -177,16 +215,15 @@ def _urgent_lapse(*, deployment: Deployment, now: datetime) -> None:
     DeploymentWatchlist.objects.filter(deployment=deployment).update(
         encodings=None, destroyed_at=now
     )
-    audit_record(
-        action="deployment.urgent_lapsed",
-        obj=deployment,
-        details={
-            "from_state": frm,
-            "to_state": deployment.state,
-            "alerts_deleted": alert_count,
-            "watchlist_rows_destroyed": rows,
-        },
-    )
+    receipt = {
+        "from_state": frm,
+        "to_state": deployment.state,
+        "reason": reason,
+        "alerts_deleted": alert_count,
+        "watchlist_rows_destroyed": rows,
+    }
+    audit_record(actor=by, action=action, obj=deployment, details=receipt)
+    return receipt
 
 
 def lifecycle_tick(*, now: datetime | None = None) -> dict:
@@ -205,11 +242,13 @@ def lifecycle_tick(*, now: datetime | None = None) -> dict:
         or Deployment.objects.filter(state=State.LIVE, urgent=True).exists()
     ):
         deadline = now - timedelta(hours=settings.LFR_URGENT_AUTHORISE_HOURS)
-        for d in Deployment.objects.filter(
-            state=State.LIVE, urgent=True, authorised_at__isnull=True, started_at__lte=deadline
-        ):
-            _urgent_lapse(deployment=d, now=now)
-            done["lapsed"] += 1
+        overdue = Deployment.objects.filter(
+            state=State.LIVE, urgent=True, started_at__lte=deadline
+        ).filter(Q(authorised_at__isnull=True) | Q(independent_authorisation_required=True))
+        for d in overdue:
+            if not _fully_authorised(d):
+                _urgent_lapse(deployment=d, now=now)
+                done["lapsed"] += 1
     due = Deployment.objects.filter(starts_at__lte=now, ends_at__gt=now)
     starters = list(due.filter(state=State.AUTHORISED))
     if settings.LFR_URGENT_MODE:

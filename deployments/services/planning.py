@@ -222,6 +222,7 @@ def _plan_summary(d: Deployment) -> dict:
         "public_notice": d.public_notice,
         "urgent": d.urgent,
         "verification": d.verification,
+        "independent_authorisation_required": d.independent_authorisation_required,
     }
 
 
@@ -237,7 +238,11 @@ def deployment_create(*, by, cameras, officers=(), **plan) -> Deployment:
     now = timezone.now()
     _check_future(plan=plan, now=now)
     deployment = Deployment.objects.create(
-        reference=_next_reference(now), requested_by=by, state=State.DRAFT, **plan
+        reference=_next_reference(now),
+        requested_by=by,
+        state=State.DRAFT,
+        independent_authorisation_required=settings.LFR_INDEPENDENT_AUTHORISATION == "always",
+        **plan,
     )
     deployment.cameras.set(cameras)
     deployment.officers.set(officers)

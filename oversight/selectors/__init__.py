@@ -51,6 +51,7 @@ from oversight.selectors.retention_report import (
     hold_history,
     retention,
 )
+from oversight.selectors.retention_schedule import retention_schedule
 from oversight.selectors.subjects import subject_history
 
 __all__ = [
@@ -74,6 +75,7 @@ __all__ = [
     "equality",
     "RECEIPT_Q",
     "retention",
+    "retention_schedule",
     "held_alerts",
     "HOLD_ACTIONS",
     "hold_history",
