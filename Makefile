@@ -52,6 +52,7 @@ rtsp:
 demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo_history
 	$(PY) manage.py lfr_demo
 
 lint: install-dev

@@ -188,15 +188,19 @@ def alert_figures(deployment) -> dict:
 
 def alert_verifiers(alert_ids) -> dict[int, list[str]]:
     """Who verified each alert (EU AI Act Art. 12(3)(d)): the usernames of the officers who
-    recorded its decisions and corrections, first first. The one place the logs ask, so a
-    second, independent verification joins the list here."""
+    verified it separately (two-person deployments, Art. 14(5)) and of those who recorded
+    its decisions and corrections, in the order they acted, each once."""
+    ids = list(alert_ids)
+    acts = [
+        *Verification.objects.filter(alert_id__in=ids).values_list(
+            "at", "alert_id", "by__username"
+        ),
+        *Adjudication.objects.filter(alert_id__in=ids).values_list(
+            "at", "alert_id", "by__username"
+        ),
+    ]
     found: dict[int, list[str]] = {}
-    rows = (
-        Adjudication.objects.filter(alert_id__in=list(alert_ids))
-        .order_by("at", "pk")
-        .values_list("alert_id", "by__username")
-    )
-    for alert_id, username in rows:
+    for _at, alert_id, username in sorted(acts, key=lambda act: act[0]):
         names = found.setdefault(alert_id, [])
         if username not in names:
             names.append(username)

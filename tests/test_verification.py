@@ -384,3 +384,14 @@ def test_the_home_page_tells_the_other_officer_an_alert_waits_for_them(login, us
     assert "alert waits for a second verifier: you" in theirs
     mine = _client(users.officer).get("/").content.decode()
     assert "second verifier" not in mine
+
+
+def test_the_use_log_names_both_verifiers_then_the_decider(alert, users):
+    """Art. 12(3)(d): the log says who verified; on a two-person deployment, both."""
+    verification_record(alert=alert, by=users.officer2, is_true_match=True)
+    verification_record(alert=alert, by=users.officer, is_true_match=True)
+    adjudication_record(
+        alert=alert, by=users.officer, is_true_match=True, confirmed=True, outcome="arrest"
+    )
+    names = selectors.alert_verifiers([alert.pk])[alert.pk]
+    assert names == [users.officer2.get_username(), users.officer.get_username()]
