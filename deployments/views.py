@@ -16,7 +16,7 @@ from core import access
 from core.exports import csv_cell
 from core.forms import ReasonForm
 from core.services import audit_record
-from deployments import selectors, services
+from deployments import selectors, selectors_annual, services
 from deployments import selectors_authority as authority
 from deployments.forms import (
     CameraForm,
@@ -623,7 +623,7 @@ def transparency_notices(request):
 def _annual(year: int) -> dict:
     if not 2000 <= year <= 2999:
         raise Http404("No such year.")
-    return selectors.annual_report(year)
+    return selectors_annual.annual_report(year)
 
 
 def annual_report(request, year):
@@ -631,7 +631,10 @@ def annual_report(request, year):
     return render(
         request,
         "deployments/annual.html",
-        {"r": report, "totals": [(label, report[k]) for k, label in selectors.ANNUAL_TOTALS]},
+        {
+            "r": report,
+            "totals": [(label, report[k]) for k, label in selectors_annual.ANNUAL_TOTALS],
+        },
     )
 
 
@@ -642,8 +645,8 @@ def annual_report_json(request, year):
 def annual_report_csv(request, year):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="lfr-annual-{year}.csv"'
-    writer = csv.DictWriter(response, fieldnames=selectors.ANNUAL_CSV_COLUMNS)
+    writer = csv.DictWriter(response, fieldnames=selectors_annual.ANNUAL_CSV_COLUMNS)
     writer.writeheader()
-    rows = selectors.annual_csv_rows(_annual(year))
+    rows = selectors_annual.annual_csv_rows(_annual(year))
     writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
     return response
