@@ -135,3 +135,47 @@ class TaskRun(models.Model):
     last_failed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)  # the exception's type and message, no payload
     failures = models.PositiveIntegerField(default=0)  # since it last succeeded
+
+
+class UploadJob(models.Model):
+    """Work started from a page on an uploaded archive and run by a worker: who started it,
+    its state and progress (abstract: the bulk import and the evaluation each add theirs).
+
+    The upload is held only until the worker has read it, then cleared (`archive`)."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    source_name = models.CharField(max_length=200)
+    archive = models.BinaryField(null=True)  # the upload until read; then null
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-pk"]
+
+    @property
+    def percent(self) -> int:
+        if self.state == self.State.DONE:
+            return 100
+        return int(100 * self.processed / self.total) if self.total else 0
+
+    def status(self, **extra) -> dict:
+        """What the job page polls (`?format=json`)."""
+        return {
+            "state": self.state,
+            "processed": self.processed,
+            "total": self.total,
+            "percent": self.percent,
+            "error": self.error,
+            **extra,
+        }

@@ -211,16 +211,7 @@ def evaluation_job(request, job_id: int):
         raise Http404("No such evaluation.")
     access.require(request.user, "evaluation_job", "view", job)
     if request.GET.get("format") == "json":
-        return JsonResponse(
-            {
-                "state": job.state,
-                "processed": job.processed,
-                "total": job.total,
-                "percent": job.percent,
-                "run": job.run_id,
-                "error": job.error,
-            }
-        )
+        return JsonResponse(job.status(run=job.run_id))
     return render(request, "oversight/evaluation_job.html", {"job": job})
 
 

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from core.models import UploadJob
 from deployments.models import Camera, Deployment
 
 
@@ -152,35 +153,14 @@ class EvaluationRun(models.Model):
     no_face = models.JSONField(default=list)
 
 
-class EvaluationJob(models.Model):
+class EvaluationJob(UploadJob):
     """An evaluation started from the accuracy page: its progress, then the run it stored.
 
     The uploaded ZIP (images and pairs.csv) is held only until the worker has read it.
     """
 
-    class State(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
-    source_name = models.CharField(max_length=200)
-    archive = models.BinaryField(null=True)  # the upload until read; then null
     pairs = models.PositiveIntegerField(default=0)
-    total = models.PositiveIntegerField(default=0)  # distinct images to encode
-    processed = models.PositiveIntegerField(default=0)
     run = models.ForeignKey(EvaluationRun, null=True, on_delete=models.SET_NULL, related_name="+")
-    error = models.TextField(blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-pk"]
-
-    @property
-    def percent(self) -> int:
-        if self.state == self.State.DONE:
-            return 100
-        return int(100 * self.processed / self.total) if self.total else 0
+    class Meta(UploadJob.Meta):
+        pass

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from core.models import UploadJob
+
 ADULT_AGE = 18
 
 
@@ -153,36 +155,15 @@ class ReferenceImage(models.Model):
         return image_is_stale(self.taken_on, timezone.localdate())
 
 
-class ImportJob(models.Model):
+class ImportJob(UploadJob):
     """A bulk import started from the page: its progress, and a line per file when done.
 
-    The uploaded archive is held only until the worker has read it, then cleared.
+    The uploaded archive (the ZIP, or the files) is held only until the worker has read it.
     """
 
-    class State(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
-    source_name = models.CharField(max_length=200)
     fields = models.JSONField(default=dict)  # category, legal basis, provenance, case, expiry
-    archive = models.BinaryField(null=True)  # the ZIP (or files) until read; then null
-    total = models.PositiveIntegerField(default=0)
-    processed = models.PositiveIntegerField(default=0)
     report = models.JSONField(default=list)  # [{subject, file, outcome, detail}]
     totals = models.JSONField(default=dict)
-    error = models.TextField(blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-pk"]
-
-    @property
-    def percent(self) -> int:
-        if self.state == self.State.DONE:
-            return 100
-        return int(100 * self.processed / self.total) if self.total else 0
+    class Meta(UploadJob.Meta):
+        pass

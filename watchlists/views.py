@@ -311,14 +311,5 @@ def import_job(request, job_id: int):
         raise Http404("No such import.")
     access.require(request.user, "watchlist_import", "view", job)
     if request.GET.get("format") == "json":
-        return JsonResponse(
-            {
-                "state": job.state,
-                "processed": job.processed,
-                "total": job.total,
-                "percent": job.percent,
-                "totals": job.totals,
-                "error": job.error,
-            }
-        )
+        return JsonResponse(job.status(totals=job.totals))
     return render(request, "watchlists/import_job.html", {"job": job})
