@@ -322,7 +322,13 @@ def send(client, case: Case, channel: str, reference: str) -> tuple[int, str, in
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     upload = SimpleUploadedFile(case.filename, case.data, content_type=case.content_type)
-    body = {**FIELDS, "subject_reference": reference, "image": upload}
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    # A recent photo (the image-age rule asks when it was taken): only the file is hostile.
+    taken_on = (timezone.localdate() - timedelta(days=30)).isoformat()
+    body = {**FIELDS, "taken_on": taken_on, "subject_reference": reference, "image": upload}
     if channel == "api":
         response = client.post("/api/v1/watchlist/entries/", body)
         data = response.json()
