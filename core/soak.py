@@ -264,6 +264,7 @@ class Browsers:
         self.server, self.passwords, self.figures = server, passwords, figures
         self.browser = launch_chromium(playwright)
         self.pages = {}
+        self.consoles = {}
 
     def _page(self, username):
         from core.browser import sign_in_browser
@@ -289,23 +290,35 @@ class Browsers:
         return result
 
     def open(self) -> None:
-        consoles = {}
-        for n, username in enumerate(OFFICERS):
-            page = self._page(username)
-            self._timed(page.goto, "/recognition/")
-            links = page.locator("text=Open console")
-            links.nth(min(n, links.count() - 1)).click()
-            page.wait_for_selector("#conn[data-state=live]")
-            consoles[username] = page
+        # Every officer watches every live deployment: with two-person verification (the
+        # default) an alert is decided only once both have verified it, so an officer per
+        # deployment, as before, would leave every alert undecided.
+        self.consoles = {}
+        for username in OFFICERS:
+            first = self._page(username)
+            self._timed(first.goto, "/recognition/")
+            pages = []
+            for n in range(first.locator("text=Open console").count()):
+                page = first if n == 0 else first.context.new_page()
+                if n:
+                    page.set_default_timeout(60_000)
+                    page.on("response", self._count_5xx)
+                    self._timed(page.goto, "/recognition/")
+                page.locator("text=Open console").nth(n).click()
+                page.wait_for_selector("#conn[data-state=live]")
+                pages.append(page)
+            self.consoles[username] = pages
         self.pages = {
-            **consoles,
             "contributor": self._page("contributor"),
             "command": self._page("command"),
         }
         self._timed(self.pages["contributor"].goto, "/watchlists/submit/")
 
     def decide_one(self, username) -> None:
-        page = self.pages[username]
+        for page in self.consoles.get(username, []):
+            self._decide_on(page)
+
+    def _decide_on(self, page) -> None:
         # A two-person deployment (the default) shows its own verification form first;
         # the decision form appears once two officers have verified.
         card = page.query_selector(
@@ -365,10 +378,8 @@ class Browsers:
     def drain(self, seconds: float = 180) -> None:
         """Wait, as an officer would, until no decision is still saving or retrying: one
         confirmed late is slow, not lost; one the server never took is lost."""
-        for username in OFFICERS:
-            page = self.pages.get(username)
-            if page is None:
-                continue
+        pages = [(u, page) for u in OFFICERS for page in self.consoles.get(u, [])]
+        for username, page in pages:
             try:
                 page.wait_for_function(
                     "() => !document.querySelector("
