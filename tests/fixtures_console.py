@@ -121,6 +121,9 @@ class Server:
         while True:
             try:
                 urllib.request.urlopen(f"{self.url}/accounts/login/", timeout=2).read()
+                if self.proc.poll() is not None:
+                    # Something else answered on the port this server could not bind.
+                    raise RuntimeError(f"lfr_demo exited; another server holds {self.port}")
                 break
             except OSError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:

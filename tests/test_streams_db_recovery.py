@@ -237,7 +237,8 @@ def test_web_and_stream_worker_recover_when_every_backend_is_terminated(
     stream_deployment, tmp_path, capsys, monkeypatch
 ):
     from tests.fixtures_console import Daphne
-    from tests.test_streams_sigkill import Worker, purge_queues, wait_for
+    from tests.helpers import until
+    from tests.test_streams_sigkill import Worker, purge_queues
 
     deployment = stream_deployment(
         rows=watchlist_rows("lin-manuel-miranda.png"), loop=True, threshold=0.6
@@ -266,18 +267,25 @@ def test_web_and_stream_worker_recover_when_every_backend_is_terminated(
     terminated, web_recovery, worker_recovery = [], [], []
     try:
         tasks.stream_supervisor()  # the lease and its first slice, as beat does
-        wait_for("a first alert", last_change, 180, [worker])
-        wait_for("web answering", lambda: web.ok_since(0), 60, [worker])
+        until("a first alert", last_change, 180, poll=0.5, on_timeout=worker.tail)
+        until("web answering", lambda: web.ok_since(0), 60, poll=0.5, on_timeout=worker.tail)
         for _ in range(TERMINATIONS):
             seq, at = last_change(), time.monotonic()
             terminated.append(terminate_all_other_backends())
-            wait_for("web to answer again", lambda at=at: web.ok_since(at), 60, [worker])
+            until(
+                "web to answer again",
+                lambda at=at: web.ok_since(at),
+                60,
+                poll=0.5,
+                on_timeout=worker.tail,
+            )
             web_recovery.append(min(t for t, s in web.results if t > at and s == 200) - at)
-            wait_for(
+            until(
                 "the worker to record a match again",
                 lambda seq=seq: last_change() > seq,
                 180,
-                [worker],
+                poll=0.5,
+                on_timeout=worker.tail,
                 during=tasks.stream_supervisor,
             )
             worker_recovery.append(time.monotonic() - at)
