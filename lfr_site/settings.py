@@ -351,6 +351,13 @@ if not 0 < LFR_THRESHOLD_DEFAULT <= LFR_THRESHOLD_MAX <= 1:
     raise ImproperlyConfigured(
         "LFR_THRESHOLD_DEFAULT must be above 0 and no looser than LFR_THRESHOLD_MAX (<= 1)"
     )
+# The force's policy on false alerts: the largest share of passers-by that may raise one
+# (0.001 = 1 in 1,000). Each deployment's operating point is the loosest threshold whose
+# 95 % upper bound meets it at the authorised watchlist size (recognition.selectors.
+# operating_point); unset (the default), the bound is shown but nothing is refused.
+LFR_MAX_FALSE_ALERT_RATE = env_float("LFR_MAX_FALSE_ALERT_RATE", 0.0) or None
+if LFR_MAX_FALSE_ALERT_RATE is not None and not 0 < LFR_MAX_FALSE_ALERT_RATE < 1:
+    raise ImproperlyConfigured("LFR_MAX_FALSE_ALERT_RATE must lie between 0 and 1, e.g. 0.001")
 # Advance public notice: an authorised deployment appears on the transparency page this
 # many days before it starts (unless the authorising officer withheld notice, with a reason).
 LFR_PUBLIC_NOTICE_LEAD_DAYS = env_int("LFR_PUBLIC_NOTICE_LEAD_DAYS", 7, minimum=0)

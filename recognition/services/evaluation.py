@@ -47,6 +47,41 @@ def evaluation_run_record(
     return run
 
 
+@transaction.atomic
+def identification_run_record(
+    *, dataset: str, result: dict, operating_point: dict
+) -> EvaluationRun:
+    """Keep one 1:N evaluation's per-threshold counts and bounds (figures only)."""
+    summary_keys = (
+        "identities",
+        "gallery_images",
+        "mated",
+        "non_mated",
+        "mated_no_face",
+        "non_mated_no_face",
+        "comparisons",
+        "closest_impostor",
+        "confidence",
+        "interval_method",
+    )
+    run = EvaluationRun.objects.create(
+        kind=EvaluationRun.Kind.IDENTIFICATION,
+        dataset=dataset,
+        pairs=result["mated"] + result["non_mated"],
+        operating_threshold=operating_point.get("threshold") or settings.LFR_THRESHOLD_DEFAULT,
+        thresholds=result["thresholds"],
+        operating_point=operating_point,
+        no_face=result["no_face"],
+        summary={key: result[key] for key in summary_keys},
+    )
+    audit_record(
+        action="evaluation.record",
+        obj=run,
+        details={"kind": run.kind, "searches": run.pairs, "comparisons": result["comparisons"]},
+    )
+    return run
+
+
 def pairs_from_zip(data: bytes) -> tuple[list[Pair], dict[str, zipfile.ZipInfo], zipfile.ZipFile]:
     """The pairs of an upload and the image each name refers to, or why it cannot run.
 
