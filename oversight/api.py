@@ -209,8 +209,9 @@ class EffectivenessApi(APIView):
 class EvaluationRunSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="pk")
     created_at = serializers.DateTimeField()
+    kind = serializers.CharField(help_text="pairs (1:1) or identification (1:N, open set)")
     dataset = serializers.CharField()
-    pairs = serializers.IntegerField()
+    pairs = serializers.IntegerField(help_text="labelled pairs, or searches for a 1:N run")
     operating_threshold = serializers.FloatField()
 
 

@@ -9,8 +9,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from recognition.engine import identification as ident
 from recognition.engine.evaluation import PairsError, parse_thresholds
-from recognition.selectors import largest_authorised_watchlist, operating_point_from_rows
-from recognition.services.evaluation import identification_run_record
+from recognition.selectors import largest_authorised_watchlist
+from recognition.services.evaluation import (
+    identification_dataset,
+    identification_operating_point,
+    identification_run_record,
+)
 
 
 class Command(BaseCommand):
@@ -64,29 +68,14 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         print(file=sys.stderr)
         result["seconds"] = round(time.monotonic() - started, 1)
-        point = operating_point_from_rows(
-            result["thresholds"], watchlist_size=size, source="this evaluation"
-        )
-        result["operating_point"] = {
-            **{k: point[k] for k in ("threshold", "watchlist_size", "tpir", "fpir_bound")},
-            "fpir": _fpir_at(result["thresholds"], point["threshold"]),
-            "mated": result["mated"],
-            "non_mated": result["non_mated"],
-            "policy": point["policy"],
-            "supported": point["supported"],
-            "words": point["words"],
-        }
+        result["operating_point"] = identification_operating_point(result, watchlist_size=size)
         self._print(result)
         if opts["json"]:
             opts["json"].write_text(json.dumps(result, indent=2))
             self.stdout.write(f"wrote {opts['json']}")
         if not opts["no_store"]:
-            dataset = (
-                f"gallery {opts['gallery'].name}/ ({result['identities']} people, "
-                f"{result['gallery_images']} images), probes {opts['probes'].name}/: "
-                f"{result['mated']} mated and {result['non_mated']} non-mated searches, "
-                f"{result['comparisons']:,} comparisons of distinct people"
-            )
+            where = f"gallery {opts['gallery'].name}/, probes {opts['probes'].name}/"
+            dataset = identification_dataset(result, where)
             run = identification_run_record(
                 dataset=dataset, result=result, operating_point=result["operating_point"]
             )
@@ -141,11 +130,6 @@ class Command(BaseCommand):
             )
         out.write(f"operating point: {result['operating_point']['words']}")
         out.write("no face found: " + (", ".join(result["no_face"]) or "none"))
-
-
-def _fpir_at(rows, threshold):
-    row = next((r for r in rows if r["threshold"] == threshold), None)
-    return row["fpir"] if row else None
 
 
 def _pct(value) -> str:
