@@ -119,7 +119,6 @@ class VerificationCreateApi(APIView):
     """Record your own verification of an alert on a two-person deployment (EU AI Act
     Art. 14(5)): once per officer (409 the second time), two officers per alert. The
     answer shows your verification, not the other officer's until both are recorded."""
-
     answers = "The alert with this officer's verification recorded (what this officer may see)."
 
     @extend_schema(request=VerificationInputSerializer, responses={201: AlertSerializer})
