@@ -127,6 +127,11 @@ class DecisionForm(forms.Form):
         label="Match threshold you authorise",
         help_text="Face distance, lower is stricter: lower the planned value, never raise it.",
     )
+    policy_reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        label="Why a threshold looser than the false-alert policy allows (only then)",
+    )
 
 
 class WalkthroughForm(forms.Form):

@@ -26,10 +26,13 @@ from deployments.models import (
 # The published record counts alerts by their decision in force and their verifications,
 # rules recognition owns: one of the two documented imports of recognition by this app
 # (README, "Architecture").
+# The operating point (what a threshold means at a watchlist size, and what the force's
+# policy allows) is recognition's measurement: read here, never re-derived.
 from recognition.selectors import (  # noqa: F401 (verification_figures: records)
     alert_figures,
     blue_list_sightings,
     decisions_in_force,
+    operating_point,
     verification_figures,
 )
 
@@ -197,6 +200,15 @@ def calendar_week(*, user, year: int, week: int) -> dict:
         "prev": f"{prev_year}-W{prev_week:02d}",
         "next": f"{next_year}-W{next_week:02d}",
     }
+
+
+def deployment_operating_point(deployment: Deployment, *, threshold: float | None = None):
+    """The operating point of a plan: its authorised watchlist size at its threshold (or
+    at `threshold`, one the authoriser considers), with what the policy allows there."""
+    return operating_point(
+        watchlist_size=deployment.max_watchlist_size,
+        threshold=deployment.threshold if threshold is None else threshold,
+    )
 
 
 def watchlist_of(deployment: Deployment):

@@ -148,6 +148,7 @@ def deployment_detail(request, pk):
             "cameras": deployment.cameras.select_related("site"),
             "officers": deployment.officers.all(),
             "watchlist": selectors.watchlist_of(deployment),
+            "operating_point": selectors.deployment_operating_point(deployment),
             "blockers": [
                 *services.activation_blockers(deployment),
                 *authority.independent_blockers(deployment),
@@ -237,6 +238,7 @@ def deployment_authorise(request, pk):
                     reason=form.cleaned_data["reason"],
                     seen_updated_at=form.cleaned_data["seen_updated_at"],
                     threshold=form.cleaned_data["threshold"],
+                    policy_reason=form.cleaned_data["policy_reason"],
                 )
                 messages.success(request, "Deployment authorised; its watchlist is frozen.")
         except ValidationError as exc:
@@ -265,6 +267,7 @@ def deployment_authorise(request, pk):
             "stale_images": selectors.watchlist_stale_images(deployment=deployment, at=now),
             "test_subjects": selectors.blue_list_subject_count(deployment=deployment, at=now),
             "blockers": services.activation_blockers(deployment, paperwork_only=True),
+            "operating_point": selectors.deployment_operating_point(deployment),
             "form": form,
             "capacity": settings.LFR_WEEKLY_CAPACITY,
             "capacity_used": selectors.week_capacity_used(

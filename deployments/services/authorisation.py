@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from core import access
 from core.services import audit_record
+from deployments import selectors
 from deployments.models import Deployment
 from deployments.services import notices
 from deployments.services.planning import _plan_summary
@@ -23,12 +24,16 @@ def deployment_authorise(
     reason: str = "",
     seen_updated_at: datetime | None = None,
     threshold: float | None = None,
+    policy_reason: str = "",
 ) -> Deployment:
     """Authorise and freeze the watchlist. Refused if the plan changed since the screen
     was shown (`seen_updated_at`) or the watchlist is larger than authorised.
 
     The authorising officer decides the threshold: `threshold` may make the planned one
-    stricter (a lower distance), never looser; the change is in the audit row.
+    stricter (a lower distance), never looser; the change is in the audit row. When the
+    force has a false-alert policy (LFR_MAX_FALSE_ALERT_RATE), a watchlist size no
+    measured threshold can support is refused, and a threshold looser than the policy
+    allows at that size needs `policy_reason`, recorded with the operating point.
     """
     deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
     access.require(by, "deployment", "authorise", deployment)  # never the requester
@@ -64,6 +69,9 @@ def deployment_authorise(
         raise ValidationError("Only a submitted deployment can be authorised.")
     if deployment.ends_at <= now:
         raise ValidationError("This deployment's end has passed: it can no longer be authorised.")
+    point = _operating_point_check(
+        deployment, threshold if tightened else planned, policy_reason=policy_reason
+    )
     wl = _snapshot_freeze(deployment=deployment, now=now)
     frm = _transition(
         deployment,
@@ -85,10 +93,35 @@ def deployment_authorise(
             "plan": _plan_summary(deployment),
             "watchlist": _snapshot_summary(wl),
             **({"threshold": {"planned": planned, "authorised": threshold}} if tightened else {}),
+            "operating_point": point,
         },
     )
     notices.tell_decided(deployment, by=by, authorised=True)
     return deployment
+
+
+def _operating_point_check(deployment: Deployment, threshold: float, *, policy_reason: str):
+    """The force's false-alert policy at the authorised watchlist size (the gate)."""
+    point = selectors.deployment_operating_point(deployment, threshold=threshold)
+    if point["policy"] and not point["supported"]:
+        raise ValidationError(
+            f"The false-alert policy cannot support a watchlist of "
+            f"{deployment.max_watchlist_size:,} entries: {point['words']}"
+        )
+    if point["policy"] and not point["within_policy"]:
+        if not (policy_reason or "").strip():
+            raise ValidationError(
+                f"Threshold {threshold:g} is looser than the false-alert policy allows at "
+                f"{deployment.max_watchlist_size:,} entries (up to "
+                f"{point['policy_threshold']:g}): tighten it, or record why it must be "
+                "looser."
+            )
+    recorded = ("threshold", "fpir_bound", "tpir", "policy", "policy_threshold", "run_id")
+    return {
+        **{k: point[k] for k in recorded},
+        "source": point["source"],
+        **({"policy_reason": policy_reason} if point["within_policy"] is False else {}),
+    }
 
 
 @transaction.atomic
