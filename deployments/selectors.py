@@ -71,6 +71,7 @@ EXTRA_FIELDS = [
     "Start Time",
     "End Time",
     "Threshold Meaning",
+    "Expected False Alert Rate",
     "Advance Notice",
     "Live True Positive Rate",
     "Alert Verification",
@@ -283,6 +284,33 @@ def activation_refusal_recorded(deployment: Deployment, kind: str = "gate") -> b
 
 
 # --- the published record --------------------------------------------------------------
+
+NOT_STATED = "not stated (authorised before the operating point was recorded)"
+
+
+def expected_false_alert_rate(deployment: Deployment) -> str:
+    """What the authorising officer was told the threshold means at the authorised size,
+    as recorded in the authorisation's audit row (the evidence may change later; this is
+    what the deployment was authorised on)."""
+    details = (
+        AuditEvent.objects.filter(
+            action="deployment.authorise",
+            object_type=deployment._meta.label_lower,
+            object_id=str(deployment.pk),
+        )
+        .order_by("-pk")
+        .values_list("details", flat=True)
+        .first()
+    )
+    point = (details or {}).get("operating_point")
+    if not point:
+        return NOT_STATED
+    bound = point["fpir_bound"]
+    rate = f"1 in {round(1 / bound):,}" if 0 < bound < 1 else f"{bound:.0%}"
+    return (
+        f"at most {rate} passers-by at threshold {point['threshold']:g} and "
+        f"{deployment.max_watchlist_size:,} entries (95 % bound, from {point['source']})"
+    )
 
 
 def decided(fields: dict) -> int:
@@ -539,6 +567,7 @@ def published_row(record: DeploymentRecord) -> dict:
         "Start Time": _local(d.started_at or d.starts_at),
         "End Time": _local(d.ended_at),
         "Threshold Meaning": THRESHOLD_MEANING,
+        "Expected False Alert Rate": expected_false_alert_rate(d),
         "Advance Notice": advance_notice(d),
         "Live True Positive Rate": format_tpr(record.blue_list) or NO_TEST_WALKS,
         "Alert Verification": "two officers" if d.verification == "two" else "one officer",

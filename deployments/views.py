@@ -568,6 +568,8 @@ FIELD_NOTES = {
     "Not adjudicated": "alerts no officer has decided: neither true nor false",
     "Not adjudicated share": "of all alerts",
     "End Time": "when it actually stopped",
+    "Expected False Alert Rate": "what the authorising officer was told: the 95 % bound "
+    "on passers-by raising a false alert at the threshold and watchlist size authorised",
     "Verified by Two Officers": "true matches two officers separately verified",
     "Single-verified": "true matches verified by one officer only",
     "Verification Disagreed": "two officers disagreed: not verified, no action",

@@ -37,6 +37,7 @@ EXTRA = [
     "Start Time",
     "End Time",
     "Threshold Meaning",
+    "Expected False Alert Rate",
     "Advance Notice",
     "Live True Positive Rate",
     "Alert Verification",

@@ -131,3 +131,17 @@ def test_it_gives_the_operating_point_through_the_api(policy, login, users, depl
         content_type="application/json",
     )
     assert response.status_code == 400 and "cannot support" in str(response.json())
+
+
+def test_it_publishes_the_threshold_and_the_expected_rate_authorised(
+    policy, deployment_in_state
+):
+    from deployments import selectors
+
+    deployment_in_state("completed", max_watchlist_size=10, threshold=0.5)
+    row = selectors.published_rows()[0]
+    assert row["Min Threshold Setting"] == 0.5
+    assert row["Expected False Alert Rate"].startswith(
+        "at most 1 in 387 passers-by at threshold 0.5 and 10 entries (95 % bound, from the "
+        "default calibration"
+    )
