@@ -19,6 +19,13 @@ def decisions_in_force():
     return Adjudication.objects.filter(corrected_by__isnull=True)
 
 
+def match_wording(distance: float, threshold: float) -> str:
+    """A match on one scale: its face distance and the distance it alerts at ("distance
+    0.462 — alerts at ≤ 0.55"); lower is closer. No "score" beside it on another scale
+    (1 - distance read as below the threshold to officers)."""
+    return f"distance {distance:.3f} — alerts at ≤ {threshold:g}"
+
+
 # --- two-person verification (EU AI Act Art. 14(5)) -----------------------------------
 
 VERIFIERS_NEEDED = 2

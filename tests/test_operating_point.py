@@ -133,9 +133,7 @@ def test_it_gives_the_operating_point_through_the_api(policy, login, users, depl
     assert response.status_code == 400 and "cannot support" in str(response.json())
 
 
-def test_it_publishes_the_threshold_and_the_expected_rate_authorised(
-    policy, deployment_in_state
-):
+def test_it_publishes_the_threshold_and_the_expected_rate_authorised(policy, deployment_in_state):
     from deployments import selectors
 
     deployment_in_state("completed", max_watchlist_size=10, threshold=0.5)

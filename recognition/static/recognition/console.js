@@ -377,10 +377,11 @@
     return times + " · last " + fmtTime(alert.last_seen_at || alert.frame_at) + " · " + alert.cameras.join(", ");
   }
 
+  // The server words the match on one scale ("distance 0.462 — alerts at ≤ 0.55").
   function scoreNodes(alert) {
     return [
-      el("span", { class: "score", "data-testid": "score", text: "Score " + alert.score.toFixed(2) }),
-      document.createTextNode(" (distance " + alert.distance.toFixed(3) + ", threshold " + alert.threshold.toFixed(2) + "; lower distance is closer)"),
+      el("span", { class: "score", "data-testid": "score", text: alert.match }),
+      document.createTextNode(" (face distance: lower is closer)"),
     ];
   }
 
