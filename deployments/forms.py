@@ -123,7 +123,7 @@ class DecisionForm(forms.Form):
         required=False,
         min_value=0.01,
         max_value=1,
-        widget=forms.NumberInput(attrs={"step": "0.01"}),
+        widget=forms.NumberInput(attrs={"step": "0.001"}),
         label="Match threshold you authorise",
         help_text="Face distance, lower is stricter: lower the planned value, never raise it.",
     )
