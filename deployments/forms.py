@@ -144,10 +144,16 @@ class WalkthroughForm(forms.Form):
     started_at = forms.DateTimeField(label="Walk started", widget=DATETIME)
     ended_at = forms.DateTimeField(label="Walk ended", widget=DATETIME)
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    perceived_group = forms.ChoiceField(
+        required=False, label="Walker's perceived group (for recall by group)"
+    )
 
     def __init__(self, *args, deployment: Deployment, subjects: list[tuple[int, str]], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["entry_id"].choices = subjects
+        self.fields["perceived_group"].choices = [("", "—")] + [
+            (g, g) for g in settings.LFR_EQUALITY_GROUPS
+        ]
         self.fields["camera"].queryset = deployment.cameras.all()
 
 

@@ -176,6 +176,9 @@ class Walkthrough(models.Model):
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField()
     note = models.TextField(blank=True)
+    # The walker's perceived group (settings.LFR_EQUALITY_GROUPS), optional: recall by
+    # group, the inequality that paused a force's field test (Essex, 2026).
+    perceived_group = models.CharField(max_length=60, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

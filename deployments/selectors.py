@@ -377,6 +377,7 @@ def record_fields(deployment: Deployment) -> dict:
 # --- blue-list testing ------------------------------------------------------------------
 
 NO_TEST_WALKS = "not measured (no blue-list walk-throughs)"
+NOT_RECORDED_GROUP = "Not recorded"
 
 
 def _detected_by(walk: Walkthrough, sightings: list[dict]) -> int | None:
@@ -422,6 +423,10 @@ def blue_list(deployment: Deployment) -> dict:
     rows = walkthroughs(deployment)
     if not rows:
         return {}
+    return {**_recall(rows), "by_group": recall_by_group(rows)}
+
+
+def _recall(rows: list[dict]) -> dict:
     n = len(rows)
     detected = sum(1 for r in rows if r["detected_by"] is not None)
     low, high = wilson_interval(detected, n)
@@ -432,6 +437,19 @@ def blue_list(deployment: Deployment) -> dict:
         "ci_low": round(low, 4),
         "ci_high": round(high, 4),
     }
+
+
+def recall_by_group(rows: list[dict]) -> list[dict]:
+    """Walk-throughs detected per perceived group of the walker, each with its 95 % Wilson
+    interval (overlapping intervals: no difference shown at this sample size)."""
+    groups = defaultdict(list)
+    for row in rows:
+        groups[row["walk"].perceived_group or NOT_RECORDED_GROUP].append(row)
+    order = [*settings.LFR_EQUALITY_GROUPS, NOT_RECORDED_GROUP]
+    return [
+        {"group": g, **_recall(groups[g])}
+        for g in sorted(groups, key=lambda g: order.index(g) if g in order else len(order))
+    ]
 
 
 def format_tpr(blue: dict) -> str:

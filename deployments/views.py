@@ -179,9 +179,11 @@ def _blue_list_context(deployment: Deployment, form=None) -> dict:
     if not deployment.include_test_subjects:
         return {}
     subjects = selectors.blue_list_frozen(deployment)
+    blue = selectors.blue_list(deployment)
     return {
         "walkthroughs": selectors.walkthroughs(deployment),
-        "blue_list": selectors.format_tpr(selectors.blue_list(deployment)),
+        "blue_list": selectors.format_tpr(blue),
+        "recall_by_group": blue.get("by_group", []),
         "walk_form": form or WalkthroughForm(deployment=deployment, subjects=subjects),
     }
 
