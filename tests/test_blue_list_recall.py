@@ -51,3 +51,13 @@ def test_it_shows_recall_by_group_on_the_deployment_page(users, world, login):  
     html = login(users.command).get(f"/deployments/{d.pk}/").content.decode()
     assert "Recall by the walker&#x27;s perceived group" in html or "Recall by the walker's" in html
     assert 'data-group="Asian"' in html and "0–79 %" in html  # Wilson for 0 of 1
+
+
+def test_it_reports_recall_by_group_on_the_equality_page(users, world, login):  # noqa: F811
+    d, _, volunteer = world
+    start = d.started_at + timedelta(minutes=5)
+    _raise(d, volunteer, at=start + timedelta(minutes=1))
+    _walk(d, users.command, volunteer, start, "Black")
+    html = login(users.oversight).get("/oversight/reports/equality/").content.decode()
+    assert "Recall by perceived group (blue-list walk-throughs)" in html
+    assert '<tr data-group="Black"><td>Black</td><td class="num">1</td>' in html

@@ -352,7 +352,29 @@ def equality(*, since=None, until=None) -> dict:
                 "recorded": name != NOT_RECORDED,
             }
         )
-    return {"rows": rows, "conclusion": _equality_conclusion(rows)}
+    return {
+        "rows": rows,
+        "conclusion": _equality_conclusion(rows),
+        "recall": recall_by_group(since=since, until=until),
+    }
+
+
+def recall_by_group(*, since=None, until=None) -> list[dict]:
+    """Blue-list walk-throughs of the period, detected or not, by the walker's perceived
+    group with 95 % Wilson intervals: unequal *recall* is what paused a force's field
+    test (Essex, 2026), and false alerts alone cannot show it."""
+    from deployments import selectors as deployment_selectors
+    from deployments.models import Deployment
+
+    walked = Deployment.objects.filter(walkthroughs__isnull=False).distinct()
+    rows = []
+    for deployment in walked:
+        for row in deployment_selectors.walkthroughs(deployment):
+            started = row["walk"].started_at
+            if (since and started < since) or (until and started >= until):
+                continue
+            rows.append(row)
+    return deployment_selectors.recall_by_group(rows) if rows else []
 
 
 def _equality_conclusion(rows) -> str:
