@@ -237,6 +237,10 @@ class AccuracyRunApi(APIView):
         rows = serializers.ListField(child=serializers.DictField())
         operating_point = serializers.DictField()
         no_face_count = serializers.IntegerField()
+        summary = serializers.DictField(
+            required=False,
+            help_text="1:N runs: people, mated and non-mated searches, comparisons, method",
+        )
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request, run_id):

@@ -79,3 +79,8 @@ def test_it_shows_a_1_to_n_run_on_the_accuracy_page(sample_run, login, users):
     response = client.get(reverse("oversight:accuracy") + "?format=csv")
     csv = b"".join(response.streaming_content).decode()
     assert csv.splitlines()[0].startswith("threshold,tpir,wrong_identity_alerts")
+
+
+def test_it_gives_a_1_to_n_run_through_the_api(sample_run, login, users):
+    body = login(users.oversight).get(f"/api/v1/oversight/reports/accuracy/{sample_run.pk}/").json()
+    assert body["run"]["kind"] == "identification" and body["summary"]["comparisons"] == 135

@@ -41,3 +41,14 @@ def test_it_shows_the_operating_point_and_refuses_what_the_policy_cannot_support
         1_000: ("submitted", True),
         16_000: ("submitted", True),
     }
+
+
+def test_it_shows_the_sample_1_to_n_run_on_the_accuracy_page(users, live_browser, live_server):
+    from recognition.management.commands.seed_demo_data import Command
+
+    Command()._evaluation()
+    page = page_as(live_browser, live_server, users.oversight)
+    page.goto("/oversight/reports/accuracy/")
+    table = page.get_by_test_id("identification-table")
+    assert "FPIR ≤ at 100" in table.inner_text()
+    page.screenshot(path=SCREENSHOTS_DIR / "i22-accuracy-1-to-n.png", full_page=True)
