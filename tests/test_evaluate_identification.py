@@ -159,3 +159,9 @@ def test_it_times_synthetic_searches_without_storing(db, capsys):
     call_command("evaluate_identification", "--synthetic", "100")
     assert "10,000 synthetic impostor comparisons" in capsys.readouterr().out
     assert not EvaluationRun.objects.exists()
+
+
+def test_it_bounds_nothing_where_no_comparison_was_made():
+    rows = [{"threshold": 0.5, "fmr_upper": None, "tpir": None}]
+    assert ident.figures_at(rows, 0.5, 10)["fpir_bound"] == 1.0
+    assert ident.figures_at(rows, 0.6, 10)["fpir_bound"] == 1.0  # looser than any row

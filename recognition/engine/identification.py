@@ -33,7 +33,8 @@ from .evaluation import IMAGE_SUFFIXES
 
 WATCHLIST_SIZES = (100, 1_000, 10_000, 16_000)
 CONFIDENCE = 0.95
-CHUNK = 2048  # probes per distance block: 2,048 x 16,000 float64 is 260 MB at worst
+CHUNK = 2048  # probes per distance block at most
+BLOCK_CELLS = 2_000_000  # and at most this many distances per block (16 MB of float64)
 
 
 class IdentificationError(ValueError):
@@ -190,6 +191,9 @@ def identify(
     thresholds = sorted(float(t) for t in thresholds)
     grid = np.asarray(thresholds)
     matrix, names, starts = _gallery(gallery)
+    # A few blocks of 16 MB, whatever the gallery: a 16,000-entry watchlist searched 2,048
+    # probes at a time would hold a gigabyte of distances on a machine shared with streams.
+    chunk = max(1, min(chunk, BLOCK_CELLS // len(matrix)))
     known = {name: i for i, name in enumerate(names)}
     g_sq = (matrix**2).sum(axis=1)
 
@@ -382,6 +386,7 @@ def figures_at(rows: list[dict], threshold: float, watchlist_size: int) -> dict:
     below = [r for r in rows if r["threshold"] <= threshold + 1e-9]
     bound = implied_fpir(above[0].get("fmr_upper"), watchlist_size) if above else None
     return {
-        "fpir_bound": bound if above else 1.0,
+        # No comparison at or above it: nothing bounds the rate below certainty.
+        "fpir_bound": 1.0 if bound is None else bound,
         "tpir": below[-1].get("tpir") if below else None,
     }
