@@ -173,7 +173,7 @@ else:
 EMBEDDED_LAYER = CHANNEL_LAYERS["default"]["BACKEND"].endswith("InMemoryChannelLayer")
 
 # --- Audit chain ------------------------------------------------------------------------
-# The audit chain's HMAC key (README, "Tamper evidence"): from the environment, never in
+# The audit chain's HMAC key (docs/AUDIT.md): from the environment, never in
 # the database; the embedded default generates var/audit_key (0600) once.
 LFR_AUDIT_KEY = secret_key(
     "LFR_AUDIT_KEY", VAR_DIR, production=PRODUCTION, filename="audit_key", min_length=32
@@ -341,9 +341,9 @@ try:
 except ValueError as exc:
     raise ImproperlyConfigured(str(exc)) from None
 
-# --- Domain rules; every number here is configurable (README, "Configuration") -------
+# --- Domain rules; every number here is configurable (docs/CONFIGURATION.md) -------
 # Match threshold is a dlib face distance (0..1, lower = closer). The operating point is
-# calibrated from measured false-match rates (see README, "Operating point"); a
+# calibrated from measured false-match rates (see docs/OPERATING_POINT.md); a
 # deployment may be stricter (lower) but never looser than LFR_THRESHOLD_MAX.
 # 0.50: just under 0.507, where dlib matched 0 of 11,564 comparisons of distinct people
 # and still accepted 95 % of genuine pairs (0.55 falsely matched 0.14-0.40 %: a third of
@@ -426,7 +426,7 @@ LFR_CAMERA_TEST_SECONDS = env_int("LFR_CAMERA_TEST_SECONDS", 15, minimum=2)
 # sighting: they update one alert instead of raising another.
 LFR_SIGHTING_WINDOW_SECONDS = env_int("LFR_SIGHTING_WINDOW_SECONDS", 60, minimum=1)
 # Cameras one stream worker (a `celery worker -Q streams` process) reads at once; all of
-# its cameras share one core (one process, one dlib lock): see README "Stream capacity".
+# its cameras share one core (one process, one dlib lock): see docs/STREAMS.md.
 LFR_STREAM_CAMERAS_PER_WORKER = env_int("LFR_STREAM_CAMERAS_PER_WORKER", 4, minimum=1)
 # Stale after 15 s, claimed at another worker's next poll (1 s): a killed worker's camera
 # resumes about 16 s after its last heartbeat.
