@@ -143,3 +143,17 @@ def test_it_publishes_the_threshold_and_the_expected_rate_authorised(policy, dep
         "at most 1 in 387 passers-by at threshold 0.5 and 10 entries (95 % bound, from the "
         "default calibration"
     )
+
+
+def test_it_refuses_a_retrospective_authority_the_policy_cannot_support(
+    policy, users, deployment_in_state
+):
+    policy.LFR_URGENT_MODE = True
+    d = deployment_in_state("submitted", urgent=True, max_watchlist_size=1_000, threshold=0.5)
+    services.lifecycle_tick(now=d.starts_at)
+    d.refresh_from_db()
+    assert d.state == "live" and d.authorised_at is None
+    with pytest.raises(ValidationError, match="cannot support a watchlist of 1,000 entries"):
+        services.deployment_authorise(deployment=d, by=users.authoriser, reason="confirmed")
+    d.refresh_from_db()
+    assert d.authorised_at is None  # it lapses at its deadline, as any unauthorised start

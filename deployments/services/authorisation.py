@@ -52,7 +52,22 @@ def deployment_authorise(
             raise ValidationError("The threshold cannot be changed once the deployment is live.")
     tightened = threshold is not None and threshold != planned
     now = timezone.now()
-    if deployment.state == State.LIVE and deployment.urgent and deployment.authorised_at is None:
+    retrospective = (
+        deployment.state == State.LIVE and deployment.urgent and deployment.authorised_at is None
+    )
+    if not retrospective:
+        if deployment.state != State.SUBMITTED:
+            raise ValidationError("Only a submitted deployment can be authorised.")
+        if deployment.ends_at <= now:
+            raise ValidationError(
+                "This deployment's end has passed: it can no longer be authorised."
+            )
+    # The policy holds for a retrospective authority too: an urgent start it cannot
+    # support lapses at its deadline and is purged, as any unauthorised one.
+    point = _operating_point_check(
+        deployment, threshold if tightened else planned, policy_reason=policy_reason
+    )
+    if retrospective:
         # Retrospective authority for an urgent start: the watchlist frozen at start stays.
         Deployment.objects.filter(pk=deployment.pk).update(
             authorised_by=by, authorised_at=now, decision_reason=reason, updated_at=now
@@ -62,16 +77,14 @@ def deployment_authorise(
             actor=by,
             action="deployment.authorise",
             obj=deployment,
-            details={"urgent": True, "state": deployment.state, "reason": reason},
+            details={
+                "urgent": True,
+                "state": deployment.state,
+                "reason": reason,
+                "operating_point": point,
+            },
         )
         return deployment
-    if deployment.state != State.SUBMITTED:
-        raise ValidationError("Only a submitted deployment can be authorised.")
-    if deployment.ends_at <= now:
-        raise ValidationError("This deployment's end has passed: it can no longer be authorised.")
-    point = _operating_point_check(
-        deployment, threshold if tightened else planned, policy_reason=policy_reason
-    )
     wl = _snapshot_freeze(deployment=deployment, now=now)
     frm = _transition(
         deployment,
