@@ -15,7 +15,7 @@ from django.db import DatabaseError, connection, transaction
 
 from core.audit_db import audit_guard_lifted
 from core.models import AuditEvent
-from core.services import _canonical, audit_record, audit_verify
+from core.services import _canonical, audit_pre_key_epoch_close, audit_record, audit_verify
 from tests.helpers import PYTHON, ROOT
 
 postgres_only = pytest.mark.skipif(
@@ -172,12 +172,13 @@ def test_rows_written_before_the_chain_was_keyed_still_verify(capsys):
     (legacy,) = _append(1)
     digest = hashlib.sha256(("0" * 64 + _canonical(legacy)).encode()).hexdigest()
     _as_superuser(("UPDATE core_auditevent SET key_id = '', hash = %s WHERE seq = 1", [digest]))
+    audit_pre_key_epoch_close()  # as migration 0009 does: the keyed marker closes the epoch
     _append(2)
     call_command("audit_verify")
     out = capsys.readouterr().out
-    assert "audit chain OK: 3 events verified" in out and "1 written before keying" in out
-    _rehash_without_the_key(2)
-    _verify_fails(r"#2 .*re-hashed without the key")
+    assert "audit chain OK: 4 events verified" in out and "1 written before keying" in out
+    _rehash_without_the_key(3)
+    _verify_fails(r"#3 .*re-hashed without the key")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -324,4 +325,5 @@ def test_the_migration_keeps_existing_rows_as_the_unkeyed_epoch(capsys):
     assert AuditEvent.objects.get(seq=1).key_id == ""
     _append(1)
     call_command("audit_verify")
-    assert "2 events verified, 1 written before keying" in capsys.readouterr().out
+    # 0009 closed the epoch after row 1 (#2), then one keyed row.
+    assert "3 events verified, 1 written before keying" in capsys.readouterr().out
