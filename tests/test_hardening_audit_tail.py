@@ -9,9 +9,9 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.urls import reverse
 
+from core import services
 from core.audit_db import audit_guard_lifted
 from core.models import AuditEvent
-from core import services
 from core.services import _canonical, audit_record, audit_verify
 
 TEST_KEY = "tests-only-audit-key-0123456789-abcdefghijklmnopqrstuvwxyz"
