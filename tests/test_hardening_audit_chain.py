@@ -327,3 +327,73 @@ def test_the_migration_keeps_existing_rows_as_the_unkeyed_epoch(capsys):
     call_command("audit_verify")
     # 0009 closed the epoch after row 1 (#2), then one keyed row.
     assert "3 events verified, 1 written before keying" in capsys.readouterr().out
+
+
+# --- Issue 24.4(d): evidence outside the chain. The app role may not DELETE alerts,
+# decisions or verifications; retention deletes through the owner's definer function,
+# which refuses held alerts and writes its own receipt the app role cannot touch.
+
+
+@pytest.fixture
+def evidence(live_deployment, users):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from recognition.models import Verification
+    from tests.fixtures_oversight import adjudicate, make_alert
+
+    old = make_alert(live_deployment, at=timezone.now() - timedelta(days=400))
+    adjudicate(old, by=users.officer, true=True)
+    Verification.objects.create(alert=old, by=users.officer, is_true_match=True)
+    return old
+
+
+@postgres_only
+def test_the_app_role_cannot_delete_alerts_decisions_or_verifications(app_role, evidence):
+    with psycopg.connect(_db(app_role), autocommit=True) as app:
+        app.execute("UPDATE recognition_alert SET hold_reason = '' WHERE id = %s", [evidence.pk])
+        for table, column in (
+            ("recognition_verification", "alert_id"),
+            ("recognition_adjudication", "alert_id"),
+            ("recognition_alert", "id"),
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                app.execute(f"DELETE FROM {table} WHERE {column} = %s", [evidence.pk])
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            app.execute("DELETE FROM recognition_alertdeletion")
+    assert evidence.adjudications.count() == 1 and evidence.verifications.count() == 1
+
+
+@postgres_only
+def test_retention_as_the_app_role_deletes_and_leaves_receipts(app_role, evidence, settings):
+    from recognition.models import Alert, AlertDeletion
+
+    env = {**os.environ, "DATABASE_URL": _db(app_role), "LFR_AUDIT_KEY": TEST_KEY}
+    env["LFR_AUDIT_CHECKPOINT_FILE"] = str(settings.LFR_AUDIT_CHECKPOINT_FILE)
+    script = (
+        "import django; django.setup();"
+        "from recognition.services.retention import alerts_purge_expired as p;"
+        "print(p()['alerts_deleted'])"
+    )
+    result = subprocess.run(
+        [PYTHON, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "1", result.stderr
+    assert not Alert.objects.filter(pk=evidence.pk).exists()
+    receipt = AlertDeletion.objects.get()
+    assert receipt.db_user == app_role and receipt.alert_ids == [evidence.pk]
+    assert (receipt.alerts, receipt.adjudications, receipt.verifications) == (1, 1, 1)
+    assert AuditEvent.objects.filter(action="retention.alerts").count() == 1
+
+
+@postgres_only
+def test_the_definer_function_refuses_a_held_alert(app_role, evidence):
+    from recognition.models import Alert
+
+    Alert.objects.filter(pk=evidence.pk).update(legal_hold=True)
+    with psycopg.connect(_db(app_role), autocommit=True) as app:
+        row = app.execute(
+            "SELECT recognition_alerts_delete(%s::bigint[], 'attacker')", [[evidence.pk]]
+        ).fetchone()
+    assert row == ([],) and Alert.objects.filter(pk=evidence.pk).exists()
