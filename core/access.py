@@ -106,9 +106,12 @@ def _watchlist(user, action, obj):
         # Two-person rule: a manager never decides their own submission.
         own = obj is not None and getattr(obj, "submitted_by_id", None) == user.pk
         return visible, manager and not own
-    if action in {"expire", "withdraw"}:
+    if action == "withdraw":
         own = obj is not None and getattr(obj, "submitted_by_id", None) == user.pk
         return visible, manager or (contributor and own)
+    if action == "expire":
+        # An approved entry was a manager's decision: ending it early is a manager's too.
+        return visible, manager
     return visible, False
 
 

@@ -26,10 +26,13 @@ import hmac
 import json
 import logging
 import os
+import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 
 from django.conf import settings
+from django.core import signing
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -468,6 +471,61 @@ def audit_verify(*, batch_size: int = 2000):
 # the 1st, 10th, 100th, ... and in full at the next successful login.
 
 
+# Known devices: a browser on which an account fully signed in (password and second
+# factor) gets a signed cookie naming it. The account's and the address's locks do not
+# refuse that account on that browser, so a stranger's wrong passwords cannot lock a live
+# deployment's officers out of their consoles; the device's own failures count, and past
+# LFR_LOGIN_MAX_FAILURES it loses its pass until the lock time has gone by.
+KNOWN_DEVICE_COOKIE = "lfr_device"
+KNOWN_DEVICE_DAYS = 90
+_KNOWN_DEVICE_SALT = "lfr.known-device"
+_KNOWN_DEVICE_USERS = 5  # a shared console PC: the last few accounts signed in on it
+
+
+def _known_device_read(value: str | None) -> dict | None:
+    if not value:
+        return None
+    try:
+        data = signing.loads(value, salt=_KNOWN_DEVICE_SALT, max_age=KNOWN_DEVICE_DAYS * 86400)
+    except signing.BadSignature:
+        return None
+    ok = isinstance(data, dict) and isinstance(data.get("id"), str)
+    return data if ok and isinstance(data.get("users"), list) else None
+
+
+def known_device_remember(*, value: str | None, username: str) -> str:
+    """The cookie value for this browser once `username` has fully signed in on it."""
+    data = _known_device_read(value) or {"id": secrets.token_urlsafe(16), "users": []}
+    users = [u for u in data["users"] if u != username.lower()] + [username.lower()]
+    return signing.dumps(
+        {"id": data["id"], "users": users[-_KNOWN_DEVICE_USERS:]}, salt=_KNOWN_DEVICE_SALT
+    )
+
+
+def _device_failures_key(device: str) -> str:
+    return f"lfr:known-device-failures:{device}"
+
+
+def login_known_device(*, value: str | None, username: str) -> str | None:
+    """This browser's id if `username` fully signed in on it and it has not failed too
+    often since; None otherwise (then the locks apply as to anyone)."""
+    data = _known_device_read(value)
+    if data is None or not username or username.lower() not in data["users"]:
+        return None
+    if (cache.get(_device_failures_key(data["id"])) or 0) >= settings.LFR_LOGIN_MAX_FAILURES:
+        return None
+    return data["id"]
+
+
+def _known_device_failed(device: str) -> None:
+    key = _device_failures_key(device)
+    cache.add(key, 0, timeout=settings.LFR_LOGIN_LOCK_MINUTES * 60)
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=settings.LFR_LOGIN_LOCK_MINUTES * 60)
+
+
 def _is_power_of_ten(n: int) -> bool:
     while n >= 10 and n % 10 == 0:
         n //= 10
@@ -504,12 +562,20 @@ def _address_failed(*, address: str, now) -> LoginAddressThrottle | None:
 
 @transaction.atomic
 def login_failed(
-    *, username: str, address: str = "", action: str = "login.failed", details: dict | None = None
+    *,
+    username: str,
+    address: str = "",
+    action: str = "login.failed",
+    details: dict | None = None,
+    device: str | None = None,
 ) -> LoginThrottle:
     """A failed password, or a failed second-factor code (`action="mfa.failed"`): both
-    count against the same account and address limits."""
+    count against the same account and address limits (and a known device's own)."""
     now = timezone.now()
     details = dict(details or {})
+    if device:
+        _known_device_failed(device)
+        details["known_device"] = True
     if len(username) > LoginThrottle._meta.get_field("username").max_length:
         # No account can have this name: the address counts it, no per-name row is kept
         # (it would not fit the column), and the audit row says how long it was.
