@@ -167,8 +167,12 @@ def _head_write(seq: int, head_hash: str) -> None:
     if getattr(connection, "_lfr_audit_last_seq", 0) > seq:
         return  # a later row of the same transaction checkpoints this one too
     path = _head_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:  # the row stands; the next verification or beat checkpoints it
+        logger.warning("audit head checkpoint not written: %s", exc)
+        return
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         current = _head_read()

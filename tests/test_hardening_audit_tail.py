@@ -139,3 +139,35 @@ def test_it_names_a_junk_row_and_a_later_edit(capsys):
     assert "#5 " not in said and "#7 " not in said
     ok, checked, bad, why = audit_verify()
     assert not ok and bad.seq == 4 and "#6 " in why
+
+
+@pytest.mark.django_db(transaction=True)
+def test_all_four_attacks_on_one_chain_are_detected_and_named(capsys):
+    """The figure: tail delete, pre-key rewrite, junk row, later edit on one chain."""
+    _legacy_chain(2)  # 1-2 unkeyed, 3 closes the epoch
+    _append(4)  # 4-7
+    call_command("audit_verify")
+    head = AuditEvent.objects.order_by("-seq").first()
+    with connection.cursor() as cursor:  # the app role's junk row, #8
+        cursor.execute(
+            "INSERT INTO core_auditevent (seq, at, actor_username, action, object_type, "
+            "object_id, outcome, purpose, request_id, client_addr, details, prev_hash, hash, "
+            "key_id) VALUES (8, %s, '', 'junk', '', '', 'allowed', '', '', '', '{}', %s, %s, %s)",
+            [head.at, head.hash, "e" * 64, head.key_id],
+        )
+    _append(5)  # 9-13, the last two deleted below
+    # The owner, without the key: #5 passed off as a pre-key row, #10 edited, #12-13 gone.
+    _sha_chain([AuditEvent.objects.get(seq=5)], AuditEvent.objects.get(seq=4).hash, 5)
+    _as_owner(
+        ("UPDATE core_auditevent SET purpose = 'edited' WHERE seq = %s", [10]),
+        ("DELETE FROM core_auditevent WHERE seq > %s", [11]),
+    )
+    said = _verify_fails(capsys, "#5 ", "#8 ", "#10 ", "newest 2 rows were deleted")
+    attacks = {
+        "tail delete": "newest 2 rows were deleted" in said,
+        "pre-key rewrite": "#5 an unkeyed row" in said,
+        "junk row": "#8 content does not match" in said,
+        "later edit": "#10 content does not match" in said,
+    }
+    assert all(attacks.values()), attacks
+    print(f"audit attacks: {sum(attacks.values())} of {len(attacks)} detected and named")
