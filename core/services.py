@@ -164,8 +164,6 @@ def _head_write(seq: int, head_hash: str) -> None:
     """Replace the head file with a checkpoint of (seq, hash) unless it already has a later
     one. Written after the commit (never ahead of the table); under a lock, so processes
     appending at once never put an older head over a newer one."""
-    if getattr(connection, "_lfr_audit_last_seq", 0) > seq:
-        return  # a later row of the same transaction checkpoints this one too
     path = _head_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -246,7 +244,9 @@ def audit_record(
         event.details = json.loads(json.dumps(event.details, default=str))
         event.hash = _hash(event.prev_hash, event)
         event.save(force_insert=True)
-        connection._lfr_audit_last_seq = event.seq
+        # Each row its own callback: one for the last row of the transaction would be lost
+        # with a savepoint rolled back around that row (Django drops its callbacks), and a
+        # head naming a row that was rolled back would read as rows deleted.
         seq, digest = event.seq, event.hash
         transaction.on_commit(lambda: _head_write(seq, digest), robust=True)
     return event

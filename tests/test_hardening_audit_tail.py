@@ -2,6 +2,7 @@
 row. Each test plays what an attacker holding the owner's credentials (not the key) did."""
 
 import hashlib
+import json
 
 import pytest
 from django.core.management import call_command
@@ -171,3 +172,46 @@ def test_all_four_attacks_on_one_chain_are_detected_and_named(capsys):
     }
     assert all(attacks.values()), attacks
     print(f"audit attacks: {sum(attacks.values())} of {len(attacks)} detected and named")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_savepoint_rolled_back_leaves_a_true_head(settings):
+    from django.db import transaction
+
+    with transaction.atomic():
+        _append(2)
+        try:
+            with transaction.atomic():
+                _append(1)  # #3, rolled back
+                raise RuntimeError
+        except RuntimeError:
+            pass
+    head = json.loads(
+        (settings.LFR_AUDIT_CHECKPOINT_FILE.parent / "audit_checkpoints.jsonl.head").read_text()
+    )
+    assert head["seq"] == 2 and head["hash"] == AuditEvent.objects.get(seq=2).hash
+    call_command("audit_verify")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_appends_from_several_threads_leave_the_newest_head(settings):
+    import threading
+
+    from django.db import close_old_connections
+
+    def append():
+        try:
+            _append(10)
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=append) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    head = json.loads(
+        (settings.LFR_AUDIT_CHECKPOINT_FILE.parent / "audit_checkpoints.jsonl.head").read_text()
+    )
+    assert head["seq"] == 30 == AuditEvent.objects.order_by("-seq").first().seq
+    call_command("audit_verify")
