@@ -320,17 +320,18 @@ class ChainReport:
         return not self.problems
 
 
-def _checkpoints_trusted(report: ChainReport, key_id: str) -> list[tuple[dict, str]]:
-    """Every checkpoint whose MAC verifies, with where it was read; the others reported."""
+def _checkpoints_trusted(report: ChainReport, key_id: str) -> list[tuple[dict, str, bool]]:
+    """Every checkpoint whose MAC verifies, with where it was read and whether it is a line
+    of the checkpoint file (not the head file); the others reported."""
     found = [
-        (cp, f"checkpoint line {number} of {settings.LFR_AUDIT_CHECKPOINT_FILE}")
+        (cp, f"checkpoint line {number} of {settings.LFR_AUDIT_CHECKPOINT_FILE}", True)
         for number, cp in _checkpoints_read()
     ]
     head = _head_read()
     if head is not None:
-        found.append((head or None, f"head checkpoint {_head_path()}"))
+        found.append((head or None, f"head checkpoint {_head_path()}", False))
     trusted = []
-    for cp, where in found:
+    for cp, where, line in found:
         if cp is None or not isinstance(cp.get("seq"), int) or "mac" not in cp:
             report.problems.append(f"{where} is unreadable")
             continue
@@ -341,7 +342,7 @@ def _checkpoints_trusted(report: ChainReport, key_id: str) -> list[tuple[dict, s
                 "or the wrong key"
             )
             continue
-        trusted.append((cp, where))
+        trusted.append((cp, where, line))
     report.checkpoints = len(trusted)
     return trusted
 
@@ -382,10 +383,10 @@ def audit_chain_check(*, batch_size: int = 2000, checkpoint: bool = True) -> Cha
     key_id = audit_key_id()
     trusted = _checkpoints_trusted(report, key_id)
     expected: dict[int, list[tuple[str, str]]] = {}  # seq -> [(hash, where it was seen)]
-    for cp, where in trusted:
+    for cp, where, _ in trusted:
         expected.setdefault(cp["seq"], []).append((cp["hash"], f"{where} ({cp.get('at')})"))
-    in_file = {(cp["seq"], cp["hash"]) for cp, where in trusted if where.startswith("checkpoint")}
-    latest = max((cp for cp, _ in trusted), key=lambda cp: cp["seq"], default=None)
+    in_file = {(cp["seq"], cp["hash"]) for cp, _, line in trusted if line}
+    latest = max((cp for cp, _, _ in trusted), key=lambda cp: cp["seq"], default=None)
     receipts: list[tuple[int, dict]] = []
 
     bad: list[tuple[int, int, str]] = []  # (seq, rows walked before it, why)
