@@ -154,3 +154,15 @@ def test_an_officer_cannot_expire_an_entry(users):
         watchlist_services.entry_end(
             entry_id=entry.pk, by=users.officer, withdraw=False, reason="x"
         )
+
+
+def test_a_known_device_passes_a_lock_on_its_address(users, frozen_totp, settings):
+    # A stranger behind the same NAT address as the control room fails across names.
+    settings.LFR_LOGIN_MAX_FAILURES_PER_ADDRESS = 3
+    totp_device(users.officer)
+    console = Client()
+    _full_sign_in(console, "off", frozen_totp)
+    for name in ("ann", "bob", "cat"):
+        _password(Client(), name, "wrong")
+    assert b"from your address" in _password(Client(), "cmd").content
+    assert _password(console, "off").status_code == 302
