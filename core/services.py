@@ -32,7 +32,6 @@ from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -480,7 +479,8 @@ def audit_verify(*, batch_size: int = 2000):
 # factor) gets a signed cookie naming it. The account's and the address's locks do not
 # refuse that account on that browser, so a stranger's wrong passwords cannot lock a live
 # deployment's officers out of their consoles; the device's own failures count, and past
-# LFR_LOGIN_MAX_FAILURES it loses its pass until the lock time has gone by.
+# LFR_LOGIN_MAX_FAILURES it loses its pass until the lock time has gone by (counted in the
+# database, so every process and host agrees).
 KNOWN_DEVICE_COOKIE = "lfr_device"
 KNOWN_DEVICE_DAYS = 90
 _KNOWN_DEVICE_SALT = "lfr.known-device"
@@ -498,17 +498,20 @@ def _known_device_read(value: str | None) -> dict | None:
     return data if ok and isinstance(data.get("users"), list) else None
 
 
+def _device_key(device: str) -> str:
+    # The device's own failures, in the per-account table: no username contains ":".
+    return f"device:{device}".lower()
+
+
 def known_device_remember(*, value: str | None, username: str) -> str:
-    """The cookie value for this browser once `username` has fully signed in on it."""
-    data = _known_device_read(value) or {"id": secrets.token_urlsafe(16), "users": []}
+    """The cookie value for this browser once `username` has fully signed in on it (its
+    failures so far forgiven, as an account's are)."""
+    data = _known_device_read(value) or {"id": secrets.token_hex(12), "users": []}
+    LoginThrottle.objects.filter(username=_device_key(data["id"])).delete()
     users = [u for u in data["users"] if u != username.lower()] + [username.lower()]
     return signing.dumps(
         {"id": data["id"], "users": users[-_KNOWN_DEVICE_USERS:]}, salt=_KNOWN_DEVICE_SALT
     )
-
-
-def _device_failures_key(device: str) -> str:
-    return f"lfr:known-device-failures:{device}"
 
 
 def login_known_device(*, value: str | None, username: str) -> str | None:
@@ -517,18 +520,16 @@ def login_known_device(*, value: str | None, username: str) -> str | None:
     data = _known_device_read(value)
     if data is None or not username or username.lower() not in data["users"]:
         return None
-    if (cache.get(_device_failures_key(data["id"])) or 0) >= settings.LFR_LOGIN_MAX_FAILURES:
-        return None
-    return data["id"]
+    return None if login_is_locked(username=_device_key(data["id"])) else data["id"]
 
 
-def _known_device_failed(device: str) -> None:
-    key = _device_failures_key(device)
-    cache.add(key, 0, timeout=settings.LFR_LOGIN_LOCK_MINUTES * 60)
-    try:
-        cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=settings.LFR_LOGIN_LOCK_MINUTES * 60)
+def _known_device_failed(device: str, now) -> None:
+    row, _ = LoginThrottle.objects.select_for_update().get_or_create(username=_device_key(device))
+    row.failures += 1
+    row.last_failure_at = now
+    if row.failures >= settings.LFR_LOGIN_MAX_FAILURES:
+        row.locked_until = now + timedelta(minutes=settings.LFR_LOGIN_LOCK_MINUTES)
+    row.save()
 
 
 def _is_power_of_ten(n: int) -> bool:
@@ -579,7 +580,7 @@ def login_failed(
     now = timezone.now()
     details = dict(details or {})
     if device:
-        _known_device_failed(device)
+        _known_device_failed(device, now)
         details["known_device"] = True
     if len(username) > LoginThrottle._meta.get_field("username").max_length:
         # No account can have this name: the address counts it, no per-name row is kept
