@@ -397,3 +397,22 @@ def test_the_definer_function_refuses_a_held_alert(app_role, evidence):
             "SELECT recognition_alerts_delete(%s::bigint[], 'attacker')", [[evidence.pk]]
         ).fetchone()
     assert row == ([],) and Alert.objects.filter(pk=evidence.pk).exists()
+
+
+@postgres_only
+def test_a_junk_row_from_the_app_role_and_a_later_edit_are_both_named(app_role, capsys):
+    _append(3)
+    head = AuditEvent.objects.order_by("-seq").first()
+    with psycopg.connect(_db(app_role), autocommit=True) as app:
+        app.execute(
+            "INSERT INTO core_auditevent (seq, at, actor_username, action, object_type, "
+            "object_id, outcome, purpose, request_id, client_addr, details, prev_hash, hash, "
+            "key_id) VALUES (4, now(), '', 'junk', '', '', 'allowed', '', '', '', '{}', %s, %s, "
+            "%s)",
+            [head.hash, "d" * 64, head.key_id],
+        )
+    _append(3)
+    _as_superuser(("UPDATE core_auditevent SET purpose = 'edited' WHERE seq = %s", [6]))
+    with pytest.raises(CommandError, match=r"BROKEN at event #4"):
+        call_command("audit_verify")
+    assert "#6 content does not match" in capsys.readouterr().err
