@@ -384,7 +384,7 @@ class DeploymentCancelApi(_DeploymentAction):
 
 
 class DeploymentStopApi(_DeploymentAction):
-    """Stop a live deployment early."""
+    """Stop a live deployment early (command staff, signed in: an API token gets 403)."""
 
     answers = "The deployment, now stopped early and completed, with the reason."
 

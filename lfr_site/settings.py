@@ -72,8 +72,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Above WhiteNoise, which answers static files itself: they get the policy too.
     "core.middleware.ContentSecurityPolicyMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -247,6 +248,9 @@ if PRODUCTION and not LFR_MFA_REQUIRED:
 OTP_TOTP_ISSUER = env_str("LFR_MFA_ISSUER", "lfr")
 OTP_TOTP_THROTTLE_FACTOR = 0
 OTP_STATIC_THROTTLE_FACTOR = 0
+# A code one step ahead is accepted (tolerance), but never moves the window: with sync on,
+# each such code added a step of drift, and the window walked forward (issue 24.6).
+OTP_TOTP_SYNC = False
 
 # --- Security (production) -------------------------------------------------------------
 if PRODUCTION:

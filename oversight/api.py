@@ -337,7 +337,8 @@ class _HoldAction(ReasonedAction):
 
 
 class HoldPlaceApi(_HoldAction):
-    """Place a legal hold (command staff, administrators); oversight gets 403."""
+    """Place a legal hold (command staff, administrators, signed in: an API token gets
+    403); oversight gets 403."""
 
     answers = "The alert, now under legal hold."
 
@@ -348,7 +349,8 @@ class HoldPlaceApi(_HoldAction):
 
 
 class HoldReleaseApi(_HoldAction):
-    """Lift a legal hold, with a reason (command staff, administrators)."""
+    """Lift a legal hold, with a reason (command staff, administrators, signed in: an API
+    token gets 403)."""
 
     answers = "The alert, its legal hold lifted."
 

@@ -171,3 +171,24 @@ class EvaluationJob(UploadJob):
 
     class Meta(UploadJob.Meta):
         pass
+
+
+class AlertDeletion(models.Model):
+    """One deletion of alerts with their decisions, written by the database's own function.
+
+    On PostgreSQL only `recognition_alerts_delete()` (SECURITY DEFINER, owned by the owner)
+    deletes alerts, adjudications and verifications, and it writes this row as it does;
+    the app role may read it, never write or delete it (core/audit_db.py). So evidence
+    cannot leave the database without a receipt naming the database role that asked.
+    """
+
+    at = models.DateTimeField()
+    db_user = models.CharField(max_length=128)
+    reason = models.CharField(max_length=200)
+    alert_ids = models.JSONField(default=list)
+    alerts = models.PositiveIntegerField()
+    adjudications = models.PositiveIntegerField()
+    verifications = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-at"]

@@ -99,8 +99,8 @@ EXPECT = {
     "recognition:console": E("deployment.watch", "deployment"),
     "recognition:camera_status": E("deployment.view", "deployment"),
     "recognition:cameras_health": E("camera.health"),
-    "recognition:alert_crop": E("alert.view", "alert"),
-    "recognition:alert_reference": E("alert.view", "alert"),
+    "recognition:alert_crop": E("alert.crop", "alert"),
+    "recognition:alert_reference": E("alert.reference", "alert"),
     "recognition:adjudicate": E("alert.adjudicate", "alert", "POST"),
     "recognition:verify": E("alert.adjudicate", "alert", "POST"),
     "oversight:index": E(PUBLIC),  # a redirect to the reports page, which asks
