@@ -304,6 +304,14 @@ class DeploymentAuthoriseApi(APIView):
             default=None,
             help_text="Stricter (lower) than the planned threshold, never looser.",
         )
+        short_notice_reason = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            default="",
+            max_length=1000,
+            help_text="Why no advance notice was given: required when the start is closer "
+            "than LFR_PUBLIC_NOTICE_LEAD_DAYS and advance public notice is planned.",
+        )
 
     @extend_schema(tags=TAG, request=InputSerializer, responses=DeploymentOut)
     def post(self, request, pk):

@@ -118,6 +118,12 @@ class DeploymentForm(forms.ModelForm):
 
 class DecisionForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    short_notice_reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=1000,
+        label="Why no advance notice was given",
+    )
     seen_updated_at = forms.DateTimeField(widget=forms.HiddenInput, required=False)
     threshold = forms.FloatField(
         required=False,

@@ -69,6 +69,7 @@ EXTRA_FIELDS = [
     "End Time",
     "Threshold Meaning",
     "Advance Notice",
+    "Advance Notice Page",
     "Live True Positive Rate",
     "Alert Verification",
     "Verified by Two Officers",
@@ -528,6 +529,7 @@ def published_row(record: DeploymentRecord) -> dict:
         "End Time": _local(d.ended_at),
         "Threshold Meaning": THRESHOLD_MEANING,
         "Advance Notice": advance_notice(d),
+        "Advance Notice Page": notice_anchor(d) if d.public_notice else "",
         "Live True Positive Rate": format_tpr(record.blue_list) or NO_TEST_WALKS,
         "Alert Verification": "two officers" if d.verification == "two" else "one officer",
         **{k: int(record.verification.get(v) or 0) for k, v in VERIFICATION_FIELDS.items()},
@@ -581,14 +583,41 @@ def notice_anchor(d: Deployment) -> str:
     return f"{reverse('transparency:notices')}#{d.reference}"
 
 
+def notice_shortfall(d: Deployment, *, at: datetime) -> timedelta | None:
+    """The advance notice `d` gets if authorised `at`, when shorter than the lead
+    (LFR_PUBLIC_NOTICE_LEAD_DAYS); None when the lead is met, or none is asked or given."""
+    lead = notice_lead()
+    if not lead or not d.public_notice:
+        return None
+    given = d.starts_at - at
+    return max(given, timedelta(0)) if given < lead else None
+
+
+def duration_words(span: timedelta) -> str:
+    """ "3 minutes", "7 days", "6 days, 23 hours": the two largest units, never "1 week"."""
+    seconds, parts = max(int(span.total_seconds()), 0), []
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        n, seconds = divmod(seconds, size)
+        if n or parts:
+            parts.append(f"{n} {unit}{'' if n == 1 else 's'}")
+    said = [p for p in parts[:2] if not p.startswith("0 ")]
+    return ", ".join(said) or "less than a minute"
+
+
 def advance_notice(d: Deployment) -> str:
-    """The published record's link back to its advance notice, or why there was none
-    (never the reason itself: it may say what the operation is about)."""
+    """What the published record says of the advance notice: the lead actually given, or
+    why there was none (never the reason itself: it may say what the operation is about)."""
     if not d.public_notice:
         return "withheld with the authorising officer's recorded reason"
-    if d.authorised_at and d.authorised_at >= (d.started_at or d.starts_at):
+    start = d.started_at or d.starts_at
+    if d.authorised_at and d.authorised_at >= start:
         return "none: authorised after the start (urgent)"
-    return notice_anchor(d)
+    given = start - notice_published_from(d)
+    said = f"{duration_words(given)} before the start"
+    if given < notice_lead():
+        lead = duration_words(notice_lead())
+        said += f" ({lead} asked; the authorising officer recorded why it was shorter)"
+    return said
 
 
 def yearly_summary() -> list[dict]:

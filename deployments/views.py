@@ -237,6 +237,7 @@ def deployment_authorise(request, pk):
                     reason=form.cleaned_data["reason"],
                     seen_updated_at=form.cleaned_data["seen_updated_at"],
                     threshold=form.cleaned_data["threshold"],
+                    short_notice_reason=form.cleaned_data["short_notice_reason"],
                 )
                 messages.success(request, "Deployment authorised; its watchlist is frozen.")
         except ValidationError as exc:
@@ -252,6 +253,7 @@ def deployment_authorise(request, pk):
     )
     counts = selectors.watchlist_counts(deployment=deployment, at=now)
     excluded = counts.pop("excluded_minors", 0)
+    short = selectors.notice_shortfall(deployment, at=now)
     return render(
         request,
         "deployments/authorise.html",
@@ -265,6 +267,9 @@ def deployment_authorise(request, pk):
             "stale_images": selectors.watchlist_stale_images(deployment=deployment, at=now),
             "test_subjects": selectors.blue_list_subject_count(deployment=deployment, at=now),
             "blockers": services.activation_blockers(deployment, paperwork_only=True),
+            "short_notice": short,
+            "short_notice_words": selectors.duration_words(short) if short is not None else "",
+            "lead_days": settings.LFR_PUBLIC_NOTICE_LEAD_DAYS,
             "form": form,
             "capacity": settings.LFR_WEEKLY_CAPACITY,
             "capacity_used": selectors.week_capacity_used(

@@ -2,12 +2,14 @@
 
 from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from core import access
 from core.services import audit_record
+from deployments import selectors
 from deployments.models import Deployment
 from deployments.services import notices
 from deployments.services.planning import _plan_summary
@@ -23,12 +25,17 @@ def deployment_authorise(
     reason: str = "",
     seen_updated_at: datetime | None = None,
     threshold: float | None = None,
+    short_notice_reason: str = "",
 ) -> Deployment:
     """Authorise and freeze the watchlist. Refused if the plan changed since the screen
     was shown (`seen_updated_at`) or the watchlist is larger than authorised.
 
     The authorising officer decides the threshold: `threshold` may make the planned one
     stricter (a lower distance), never looser; the change is in the audit row.
+
+    Authorised with advance public notice but less than the lead before the start, the
+    notice the public gets is shorter than promised: the authorising officer records why
+    (`short_notice_reason`), or refuses it so command moves the start.
     """
     deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
     access.require(by, "deployment", "authorise", deployment)  # never the requester
@@ -64,6 +71,14 @@ def deployment_authorise(
         raise ValidationError("Only a submitted deployment can be authorised.")
     if deployment.ends_at <= now:
         raise ValidationError("This deployment's end has passed: it can no longer be authorised.")
+    short = selectors.notice_shortfall(deployment, at=now)
+    short_notice_reason = (short_notice_reason or "").strip()
+    if short is not None and not short_notice_reason:
+        raise ValidationError(
+            f"It starts in {selectors.duration_words(short)}: less than the "
+            f"{settings.LFR_PUBLIC_NOTICE_LEAD_DAYS}-day advance public notice. Record why no "
+            "advance notice was given, or refuse it so command moves the start."
+        )
     wl = _snapshot_freeze(deployment=deployment, now=now)
     frm = _transition(
         deployment,
@@ -73,6 +88,7 @@ def deployment_authorise(
         authorised_at=now,
         decision_reason=reason,
         **({"threshold": threshold} if tightened else {}),
+        **({"no_notice_reason": short_notice_reason} if short is not None else {}),
     )
     audit_record(
         actor=by,
@@ -85,6 +101,17 @@ def deployment_authorise(
             "plan": _plan_summary(deployment),
             "watchlist": _snapshot_summary(wl),
             **({"threshold": {"planned": planned, "authorised": threshold}} if tightened else {}),
+            **(
+                {
+                    "short_notice": {
+                        "lead_days": settings.LFR_PUBLIC_NOTICE_LEAD_DAYS,
+                        "notice_given": selectors.duration_words(short),
+                        "reason": short_notice_reason,
+                    }
+                }
+                if short is not None
+                else {}
+            ),
         },
     )
     notices.tell_decided(deployment, by=by, authorised=True)
