@@ -689,6 +689,8 @@ class CameraResourceApi(APIView):
         fields.update(data.validated_data)
         camera = _call(services.camera_update, camera=camera, by=request.user, **fields)
         return Response(CameraOut(camera, context={"full_url": True}).data)
+
+
 class IndependentAuthorisationApi(APIView):
     """Record the independent authority's decision on a deployment (EU AI Act Art. 5(3)).
     A refusal of a live urgent start stops it and deletes all it collected."""

@@ -661,6 +661,18 @@ def deployments_needing_attention(user):
 # --- what waits (the home page and navigation badges, through core.work) ---------------
 
 
+def deployment_versions(d: Deployment) -> list[Deployment]:
+    """Every version of a plan, oldest first: the refused plans it revises, then itself
+    and its own revision, if any (each refusal stays on its own version)."""
+    first = d
+    while first.revises_id is not None:
+        first = Deployment.objects.get(pk=first.revises_id)
+    versions = [first]
+    while (nxt := Deployment.objects.filter(revises=versions[-1]).first()) is not None:
+        versions.append(nxt)
+    return versions
+
+
 def deployment_window(d: Deployment) -> str:
     """ "Tue 1 Dec 21:48 – Wed 2 Dec 09:48": the second date only when it is another day."""
     from core.templatetags.lfr_time import window
