@@ -790,7 +790,8 @@ def waiting_for(user) -> list:
                 "deployments you are assigned to are live now",
                 assigned.filter(state=State.LIVE),
                 "recognition:console",
-                nav="recognition:consoles",
+                # No badge: the Live alerts badge counts alerts to decide, one kind only.
+                nav="",
                 urgent=True,
                 url=reverse("recognition:consoles"),
             )
