@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Q
+from django.dispatch import Signal
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core import access, mfa, tokens
@@ -28,6 +29,14 @@ from core.services import audit_record
 
 PAGE_SIZE = 25
 ROLES = list(access.ROLE_LABELS)
+
+# Sent once a change to a user's access is committed (`user_id`): apps holding open
+# connections for users (the console's sockets) check them now, not at their next tick.
+access_changed = Signal()
+
+
+def _tell_access_changed(user) -> None:
+    transaction.on_commit(lambda: access_changed.send(sender=get_user_model(), user_id=user.pk))
 
 
 # --- selectors --------------------------------------------------------------------------------
@@ -143,6 +152,7 @@ def user_role_change(*, by, user, role: str) -> bool:
     audit_record(
         actor=by, action="user.role_change", obj=user, details={"from": before, "to": [role]}
     )
+    _tell_access_changed(user)
     return True
 
 
@@ -160,6 +170,7 @@ def user_deactivate(*, by, user, reason: str) -> dict:
         revoked += 1
     done = {"sessions_ended": ended, "tokens_revoked": revoked}
     audit_record(actor=by, action="user.deactivate", obj=user, purpose=reason, details=done)
+    _tell_access_changed(user)
     return done
 
 
