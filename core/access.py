@@ -265,7 +265,7 @@ def _user(user, action, obj):
     admin = has(user, "manage_cameras")
     if action in {"view", "list", "create"}:
         return admin, admin
-    if action in {"change_role", "deactivate", "reactivate", "reset_mfa"}:
+    if action in {"change_role", "deactivate", "reactivate", "reset_mfa", "unlock"}:
         own = obj is not None and getattr(obj, "pk", None) == user.pk
         return admin, admin and not own
     return admin, False

@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.dispatch import Signal
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from core import access, mfa, tokens
+from core import access, mfa, services, tokens
 from core.models import ApiToken, LoginThrottle
 from core.services import audit_record
 
@@ -82,7 +82,8 @@ def user_get(*, by, user_id: int):
     user.enrolled = mfa.confirmed_totp(user) is not None
     user.tokens = ApiToken.objects.filter(created_by=user)
     throttle = LoginThrottle.objects.filter(username=user.get_username().lower()).first()
-    user.locked_until = throttle.locked_until if throttle else None
+    locked = throttle is not None and services.login_is_locked(username=user.get_username())
+    user.locked_until = throttle.locked_until if locked else None
     return user
 
 
@@ -181,3 +182,14 @@ def user_reactivate(*, by, user, reason: str) -> None:
     get_user_model().objects.filter(pk=user.pk).update(is_active=True)
     user.is_active = True
     audit_record(actor=by, action="user.reactivate", obj=user, purpose=reason)
+
+
+@transaction.atomic
+def user_unlock(*, by, user, reason: str) -> bool:
+    """Lift the lock failed sign-ins put on `user`'s account (the person was checked by
+    other means); False when it was not locked. The per-address lock is left alone."""
+    access.require(by, "user", "unlock", user)
+    removed, _ = LoginThrottle.objects.filter(username=user.get_username().lower()).delete()
+    if removed:
+        audit_record(actor=by, action="user.unlock", obj=user, purpose=reason)
+    return bool(removed)

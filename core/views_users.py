@@ -55,6 +55,14 @@ def user_list(request):
     return response
 
 
+# Actions on the user page that take a reason.
+SERVICES = {
+    "deactivate": users.user_deactivate,
+    "reactivate": users.user_reactivate,
+    "unlock": users.user_unlock,
+}
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def user_detail(request, user_id):
@@ -71,16 +79,16 @@ def user_detail(request, user_id):
                 if users.user_role_change(by=request.user, user=target, **role_form.cleaned_data):
                     messages.success(request, f"{target.get_username()} now holds that role.")
                 return redirect("user", user_id=target.pk)
-        elif action in {"deactivate", "reactivate"}:
+        elif action in SERVICES:
             reason_form = ReasonForm(request.POST)
             if reason_form.is_valid():
-                service = users.user_deactivate if action == "deactivate" else users.user_reactivate
+                service = SERVICES[action]
                 service(by=request.user, user=target, reason=reason_form.cleaned_data["reason"])
-                messages.success(request, f"{target.get_username()}: {action}d.")
+                messages.success(request, f"{target.get_username()}: {action} recorded.")
                 return redirect("user", user_id=target.pk)
     can = {
         action: access.can(request.user, "user", action, target)
-        for action in ("change_role", "deactivate", "reactivate", "reset_mfa")
+        for action in ("change_role", "deactivate", "reactivate", "reset_mfa", "unlock")
     }
     return render(
         request,

@@ -144,3 +144,18 @@ def test_the_django_admin_is_closed(client, users):
     sign_in(client, users.admin)
     assert client.get("/admin/").status_code == 404
     assert client.get("/admin/login/").status_code == 404
+
+
+def test_it_unlocks_a_locked_account(client, users, settings):
+    from core import services
+    from core.models import LoginThrottle
+
+    settings.LFR_LOGIN_MAX_FAILURES = 2
+    for _ in range(2):
+        services.login_failed(username="off")
+    sign_in(client, users.admin)
+    url = reverse("user", args=[users.officer.pk])
+    assert b'data-testid="unlock"' in client.get(url).content
+    assert client.post(url, {"action": "unlock", "reason": "Verified by phone"}).status_code == 302
+    assert not LoginThrottle.objects.filter(username="off").exists()
+    assert AuditEvent.objects.get(action="user.unlock").purpose == "Verified by phone"
