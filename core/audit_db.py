@@ -1,7 +1,7 @@
 """The audit table's guards in the database: lifting them for a test database's flush,
 and the production layout in which the app's role cannot touch them at all.
 
-Production layout (README, "Tamper evidence"): migrations run as the role that owns the
+Production layout (docs/AUDIT.md): migrations run as the role that owns the
 tables; the app (web, workers, beat) connects as another role that may SELECT, INSERT,
 UPDATE and DELETE the other tables but only SELECT and INSERT the audit table. Only an
 owner may ALTER a table or DISABLE/DROP its triggers, and the app role owns nothing.

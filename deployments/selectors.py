@@ -25,7 +25,7 @@ from deployments.models import (
 
 # The published record counts alerts by their decision in force and their verifications,
 # rules recognition owns: one of the two documented imports of recognition by this app
-# (README, "Architecture").
+# (docs/ARCHITECTURE.md).
 from recognition.selectors import (  # noqa: F401 (verification_figures: records)
     alert_figures,
     blue_list_sightings,
@@ -57,7 +57,7 @@ MET_FIELDS = [
     "No action",
     "Faces seen (estimate)",
 ]
-# Published after the Met's 16, in this order (README, "Transparency"): without them a
+# Published after the Met's 16, in this order (docs/TRANSPARENCY.md): without them a
 # rate over a handful of decided alerts reads as a clean record, and nobody outside can
 # tell which deployment, or when, the figures describe.
 EXTRA_FIELDS = [

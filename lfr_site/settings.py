@@ -172,7 +172,7 @@ else:
 EMBEDDED_LAYER = CHANNEL_LAYERS["default"]["BACKEND"].endswith("InMemoryChannelLayer")
 
 # --- Audit chain ------------------------------------------------------------------------
-# The audit chain's HMAC key (README, "Tamper evidence"): from the environment, never in
+# The audit chain's HMAC key (docs/AUDIT.md): from the environment, never in
 # the database; the embedded default generates var/audit_key (0600) once.
 LFR_AUDIT_KEY = secret_key(
     "LFR_AUDIT_KEY", VAR_DIR, production=PRODUCTION, filename="audit_key", min_length=32
@@ -340,9 +340,9 @@ try:
 except ValueError as exc:
     raise ImproperlyConfigured(str(exc)) from None
 
-# --- Domain rules; every number here is configurable (README, "Configuration") -------
+# --- Domain rules; every number here is configurable (docs/CONFIGURATION.md) -------
 # Match threshold is a dlib face distance (0..1, lower = closer). The operating point is
-# calibrated from measured false-match rates (see README, "Operating point"); a
+# calibrated from measured false-match rates (see docs/OPERATING_POINT.md); a
 # deployment may be stricter (lower) but never looser than LFR_THRESHOLD_MAX.
 LFR_THRESHOLD_DEFAULT = env_float("LFR_THRESHOLD_DEFAULT", 0.55)
 LFR_THRESHOLD_MAX = env_float("LFR_THRESHOLD_MAX", 0.60)
@@ -413,7 +413,7 @@ LFR_CAMERA_TEST_SECONDS = env_int("LFR_CAMERA_TEST_SECONDS", 15, minimum=2)
 # sighting: they update one alert instead of raising another.
 LFR_SIGHTING_WINDOW_SECONDS = env_int("LFR_SIGHTING_WINDOW_SECONDS", 60, minimum=1)
 # Cameras one stream worker (a `celery worker -Q streams` process) reads at once; all of
-# its cameras share one core (one process, one dlib lock): see README "Stream capacity".
+# its cameras share one core (one process, one dlib lock): see docs/STREAMS.md.
 LFR_STREAM_CAMERAS_PER_WORKER = env_int("LFR_STREAM_CAMERAS_PER_WORKER", 4, minimum=1)
 # Stale after 15 s, claimed at another worker's next poll (1 s): a killed worker's camera
 # resumes about 16 s after its last heartbeat.

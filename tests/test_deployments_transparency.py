@@ -28,7 +28,7 @@ MET = [
     "No action",
     "Faces seen (estimate)",
 ]
-# Ours, after the Met's (README, "Transparency").
+# Ours, after the Met's (docs/TRANSPARENCY.md).
 EXTRA = [
     "Not adjudicated",
     "Not adjudicated share",
