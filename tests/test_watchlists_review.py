@@ -78,3 +78,21 @@ def test_reads_beyond_the_work_still_raise_the_flag(client, users):
         url = reverse("watchlists:image", args=[image.pk])
         client.get(url, {"purpose": PURPOSE})
     assert audit_flags(user=users.manager.username)["heavy_viewers"]
+
+
+def test_reads_after_the_decision_are_not_the_work(users):
+    from core.services import audit_record
+
+    entries = [make_entry(users.contributor, None, state="pending") for _ in range(35)]
+    for entry in entries:
+        audit_record(actor=users.manager, action="watchlist.entry_approve", obj=entry)
+    for entry in entries:  # read again afterwards: not to decide them
+        image = entry.images.get()
+        audit_record(
+            actor=users.manager,
+            action="watchlist.image_view",
+            obj=image,
+            purpose=PURPOSE,
+            details={"entry": entry.pk},
+        )
+    assert audit_flags(user=users.manager.username)["heavy_viewers"]

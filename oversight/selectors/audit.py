@@ -233,19 +233,20 @@ ENTRY_DECISIONS = ("watchlist.entry_approve", "watchlist.entry_reject")
 
 
 def reads_beyond_the_work(reads, base) -> list[tuple[str, object]]:
-    """(user, time) of the sensitive reads the heavy-viewing flag counts: a manager's reads
-    of the images of entries they then decided are left out, and a read of one object for
-    one purpose counts once however often the page showing it was loaded."""
-    decided = defaultdict(set)
-    for name, entry_id in base.filter(action__in=ENTRY_DECISIONS).values_list(
-        "actor_username", "object_id"
+    """(user, time) of the sensitive reads the heavy-viewing flag counts. Left out: a
+    manager's reads of an entry's images in the window before they decided it (reading
+    to decide is the work; reading it again afterwards is not), and repeats: a read of one
+    object for one purpose counts once however often the page showing it was loaded."""
+    decided: dict[tuple[str, str], object] = {}
+    for name, entry_id, at in base.filter(action__in=ENTRY_DECISIONS).values_list(
+        "actor_username", "object_id", "at"
     ):
-        decided[name].add(entry_id)
+        decided[(name, entry_id)] = at
     seen, counted = set(), []
     for e in reads:
         name = e.actor_username or "system"
-        entry = str((e.details or {}).get("entry", ""))
-        if entry and entry in decided[name]:
+        decision = decided.get((name, str((e.details or {}).get("entry", ""))))
+        if decision is not None and e.at <= decision <= e.at + IMAGE_VIEWS_WINDOW:
             continue
         key = (name, e.action, e.object_type, e.object_id, e.purpose)
         if e.object_id and key in seen:
@@ -333,7 +334,8 @@ def audit_flags(*, since=None, until=None, user="") -> dict:
         "rules": {
             "image_views": f"{IMAGE_VIEWS_LIMIT}+ sensitive reads by one user within "
             f"{int(IMAGE_VIEWS_WINDOW.total_seconds() // 60)} minutes (each object once per "
-            "purpose; a manager's reads of the entries they decided are the work, not counted)",
+            "purpose; a manager's reads of an entry in the hour before deciding it are the work, "
+            "not counted)",
             "denials": f"{DENIED_LIMIT}+ denied attempts by one user within "
             f"{int(DENIED_WINDOW.total_seconds() // 60)} minutes",
             "grace_hours": settings.LFR_WATCHLIST_GRACE_HOURS,
