@@ -290,3 +290,14 @@ def test_a_full_lead_is_stated_as_given(deployment_in_state, settings):
     Deployment.objects.filter(pk=d.pk).update(authorised_at=d.starts_at - timedelta(days=20))
     d.refresh_from_db()
     assert selectors.published_row(d.record)["Advance Notice"] == "7 days before the start"
+
+
+def test_the_api_asks_why_too(login, users, soon):
+    client = login(users.authoriser)
+    url = f"/api/v1/deployments/{soon.pk}/authorise/"
+    body = {"seen_updated_at": soon.updated_at.isoformat()}
+    refused = client.post(url, body, content_type="application/json")
+    assert refused.status_code == 400 and "advance public notice" in str(refused.json())
+    body["short_notice_reason"] = "Credible threat reported this morning"
+    done = client.post(url, body, content_type="application/json")
+    assert done.status_code == 200 and done.json()["state"] == "authorised"
