@@ -276,7 +276,21 @@ def _mfa_device(user, action, obj):
     return allowed, allowed
 
 
+def _user(user, action, obj):
+    """People's accounts (core/users.py): administered by the admin role, which manages
+    users. Never one's own role, access or second factor: a stolen administrator's session
+    must not keep itself in, nor lock the others out; a second administrator does it."""
+    admin = has(user, "manage_cameras")
+    if action in {"view", "list", "create"}:
+        return admin, admin
+    if action in {"change_role", "deactivate", "reactivate", "reset_mfa", "unlock"}:
+        own = obj is not None and getattr(obj, "pk", None) == user.pk
+        return admin, admin and not own
+    return admin, False
+
+
 RULES = {
+    "user": _user,
     "api_token": _api_token,
     "notice": _notice,
     "watchlist_import": _watchlist_import,

@@ -265,6 +265,11 @@ def _end_sessions(user) -> int:
     return len(keys)
 
 
+def user_sessions_end(*, user) -> int:
+    """End every session of `user` (a reset, a deactivation): they must sign in again."""
+    return _end_sessions(user)
+
+
 # --- demo ---------------------------------------------------------------------------------
 
 

@@ -155,5 +155,5 @@ def reset(request, user_id):
             messages.success(
                 request, f"{target.get_username()} enrols a new authenticator at next sign-in."
             )
-            return redirect("home")
+            return redirect("user", user_id=target.pk)
     return render(request, "registration/mfa_reset.html", {"form": form, "target": target})

@@ -340,6 +340,14 @@ class DeploymentAuthoriseApi(APIView):
             help_text="Why a threshold looser than the false-alert policy allows at this "
             "watchlist size (required only then).",
         )
+        short_notice_reason = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            default="",
+            max_length=1000,
+            help_text="Why no advance notice was given: required when the start is closer "
+            "than LFR_PUBLIC_NOTICE_LEAD_DAYS and advance public notice is planned.",
+        )
 
     @extend_schema(tags=TAG, request=InputSerializer, responses=DeploymentOut)
     def post(self, request, pk):
@@ -717,6 +725,8 @@ class CameraResourceApi(APIView):
         fields.update(data.validated_data)
         camera = _call(services.camera_update, camera=camera, by=request.user, **fields)
         return Response(CameraOut(camera, context={"full_url": True}).data)
+
+
 class IndependentAuthorisationApi(APIView):
     """Record the independent authority's decision on a deployment (EU AI Act Art. 5(3)).
     A refusal of a live urgent start stops it and deletes all it collected."""

@@ -98,6 +98,11 @@ class Deployment(models.Model):
     )
     authorised_at = models.DateTimeField(null=True, blank=True)
     decision_reason = models.TextField(blank=True)
+    # The refused plan this one revises: the refusal stays on that row, and each version
+    # links back to the one before it.
+    revises = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="revision"
+    )
     officers = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="assigned_deployments"
     )

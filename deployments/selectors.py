@@ -73,6 +73,7 @@ EXTRA_FIELDS = [
     "Threshold Meaning",
     "Expected False Alert Rate",
     "Advance Notice",
+    "Advance Notice Page",
     "Live True Positive Rate",
     "Alert Verification",
     "Verified by Two Officers",
@@ -587,6 +588,7 @@ def published_row(record: DeploymentRecord) -> dict:
         "Threshold Meaning": THRESHOLD_MEANING,
         "Expected False Alert Rate": expected_false_alert_rate(d),
         "Advance Notice": advance_notice(d),
+        "Advance Notice Page": notice_anchor(d) if d.public_notice else "",
         "Live True Positive Rate": format_tpr(record.blue_list) or NO_TEST_WALKS,
         "Alert Verification": "two officers" if d.verification == "two" else "one officer",
         **{k: int(record.verification.get(v) or 0) for k, v in VERIFICATION_FIELDS.items()},
@@ -640,14 +642,41 @@ def notice_anchor(d: Deployment) -> str:
     return f"{reverse('transparency:notices')}#{d.reference}"
 
 
+def notice_shortfall(d: Deployment, *, at: datetime) -> timedelta | None:
+    """The advance notice `d` gets if authorised `at`, when shorter than the lead
+    (LFR_PUBLIC_NOTICE_LEAD_DAYS); None when the lead is met, or none is asked or given."""
+    lead = notice_lead()
+    if not lead or not d.public_notice:
+        return None
+    given = d.starts_at - at
+    return max(given, timedelta(0)) if given < lead else None
+
+
+def duration_words(span: timedelta) -> str:
+    """ "3 minutes", "7 days", "6 days, 23 hours": the two largest units, never "1 week"."""
+    seconds, parts = max(int(span.total_seconds()), 0), []
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        n, seconds = divmod(seconds, size)
+        if n or parts:
+            parts.append(f"{n} {unit}{'' if n == 1 else 's'}")
+    said = [p for p in parts[:2] if not p.startswith("0 ")]
+    return ", ".join(said) or "less than a minute"
+
+
 def advance_notice(d: Deployment) -> str:
-    """The published record's link back to its advance notice, or why there was none
-    (never the reason itself: it may say what the operation is about)."""
+    """What the published record says of the advance notice: the lead actually given, or
+    why there was none (never the reason itself: it may say what the operation is about)."""
     if not d.public_notice:
         return "withheld with the authorising officer's recorded reason"
-    if d.authorised_at and d.authorised_at >= (d.started_at or d.starts_at):
+    start = d.started_at or d.starts_at
+    if d.authorised_at and d.authorised_at >= start:
         return "none: authorised after the start (urgent)"
-    return notice_anchor(d)
+    given = start - notice_published_from(d)
+    said = f"{duration_words(given)} before the start"
+    if given < notice_lead():
+        lead = duration_words(notice_lead())
+        said += f" ({lead} asked; the authorising officer recorded why it was shorter)"
+    return said
 
 
 def yearly_summary() -> list[dict]:
@@ -689,6 +718,18 @@ def deployments_needing_attention(user):
 
 
 # --- what waits (the home page and navigation badges, through core.work) ---------------
+
+
+def deployment_versions(d: Deployment) -> list[Deployment]:
+    """Every version of a plan, oldest first: the refused plans it revises, then itself
+    and its own revision, if any (each refusal stays on its own version)."""
+    first = d
+    while first.revises_id is not None:
+        first = Deployment.objects.get(pk=first.revises_id)
+    versions = [first]
+    while (nxt := Deployment.objects.filter(revises=versions[-1]).first()) is not None:
+        versions.append(nxt)
+    return versions
 
 
 def deployment_window(d: Deployment) -> str:
@@ -808,7 +849,8 @@ def waiting_for(user) -> list:
                 "deployments you are assigned to are live now",
                 assigned.filter(state=State.LIVE),
                 "recognition:console",
-                nav="recognition:consoles",
+                # No badge: the Live alerts badge counts alerts to decide, one kind only.
+                nav="",
                 urgent=True,
                 url=reverse("recognition:consoles"),
             )

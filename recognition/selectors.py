@@ -269,6 +269,7 @@ def waiting_for(user) -> list:
                 (f"{d.n} on {d.reference}", reverse("recognition:console", args=[d.pk]))
                 for d in rows[:FIRST_ITEMS]
             ],
+            listed=len(rows),
         ),
         *_second_verifier_wanted(user),
     ]
@@ -315,6 +316,7 @@ def _second_verifier_wanted(user) -> list:
                 (f"{per[d.pk]} on {d.reference}", reverse("recognition:console", args=[d.pk]))
                 for d in rows[:FIRST_ITEMS]
             ],
+            listed=len(rows),
         )
     ]
 

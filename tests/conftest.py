@@ -88,3 +88,12 @@ def _cameras_may_use_loopback(monkeypatch):
     # (recognition/engine/netguard.py). Set in the environment so the suite's subprocesses
     # (workers, demo) inherit it; tests/test_hardening_ssrf.py switches it off.
     monkeypatch.setenv("LFR_CAMERA_ALLOW_LOOPBACK", "1")
+
+
+@pytest.fixture(autouse=True)
+def _no_notice_lead(settings, monkeypatch):
+    # Plans in tests start within days; a notice lead would make every authorisation ask
+    # why no advance notice was given. Tests of the notice rules set a lead themselves.
+    # In the environment too, for the suite's servers.
+    settings.LFR_PUBLIC_NOTICE_LEAD_DAYS = 0
+    monkeypatch.setenv("LFR_PUBLIC_NOTICE_LEAD_DAYS", "0")

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -25,6 +26,7 @@ def deployment_authorise(
     seen_updated_at: datetime | None = None,
     threshold: float | None = None,
     policy_reason: str = "",
+    short_notice_reason: str = "",
 ) -> Deployment:
     """Authorise and freeze the watchlist. Refused if the plan changed since the screen
     was shown (`seen_updated_at`) or the watchlist is larger than authorised.
@@ -34,6 +36,10 @@ def deployment_authorise(
     force has a false-alert policy (LFR_MAX_FALSE_ALERT_RATE), a watchlist size no
     measured threshold can support is refused, and a threshold looser than the policy
     allows at that size needs `policy_reason`, recorded with the operating point.
+
+    Authorised with advance public notice but less than the lead before the start, the
+    notice the public gets is shorter than promised: the authorising officer records why
+    (`short_notice_reason`), or refuses it so command moves the start.
     """
     deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
     access.require(by, "deployment", "authorise", deployment)  # never the requester
@@ -85,6 +91,14 @@ def deployment_authorise(
             },
         )
         return deployment
+    short = selectors.notice_shortfall(deployment, at=now)
+    short_notice_reason = (short_notice_reason or "").strip()
+    if short is not None and not short_notice_reason:
+        raise ValidationError(
+            f"It starts in {selectors.duration_words(short)}: less than the "
+            f"{settings.LFR_PUBLIC_NOTICE_LEAD_DAYS}-day advance public notice. Record why no "
+            "advance notice was given, or refuse it so command moves the start."
+        )
     wl = _snapshot_freeze(deployment=deployment, now=now)
     frm = _transition(
         deployment,
@@ -94,6 +108,7 @@ def deployment_authorise(
         authorised_at=now,
         decision_reason=reason,
         **({"threshold": threshold} if tightened else {}),
+        **({"no_notice_reason": short_notice_reason} if short is not None else {}),
     )
     audit_record(
         actor=by,
@@ -107,6 +122,17 @@ def deployment_authorise(
             "watchlist": _snapshot_summary(wl),
             **({"threshold": {"planned": planned, "authorised": threshold}} if tightened else {}),
             "operating_point": point,
+            **(
+                {
+                    "short_notice": {
+                        "lead_days": settings.LFR_PUBLIC_NOTICE_LEAD_DAYS,
+                        "notice_given": selectors.duration_words(short),
+                        "reason": short_notice_reason,
+                    }
+                }
+                if short is not None
+                else {}
+            ),
         },
     )
     notices.tell_decided(deployment, by=by, authorised=True)

@@ -556,7 +556,8 @@
     // Enter records the focused card's form: on the card itself, or on its outcome list,
     // where the browser would not submit by itself (it does so only from a text field).
     const card = event.target.closest && event.target.closest("[data-testid=alert]");
-    const f = card && card.querySelector("form[data-testid=decide]");
+    // The card's one open form: its verification (two-person) or its decision.
+    const f = card && card.querySelector("form[data-testid=verify], form[data-testid=decide]");
     if (!f || !(event.target === card || event.target.tagName === "SELECT")) return false;
     f.requestSubmit();
     return true;
