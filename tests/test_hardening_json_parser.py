@@ -1,0 +1,95 @@
+"""Issue 24.2: the API's JSON parser costs about what a plain parse costs, whatever the
+body: a string of escaped quotes took quadratic time in the old nesting check (40 KB:
+48.5 s with the whole server stopped); over-long strings are refused."""
+
+import io
+import json
+import time
+
+import pytest
+from django.test import Client
+from rest_framework.exceptions import ParseError
+
+from core.parsers import MAX_BODY_BYTES, MAX_DEPTH, MAX_STRING_CHARS, JSONParser
+from tests.helpers import sign_in
+
+SIZE = 40 * 1024
+
+
+def _best_of(fn, rounds: int = 5, loops: int = 5, *, enough: float = 0.0) -> float:
+    """The fastest of `rounds` timings of `loops` calls (the least disturbed by the
+    machine); stops early once one is under `enough`, or when a round took over 1 s."""
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        took = time.perf_counter() - started
+        best = min(best, took / loops)
+        if best < enough or took > 1.0:
+            break
+    return best
+
+
+def _parse(body: bytes):
+    try:
+        return JSONParser().parse(io.BytesIO(body), "application/json", {})
+    except ParseError:
+        return None
+
+
+def test_it_parses_a_body_of_escaped_quotes_in_about_a_plain_parse_time():
+    hostile = b'"' + b'\\"' * (SIZE // 2)  # an unterminated string of escaped quotes
+    plain = b'"' + b"a" * (SIZE - 2) + b'"'
+    plain_s = _best_of(lambda: json.loads(plain))
+    hostile_s = _best_of(lambda: _parse(hostile), enough=20 * plain_s)  # the old check: ~48 s
+    assert _parse(hostile) is None
+    assert hostile_s < 20 * plain_s, f"{hostile_s * 1e3:.2f} ms vs {plain_s * 1e3:.3f} ms plain"
+
+
+def test_it_still_refuses_deep_nesting_quickly():
+    body = b"[" * 100_000 + b"]" * 100_000
+    plain = b"[" + b"1," * 99_999 + b"1]"
+    assert _parse(body) is None
+    plain_s = _best_of(lambda: json.loads(plain))
+    assert _best_of(lambda: _parse(body), enough=20 * plain_s) < 20 * plain_s
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"reason": "%s"}' % ("x" * (MAX_STRING_CHARS + 1)),
+        '{"%s": 1}' % ("k" * (MAX_STRING_CHARS + 1)),
+        '[["%s"]]' % ("\\u00e9" * (MAX_STRING_CHARS + 1)),
+    ],
+)
+def test_it_refuses_an_over_long_string(body):
+    with pytest.raises(ParseError, match="longer than"):
+        JSONParser().parse(io.BytesIO(body.encode()), "application/json", {})
+
+
+def test_it_keeps_ordinary_bodies(users):
+    body = {"a": [1, 2, {"b": "c" * 1000}], "d": None, "e": "ü"}
+    assert JSONParser().parse(io.BytesIO(json.dumps(body).encode()), None, {}) == body
+
+
+def test_the_api_answers_the_escaped_quotes_body_with_400(users):
+    client = Client(raise_request_exception=False)
+    sign_in(client, users.command)
+    body = '"' + '\\"' * (SIZE // 2)
+    response = client.post("/api/v1/deployments/create/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "JSON parse error" in response.json()["detail"]
+
+
+def test_it_refuses_a_body_over_a_megabyte():
+    body = b"[" + b"[]," * (MAX_BODY_BYTES // 3) + b"[]]"
+    with pytest.raises(ParseError, match="larger than"):
+        JSONParser().parse(io.BytesIO(body), "application/json", {})
+
+
+def test_it_refuses_nesting_past_the_limit_but_not_at_it():
+    at_limit = "[" * MAX_DEPTH + "]" * MAX_DEPTH
+    assert _parse(at_limit.encode()) is not None
+    assert _parse(("[" + at_limit + "]").encode()) is None
+    assert _parse(('{"a": ' * (MAX_DEPTH + 1) + "1" + "}" * (MAX_DEPTH + 1)).encode()) is None
