@@ -410,6 +410,8 @@ LFR_REQUIRE_TWO_PERSON_VERIFICATION = env_bool("LFR_REQUIRE_TWO_PERSON_VERIFICAT
 LFR_CAMERA_BLIND_SECONDS = env_int("LFR_CAMERA_BLIND_SECONDS", 10, minimum=2)
 # The admin's camera test gives up after this long (open + one frame).
 LFR_CAMERA_TEST_SECONDS = env_int("LFR_CAMERA_TEST_SECONDS", 15, minimum=2)
+# ... and may run this many a minute (it reaches into the camera network: no scanner).
+LFR_CAMERA_TESTS_PER_MINUTE = env_int("LFR_CAMERA_TESTS_PER_MINUTE", 6, minimum=1)
 # Matches of one subject at one deployment less than this apart (frame time) are one
 # sighting: they update one alert instead of raising another.
 LFR_SIGHTING_WINDOW_SECONDS = env_int("LFR_SIGHTING_WINDOW_SECONDS", 60, minimum=1)

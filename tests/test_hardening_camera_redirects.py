@@ -163,8 +163,9 @@ def redirecting_camera(request, internal):
 
 
 def test_the_camera_test_follows_no_redirect_or_playlist(
-    login, users, internal, redirecting_camera
+    login, users, internal, redirecting_camera, settings
 ):
+    settings.LFR_CAMERA_TEST_SECONDS = 2
     body = login(users.admin).post(API, {"stream_url": redirecting_camera}).json()
     assert not body["ok"]
     assert internal.connections() == []

@@ -12,6 +12,8 @@ those stay allowed; what is refused, in every spelling, is:
 - IPv4 hidden in IPv6 (``::ffff:a.b.c.d``, NAT64 ``64:ff9b::/96``, 6to4) is judged as IPv4;
 - legacy spellings (``2852039166``, ``0xA9FEA9FE``, ``0251.0376.0251.0376``, ``127.1``),
   which the C resolver accepts but people do not read as addresses: refused outright;
+- the metadata addresses outside link-local (Alibaba, AWS over IPv6, Oracle, Azure);
+- a host not written in plain ASCII (``１２７.０.０.１``, ``169。254。169。254``);
 - a user-info part that is itself an address or host (``http://169.254.169.254@x.org/``
   reads as the metadata address to a person), or a raw backslash or second ``@``, where
   parsers disagree about the host.
@@ -47,6 +49,11 @@ CONNECT_TIMEOUT_S = 5.0
 # Names every resolver maps to loopback or to a cloud's metadata service.
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
 _METADATA_NAMES = {"metadata", "metadata.google.internal", "instance-data"}
+# Metadata services outside link-local: Alibaba, AWS over IPv6, Oracle, Azure's wire server.
+_METADATA_ADDRESSES = {
+    ipaddress.ip_address(a)
+    for a in ("100.100.100.200", "fd00:ec2::254", "192.0.0.192", "168.63.129.16")
+}
 # What the C resolver (inet_aton) would read as an IPv4 address: digits, hex, dots.
 _LEGACY_IPV4 = re.compile(r"(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+)){0,3}", re.I)
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -99,6 +106,8 @@ def _embedded_ipv4(address: _Address) -> _Address:
 def refusal(address: _Address, policy: Policy) -> str | None:
     """Why a camera may not use this address, or None when it may."""
     address = _embedded_ipv4(address)
+    if address in _METADATA_ADDRESSES:
+        return "a cloud metadata address"
     if address.is_loopback:
         return None if policy.allow_loopback else "a loopback address (this server itself)"
     if address.is_link_local:
@@ -145,6 +154,13 @@ def _host(url: str) -> tuple[str, int | None]:
     host = (parts.hostname or "").rstrip(".").lower()
     if not host:
         raise AddressRefused("the URL has no host")
+    if not host.isascii():
+        # Full-width digits and letters, ideographic full stops, zero-width characters:
+        # resolvers fold them to an address or name a person does not read there.
+        raise AddressRefused(
+            "the host is not written in plain ASCII (full-width or look-alike characters); "
+            "write addresses as a.b.c.d and international names in their xn-- form"
+        )
     try:
         port = parts.port
     except ValueError:
