@@ -7,6 +7,7 @@ megabyte, so anything beyond MAX_DEPTH, MAX_STRING_CHARS or MAX_BODY_BYTES is re
 a parse error (400). The limits are checked on the parsed value, in one pass over it: an
 earlier regular expression over the raw body took quadratic time on a string of escaped
 quotes (40 KB: 15-48 s with the interpreter lock held, the whole server stopped).
+Strings must be text: a lone UTF-16 surrogate is refused (`_check_text`).
 """
 
 import io
@@ -31,6 +32,8 @@ def _check_limits(value) -> None:
                 raise ParseError(
                     f"JSON parse error - a string longer than {MAX_STRING_CHARS} characters."
                 )
+            if not value.isascii():
+                _check_text(value)
             continue
         if isinstance(value, dict):
             pending.extend((key, depth) for key in value)
@@ -42,6 +45,17 @@ def _check_limits(value) -> None:
         if depth + 1 > MAX_DEPTH:
             raise ParseError(f"JSON parse error - nested deeper than {MAX_DEPTH} levels.")
         pending.extend((child, depth + 1) for child in children)
+
+
+def _check_text(value: str) -> None:
+    """JSON may escape half of a UTF-16 pair alone ("\\ud800"): not text. Echoed by an
+    error message it made the answer unencodable (500), so it is refused, unechoed."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ParseError(
+            "JSON parse error - a string holds a lone UTF-16 surrogate (\\ud800-\\udfff)."
+        ) from None
 
 
 class JSONParser(parsers.JSONParser):
