@@ -8,7 +8,10 @@ camera test and from a live stream worker alike."""
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from recognition.engine.sources import SourceError, open_source
@@ -190,3 +193,49 @@ def test_a_playlist_file_in_the_camera_folder_is_not_followed(internal, tmp_path
     with pytest.raises(SourceError):
         open_source("clip.mp4", file_root=tmp_path)
     assert internal.connections() == []
+
+
+def test_the_connection_goes_to_the_checked_address_under_the_cameras_name(monkeypatch):
+    """Pinned: FFmpeg never resolves the name (a second answer from DNS could differ); it
+    reaches the address the guard checked, and the camera still sees its own Host."""
+    frame = cv2.imencode(".jpg", np.full((48, 64, 3), 90, np.uint8))[1].tobytes()
+    hosts = []
+
+    def answer(handler):
+        hosts.append(handler.headers["Host"])
+        handler.send_response(200)
+        handler.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+        handler.end_headers()
+        try:
+            for _ in range(200):
+                handler.wfile.write(
+                    b"--frame\r\nContent-Type: image/jpeg\r\n"
+                    + f"Content-Length: {len(frame)}\r\n\r\n".encode()
+                    + frame
+                    + b"\r\n"
+                )
+        except OSError:
+            pass
+
+    server = _http_camera(answer)
+    port = server.server_address[1]
+    real = socket.getaddrinfo
+    looked_up = []
+
+    def only_here(host, *args, **kwargs):  # the name exists for the guard alone
+        if host == "cam-7.camera.example.org":
+            looked_up.append(host)
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", only_here)
+    try:
+        with open_source(
+            f"http://cam-7.camera.example.org:{port}/video.mjpg", file_root=Path("/nonexistent")
+        ) as source:
+            assert source.read() is not None
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert looked_up == ["cam-7.camera.example.org"]  # resolved once, by the guard
+    assert hosts and set(hosts) == {f"cam-7.camera.example.org:{port}"}
