@@ -11,6 +11,7 @@ import pytest
 from core.models import AuditEvent
 from deployments.models import Camera
 from deployments.services.camera_test import FAILED
+from tests.figures import check_doc, write_figure
 from tests.fixtures_recognition import HAMILTON_CLIP
 
 API = "/api/v1/deployments/cameras/test/"
@@ -64,6 +65,12 @@ def test_it_answers_one_message_at_one_time_for_every_failure(
         answers.append((body["ok"], body["error"], body["seconds"]))
         assert time.monotonic() - started >= 2  # a closed port answers no sooner
     assert set(answers) == {(False, FAILED, 2.0)}
+    line = (
+        f"camera test: {len(answers)} kinds of failure (closed port, another service, "
+        f"silence, not video): {len(set(answers))} answer, at the deadline"
+    )
+    write_figure("camera_test_answers", {"line": line})
+    check_doc(line)
     # The audit row keeps the cause for whoever investigates.
     causes = [e.details["cause"] for e in AuditEvent.objects.filter(action="camera.test")]
     assert any("unreachable" in cause for cause in causes)

@@ -10,6 +10,7 @@ from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
 
 from recognition.models import Adjudication
+from tests.figures import check_doc, write_figure
 from tests.fixtures_console import make_alert
 from tests.helpers import sign_in
 
@@ -58,7 +59,7 @@ def test_no_choice_field_answers_a_lone_surrogate_with_a_server_error(users, con
     }
     operations = _choice_operations()
     assert len(operations) >= 6  # the schema was read: create, update, decisions...
-    errors = []
+    errors, requests = [], 0
     for role in ROLES:
         client = Client(raise_request_exception=False)
         sign_in(client, getattr(users, role))
@@ -69,11 +70,18 @@ def test_no_choice_field_answers_a_lone_surrogate_with_a_server_error(users, con
             for field in fields:
                 body = json.dumps({field: SURROGATE, "reason": "fuzz", "note": "fuzz"})
                 response = getattr(client, method)(url, body, content_type="application/json")
+                requests += 1
                 if response.status_code >= 500:
                     errors.append(f"{role} {method.upper()} {url} {field}")
                 elif response.status_code == 400:
                     response.content.decode("utf-8")  # clean: encodable, no surrogate
     assert not errors, "500 for:\n" + "\n".join(errors)
+    line = (
+        f"lone surrogate: {len(operations)} JSON operations with choice fields x "
+        f"{len(ROLES)} roles, {requests} requests: server errors 0"
+    )
+    write_figure("lone_surrogate", {"line": line})
+    check_doc(line)
 
 
 @pytest.mark.parametrize("text", ["\ud800", "a\udfffb", "\udc00\ud800"])

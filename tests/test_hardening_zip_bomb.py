@@ -8,6 +8,7 @@ import zlib
 
 import pytest
 
+from tests.figures import check_doc, write_figure
 from tests.test_watchlists_bulk_import import FIELDS, TRAIN
 from watchlists.models import ImportJob, WatchlistEntry
 from watchlists.services import bulk
@@ -85,6 +86,13 @@ def test_a_zip_bomb_is_refused_in_bounded_memory_and_the_rest_imported(users, de
     subjects = set(WatchlistEntry.objects.values_list("subject__reference", flat=True))
     assert subjects == {"obama", "biden"}
     assert peak < 50 * 2**20, f"peak memory growth {peak / 2**20:.0f} MiB"
+    line = (
+        f"zip bomb: a {len(bomb) / 1e6:.2f} MB member inflating to 1 GiB refused, the archive's "
+        f"other {len(subjects)} subjects imported, memory growth under 50 MiB"
+        f" | measured: peak {peak / 2**20:.1f} MiB (declared size {declared} bytes)"
+    )
+    write_figure(f"zip_bomb_{declared}", {"line": line, "peak_bytes": peak})
+    check_doc(line)
 
 
 def test_a_member_compressed_implausibly_well_is_refused():
