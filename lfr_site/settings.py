@@ -333,11 +333,12 @@ _default_data = BASE_DIR.parent / "shared" / "data"
 LFR_DATA_DIR = Path(env_str("LFR_DATA_DIR", str(_default_data))).resolve()
 # File cameras (recorded footage, the demo clip) may only read inside this folder.
 LFR_CAMERA_FILE_ROOT = Path(env_str("LFR_CAMERA_FILE_ROOT", str(LFR_DATA_DIR))).resolve()
-# Which addresses network cameras may use (LFR_CAMERA_ALLOWED_NETWORKS,
-# LFR_CAMERA_ALLOW_LOOPBACK): the engine's netguard reads them at every check, in every
-# process; checked here once so a bad value stops start-up.
+# Which addresses network cameras may use: the engine's netguard is given them
+# (deployments.services.cameras.camera_policy); checked here so a bad value stops start-up.
+LFR_CAMERA_ALLOWED_NETWORKS = env_list("LFR_CAMERA_ALLOWED_NETWORKS", [])
+LFR_CAMERA_ALLOW_LOOPBACK = env_bool("LFR_CAMERA_ALLOW_LOOPBACK", False)
 try:
-    _netguard.policy_from_env()
+    _netguard.policy_from(allowed_networks=LFR_CAMERA_ALLOWED_NETWORKS)
 except ValueError as exc:
     raise ImproperlyConfigured(str(exc)) from None
 

@@ -107,9 +107,9 @@ def test_it_rate_limits_camera_tests(login, users, settings):
     ],
 )
 def test_it_refuses_other_metadata_addresses_and_look_alike_hosts_at_save(
-    login, users, dep_site, url, monkeypatch
+    login, users, dep_site, url, settings
 ):
-    monkeypatch.delenv("LFR_CAMERA_ALLOW_LOOPBACK", raising=False)
+    settings.LFR_CAMERA_ALLOW_LOOPBACK = False
     body = {"name": "cam-x", "stream_url": url, "site": dep_site.pk}
     response = login(users.admin).post(CAMERAS + "create/", body, content_type="application/json")
     assert response.status_code == 400, response.content

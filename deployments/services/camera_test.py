@@ -27,7 +27,7 @@ from django.utils import timezone
 from core import access
 from core.models import AuditEvent
 from core.services import audit_record
-from deployments.services.cameras import camera_validate_stream_url
+from deployments.services.cameras import camera_policy, camera_validate_stream_url
 from recognition.engine.sources import SourceError, open_source, redact
 
 FAILED = "No frame came from this camera: it is unreachable, refused, or did not answer with video."
@@ -40,7 +40,7 @@ class CameraTestThrottled(Exception):
 def _probe(url: str, file_root: Path, result: dict) -> None:
     started = time.monotonic()
     try:
-        with open_source(url, file_root=file_root) as source:
+        with open_source(url, file_root=file_root, policy=camera_policy()) as source:
             read = source.read()
             if read is None:
                 raise SourceError(f"{redact(url)} opened but delivered no frame")

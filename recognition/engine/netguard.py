@@ -26,14 +26,14 @@ elsewhere (DNS rebinding) is refused at connection. The probe then connects to t
 address that was checked. A failed connection gets one message, whatever the cause, so
 the stream's `last_error` does not tell a refused port from a filtered one.
 
-Plain Python (the engine imports no Django): the policy is read from the environment at
-each check, so every process (web, workers, tests' subprocesses) applies the same one.
+Plain Python (the engine imports no Django): the caller passes the `Policy`, built by
+`policy_from` from Django's settings (deployments.services.cameras.camera_policy); with
+none, the strictest one applies (no loopback, no narrowing).
 """
 
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 import socket
 import ssl
@@ -41,8 +41,7 @@ import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-ALLOWED_NETWORKS_ENV = "LFR_CAMERA_ALLOWED_NETWORKS"
-ALLOW_LOOPBACK_ENV = "LFR_CAMERA_ALLOW_LOOPBACK"
+ALLOWED_NETWORKS_SETTING = "LFR_CAMERA_ALLOWED_NETWORKS"
 DEFAULT_PORTS = {"http": 80, "https": 443, "rtsp": 554, "rtsps": 322}
 CONNECT_TIMEOUT_S = 5.0
 
@@ -72,23 +71,18 @@ class Policy:
     allow_loopback: bool = False
 
 
-def policy_from_env(environ=None) -> Policy:
-    """The policy the environment sets; ValueError naming the variable on a bad value."""
-    environ = os.environ if environ is None else environ
+def policy_from(*, allowed_networks=(), allow_loopback: bool = False) -> Policy:
+    """The policy of these settings; ValueError naming the setting on a bad network."""
     networks = []
-    for item in environ.get(ALLOWED_NETWORKS_ENV, "").split(","):
-        if item.strip():
-            try:
-                networks.append(ipaddress.ip_network(item.strip(), strict=False))
-            except ValueError:
-                raise ValueError(
-                    f"{ALLOWED_NETWORKS_ENV} must be comma-separated networks such as "
-                    f"10.0.0.0/8, got {item.strip()!r}"
-                ) from None
-    flag = environ.get(ALLOW_LOOPBACK_ENV, "").strip().lower()
-    if flag not in {"", "0", "false", "no", "off", "1", "true", "yes", "on"}:
-        raise ValueError(f"{ALLOW_LOOPBACK_ENV} must be true or false, got {flag!r}")
-    return Policy(allowed=tuple(networks), allow_loopback=flag in {"1", "true", "yes", "on"})
+    for item in allowed_networks:
+        try:
+            networks.append(ipaddress.ip_network(item.strip(), strict=False))
+        except ValueError:
+            raise ValueError(
+                f"{ALLOWED_NETWORKS_SETTING} must be comma-separated networks such as "
+                f"10.0.0.0/8, got {item.strip()!r}"
+            ) from None
+    return Policy(allowed=tuple(networks), allow_loopback=bool(allow_loopback))
 
 
 def _embedded_ipv4(address: _Address) -> _Address:
@@ -119,7 +113,7 @@ def refusal(address: _Address, policy: Policy) -> str | None:
     if address.is_reserved or address == ipaddress.IPv4Address("255.255.255.255"):
         return "a reserved address"
     if policy.allowed and not any(address in net for net in policy.allowed):
-        return f"outside the camera networks allowed here ({ALLOWED_NETWORKS_ENV})"
+        return f"outside the camera networks allowed here ({ALLOWED_NETWORKS_SETTING})"
     return None
 
 
@@ -187,7 +181,7 @@ def check_url(url: str, policy: Policy | None = None) -> None:
     Names are not resolved here (a camera's name may resolve only on the camera network):
     `connect_check` resolves them when a worker connects.
     """
-    policy = policy_from_env() if policy is None else policy
+    policy = Policy() if policy is None else policy
     host, _ = _host(url)
     if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
         if not policy.allow_loopback:
@@ -209,7 +203,7 @@ def connect_check(url: str, *, error: type[Exception] = AddressRefused, policy=N
     Raises `error` (the caller's exception type, e.g. the sources' SourceError) with a
     message that names no credentials and, for a failed connection, not the cause.
     """
-    policy = policy_from_env() if policy is None else policy
+    policy = Policy() if policy is None else policy
     scheme = urlsplit(url).scheme.lower()
     shown = _without_userinfo(url)
     try:

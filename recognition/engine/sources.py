@@ -286,7 +286,7 @@ def open_source(
     """Open a camera URL: ``file:`` or a plain path (inside file_root), http(s), rtsp(s).
 
     A network stream is opened through a `Relay` to the address `connect_check` resolved
-    and checked against `policy` (netguard's; None: from the environment).
+    and checked against `policy` (netguard's; None: the strictest).
     """
     path = check_source(url, file_root=file_root)
     if path is not None:
