@@ -242,3 +242,26 @@ def test_the_connection_goes_to_the_checked_address_under_the_cameras_name(monke
         server.server_close()
     assert looked_up == ["cam-7.camera.example.org"]  # resolved once, by the guard
     assert hosts and set(hosts) == {f"cam-7.camera.example.org:{port}"}
+
+
+def test_the_rtsp_watch_frames_messages_and_cuts_only_a_real_redirect():
+    """What the relay reads of an RTSP camera: bodies and interleaved media are skipped by
+    their lengths (a redirect-looking payload is data), fed in pieces of any size."""
+    from recognition.engine.netguard import _RtspWatch
+
+    sdp = b"v=0\r\nRTSP/1.0 302 Found\r\n"
+    media = b"RTSP/1.0 302 Found\r\n\r\n" * 3
+    stream = (
+        b"RTSP/1.0 200 OK\r\nCSeq: 2\r\nContent-Length: %d\r\n\r\n" % len(sdp)
+        + sdp
+        + b"RTSP/1.0 200 OK\r\nCSeq: 3\r\n\r\n"
+        + b"$\x00"
+        + len(media).to_bytes(2, "big")
+        + media
+    )
+    for size in (1, 7, 4096):
+        watch = _RtspWatch()
+        pieces = [stream[i : i + size] for i in range(0, len(stream), size)]
+        assert [watch.feed(piece) for piece in pieces] == [None] * len(pieces)
+        assert watch.feed(b"RTSP/1.0 302 Found\r\nLocation: rtsp://10.0.0.1/\r\n\r\n")
+        assert _RtspWatch().feed(b"REDIRECT rtsp://a/ RTSP/1.0\r\nCSeq: 9\r\n\r\n")
