@@ -101,3 +101,46 @@ def test_it_refuses_nesting_past_the_limit_but_not_at_it():
     assert _parse(at_limit.encode()) is not None
     assert _parse(("[" + at_limit + "]").encode()) is None
     assert _parse(('{"a": ' * (MAX_DEPTH + 1) + "1" + "}" * (MAX_DEPTH + 1)).encode()) is None
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_server_answers_others_while_hostile_bodies_arrive(live_server, users):
+    """A token holder posts the 40 KB body over and over; a login page meanwhile still
+    answers at once (the old check held the interpreter lock for 15-48 s a request)."""
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from core import access, tokens
+
+    _, key = tokens.api_token_create(by=users.admin, name="Hostile", role=access.COMMAND_STAFF)
+    body = ('"' + '\\"' * (SIZE // 2)).encode()
+    done, answers = threading.Event(), []
+
+    def hostile():
+        while not done.is_set():
+            request = urllib.request.Request(
+                f"{live_server.url}/api/v1/deployments/create/",
+                data=body,
+                headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
+            )
+            try:
+                urllib.request.urlopen(request, timeout=120)
+            except urllib.error.HTTPError as exc:
+                answers.append(exc.code)
+
+    attacker = threading.Thread(target=hostile, daemon=True)
+    attacker.start()
+    waits = []
+    try:
+        for _ in range(10):
+            started = time.perf_counter()
+            with urllib.request.urlopen(f"{live_server.url}/transparency/", timeout=120) as page:
+                assert page.status == 200
+            waits.append(time.perf_counter() - started)
+    finally:
+        done.set()
+        attacker.join(120)
+    assert answers and set(answers) == {400}
+    assert max(waits) < 5, waits  # the old check: every page waited out a 15 s parse
