@@ -274,9 +274,18 @@ def check_source(url: str, *, file_root: Path) -> Path | None:
     return path
 
 
-def _capture(target: str, *params):
+def _ffmpeg_options() -> None:
+    # Set before any capture opens (here at import): setenv racing another thread's
+    # getenv inside OpenCV is unsafe; re-set only if something changed it since.
     if os.environ.get("OPENCV_FFMPEG_CAPTURE_OPTIONS") != FFMPEG_OPTIONS:
         os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = FFMPEG_OPTIONS
+
+
+_ffmpeg_options()
+
+
+def _capture(target: str, *params):
+    _ffmpeg_options()
     return cv2.VideoCapture(target, cv2.CAP_FFMPEG, *params)
 
 
