@@ -249,6 +249,33 @@ class DeploymentSubmitApi(APIView):
         return Response(DeploymentOut(d).data)
 
 
+class OperatingPointOut(serializers.Serializer):
+    """What the plan's threshold means at its watchlist size (recognition.selectors)."""
+
+    class Meta:
+        ref_name = "OperatingPointOut"
+
+    watchlist_size = serializers.IntegerField()
+    threshold = serializers.FloatField(help_text="face distance: alerts at or below it")
+    fpir_bound = serializers.FloatField(
+        help_text="95 % upper bound on the share of passers-by raising a false alert"
+    )
+    tpir = serializers.FloatField(
+        allow_null=True, help_text="share of watchlisted people recognised, measured"
+    )
+    policy = serializers.FloatField(allow_null=True, help_text="LFR_MAX_FALSE_ALERT_RATE")
+    policy_threshold = serializers.FloatField(
+        allow_null=True, help_text="the loosest threshold the policy allows at this size"
+    )
+    supported = serializers.BooleanField(
+        allow_null=True, help_text="false: the policy cannot support this size (refused)"
+    )
+    within_policy = serializers.BooleanField(allow_null=True)
+    run_id = serializers.IntegerField(allow_null=True, help_text="the 1:N evaluation run used")
+    source = serializers.CharField()
+    words = serializers.CharField()
+
+
 class AuthorisationViewApi(APIView):
     answers = "What the authorising officer decides on: the plan, its case, the frozen watchlist."
 
@@ -261,6 +288,7 @@ class AuthorisationViewApi(APIView):
         watchlist_total = serializers.IntegerField()
         excluded_minors = serializers.IntegerField()
         activation_blockers = serializers.ListField(child=serializers.CharField())
+        operating_point = OperatingPointOut()
 
     @extend_schema(tags=TAG, responses=OutputSerializer)
     def get(self, request, pk):
@@ -282,6 +310,7 @@ class AuthorisationViewApi(APIView):
                     "watchlist_total": sum(counts.values()),
                     "excluded_minors": excluded,
                     "activation_blockers": services.activation_blockers(d, paperwork_only=True),
+                    "operating_point": selectors.deployment_operating_point(d),
                 }
             ).data
         )
@@ -303,6 +332,21 @@ class DeploymentAuthoriseApi(APIView):
             allow_null=True,
             default=None,
             help_text="Stricter (lower) than the planned threshold, never looser.",
+        )
+        policy_reason = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="Why a threshold looser than the false-alert policy allows at this "
+            "watchlist size (required only then).",
+        )
+        short_notice_reason = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            default="",
+            max_length=1000,
+            help_text="Why no advance notice was given: required when the start is closer "
+            "than LFR_PUBLIC_NOTICE_LEAD_DAYS and advance public notice is planned.",
         )
 
     @extend_schema(tags=TAG, request=InputSerializer, responses=DeploymentOut)
@@ -348,7 +392,7 @@ class DeploymentCancelApi(_DeploymentAction):
 
 
 class DeploymentStopApi(_DeploymentAction):
-    """Stop a live deployment early."""
+    """Stop a live deployment early (command staff, signed in: an API token gets 403)."""
 
     answers = "The deployment, now stopped early and completed, with the reason."
 

@@ -49,7 +49,6 @@ CSRF_FAILURE_VIEW = "core.errors.csrf_failure"
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -72,8 +71,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Above WhiteNoise, which answers static files itself: they get the policy too.
     "core.middleware.ContentSecurityPolicyMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -173,7 +173,7 @@ else:
 EMBEDDED_LAYER = CHANNEL_LAYERS["default"]["BACKEND"].endswith("InMemoryChannelLayer")
 
 # --- Audit chain ------------------------------------------------------------------------
-# The audit chain's HMAC key (README, "Tamper evidence"): from the environment, never in
+# The audit chain's HMAC key (docs/AUDIT.md): from the environment, never in
 # the database; the embedded default generates var/audit_key (0600) once.
 LFR_AUDIT_KEY = secret_key(
     "LFR_AUDIT_KEY", VAR_DIR, production=PRODUCTION, filename="audit_key", min_length=32
@@ -247,6 +247,9 @@ if PRODUCTION and not LFR_MFA_REQUIRED:
 OTP_TOTP_ISSUER = env_str("LFR_MFA_ISSUER", "lfr")
 OTP_TOTP_THROTTLE_FACTOR = 0
 OTP_STATIC_THROTTLE_FACTOR = 0
+# A code one step ahead is accepted (tolerance), but never moves the window: with sync on,
+# each such code added a step of drift, and the window walked forward (issue 24.6).
+OTP_TOTP_SYNC = False
 
 # --- Security (production) -------------------------------------------------------------
 if PRODUCTION:
@@ -342,16 +345,28 @@ try:
 except ValueError as exc:
     raise ImproperlyConfigured(str(exc)) from None
 
-# --- Domain rules; every number here is configurable (README, "Configuration") -------
+# --- Domain rules; every number here is configurable (docs/CONFIGURATION.md) -------
 # Match threshold is a dlib face distance (0..1, lower = closer). The operating point is
-# calibrated from measured false-match rates (see README, "Operating point"); a
+# calibrated from measured false-match rates (see docs/OPERATING_POINT.md); a
 # deployment may be stricter (lower) but never looser than LFR_THRESHOLD_MAX.
-LFR_THRESHOLD_DEFAULT = env_float("LFR_THRESHOLD_DEFAULT", 0.55)
+# 0.50: just under 0.507, where dlib matched 0 of 11,564 comparisons of distinct people
+# and still accepted 95 % of genuine pairs (0.55 falsely matched 0.14-0.40 %: a third of
+# passers-by would alert against 100 entries). LFR_THRESHOLD_MAX stays the library's 0.60:
+# it is also the watchlists' "same person" radius, and LFR_MAX_FALSE_ALERT_RATE, not the
+# maximum, bounds a threshold by the watchlist size.
+LFR_THRESHOLD_DEFAULT = env_float("LFR_THRESHOLD_DEFAULT", 0.50)
 LFR_THRESHOLD_MAX = env_float("LFR_THRESHOLD_MAX", 0.60)
 if not 0 < LFR_THRESHOLD_DEFAULT <= LFR_THRESHOLD_MAX <= 1:
     raise ImproperlyConfigured(
         "LFR_THRESHOLD_DEFAULT must be above 0 and no looser than LFR_THRESHOLD_MAX (<= 1)"
     )
+# The force's policy on false alerts: the largest share of passers-by that may raise one
+# (0.001 = 1 in 1,000). Each deployment's operating point is the loosest threshold whose
+# 95 % upper bound meets it at the authorised watchlist size (recognition.selectors.
+# operating_point); unset (the default), the bound is shown but nothing is refused.
+LFR_MAX_FALSE_ALERT_RATE = env_float("LFR_MAX_FALSE_ALERT_RATE", 0.0) or None
+if LFR_MAX_FALSE_ALERT_RATE is not None and not 0 < LFR_MAX_FALSE_ALERT_RATE < 1:
+    raise ImproperlyConfigured("LFR_MAX_FALSE_ALERT_RATE must lie between 0 and 1, e.g. 0.001")
 # Advance public notice: an authorised deployment appears on the transparency page this
 # many days before it starts (unless the authorising officer withheld notice, with a reason).
 LFR_PUBLIC_NOTICE_LEAD_DAYS = env_int("LFR_PUBLIC_NOTICE_LEAD_DAYS", 7, minimum=0)
@@ -417,7 +432,7 @@ LFR_CAMERA_TESTS_PER_MINUTE = env_int("LFR_CAMERA_TESTS_PER_MINUTE", 6, minimum=
 # sighting: they update one alert instead of raising another.
 LFR_SIGHTING_WINDOW_SECONDS = env_int("LFR_SIGHTING_WINDOW_SECONDS", 60, minimum=1)
 # Cameras one stream worker (a `celery worker -Q streams` process) reads at once; all of
-# its cameras share one core (one process, one dlib lock): see README "Stream capacity".
+# its cameras share one core (one process, one dlib lock): see docs/STREAMS.md.
 LFR_STREAM_CAMERAS_PER_WORKER = env_int("LFR_STREAM_CAMERAS_PER_WORKER", 4, minimum=1)
 # Stale after 15 s, claimed at another worker's next poll (1 s): a killed worker's camera
 # resumes about 16 s after its last heartbeat.

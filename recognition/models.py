@@ -142,11 +142,18 @@ class Verification(models.Model):
 
 
 class EvaluationRun(models.Model):
-    """One accuracy measurement of the engine on a labelled set of image pairs."""
+    """One accuracy measurement of the engine: labelled pairs (1:1) or searches (1:N)."""
+
+    class Kind(models.TextChoices):
+        PAIRS = "pairs", "Pairs (1:1)"
+        IDENTIFICATION = "identification", "Identification (1:N, open set)"
 
     created_at = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.PAIRS)
     dataset = models.TextField()  # what the pairs are and where they came from
-    pairs = models.PositiveIntegerField()
+    pairs = models.PositiveIntegerField()  # pairs, or searches (mated + non-mated) for 1:N
+    # 1:N only: identities, mated / non-mated searches, comparisons, intervals' method.
+    summary = models.JSONField(default=dict, blank=True)
     operating_threshold = models.FloatField()
     thresholds = models.JSONField(default=list)  # [{threshold, tpr, fpr, accuracy}]
     operating_point = models.JSONField(default=dict)
@@ -164,3 +171,24 @@ class EvaluationJob(UploadJob):
 
     class Meta(UploadJob.Meta):
         pass
+
+
+class AlertDeletion(models.Model):
+    """One deletion of alerts with their decisions, written by the database's own function.
+
+    On PostgreSQL only `recognition_alerts_delete()` (SECURITY DEFINER, owned by the owner)
+    deletes alerts, adjudications and verifications, and it writes this row as it does;
+    the app role may read it, never write or delete it (core/audit_db.py). So evidence
+    cannot leave the database without a receipt naming the database role that asked.
+    """
+
+    at = models.DateTimeField()
+    db_user = models.CharField(max_length=128)
+    reason = models.CharField(max_length=200)
+    alert_ids = models.JSONField(default=list)
+    alerts = models.PositiveIntegerField()
+    adjudications = models.PositiveIntegerField()
+    verifications = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-at"]

@@ -49,9 +49,38 @@ def runners(*names, capacity=4):
     ]
 
 
-def test_it_spreads_n_cameras_over_m_workers_and_serves_each_once(cameras, sessions):
+@pytest.fixture
+def late_runner(monkeypatch):
+    """Holds one runner's claims until the others are full: a worker that starts late, as on
+    a loaded machine (issue 21: the test relied on both runners claiming in step)."""
+
+    def make(late):
+        others_full = threading.Event()
+        claim = stream_runner.StreamRunner._claim_one
+
+        def claim_one(self):
+            if self.worker == late:
+                assert others_full.wait(30), "the other runner never filled up"
+            claimed = claim(self)
+            if self.worker != late and len(self._sessions) >= self.capacity:
+                others_full.set()
+            return claimed
+
+        monkeypatch.setattr(stream_runner.StreamRunner, "_claim_one", claim_one)
+
+    return make
+
+
+@pytest.mark.parametrize("late", [None, "w2"])
+def test_it_spreads_n_cameras_over_m_workers_and_serves_each_once(
+    cameras, sessions, late_runner, late
+):
+    # Capacity spreads the cameras, whatever the timing; full runners take nothing that
+    # another releases while it stops, so every camera was served exactly once.
+    if late:
+        late_runner(late)
     leases = cameras(4)
-    workers = runners("w1", "w2")
+    workers = runners("w1", "w2", capacity=2)
     try:
         until("every camera served", lambda: len({pk for pk, _ in sessions}) == 4)
     finally:
