@@ -6,7 +6,7 @@ from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -18,7 +18,7 @@ from core.services import audit_record
 from deployments import selectors, services
 from deployments.forms import clean_iso_week
 from deployments.models import Camera, Deployment, IndependentAuthorisation, Site, UseCase
-from deployments.services.camera_test import camera_url_test
+from deployments.services.camera_test import CameraTestThrottled, camera_url_test
 from recognition.engine.sources import redact
 from watchlists.models import Category
 
@@ -656,7 +656,10 @@ class CameraTestApi(APIView):
         url = data.validated_data["stream_url"] or (camera.stream_url if camera else "")
         if not url:
             raise ValidationError({"stream_url": ["Give a stream URL or a camera."]})
-        result = camera_url_test(by=request.user, stream_url=url, camera=camera)
+        try:
+            result = camera_url_test(by=request.user, stream_url=url, camera=camera)
+        except CameraTestThrottled as exc:
+            raise Throttled(wait=60, detail=str(exc)) from None
         return Response(self.OutputSerializer(result).data)
 
 

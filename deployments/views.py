@@ -30,7 +30,7 @@ from deployments.forms import (
     clean_iso_week,
 )
 from deployments.models import Camera, Deployment
-from deployments.services.camera_test import camera_url_test
+from deployments.services.camera_test import CameraTestThrottled, camera_url_test
 from recognition.engine.sources import redact
 
 
@@ -576,7 +576,10 @@ def camera_test(request):
     url = (request.POST.get("stream_url") or "").strip() or (camera.stream_url if camera else "")
     if not url:
         return JsonResponse({"ok": False, "error": "Give a stream URL to test."}, status=400)
-    return JsonResponse(camera_url_test(by=request.user, stream_url=url, camera=camera))
+    try:
+        return JsonResponse(camera_url_test(by=request.user, stream_url=url, camera=camera))
+    except CameraTestThrottled as exc:
+        return JsonResponse({"ok": False, "error": str(exc)}, status=429)
 
 
 # --- transparency (public, no login, nothing personal) ---------------------------------

@@ -336,11 +336,12 @@ _default_data = BASE_DIR.parent / "shared" / "data"
 LFR_DATA_DIR = Path(env_str("LFR_DATA_DIR", str(_default_data))).resolve()
 # File cameras (recorded footage, the demo clip) may only read inside this folder.
 LFR_CAMERA_FILE_ROOT = Path(env_str("LFR_CAMERA_FILE_ROOT", str(LFR_DATA_DIR))).resolve()
-# Which addresses network cameras may use (LFR_CAMERA_ALLOWED_NETWORKS,
-# LFR_CAMERA_ALLOW_LOOPBACK): the engine's netguard reads them at every check, in every
-# process; checked here once so a bad value stops start-up.
+# Which addresses network cameras may use: the engine's netguard is given them
+# (deployments.services.cameras.camera_policy); checked here so a bad value stops start-up.
+LFR_CAMERA_ALLOWED_NETWORKS = env_list("LFR_CAMERA_ALLOWED_NETWORKS", [])
+LFR_CAMERA_ALLOW_LOOPBACK = env_bool("LFR_CAMERA_ALLOW_LOOPBACK", False)
 try:
-    _netguard.policy_from_env()
+    _netguard.policy_from(allowed_networks=LFR_CAMERA_ALLOWED_NETWORKS)
 except ValueError as exc:
     raise ImproperlyConfigured(str(exc)) from None
 
@@ -425,6 +426,8 @@ LFR_REQUIRE_TWO_PERSON_VERIFICATION = env_bool("LFR_REQUIRE_TWO_PERSON_VERIFICAT
 LFR_CAMERA_BLIND_SECONDS = env_int("LFR_CAMERA_BLIND_SECONDS", 10, minimum=2)
 # The admin's camera test gives up after this long (open + one frame).
 LFR_CAMERA_TEST_SECONDS = env_int("LFR_CAMERA_TEST_SECONDS", 15, minimum=2)
+# ... and may run this many a minute (it reaches into the camera network: no scanner).
+LFR_CAMERA_TESTS_PER_MINUTE = env_int("LFR_CAMERA_TESTS_PER_MINUTE", 6, minimum=1)
 # Matches of one subject at one deployment less than this apart (frame time) are one
 # sighting: they update one alert instead of raising another.
 LFR_SIGHTING_WINDOW_SECONDS = env_int("LFR_SIGHTING_WINDOW_SECONDS", 60, minimum=1)

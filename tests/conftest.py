@@ -83,11 +83,13 @@ def _audit_checkpoints(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def _cameras_may_use_loopback(monkeypatch):
+def _cameras_may_use_loopback(monkeypatch, settings):
     # The suite's stream servers listen on 127.0.0.1; production refuses loopback cameras
-    # (recognition/engine/netguard.py). Set in the environment so the suite's subprocesses
-    # (workers, demo) inherit it; tests/test_hardening_ssrf.py switches it off.
+    # (recognition/engine/netguard.py). Set in the settings, and in the environment so the
+    # suite's subprocesses (workers, demo) inherit it; tests/test_hardening_ssrf.py
+    # switches it off.
     monkeypatch.setenv("LFR_CAMERA_ALLOW_LOOPBACK", "1")
+    settings.LFR_CAMERA_ALLOW_LOOPBACK = True
 
 
 @pytest.fixture(autouse=True)

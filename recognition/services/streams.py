@@ -333,6 +333,7 @@ class _Health:
 
 
 def _work(lease, holder, status, outcome, seconds, stopping) -> tuple[str, bool]:
+    from deployments.services.cameras import camera_policy
     from recognition.engine.sources import (
         WAITING,
         LatestFrameReader,
@@ -417,6 +418,7 @@ def _work(lease, holder, status, outcome, seconds, stopping) -> tuple[str, bool]
                         file_root=settings.LFR_CAMERA_FILE_ROOT,
                         start_frame=position,
                         loop=camera.loop,
+                        policy=camera_policy(),
                     )
                 except SourceError as exc:
                     if not back_off(str(exc)):
