@@ -39,6 +39,15 @@ class StreamLease(models.Model):
         ]
 
 
+class StreamWorker(models.Model):
+    """A stream worker's runner and how many cameras it serves; gone when it stops or dies."""
+
+    name = models.CharField(max_length=200, unique=True)  # holder_id: host/pid/token
+    serving = models.PositiveIntegerField(default=0)
+    capacity = models.PositiveIntegerField(default=0)
+    heartbeat_at = models.DateTimeField()
+
+
 class Alert(models.Model):
     """A possible match: a probe face within the deployment's threshold of a watchlist entry."""
 

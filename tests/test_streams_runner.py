@@ -27,15 +27,30 @@ def cameras(stream_deployment):
     return make
 
 
+class Served(list):
+    """(lease, worker) per session started; `twice` lists cameras served by two at once."""
+
+    def __init__(self):
+        super().__init__()
+        self.now, self.twice = set(), []
+
+
 @pytest.fixture
 def sessions(monkeypatch):
     """Sessions that only record who serves which camera, until their runner stops."""
-    served = []
+    served = Served()
+    lock = threading.Lock()
 
     def session(*, lease_id, holder, stopping, claimed):
-        served.append((lease_id, holder.split("/")[0]))
+        with lock:
+            if lease_id in served.now:
+                served.twice.append(lease_id)
+            served.now.add(lease_id)
+            served.append((lease_id, holder.split("/")[0]))
         while not stopping():
             time.sleep(0.02)
+        with lock:
+            served.now.discard(lease_id)
         streams.lease_release(lease_id=lease_id, holder=holder, status={}, handover=True)
 
     monkeypatch.setattr(stream_runner, "stream_slice_run", session)
@@ -88,6 +103,28 @@ def test_it_spreads_n_cameras_over_m_workers_and_serves_each_once(
             worker.stop()
     assert sorted(pk for pk, _ in sessions) == [lease.pk for lease in leases]  # none twice
     assert sorted(w for _, w in sessions) == ["w1", "w1", "w2", "w2"]  # spread
+
+
+def test_it_gives_a_returning_worker_its_share_of_the_cameras(cameras, sessions):
+    # Issue 27: the worker that stayed up kept all four cameras; the returning one idled.
+    leases = cameras(4)
+    [first] = runners("w1")
+    workers = [first]
+    try:
+        until("one worker serving every camera", lambda: len(first.serving) == 4)
+        [second] = runners("w2")
+        workers.append(second)
+        until(
+            "the cameras split over both workers",
+            lambda: len(first.serving) == 2 and len(second.serving) == 2,
+            seconds=30,
+        )
+    finally:
+        for worker in workers:
+            worker.stop()
+    assert sessions.twice == []
+    assert sorted({pk for pk, _ in sessions}) == [lease.pk for lease in leases]
+    assert sorted(w for _, w in sessions) == ["w1"] * 4 + ["w2"] * 2  # two handed over
 
 
 def test_it_leaves_cameras_beyond_its_capacity_to_the_alarm(cameras, sessions):
