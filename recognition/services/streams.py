@@ -46,6 +46,10 @@ HEARTBEAT_SECONDS = 2.0
 # terminated backend) database is tried again after each of these pauses.
 DB_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0)
 _DB_TROUBLE = (OperationalError, InterfaceError)
+# The longest pause between two attempts to reopen a camera. Every second a camera is up
+# and unread is footage never analysed (issue 27: a 30 s ceiling left a returning camera
+# unread for up to 26 s); one failed open every 4 s is cheap for a worker and a camera.
+RECONNECT_MAX_SECONDS = 4.0
 
 
 def holder_id(worker: str = "") -> str:
@@ -395,7 +399,8 @@ def _work(lease, holder, status, outcome, seconds, stopping) -> tuple[str, bool]
         nonlocal delays
         _error(status, error)
         delays = delays or backoff_delays()
-        return _sleep(next(delays), deadline, beat_when_due, stopping)
+        pause = min(next(delays), RECONNECT_MAX_SECONDS)
+        return _sleep(pause, deadline, beat_when_due, stopping)
 
     def count_reads() -> None:
         nonlocal read_before, position
