@@ -424,6 +424,10 @@ LFR_REQUIRE_TWO_PERSON_VERIFICATION = env_bool("LFR_REQUIRE_TWO_PERSON_VERIFICAT
 # A live camera that delivers no frame for this long is shown blind (cameras page, health,
 # console banner, API).
 LFR_CAMERA_BLIND_SECONDS = env_int("LFR_CAMERA_BLIND_SECONDS", 10, minimum=2)
+# A camera analysing less than this share of real time (of the frames the detector wants,
+# the share it analyses; the rest are dropped) is degraded: the officer's console says
+# which camera and what share, as do the cameras page, /health/ and the API.
+LFR_CAMERA_DEGRADED_SHARE = env_float("LFR_CAMERA_DEGRADED_SHARE", 0.8)
 # The admin's camera test gives up after this long (open + one frame).
 LFR_CAMERA_TEST_SECONDS = env_int("LFR_CAMERA_TEST_SECONDS", 15, minimum=2)
 # ... and may run this many a minute (it reaches into the camera network: no scanner).

@@ -31,6 +31,9 @@ class StreamLease(models.Model):
     latency_p95_ms = models.FloatField(null=True, blank=True)  # capture -> processed
     source_fps = models.FloatField(default=0)  # what the camera delivers nominally
     degraded = models.BooleanField(default=False)  # cannot be analysed at real time
+    # Of the frames the detector wanted over the last few heartbeats, the share analysed
+    # (1.0 = real time); None before any frame.
+    realtime_share = models.FloatField(null=True, blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

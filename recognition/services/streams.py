@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from deployments.models import Deployment
 from deployments.services import activation_window, window_blocker
+from recognition.health import below_real_time
 from recognition.models import Alert, StreamLease
 from recognition.services.alerts import alert_raise
 
@@ -314,9 +315,6 @@ class _Health:
     """Latency samples and drop shares over the last few heartbeats (what `degraded` judges)."""
 
     WINDOW_BEATS = 5
-    # More than this share of a window's frames dropped: the camera is not analysed at
-    # real time (each dropped frame is one the detector's cadence wanted and never saw).
-    DEGRADED_DROP_SHARE = 0.2
 
     def __init__(self):
         self.latencies_ms: deque[float] = deque(maxlen=300)
@@ -330,9 +328,12 @@ class _Health:
         if self.latencies_ms:
             ordered = sorted(self.latencies_ms)
             p95 = round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 1)
+        # Each dropped frame is one the detector's cadence wanted and never saw.
+        share = round(1 - dropped / frames, 3) if frames else None
         return {
             "latency_p95_ms": p95,
-            "degraded": bool(frames) and dropped > self.DEGRADED_DROP_SHARE * frames,
+            "realtime_share": share,
+            "degraded": below_real_time(share),
         }
 
 
