@@ -428,6 +428,10 @@ LFR_CAMERA_BLIND_SECONDS = env_int("LFR_CAMERA_BLIND_SECONDS", 10, minimum=2)
 # the share it analyses; the rest are dropped) is degraded: the officer's console says
 # which camera and what share, as do the cameras page, /health/ and the API.
 LFR_CAMERA_DEGRADED_SHARE = env_float("LFR_CAMERA_DEGRADED_SHARE", 0.8)
+# The bearer token a Prometheus scraper sends for /metrics; unset, /metrics is not served.
+LFR_METRICS_TOKEN = env_str("LFR_METRICS_TOKEN", "")
+if LFR_METRICS_TOKEN and len(LFR_METRICS_TOKEN) < 24:
+    raise ImproperlyConfigured("LFR_METRICS_TOKEN must be at least 24 characters")
 # The admin's camera test gives up after this long (open + one frame).
 LFR_CAMERA_TEST_SECONDS = env_int("LFR_CAMERA_TEST_SECONDS", 15, minimum=2)
 # ... and may run this many a minute (it reaches into the camera network: no scanner).

@@ -64,9 +64,10 @@ def claimable_lease_ids(*, exclude=(), limit: int = 10) -> list[int]:
     )
 
 
-def _live_workers():
+def live_stream_workers() -> list[StreamWorker]:
+    """The runners that beat within the stale period, by name."""
     cutoff = timezone.now() - timedelta(seconds=settings.LFR_STREAM_LEASE_STALE_SECONDS)
-    return StreamWorker.objects.filter(heartbeat_at__gte=cutoff)
+    return list(StreamWorker.objects.filter(heartbeat_at__gte=cutoff).order_by("name"))
 
 
 def stream_worker_beat(*, name: str, serving: int, capacity: int) -> list[StreamWorker]:
@@ -77,7 +78,7 @@ def stream_worker_beat(*, name: str, serving: int, capacity: int) -> list[Stream
     )
     cutoff = now - timedelta(seconds=settings.LFR_STREAM_LEASE_STALE_SECONDS)
     StreamWorker.objects.filter(heartbeat_at__lt=cutoff).delete()  # died (SIGKILL)
-    return list(_live_workers())
+    return live_stream_workers()
 
 
 def stream_worker_leave(*, name: str) -> None:
