@@ -646,3 +646,41 @@ def login_refused_locked(*, username: str, address: str = "", by_address: bool =
         outcome=AuditEvent.OUTCOME_DENIED,
         details={"refused": refused, "locked": "address" if by_address else "account"},
     )
+
+
+class AdminRefused(Exception):
+    """The first administrator cannot be created: the message says why."""
+
+
+@transaction.atomic
+def admin_create_first(*, username: str, email: str, password: str, via: str):
+    """The installation's first administrator, for `manage.py create_admin`.
+
+    Refused once any administrator exists (further users are added by an administrator,
+    signed in, so the act has an actor) and for a password Django's validators refuse.
+    Recorded on the audit chain without an actor: nobody is signed in yet.
+    """
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    from core import access
+
+    User = get_user_model()
+    if User.objects.filter(groups__name=access.ADMIN).exists():
+        raise AdminRefused("this installation already has an administrator: sign in as them")
+    if not username.strip():
+        raise AdminRefused("a username is required")
+    if User.objects.filter(username__iexact=username).exists():
+        raise AdminRefused(f"a user {username!r} already exists")
+    user = User(username=username, email=email, is_staff=True)
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        raise AdminRefused(" ".join(exc.messages)) from exc
+    user.set_password(password)
+    user.save()
+    user.groups.add(Group.objects.get(name=access.ADMIN))
+    audit_record(action="user.admin_created", obj=user, details={"via": via, "email": email})
+    return user
