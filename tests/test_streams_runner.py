@@ -5,6 +5,7 @@ import time
 
 import numpy as np
 import pytest
+from django.utils import timezone
 
 from recognition.engine import sources
 from recognition.models import StreamLease
@@ -47,11 +48,18 @@ def sessions(monkeypatch):
                 served.twice.append(lease_id)
             served.now.add(lease_id)
             served.append((lease_id, holder.split("/")[0]))
+        beats = 0
         while not stopping():
             time.sleep(0.02)
+            beats += 1
+            if beats % 25 == 0:  # heartbeats as a session does: never stale while held
+                StreamLease.objects.filter(pk=lease_id, holder=holder).update(
+                    heartbeat_at=timezone.now()
+                )
         with lock:
             served.now.discard(lease_id)
         streams.lease_release(lease_id=lease_id, holder=holder, status={}, handover=True)
+        return streams.SliceOutcome(claimed=True, successor=True, reason="test session over")
 
     monkeypatch.setattr(stream_runner, "stream_slice_run", session)
     return served
@@ -172,3 +180,27 @@ def test_it_hands_its_cameras_over_at_once_when_it_stops(cameras, monkeypatch):
         )
     finally:
         second.stop()
+
+
+def test_it_hands_a_live_camera_over_to_a_returning_worker(cameras, monkeypatch):
+    # The real session: the hand-over frees the lease at once (no stale wait) and the
+    # camera is read on by the returning worker.
+    monkeypatch.setattr(sources, "open_source", lambda url, **kwargs: EndlessCamera())
+    leases = cameras(2)
+    [first] = runners("w1")
+    workers = [first]
+    try:
+        until("one worker reading both", lambda: len(first.serving) == 2)
+        [second] = runners("w2")
+        workers.append(second)
+        moved = until(
+            "a camera read by the returning worker",
+            lambda: StreamLease.objects.filter(
+                pk__in=[x.pk for x in leases], holder__startswith="w2/", frames_in__gt=0
+            ).first(),
+        )
+        assert moved.slice_no == 2  # claimed afresh, not shared
+        until("the first worker keeping the other", lambda: len(first.serving) == 1)
+    finally:
+        for worker in workers:
+            worker.stop()
