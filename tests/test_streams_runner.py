@@ -1,5 +1,6 @@
 """Stream workers' runners: every camera gets a worker, none twice; stopping hands over."""
 
+import contextlib
 import threading
 import time
 
@@ -113,23 +114,29 @@ def test_it_spreads_n_cameras_over_m_workers_and_serves_each_once(
     assert sorted(w for _, w in sessions) == ["w1", "w1", "w2", "w2"]  # spread
 
 
-def test_it_gives_a_returning_worker_its_share_of_the_cameras(cameras, sessions):
-    # Issue 27: the worker that stayed up kept all four cameras; the returning one idled.
-    leases = cameras(4)
+@contextlib.contextmanager
+def returning_worker(*, cameras):
+    """w1 serving every camera, then w2 starting (as after a restart); both stopped after."""
     [first] = runners("w1")
     workers = [first]
     try:
-        until("one worker serving every camera", lambda: len(first.serving) == 4)
-        [second] = runners("w2")
-        workers.append(second)
+        until("one worker serving every camera", lambda: len(first.serving) == cameras)
+        workers += runners("w2")
+        yield workers
+    finally:
+        for worker in workers:
+            worker.stop()
+
+
+def test_it_gives_a_returning_worker_its_share_of_the_cameras(cameras, sessions):
+    # Issue 27: the worker that stayed up kept all four cameras; the returning one idled.
+    leases = cameras(4)
+    with returning_worker(cameras=4) as (first, second):
         until(
             "the cameras split over both workers",
             lambda: len(first.serving) == 2 and len(second.serving) == 2,
             seconds=30,
         )
-    finally:
-        for worker in workers:
-            worker.stop()
     assert sessions.twice == []
     assert sorted({pk for pk, _ in sessions}) == [lease.pk for lease in leases]
     assert sorted(w for _, w in sessions) == ["w1"] * 4 + ["w2"] * 2  # two handed over
@@ -187,12 +194,7 @@ def test_it_hands_a_live_camera_over_to_a_returning_worker(cameras, monkeypatch)
     # camera is read on by the returning worker.
     monkeypatch.setattr(sources, "open_source", lambda url, **kwargs: EndlessCamera())
     leases = cameras(2)
-    [first] = runners("w1")
-    workers = [first]
-    try:
-        until("one worker reading both", lambda: len(first.serving) == 2)
-        [second] = runners("w2")
-        workers.append(second)
+    with returning_worker(cameras=2) as (first, second):
         moved = until(
             "a camera read by the returning worker",
             lambda: StreamLease.objects.filter(
@@ -201,6 +203,3 @@ def test_it_hands_a_live_camera_over_to_a_returning_worker(cameras, monkeypatch)
         )
         assert moved.slice_no == 2  # claimed afresh, not shared
         until("the first worker keeping the other", lambda: len(first.serving) == 1)
-    finally:
-        for worker in workers:
-            worker.stop()
