@@ -49,8 +49,10 @@ DB_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0)
 _DB_TROUBLE = (OperationalError, InterfaceError)
 # The longest pause between two attempts to reopen a camera. Every second a camera is up
 # and unread is footage never analysed (issue 27: a 30 s ceiling left a returning camera
-# unread for up to 26 s); one failed open every 4 s is cheap for a worker and a camera.
-RECONNECT_MAX_SECONDS = 4.0
+# unread for up to 26 s). Opening an RTSP camera and reading its first frame takes up to
+# ~2 s more, so 2.5 s keeps a returning camera read within 5 s; a failed open every 2.5 s
+# is cheap for a worker and a camera.
+RECONNECT_MAX_SECONDS = 2.5
 
 
 def holder_id(worker: str = "") -> str:
