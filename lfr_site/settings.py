@@ -260,6 +260,9 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+# A load balancer probes each web process directly over plain HTTP: its probes are not
+# redirected to HTTPS (they say nothing; core/probes.py).
+SECURE_REDIRECT_EXEMPT = [r"^health/(live|ready)/$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

@@ -104,3 +104,12 @@ def test_it_escapes_label_values(metrics):
     camera.save()
     serve(deployment, now=timezone.now())
     assert 'camera="Gate \\"A\\"\\\\B"' in metrics().content.decode()
+
+
+def test_its_probes_answer_plain_http_where_everything_else_is_redirected(settings):
+    # A load balancer probes each web process directly, without TLS.
+    settings.SECURE_SSL_REDIRECT = True
+    client = Client()
+    assert client.get("/health/live/").status_code == 200
+    assert client.get("/health/ready/").status_code == 200
+    assert client.get("/health/").status_code == 301
