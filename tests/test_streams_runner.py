@@ -203,3 +203,20 @@ def test_it_hands_a_live_camera_over_to_a_returning_worker(cameras, monkeypatch)
         )
         assert moved.slice_no == 2  # claimed afresh, not shared
         until("the first worker keeping the other", lambda: len(first.serving) == 1)
+
+
+def test_its_share_leaves_out_cameras_waiting_to_be_retried(cameras):
+    # A session that ended on an error leaves its lease unclaimable for the stale period:
+    # counting it would leave a worker with nothing while another holds two.
+    leases = cameras(4)
+    for lease in leases[:2]:
+        streams.lease_claim(lease_id=lease.pk, holder="w1/1/a")
+    for lease in leases[2:]:
+        streams.lease_claim(lease_id=lease.pk, holder="w1/1/b")
+        streams.lease_release(lease_id=lease.pk, holder="w1/1/b", status={})  # failed
+    workers = [
+        stream_runner.stream_worker_beat(name=name, serving=serving, capacity=4)
+        for name, serving in [("w2/2/a", 0), ("w1/1/a", 2)]
+    ][-1]
+    judged = stream_runner.share_judge(name="w1/1/a", serving=2, workers=workers)
+    assert (judged.share, judged.surplus) == (1, 1)

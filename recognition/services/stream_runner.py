@@ -30,6 +30,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, connection
+from django.db.models import Q
 from django.utils import timezone
 
 from deployments.models import Deployment
@@ -96,9 +97,13 @@ class Share:
 
 
 def share_judge(*, name: str, serving: int, workers: list[StreamWorker]) -> Share:
-    cameras = StreamLease.objects.filter(
-        stopped=False, deployment__state=Deployment.State.LIVE
-    ).count()
+    # Cameras held or claimable now; not those whose session ended on an error and that
+    # wait out the stale period before a retry (nobody can take them meanwhile).
+    cameras = (
+        StreamLease.objects.filter(stopped=False, deployment__state=Deployment.State.LIVE)
+        .filter(Q(holder__gt="") | _claimable())
+        .count()
+    )
     share = math.ceil(cameras / max(len(workers), 1))
     room = sum(max(0, min(share, w.capacity) - w.serving) for w in workers if w.name != name)
     return Share(
