@@ -85,6 +85,10 @@ def test_honcho_starts_every_process_and_stops_them_together(redis_server, tmp_p
         assert honcho.poll() is None, log.read_text()  # honcho stops all if one exits
         started = set(re.findall(r"(\w+)\.1 started", log.read_text()))
         assert started == {"web", "streams", "default", "beat"}, log.read_text()
+        # Our INFO lines reach the worker's log at the default LOG_LEVEL (issue 27: a
+        # stream session's log lines were invisible).
+        until("the stream runner's log line", lambda: re.search(r"streams\.1 .*stream runner",
+              log.read_text()), seconds=60, on_timeout=log.read_text)  # fmt: skip
     finally:
         honcho.send_signal(signal.SIGTERM)  # as systemd or Ctrl-C would: honcho alone
         try:

@@ -150,6 +150,7 @@ class StreamRunner:
         return [pk for pk, thread in self._sessions.items() if thread.is_alive()]
 
     def _loop(self) -> None:
+        logger.info("stream runner %s: up to %d cameras", self.name, self.capacity)
         next_claim = 0.0
         try:
             while not self._stop.wait(self.poll):
