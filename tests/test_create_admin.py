@@ -21,7 +21,7 @@ def create(monkeypatch, username="alice", password=STRONG):
 def test_it_creates_the_first_administrator_and_audits_it(monkeypatch):
     create(monkeypatch)
     user = get_user_model().objects.get(username="alice")
-    assert user.check_password(STRONG) and user.is_staff and not user.is_superuser
+    assert user.check_password(STRONG) and not user.is_superuser
     assert list(user.groups.values_list("name", flat=True)) == [access.ADMIN]
     event = AuditEvent.objects.get(action="user.admin_created")
     assert event.object_id == str(user.pk) and event.details["via"] == "manage.py create_admin"

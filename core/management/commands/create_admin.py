@@ -3,7 +3,7 @@ import os
 
 from django.core.management import BaseCommand, CommandError
 
-from core.services import AdminRefused, admin_create_first
+from core.users import AdminRefused, user_create_first_admin
 
 
 class Command(BaseCommand):
@@ -24,7 +24,7 @@ class Command(BaseCommand):
             if password != getpass.getpass("Password (again): "):
                 raise CommandError("the two passwords differ")
         try:
-            user = admin_create_first(
+            user = user_create_first_admin(
                 username=username, email=email, password=password, via="manage.py create_admin"
             )
         except AdminRefused as exc:

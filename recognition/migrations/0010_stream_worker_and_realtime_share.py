@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('recognition', '0007_evaluation_job'),
+        ('recognition', '0009_alert_deletion'),
     ]
 
     operations = [
