@@ -161,6 +161,13 @@ class EntryListCreateApi(APIView):
             help_text="A blue-list test subject (staff volunteer): frozen only into deployments "
             "that opt in; its alerts are tests, never acted on.",
         )
+        other_person_reason = serializers.CharField(
+            required=False,
+            default="",
+            allow_blank=True,
+            help_text="Required when a photo lies farther than the same-person bound from the "
+            "subject's other photos: why it is the same person.",
+        )
         taken_on = serializers.DateField(
             help_text="When the photo was taken (for several, the oldest): the most recent "
             "suitable image; older than LFR_IMAGE_MAX_AGE_DAYS is flagged for review."

@@ -16,6 +16,7 @@ from core import access
 from core.notices import notify
 from core.services import audit_record
 from recognition.engine.intake import IntakeError, IntakeResult, inspect_image
+from recognition.engine.subjects import photos_apart
 from watchlists import selectors
 from watchlists.models import Category, ReferenceImage, Subject, WatchlistEntry
 
@@ -129,6 +130,43 @@ def duplicate_of(
     return False
 
 
+@dataclass(frozen=True)
+class NewPhotoApart:
+    """A photo being added that lies apart from the subject's other photos."""
+
+    index: int  # among the photos being added
+    other: str  # what it was compared with, for a person: "photo 1", "held image #12"
+    other_index: int | None  # the other photo's index when it is being added too
+    distance: float
+
+    def describe(self) -> str:
+        return (
+            f"different people? photo {self.index + 1} is {self.distance:.2f} from "
+            f"{self.other}; photos of one person lie within "
+            f"{selectors.SAME_PERSON_DISTANCE}"
+        )
+
+
+def new_photos_apart(*, subject: Subject | None, images: list[IntakeResult]) -> list:
+    """The photos in `images` that stand apart from the subject's other photos (held,
+    pending or approved, and each other): one person per subject."""
+    held = selectors.subject_person_photos(subject.pk) if subject is not None else []
+    encodings = [np.frombuffer(enc, dtype=np.float32) for _, _, enc in held]
+    encodings += [np.asarray(r.encoding, dtype=np.float32) for r in images]
+    out = []
+    for a in photos_apart(encodings, selectors.SAME_PERSON_DISTANCE):
+        if a.index < len(held):
+            continue
+        other_index = a.nearest - len(held) if a.nearest >= len(held) else None
+        other = (
+            f"photo {other_index + 1}"
+            if other_index is not None
+            else f"held image #{held[a.nearest][0]} (entry {held[a.nearest][1]})"
+        )
+        out.append(NewPhotoApart(a.index - len(held), other, other_index, a.distance))
+    return out
+
+
 @dataclass
 class SubjectInput:
     """Who an entry is about: a new subject is created from these, an existing one reused."""
@@ -190,8 +228,13 @@ def entry_submit(
     review_due: date | None = None,
     taken_on: date | None = None,
     is_test_subject: bool = False,
+    other_person_reason: str = "",
 ) -> WatchlistEntry:
     """Create a pending entry with already-inspected images; refuse duplicates of the subject.
+
+    A photo farther than the same-person bound from the subject's other photos is
+    refused unless `other_person_reason` says why it is the same person; the reason is
+    kept on the entry and shown to the manager beside both photos.
 
     Images are inspected by the caller first (slow, outside the transaction); everything
     here is one transaction, so a refusal leaves nothing half-saved. `taken_on` is when
@@ -213,6 +256,7 @@ def entry_submit(
             review_due=review_due,
             taken_on=taken_on,
             is_test_subject=is_test_subject,
+            other_person_reason=(other_person_reason or "").strip(),
         )
 
 
@@ -243,6 +287,7 @@ def entry_submit_upload(*, by, upload, fields: dict) -> WatchlistEntry:
         review_due=fields.get("review_due"),
         taken_on=fields.get("taken_on"),
         is_test_subject=bool(fields.get("is_test_subject")),
+        other_person_reason=fields.get("other_person_reason") or "",
     )
 
 
@@ -259,6 +304,7 @@ def _entry_create(
     review_due: date | None,
     taken_on: date | None = None,
     is_test_subject: bool = False,
+    other_person_reason: str = "",
 ) -> WatchlistEntry:
     if category not in Category.values:
         raise ValidationError(
@@ -296,6 +342,15 @@ def _entry_create(
                 "duplicate", f"This face is already held for subject {subj.reference}."
             )
         known.append((None, encoding_bytes(result), result.pixel_sha256))
+    apart = new_photos_apart(subject=subj, images=images)
+    if apart and not other_person_reason:
+        raise ValidationError(
+            {
+                "other_person_reason": "; ".join(a.describe() for a in apart)
+                + ". It may show someone else: leave it out, or say why it is the same person."
+            },
+            code="other_person",
+        )
     entry = WatchlistEntry.objects.create(
         subject=subj,
         category=category,
@@ -303,6 +358,7 @@ def _entry_create(
         case_reference=case_reference,
         provenance=provenance,
         is_test_subject=is_test_subject,
+        other_person_reason=other_person_reason if apart else "",
         submitted_by=by,
         expires_at=expires_at,
         review_due=review_due,
@@ -333,6 +389,14 @@ def _entry_create(
             **({"test_subject": True} if is_test_subject else {}),
             "under_18": subj.is_under_18,
             "near_matches": [m.as_dict() for m in near],
+            **(
+                {
+                    "photos_apart": [a.describe() for a in apart],
+                    "other_person_reason": other_person_reason,
+                }
+                if apart
+                else {}
+            ),
         },
     )
     return entry
