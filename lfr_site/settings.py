@@ -419,6 +419,10 @@ LFR_STREAM_CAMERAS_PER_WORKER = env_int("LFR_STREAM_CAMERAS_PER_WORKER", 4, mini
 # Stale after 15 s, claimed at another worker's next poll (1 s): a killed worker's camera
 # resumes about 16 s after its last heartbeat.
 LFR_STREAM_LEASE_STALE_SECONDS = env_int("LFR_STREAM_LEASE_STALE_SECONDS", 15, minimum=5)
+# Face detector of the live pipeline: "yunet" (YuNet, faces from ~24 px in 1080p at
+# confidence >= 0.8) or "hog" (dlib's, faces from ~70 px in 1080p; the fallback). See
+# recognition/engine/pipeline.py and `make bench` for the measurements.
+LFR_DETECTOR = env_choice("LFR_DETECTOR", "yunet", {"yunet", "hog"})
 LFR_EQUALITY_GROUPS = env_list(
     "LFR_EQUALITY_GROUPS", ["Asian", "Black", "Mixed", "White", "Other", "Not recorded"]
 )

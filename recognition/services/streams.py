@@ -303,7 +303,8 @@ def _pipeline_for(deployment):
     watchlist = Watchlist.from_bytes(
         bytes(snapshot.encodings), list(range(len(snapshot.entry_ids)))
     )
-    return Pipeline(watchlist, deployment.threshold, PipelineConfig())
+    config = PipelineConfig(model=settings.LFR_DETECTOR)
+    return Pipeline(watchlist, deployment.threshold, config)
 
 
 class _Health:
