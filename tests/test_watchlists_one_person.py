@@ -5,6 +5,7 @@ import shutil
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
@@ -125,3 +126,32 @@ def test_it_freezes_a_subject_without_the_photo_that_stands_apart(users):
     )
     frozen = {row.entry_id: len(row.encodings) for row in rows}
     assert frozen == {one.pk: 1, two.pk: 1, odd.pk: 0}  # Carell's face cannot alert as s-1
+
+
+def test_it_refuses_two_people_over_the_api_until_a_reason_is_given(users, login):
+    client = login(users.contributor)
+    fields = {
+        "subject_reference": "S-7",
+        "display_name": "Seven",
+        "category": "wanted",
+        "legal_basis": "Warrant",
+        "case_reference": "OP-7",
+        "provenance": "Custody",
+        "taken_on": "2026-06-01",
+    }
+
+    def post(**extra):
+        photos = [
+            SimpleUploadedFile(n, (EXAMPLES / n).read_bytes(), content_type="image/jpeg")
+            for n in ("adams.jpg", "carell.jpg")
+        ]
+        body = {**fields, **extra, "image": photos[0], "more_images": [photos[1]]}
+        return client.post("/api/v1/watchlist/entries/", body)
+
+    refused = post()
+    assert refused.status_code == 400
+    assert list(refused.json()["fields"]) == ["other_person_reason"]
+    assert not WatchlistEntry.objects.exists()
+    accepted = post(other_person_reason="Alias photographs from two custody records")
+    assert accepted.status_code == 201, accepted.content
+    assert WatchlistEntry.objects.get().other_person_reason.startswith("Alias")

@@ -94,6 +94,45 @@ def detect_yunet(frame_bgr: np.ndarray, min_confidence: float) -> list[tuple[Box
     return found
 
 
+REFINE_FACE_PX = 100
+
+
+def refine_box(frame_bgr: np.ndarray, box: Box) -> Box | None:
+    """HOG's box for a face another detector found, or None when HOG cannot see it.
+
+    dlib's landmark model (hence its encoding) was trained on HOG's boxes: measured on
+    the Hamilton clip, Miranda encoded from YuNet's (remapped) box sat 0.575 from his
+    photo, 0.476-0.543 from HOG's. So before encoding, HOG looks again at just the face,
+    scaled to ~100 px wide (its window is 80 px): a few milliseconds a face. HOG finds
+    near-frontal faces only, so None also says "turned away: wait for a better view"
+    (YuNet also finds profiles and the sides of heads, which encode far from anyone).
+    """
+    top, right, bottom, left = box
+    height, width = frame_bgr.shape[:2]
+    size = max(right - left, bottom - top, 1)
+    pad = size // 2
+    y0, y1 = max(top - pad, 0), min(bottom + pad, height)
+    x0, x1 = max(left - pad, 0), min(right + pad, width)
+    factor = REFINE_FACE_PX / size
+    gray = cv2.cvtColor(frame_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
+    gray = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_LINEAR)
+    found = detect(gray, 0)
+    if not found:
+        return None
+    scaled = [
+        (
+            y0 + round(t / factor),
+            x0 + round(r / factor),
+            y0 + round(b / factor),
+            x0 + round(lf / factor),
+        )
+        for (t, r, b, lf), _, _ in found
+    ]
+    cx, cy = (left + right) / 2, (top + bottom) / 2
+    best = min(scaled, key=lambda b: abs((b[1] + b[3]) / 2 - cx) + abs((b[0] + b[2]) / 2 - cy))
+    return (max(best[0], 0), min(best[1], width), min(best[2], height), max(best[3], 0))
+
+
 def encode(frame_bgr: np.ndarray, boxes: list[Box]) -> np.ndarray:
     """128-d encodings for boxes of a full-resolution BGR frame, as (len(boxes), 128) float32.
 

@@ -70,6 +70,14 @@ class PipelineConfig:
     min_iou: float = 0.3
     max_centre_shift: float = 0.75
     max_missed_passes: int = 6
+    # Evidence over a track: a label alerts once this many encodings of the track (looks)
+    # matched it within the threshold. A track with a look pending is re-encoded on the
+    # next passes, whatever its view quality, up to max_encodes_per_track; a track lost
+    # before its second look never alerts. 1 = alert on the first look.
+    evidence_looks: int = 1
+    # A look within this much past the threshold (a near miss) also earns the track more
+    # looks on the next passes: a face seen first small or turned gets another chance.
+    second_look_margin: float = 0.1
     # "Faces seen" counts a track once it was found on this many passes (or matched).
     min_hits: int = 1
 
@@ -171,14 +179,23 @@ class Pipeline:
             quality = faces.view_quality(box[1] - box[3], faces.sharpness(gray, small_box), kind)
             if track.encodes == 0 or (
                 track.encodes < self.config.max_encodes_per_track
-                and quality >= track.best_quality * (1 + self.config.reencode_min_gain)
+                and (
+                    quality >= track.best_quality * (1 + self.config.reencode_min_gain)
+                    or any(label not in track.matched_labels for label in track.looks)
+                )
             ):
+                if config.model == "yunet":
+                    box = faces.refine_box(frame_bgr, box)
+                    if box is None:
+                        continue  # not frontal enough for HOG: wait for a better view
                 to_encode.append((track, box, quality))
 
         matches: list[Match] = []
         if to_encode:
             probes = faces.encode(frame_bgr, [box for _, box, _ in to_encode])
-            rows, distances = self.watchlist.match(probes, self.threshold)
+            rows, distances = self.watchlist.match(
+                probes, self.threshold + config.second_look_margin
+            )
             for (track, box, quality), row, distance in zip(
                 to_encode, rows, distances, strict=True
             ):
@@ -188,6 +205,12 @@ class Pipeline:
                     continue
                 label = self.watchlist.labels[row]
                 if label in track.matched_labels:
+                    continue
+                if distance > self.threshold:  # a near miss: look again, no alert
+                    track.looks.setdefault(label, 0)
+                    continue
+                track.looks[label] = track.looks.get(label, 0) + 1
+                if track.looks[label] < self.config.evidence_looks:
                     continue
                 track.matched_labels.add(label)
                 matches.append(

@@ -27,6 +27,9 @@ class Track:
     encodes: int = 0
     still: int = 0  # passes in a row on which its box did not move (a logo, a poster)
     matched_labels: set = field(default_factory=set)
+    # Looks (encodings) of this track within the threshold of each label not yet alerted:
+    # labels and counts only, never an encoding (PipelineConfig.evidence_looks).
+    looks: dict = field(default_factory=dict)
 
 
 def iou(a: Box, b: Box) -> float:
