@@ -141,9 +141,12 @@ def test_it_tracks_a_30_px_face_in_1080p_and_encodes_it_once_it_has_grown(engine
 
 
 def test_it_alerts_after_a_second_look_when_two_looks_are_required(engine_watchlist, walking_obama):
-    config = PipelineConfig(detect_every=1, evidence_looks=2)
+    config = PipelineConfig(detect_every=1, evidence_looks=2, sure_look_margin=1.0)
     results = run(Pipeline(engine_watchlist("obama"), 0.6, config), walking_obama)
     assert [len(r.matches) for r in results[:3]] == [0, 1, 0]  # the second look confirms
     assert [r.faces_encoded for r in results[:2]] == [1, 1]
     once = run(Pipeline(engine_watchlist("obama"), 0.6, EVERY_FRAME), walking_obama)
     assert len(once[0].matches) == 1
+    # A look far inside the threshold (obama.jpg against itself) needs no second one.
+    sure = PipelineConfig(detect_every=1, evidence_looks=2)
+    assert len(run(Pipeline(engine_watchlist("obama"), 0.6, sure), walking_obama)[0].matches) == 1

@@ -75,6 +75,11 @@ class PipelineConfig:
     # next passes, whatever its view quality, up to max_encodes_per_track; a track lost
     # before its second look never alerts. 1 = alert on the first look.
     evidence_looks: int = 1
+    # ...except a look this far inside the threshold, which alerts at once: a face seen on
+    # one pass only (a short clip, a passer-by glimpsed) can still alert when the match
+    # leaves no doubt. Same-person photos of the sample set sit 0.36-0.45 apart, the false
+    # matches found near the threshold (0.57-0.7 on the bench).
+    sure_look_margin: float = 0.1
     # A look within this much past the threshold (a near miss) also earns the track more
     # looks on the next passes: a face seen first small or turned gets another chance.
     second_look_margin: float = 0.1
@@ -210,7 +215,8 @@ class Pipeline:
                     track.looks.setdefault(label, 0)
                     continue
                 track.looks[label] = track.looks.get(label, 0) + 1
-                if track.looks[label] < self.config.evidence_looks:
+                sure = distance <= self.threshold - config.sure_look_margin
+                if track.looks[label] < config.evidence_looks and not sure:
                     continue
                 track.matched_labels.add(label)
                 matches.append(
