@@ -59,6 +59,15 @@ def test_it_refuses_at_import_a_photo_apart_from_the_held_ones(users, tmp_path):
     assert WatchlistEntry.objects.count() == 1
 
 
+def test_it_refuses_two_photos_of_another_person_that_outnumber_the_held_one(users, tmp_path):
+    submit_entry(users.contributor, "s-1", result=openface("adams.jpg"))
+    totals, rows = folder_import(
+        tmp_path, users.contributor, {"s-1": ["lennon-1.jpg", "lennon-2.jpg"]}
+    )
+    assert [rows[n][0] for n in ("lennon-1.jpg", "lennon-2.jpg")] == ["refused", "refused"]
+    assert WatchlistEntry.objects.count() == 1
+
+
 def test_it_refuses_a_second_persons_photo_at_submission_without_a_reason(users):
     submit_entry(users.contributor, "s-1", result=openface("adams.jpg"))
     with pytest.raises(ValidationError, match="different people.*0.98 from held image") as exc:

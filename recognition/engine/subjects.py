@@ -46,8 +46,14 @@ def groups(distances: np.ndarray, bound: float) -> list[int]:
     return [root(i) for i in range(count)]
 
 
-def photos_apart(encodings, bound: float) -> list[Apart]:
-    """The photos that may show someone else than the subject (order-independent)."""
+def photos_apart(encodings, bound: float, *, held: int = 0) -> list[Apart]:
+    """The photos that may show someone else than the subject.
+
+    With `held` > 0 the first `held` photos are the subject's already: a group that
+    reaches none of them stands apart however many photos it has (two new photos of
+    someone else must not outvote the held one). Otherwise the largest group is the
+    subject's (order-independent).
+    """
     count = len(encodings)
     if count < 2:
         return []
@@ -56,12 +62,15 @@ def photos_apart(encodings, bound: float) -> list[Apart]:
     sizes = {g: label.count(g) for g in set(label)}
     if len(sizes) == 1:
         return []
-    biggest = max(sizes.values())
-    leaders = [g for g, size in sizes.items() if size == biggest]
-    main = leaders[0] if len(leaders) == 1 else None
+    if held:
+        main = {label[i] for i in range(min(held, count))}
+    else:
+        biggest = max(sizes.values())
+        leaders = [g for g, size in sizes.items() if size == biggest]
+        main = {leaders[0]} if len(leaders) == 1 else set()
     out = []
     for i in range(count):
-        if label[i] == main:
+        if label[i] in main:
             continue
         others = [j for j in range(count) if label[j] != label[i]]
         nearest = min(others, key=lambda j: distances[i, j])

@@ -154,7 +154,7 @@ def new_photos_apart(*, subject: Subject | None, images: list[IntakeResult]) -> 
     encodings = [np.frombuffer(enc, dtype=np.float32) for _, _, enc in held]
     encodings += [np.asarray(r.encoding, dtype=np.float32) for r in images]
     out = []
-    for a in photos_apart(encodings, selectors.SAME_PERSON_DISTANCE):
+    for a in photos_apart(encodings, selectors.SAME_PERSON_DISTANCE, held=len(held)):
         if a.index < len(held):
             continue
         other_index = a.nearest - len(held) if a.nearest >= len(held) else None
