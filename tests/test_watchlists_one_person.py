@@ -164,3 +164,25 @@ def test_it_refuses_two_people_over_the_api_until_a_reason_is_given(users, login
     accepted = post(other_person_reason="Alias photographs from two custody records")
     assert accepted.status_code == 201, accepted.content
     assert WatchlistEntry.objects.get().other_person_reason.startswith("Alias")
+
+
+def test_it_needs_a_reason_to_approve_photos_apart_held_without_one(users, client):
+    submit_entry(users.contributor, "s-1", result=openface("adams.jpg"))
+    odd = submit_entry(
+        users.contributor, "s-1", result=openface("carell.jpg"), other_person_reason="x"
+    )
+    WatchlistEntry.objects.filter(pk=odd.pk).update(other_person_reason="")  # held before
+    sign_in(client, users.manager)
+    page = client.get(reverse("watchlists:queue"), {"purpose": "Review of pending entries"})
+    assert page.content.decode().count('name="other_person_reason"') == 2
+    with pytest.raises(ValidationError, match="farther apart than the same-person bound"):
+        watchlists.entry_decide(entry_id=odd.pk, by=users.manager, approve=True, reason="ok")
+    watchlists.entry_decide(
+        entry_id=odd.pk,
+        by=users.manager,
+        approve=True,
+        reason="ok",
+        other_person_reason="Same man: custody record cross-checked",
+    )
+    odd.refresh_from_db()
+    assert odd.state == "approved" and odd.other_person_reason.startswith("Same man")

@@ -280,17 +280,25 @@ class EntryApproveApi(_EntryAction):
             allow_blank=True,
             help_text="Required when the face is held under another subject: why both.",
         )
+        other_person_reason = serializers.CharField(
+            required=False,
+            default="",
+            allow_blank=True,
+            help_text="Required when a photo stands apart from the subject's others and no "
+            "reason was recorded at submission: why it is the same person.",
+        )
 
     OutputSerializer = EntryOutput
     schema_extra = _entry_schema("approve")
 
-    def act(self, request, target, reason, duplicate_reason=""):
+    def act(self, request, target, reason, duplicate_reason="", other_person_reason=""):
         return services.entry_decide(
             entry_id=target.pk,
             by=request.user,
             approve=True,
             reason=reason,
             duplicate_reason=duplicate_reason,
+            other_person_reason=other_person_reason,
         )
 
 

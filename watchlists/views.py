@@ -183,6 +183,7 @@ def act(request, entry_id: int, action: str):
                 approve=action == "approve",
                 reason=reason,
                 duplicate_reason=request.POST.get("duplicate_reason", ""),
+                other_person_reason=request.POST.get("other_person_reason", ""),
             )
         elif action in {"withdraw", "expire"}:
             services.entry_end(

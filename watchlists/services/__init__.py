@@ -440,11 +440,19 @@ def _transition(entry: WatchlistEntry, *, allowed_from: set[str], to: str, **fie
 
 
 def entry_decide(
-    *, entry_id: int, by, approve: bool, reason: str, duplicate_reason: str = ""
+    *,
+    entry_id: int,
+    by,
+    approve: bool,
+    reason: str,
+    duplicate_reason: str = "",
+    other_person_reason: str = "",
 ) -> WatchlistEntry:
     """Approve or reject a pending entry: a manager who is not its submitter, with a reason.
 
-    Approving a face already held under another subject also needs `duplicate_reason`.
+    Approving a face already held under another subject also needs `duplicate_reason`;
+    approving an entry with a photo that stands apart from the subject's others needs a
+    reason recorded at submission, or `other_person_reason` now.
     """
     action = "approve" if approve else "reject"
     _permit(entry_id, by, action)
@@ -457,6 +465,7 @@ def entry_decide(
                 approve=approve,
                 reason=reason,
                 duplicate_reason=(duplicate_reason or "").strip(),
+                other_person_reason=(other_person_reason or "").strip(),
             )
     except DuplicateError as exc:
         # The refusal names the other subjects: a read of them, audited after the rollback.
@@ -466,7 +475,7 @@ def entry_decide(
 
 
 def _entry_decide_locked(
-    *, entry_id: int, by, approve: bool, reason: str, duplicate_reason: str
+    *, entry_id: int, by, approve: bool, reason: str, duplicate_reason: str, other_person_reason
 ) -> WatchlistEntry:
     entry = _locked(entry_id)
     action = "approve" if approve else "reject"
@@ -477,6 +486,20 @@ def _entry_decide_locked(
     near = selectors.entry_near_matches(entry) if approve else []
     if near and not duplicate_reason:
         raise DuplicateError(near)
+    apart = selectors.entries_photos_apart([entry])[entry.pk] if approve else []
+    other_person_reason = entry.other_person_reason or other_person_reason
+    if apart and not other_person_reason:
+        pairs = ", ".join(
+            f"#{p.image_id} and #{p.other_image_id} ({p.distance:.2f})" for p in apart
+        )
+        raise ValidationError(
+            {
+                "other_person_reason": f"Images {pairs} lie farther apart than the same-person "
+                f"bound {selectors.SAME_PERSON_DISTANCE}: approving needs a reason why they "
+                "show one person."
+            },
+            code="other_person",
+        )
     _transition(
         entry,
         allowed_from={State.PENDING},
@@ -484,6 +507,7 @@ def _entry_decide_locked(
         decided_by=by,
         decided_at=now,
         decision_reason=f"{reason}\nduplicate: {duplicate_reason}" if near else reason,
+        **({"other_person_reason": other_person_reason} if apart else {}),
     )
     audit_record(
         actor=by,
@@ -497,6 +521,7 @@ def _entry_decide_locked(
                 if near
                 else {}
             ),
+            **({"other_person_reason": other_person_reason} if apart else {}),
         },
     )
     notify(
