@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('watchlists', '0003_reference_image_age_and_test_subjects'),
+        ("watchlists", "0003_reference_image_age_and_test_subjects"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='watchlistentry',
-            name='other_person_reason',
+            model_name="watchlistentry",
+            name="other_person_reason",
             field=models.TextField(blank=True),
         ),
     ]
