@@ -84,6 +84,12 @@ def _is_assigned(user, deployment) -> bool:
     return deployment.officers.filter(pk=user.pk).exists()
 
 
+def _is_person(user) -> bool:
+    """A signed-in person, not an integration's API token (core/tokens.py): decisions
+    such as a legal hold or stopping a live deployment belong to a named person."""
+    return not hasattr(user, "api_token")
+
+
 # --- per object kind: may see, may act ------------------------------------------------
 
 
@@ -100,9 +106,12 @@ def _watchlist(user, action, obj):
         # Two-person rule: a manager never decides their own submission.
         own = obj is not None and getattr(obj, "submitted_by_id", None) == user.pk
         return visible, manager and not own
-    if action in {"expire", "withdraw"}:
+    if action == "withdraw":
         own = obj is not None and getattr(obj, "submitted_by_id", None) == user.pk
         return visible, manager or (contributor and own)
+    if action == "expire":
+        # An approved entry was a manager's decision: ending it early is a manager's too.
+        return visible, manager
     return visible, False
 
 
@@ -116,7 +125,9 @@ def _deployment(user, action, obj):
         # The planning pages (calendar, list) in the navigation: staff only; an officer
         # reaches their deployments through the console list.
         return visible, staff_reader
-    if action in {"create", "edit", "submit", "cancel", "stop", "review"}:
+    if action == "stop":
+        return visible, has(user, "plan_deployment") and _is_person(user)
+    if action in {"create", "edit", "submit", "cancel", "review"}:
         return visible, has(user, "plan_deployment")
     if action in {"authorise", "refuse"}:
         requester = obj is not None and getattr(obj, "requested_by_id", None) == user.pk
@@ -162,8 +173,15 @@ def _alert(user, action, obj):
         return visible, visible
     if action == "adjudicate":
         return visible, assigned
+    if action == "crop":
+        # The probe face: the deployment's officers and oversight; holders see that an
+        # alert exists (to hold it), not whose face it caught.
+        return visible, assigned or reader
+    if action == "reference":
+        # The watchlist photo: the officers comparing it, and whoever reads the watchlist.
+        return visible, assigned or _watchlist(user, "view", None)[0]
     if action in {"hold", "release"}:
-        return visible, holder
+        return visible, holder and _is_person(user)
     return visible, False
 
 
@@ -258,7 +276,21 @@ def _mfa_device(user, action, obj):
     return allowed, allowed
 
 
+def _user(user, action, obj):
+    """People's accounts (core/users.py): administered by the admin role, which manages
+    users. Never one's own role, access or second factor: a stolen administrator's session
+    must not keep itself in, nor lock the others out; a second administrator does it."""
+    admin = has(user, "manage_cameras")
+    if action in {"view", "list", "create"}:
+        return admin, admin
+    if action in {"change_role", "deactivate", "reactivate", "reset_mfa", "unlock"}:
+        own = obj is not None and getattr(obj, "pk", None) == user.pk
+        return admin, admin and not own
+    return admin, False
+
+
 RULES = {
+    "user": _user,
     "api_token": _api_token,
     "notice": _notice,
     "watchlist_import": _watchlist_import,

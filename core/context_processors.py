@@ -16,6 +16,7 @@ NAV = [
     ("Reports", "oversight:reports", "report", "list"),
     ("Cameras", "deployments:cameras", "camera", "manage"),
     ("Health", "health", "health", "view"),
+    ("Users", "users", "user", "list"),
     ("API tokens", "api_tokens", "api_token", "list"),
     ("Notices", "notices", "notice", "list"),
 ]

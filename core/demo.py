@@ -41,7 +41,6 @@ def seed_users(stdout=None) -> list[tuple[str, str, str, str]]:
             password=password,
             first_name=first,
             last_name=last,
-            is_staff=(role == access.ADMIN),
         )
         user.groups.add(Group.objects.get(name=role))
         device = mfa.seed_confirmed_device(user=user)

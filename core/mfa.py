@@ -168,14 +168,16 @@ def mfa_enrol_confirm(*, request, code: str) -> list[str] | None:
     device.save(update_fields=["confirmed"])
     TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
     codes = _new_recovery_codes(user)
-    otp_login(request, device)
+    _verified(request, device)
     services.login_succeeded(user=user, action="mfa.enrolled")
     return codes
 
 
 @transaction.atomic
-def mfa_verify(*, request, code: str) -> Device | None:
-    """Verify this session with a TOTP code or a recovery code (which is used up)."""
+def mfa_verify(*, request, code: str, device: str | None = None) -> Device | None:
+    """Verify this session with a TOTP code or a recovery code (which is used up);
+    `device`: the known browser it comes from, whose failures count too."""
+    known = device
     user, token = request.user, _clean(code)
     device = next(
         (
@@ -192,9 +194,9 @@ def mfa_verify(*, request, code: str) -> Device | None:
                 device, method = static, "recovery code"
                 break
     if device is None:
-        _failed(user, stage="verify")
+        _failed(user, stage="verify", device=known)
         return None
-    otp_login(request, device)
+    _verified(request, device)
     if method == "totp":
         services.login_succeeded(user=user, action="mfa.verified", details={"method": method})
     else:
@@ -206,16 +208,24 @@ def mfa_verify(*, request, code: str) -> Device | None:
     return device
 
 
+def _verified(request, device) -> None:
+    """Mark the session verified under a new key: a key seen before the second factor
+    (half-signed-in, on the sign-in pages) must not become a fully signed-in session."""
+    otp_login(request, device)
+    request.session.cycle_key()
+
+
 def _clean(code: str) -> str:
     return "".join((code or "").split()).lower()[:32]
 
 
-def _failed(user, *, stage: str) -> None:
+def _failed(user, *, stage: str, device: str | None = None) -> None:
     services.login_failed(
         username=user.get_username(),
         address=request_context.current()[1],
         action="mfa.failed",
         details={"stage": stage},
+        device=device,
     )
 
 
@@ -253,6 +263,11 @@ def _end_sessions(user) -> int:
     ]
     Session.objects.filter(session_key__in=keys).delete()
     return len(keys)
+
+
+def user_sessions_end(*, user) -> int:
+    """End every session of `user` (a reset, a deactivation): they must sign in again."""
+    return _end_sessions(user)
 
 
 # --- demo ---------------------------------------------------------------------------------

@@ -9,18 +9,29 @@ What a key cannot show on its own is the *end* of the chain: deleting the newest
 every row, leaves a shorter chain that verifies. So the head is checkpointed outside the
 table, signed with the same key: appended to LFR_AUDIT_CHECKPOINT_FILE by a beat task,
 after every successful verification, and with every retention receipt (which also carries
-it in its details). `audit_verify` walks the chain and checks it against every checkpoint.
+it in its details); and the newest head is kept in `<that file>.head`, replaced after every
+committed append, so no committed row is ever outside a checkpoint for longer than its own
+commit takes. `audit_verify` walks the whole chain, checks it against every checkpoint,
+names every row that does not verify (not only the first), and signs nothing it refused.
+
+Rows written before the chain was keyed (migration 0005) keep plain SHA-256 hashes. Where
+that epoch ends is recorded by a keyed row, `audit.pre_key_epoch_closed` (migration 0009):
+an unkeyed row after the seq it names, or any unkeyed row with no such marker, is a row
+re-hashed without the key, whether or not a checkpoint file survived.
 """
 
+import fcntl
 import hashlib
 import hmac
 import json
 import logging
 import os
+import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 
 from django.conf import settings
+from django.core import signing
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -38,6 +49,10 @@ _ADVISORY_LOCK_KEY = 0x1F5A_0D17
 _FORBIDDEN_DETAIL_KEYS = {"encoding", "encodings", "embedding", "crop", "image", "landmarks"}
 # Deletion receipts of the retention jobs carry a checkpoint of the head before them.
 RECEIPT_PREFIX = "retention."
+# The keyed row that closes the pre-key epoch; its details name the last unkeyed row.
+EPOCH_ACTION = "audit.pre_key_epoch_closed"
+# A report names this many bad rows one by one, then counts the rest.
+MAX_ROWS_NAMED = 50
 
 
 def _canonical(event: AuditEvent) -> str:
@@ -126,6 +141,50 @@ def _checkpoints_read() -> list[tuple[int, dict | None]]:
     return lines
 
 
+def _head_path():
+    path = settings.LFR_AUDIT_CHECKPOINT_FILE
+    return path.with_name(path.name + ".head")
+
+
+def _head_read() -> dict | None:
+    """The newest head checkpointed after an append; {} if the file is unreadable."""
+    try:
+        text = _head_path().read_text()
+    except FileNotFoundError:
+        return None
+    try:
+        checkpoint = json.loads(text)
+    except ValueError:
+        return {}
+    return checkpoint if isinstance(checkpoint, dict) else {}
+
+
+def _head_write(seq: int, head_hash: str) -> None:
+    """Replace the head file with a checkpoint of (seq, hash) unless it already has a later
+    one. Written after the commit (never ahead of the table); under a lock, so processes
+    appending at once never put an older head over a newer one."""
+    path = _head_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:  # the row stands; the next verification or beat checkpoints it
+        logger.warning("audit head checkpoint not written: %s", exc)
+        return
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        current = _head_read()
+        if current and isinstance(current.get("seq"), int) and current["seq"] >= seq:
+            return
+        checkpoint = _checkpoint(seq, head_hash, reason="append")
+        tmp = path.with_name(path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps(checkpoint, sort_keys=True))
+        os.replace(tmp, path)
+    finally:
+        os.close(lock)
+
+
 def audit_record(
     *,
     actor=None,
@@ -184,7 +243,44 @@ def audit_record(
         event.details = json.loads(json.dumps(event.details, default=str))
         event.hash = _hash(event.prev_hash, event)
         event.save(force_insert=True)
+        # Each row its own callback: one for the last row of the transaction would be lost
+        # with a savepoint rolled back around that row (Django drops its callbacks), and a
+        # head naming a row that was rolled back would read as rows deleted.
+        seq, digest = event.seq, event.hash
+        transaction.on_commit(lambda: _head_write(seq, digest), robust=True)
     return event
+
+
+@transaction.atomic
+def audit_pre_key_epoch_close(*, model=AuditEvent) -> int | None:
+    """Append the keyed row that says where the unkeyed epoch ends (migration 0009 calls
+    it with its historical model); None when there is nothing to close or it is closed."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_KEY])
+    unkeyed = model.objects.filter(key_id="").order_by("-seq").first()
+    if unkeyed is None or model.objects.filter(action=EPOCH_ACTION).exists():
+        return None
+    last = model.objects.order_by("-seq").first()
+    event = model(
+        seq=last.seq + 1,
+        at=timezone.now(),
+        actor_id=None,
+        actor_username="",
+        action=EPOCH_ACTION,
+        object_type="core.auditevent",
+        object_id="",
+        outcome=AuditEvent.OUTCOME_ALLOWED,
+        purpose="",
+        request_id="",
+        client_addr="",
+        details={"pre_key_last_seq": unkeyed.seq},
+        prev_hash=last.hash,
+        key_id=audit_key_id(),
+    )
+    event.hash = _hash(event.prev_hash, event)
+    event.save(force_insert=True)
+    return unkeyed.seq
 
 
 def audit_checkpoint_write(*, reason: str, head: tuple[int, str] | None = None) -> dict | None:
@@ -205,13 +301,16 @@ def audit_checkpoint_write(*, reason: str, head: tuple[int, str] | None = None) 
 
 @dataclass
 class ChainReport:
-    """What one walk of the chain found: the first broken row, or what else is wrong."""
+    """What one walk of the chain found: every row that does not verify, and what else is
+    wrong (the tail, the checkpoint files)."""
 
-    checked: int = 0
+    checked: int = 0  # rows verified before the first bad one (all of them when intact)
+    walked: int = 0
     unkeyed: int = 0
     head_seq: int = 0
     checkpoints: int = 0
     bad: AuditEvent | None = None
+    bad_seqs: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -220,18 +319,20 @@ class ChainReport:
         return not self.problems
 
 
-def audit_chain_check(*, batch_size: int = 2000, checkpoint: bool = True) -> ChainReport:
-    """Walk the chain from the start and check it against every checkpoint; when it is
-    intact, checkpoint its head (so rows deleted from the end later are seen)."""
-    report = ChainReport()
-    key_id = audit_key_id()
-    expected: dict[int, list[tuple[str, str]]] = {}  # seq -> [(hash, where it was seen)]
-    in_file: set[tuple[int, str]] = set()
-    latest = None
-    for number, cp in _checkpoints_read():
-        where = f"checkpoint line {number}"
+def _checkpoints_trusted(report: ChainReport, key_id: str) -> list[tuple[dict, str, bool]]:
+    """Every checkpoint whose MAC verifies, with where it was read and whether it is a line
+    of the checkpoint file (not the head file); the others reported."""
+    found = [
+        (cp, f"checkpoint line {number} of {settings.LFR_AUDIT_CHECKPOINT_FILE}", True)
+        for number, cp in _checkpoints_read()
+    ]
+    head = _head_read()
+    if head is not None:
+        found.append((head or None, f"head checkpoint {_head_path()}", False))
+    trusted = []
+    for cp, where, line in found:
         if cp is None or not isinstance(cp.get("seq"), int) or "mac" not in cp:
-            report.problems.append(f"{where} of {settings.LFR_AUDIT_CHECKPOINT_FILE} is unreadable")
+            report.problems.append(f"{where} is unreadable")
             continue
         if not hmac.compare_digest(str(cp["mac"]), _checkpoint_mac(cp)):
             other = " (it names another key)" if cp.get("key_id") != key_id else ""
@@ -240,50 +341,91 @@ def audit_chain_check(*, batch_size: int = 2000, checkpoint: bool = True) -> Cha
                 "or the wrong key"
             )
             continue
-        report.checkpoints += 1
-        in_file.add((cp["seq"], cp["hash"]))
-        expected.setdefault(cp["seq"], []).append((cp["hash"], f"{where} ({cp['at']})"))
-        if latest is None or cp["seq"] > latest["seq"]:
-            latest = cp
+        trusted.append((cp, where, line))
+    report.checkpoints = len(trusted)
+    return trusted
+
+
+def _row_problem(event, prev_seq, prev_hash, key_id, expected, keyed_seen) -> str | None:
+    """Why this row does not verify on its own and against its neighbour, or None.
+
+    Each row is judged by its stored link: a bad row does not condemn the rows after it,
+    so one junk row (the app role may INSERT) cannot hide a later edit."""
+    if event.seq != prev_seq + 1:
+        return f"sequence gap: #{prev_seq + 1} to #{event.seq - 1} are missing"
+    if event.prev_hash != prev_hash:
+        return "previous-hash link broken"
+    if event.key_id and event.key_id != key_id:
+        return (
+            f"sealed with key {event.key_id}, but LFR_AUDIT_KEY is key {key_id}: "
+            "wrong key configured (or the row was re-keyed by someone else)"
+        )
+    if not hmac.compare_digest(_hash(event.prev_hash, event), event.hash):
+        return (
+            "content does not match its keyed hash: the row was altered, or re-hashed "
+            "without the key"
+            if event.key_id
+            else "content does not match its hash"
+        )
+    if not event.key_id and keyed_seen:
+        return "an unkeyed row after keyed rows: a keyed row was re-hashed without the key"
+    for digest, where in expected.get(event.seq, ()):
+        if digest != event.hash:
+            return f"differs from {where}: rewritten after it was checkpointed"
+    return None
+
+
+def audit_chain_check(*, batch_size: int = 2000, checkpoint: bool = True) -> ChainReport:
+    """Walk the whole chain and check it against every checkpoint; when it is intact,
+    checkpoint its head (so rows deleted from the end later are seen)."""
+    report = ChainReport()
+    key_id = audit_key_id()
+    trusted = _checkpoints_trusted(report, key_id)
+    expected: dict[int, list[tuple[str, str]]] = {}  # seq -> [(hash, where it was seen)]
+    for cp, where, _ in trusted:
+        expected.setdefault(cp["seq"], []).append((cp["hash"], f"{where} ({cp.get('at')})"))
+    in_file = {(cp["seq"], cp["hash"]) for cp, _, line in trusted if line}
+    latest = max((cp for cp, _, _ in trusted), key=lambda cp: cp["seq"], default=None)
     receipts: list[tuple[int, dict]] = []
 
-    prev_hash, expected_seq, keyed_seen = GENESIS, 1, False
+    bad: list[tuple[int, int, str]] = []  # (seq, rows walked before it, why)
+    unkeyed: list[tuple[int, int]] = []  # (seq, rows walked before it)
+    epoch_end, keyed_seen = None, False
+    prev_seq, prev_hash = 0, GENESIS
     for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=batch_size):
-        report.head_seq = event.seq
-        why = None
-        if event.seq != expected_seq:
-            why = f"sequence gap: expected #{expected_seq}"
-        elif event.prev_hash != prev_hash:
-            why = "previous-hash link broken"
-        elif not event.key_id and keyed_seen:
-            why = "an unkeyed row after keyed rows: a keyed row was re-hashed without the key"
-        elif event.key_id and event.key_id != key_id:
-            why = (
-                f"sealed with key {event.key_id}, but LFR_AUDIT_KEY is key {key_id}: "
-                "wrong key configured (or the row was re-keyed by someone else)"
-            )
-        elif not hmac.compare_digest(_hash(prev_hash, event), event.hash):
-            why = (
-                "content does not match its keyed hash: the row was altered, or re-hashed "
-                "without the key"
-                if event.key_id
-                else "content does not match its hash"
-            )
-        else:
-            for digest, where in expected.get(event.seq, ()):
-                if digest != event.hash:
-                    why = f"differs from {where}: rewritten after it was checkpointed"
+        why = _row_problem(event, prev_seq, prev_hash, key_id, expected, keyed_seen)
         if why:
-            report.bad = event
-            report.problems.insert(0, f"#{event.seq} {why}")
-            return report
-        keyed_seen = keyed_seen or bool(event.key_id)
-        report.unkeyed += not event.key_id
+            bad.append((event.seq, report.walked, why))
+        elif event.key_id:
+            keyed_seen = True
+            if event.action == EPOCH_ACTION and epoch_end is None:
+                epoch_end = event.details.get("pre_key_last_seq")
+        else:
+            unkeyed.append((event.seq, report.walked))
         if event.action.startswith(RECEIPT_PREFIX) and "audit_checkpoint" in event.details:
             receipts.append((event.seq, event.details["audit_checkpoint"]))
-        prev_hash = event.hash
-        expected_seq += 1
-        report.checked += 1
+        report.walked += 1
+        report.head_seq, prev_seq, prev_hash = event.seq, event.seq, event.hash
+    # The pre-key epoch ends where its keyed marker says; an unkeyed row past that, or any
+    # unkeyed row when no marker closes an epoch, was re-hashed by someone without the key.
+    closed = f"#{epoch_end}" if isinstance(epoch_end, int) else "no keyed marker"
+    for seq, before in unkeyed:
+        if isinstance(epoch_end, int) and seq <= epoch_end:
+            report.unkeyed += 1
+        else:
+            why = f"an unkeyed row outside the pre-key epoch ({closed} closes it): forged"
+            bad.append((seq, before, why + " without the key"))
+    if bad:
+        bad.sort()
+        report.checked = bad[0][1]
+        report.bad = AuditEvent.objects.filter(seq=bad[0][0]).first()
+        report.bad_seqs = [seq for seq, _, _ in bad]
+        named = [f"#{seq} {why}" for seq, _, why in bad[:MAX_ROWS_NAMED]]
+        if len(bad) > MAX_ROWS_NAMED:
+            named.append(f"... and {len(bad) - MAX_ROWS_NAMED} more rows that do not verify")
+        report.problems[:0] = named
+    else:
+        report.checked = report.walked
 
     if latest is not None and latest["seq"] > report.head_seq:
         if report.head_seq == 0:
@@ -305,7 +447,7 @@ def audit_chain_check(*, batch_size: int = 2000, checkpoint: bool = True) -> Cha
                 f"#{cp.get('seq')} carried by retention receipt #{receipt_seq}: the file was "
                 "truncated or replaced"
             )
-    if latest is None and report.checked:
+    if latest is None and report.walked:
         report.warnings.append(
             "no checkpoint yet: rows deleted from the end cannot be told from a shorter chain "
             "until the first one"
@@ -331,6 +473,63 @@ def audit_verify(*, batch_size: int = 2000):
 # the address), so one address cannot lock account after account. Failures are audited one
 # row each (bounded by both limits); refusals while locked are counted, and audited only at
 # the 1st, 10th, 100th, ... and in full at the next successful login.
+
+
+# Known devices: a browser on which an account fully signed in (password and second
+# factor) gets a signed cookie naming it. The account's and the address's locks do not
+# refuse that account on that browser, so a stranger's wrong passwords cannot lock a live
+# deployment's officers out of their consoles; the device's own failures count, and past
+# LFR_LOGIN_MAX_FAILURES it loses its pass until the lock time has gone by (counted in the
+# database, so every process and host agrees).
+KNOWN_DEVICE_COOKIE = "lfr_device"
+KNOWN_DEVICE_DAYS = 90
+_KNOWN_DEVICE_SALT = "lfr.known-device"
+_KNOWN_DEVICE_USERS = 5  # a shared console PC: the last few accounts signed in on it
+
+
+def _known_device_read(value: str | None) -> dict | None:
+    if not value:
+        return None
+    try:
+        data = signing.loads(value, salt=_KNOWN_DEVICE_SALT, max_age=KNOWN_DEVICE_DAYS * 86400)
+    except signing.BadSignature:
+        return None
+    ok = isinstance(data, dict) and isinstance(data.get("id"), str)
+    return data if ok and isinstance(data.get("users"), list) else None
+
+
+def _device_key(device: str) -> str:
+    # The device's own failures, in the per-account table: no username contains ":".
+    return f"device:{device}".lower()
+
+
+def known_device_remember(*, value: str | None, username: str) -> str:
+    """The cookie value for this browser once `username` has fully signed in on it (its
+    failures so far forgiven, as an account's are)."""
+    data = _known_device_read(value) or {"id": secrets.token_hex(12), "users": []}
+    LoginThrottle.objects.filter(username=_device_key(data["id"])).delete()
+    users = [u for u in data["users"] if u != username.lower()] + [username.lower()]
+    return signing.dumps(
+        {"id": data["id"], "users": users[-_KNOWN_DEVICE_USERS:]}, salt=_KNOWN_DEVICE_SALT
+    )
+
+
+def login_known_device(*, value: str | None, username: str) -> str | None:
+    """This browser's id if `username` fully signed in on it and it has not failed too
+    often since; None otherwise (then the locks apply as to anyone)."""
+    data = _known_device_read(value)
+    if data is None or not username or username.lower() not in data["users"]:
+        return None
+    return None if login_is_locked(username=_device_key(data["id"])) else data["id"]
+
+
+def _known_device_failed(device: str, now) -> None:
+    row, _ = LoginThrottle.objects.select_for_update().get_or_create(username=_device_key(device))
+    row.failures += 1
+    row.last_failure_at = now
+    if row.failures >= settings.LFR_LOGIN_MAX_FAILURES:
+        row.locked_until = now + timedelta(minutes=settings.LFR_LOGIN_LOCK_MINUTES)
+    row.save()
 
 
 def _is_power_of_ten(n: int) -> bool:
@@ -369,12 +568,20 @@ def _address_failed(*, address: str, now) -> LoginAddressThrottle | None:
 
 @transaction.atomic
 def login_failed(
-    *, username: str, address: str = "", action: str = "login.failed", details: dict | None = None
+    *,
+    username: str,
+    address: str = "",
+    action: str = "login.failed",
+    details: dict | None = None,
+    device: str | None = None,
 ) -> LoginThrottle:
     """A failed password, or a failed second-factor code (`action="mfa.failed"`): both
-    count against the same account and address limits."""
+    count against the same account and address limits (and a known device's own)."""
     now = timezone.now()
     details = dict(details or {})
+    if device:
+        _known_device_failed(device, now)
+        details["known_device"] = True
     if len(username) > LoginThrottle._meta.get_field("username").max_length:
         # No account can have this name: the address counts it, no per-name row is kept
         # (it would not fit the column), and the audit row says how long it was.

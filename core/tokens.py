@@ -4,7 +4,9 @@ A token acts as a service user of its own ("api-<name>") holding one role, so ev
 and every audit row treats it like any user of that role, under its own name. Only roles
 whose work a system may do are offered: planning (command staff), proposing watchlist
 entries (contributor) and reading for oversight. Authorising, approving, adjudicating and
-administering are decisions a named person must take, so no token holds those roles.
+administering are decisions a named person must take, so no token holds those roles;
+nor does a command-staff token place or lift a legal hold or stop a live deployment
+(`core.access`: those need a signed-in person).
 
 Send it as `Authorization: Bearer <token>`. It needs no session and no CSRF token; a
 second factor is not asked of it (it is a machine's credential), which is why it is

@@ -14,6 +14,7 @@ from django.utils import timezone
 from core import access, services, work
 from core.forms import ThrottledAuthenticationForm
 from core.models import TaskRun, WorkerHeartbeat
+from core.views_mfa import remember_device
 
 
 class LoginView(auth_views.LoginView):
@@ -21,12 +22,10 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def form_valid(self, form):
+        # The form audited the right password (for /admin/login/ too).
         response = super().form_valid(form)
         if not settings.LFR_MFA_REQUIRED:
-            services.login_succeeded(user=form.get_user())
-            return response
-        # The password is right; the throttle keeps counting until the second factor is.
-        services.login_succeeded(user=form.get_user(), reset=False)
+            return remember_device(self.request, response)
         return redirect_to_login(self.get_success_url(), reverse("mfa_verify"))
 
 

@@ -40,9 +40,37 @@ def _with_next(name, request) -> str:
     return f"{reverse(name)}?{urlencode({'next': _next(request)})}"
 
 
+def remember_device(request, response):
+    """Name this browser as one the user fully signed in on (core/services.py, known
+    devices): a stranger's failures then cannot lock them out of it."""
+    value = services.known_device_remember(
+        value=request.COOKIES.get(services.KNOWN_DEVICE_COOKIE),
+        username=request.user.get_username(),
+    )
+    response.set_cookie(
+        services.KNOWN_DEVICE_COOKIE,
+        value,
+        max_age=services.KNOWN_DEVICE_DAYS * 86400,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def _known_device(request) -> str | None:
+    return services.login_known_device(
+        value=request.COOKIES.get(services.KNOWN_DEVICE_COOKIE),
+        username=request.user.get_username(),
+    )
+
+
 def _locked(request) -> bool:
-    """Refuse codes while the account or the address is locked (counted, like passwords)."""
+    """Refuse codes while the account or the address is locked (counted, like passwords),
+    unless this is a browser the account signed in on before."""
     username, address = request.user.get_username(), request_context.current()[1]
+    if _known_device(request):
+        return False
     if services.login_address_is_locked(address=address):
         services.login_refused_locked(username=username, address=address, by_address=True)
         return True
@@ -66,8 +94,10 @@ def verify(request):
     if request.method == "POST":
         if _locked(request):
             error = LOCKED.format(minutes=settings.LFR_LOGIN_LOCK_MINUTES)
-        elif form.is_valid() and mfa.mfa_verify(request=request, code=form.cleaned_data["code"]):
-            return redirect(_next(request))
+        elif form.is_valid() and mfa.mfa_verify(
+            request=request, code=form.cleaned_data["code"], device=_known_device(request)
+        ):
+            return remember_device(request, redirect(_next(request)))
         else:
             error = "That code is not right (or was used already). Try the next one."
     return render(
@@ -90,11 +120,12 @@ def enrol(request):
         elif form.is_valid():
             codes = mfa.mfa_enrol_confirm(request=request, code=form.cleaned_data["code"])
             if codes is not None:
-                return render(
+                page = render(
                     request,
                     "registration/mfa_recovery_codes.html",
                     {"codes": codes, "next": _next(request)},
                 )
+                return remember_device(request, page)
             error = "That code is not right. Check the time on your device and try again."
         else:
             error = "Enter the six-digit code your authenticator shows."
@@ -124,5 +155,5 @@ def reset(request, user_id):
             messages.success(
                 request, f"{target.get_username()} enrols a new authenticator at next sign-in."
             )
-            return redirect("home")
+            return redirect("user", user_id=target.pk)
     return render(request, "registration/mfa_reset.html", {"form": form, "target": target})

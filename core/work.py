@@ -22,6 +22,9 @@ class Waiting:
     items: list[tuple[str, str]] = field(default_factory=list)  # (text, url), oldest first
     urgent: bool = False
     one: str = ""  # the label when the count is 1 ("entry waits for your review")
+    # How many items there are, when one item stands for several of the count ("2 alerts
+    # on DEP-1"): "and N more" counts items left out, never the count less the items.
+    listed: int | None = None
 
     @property
     def text(self) -> str:
@@ -29,7 +32,8 @@ class Waiting:
 
     @property
     def more(self) -> int:
-        return max(0, self.count - len(self.items))
+        total = self.count if self.listed is None else self.listed
+        return max(0, total - len(self.items))
 
 
 _PROVIDERS: list[Callable] = []

@@ -6,7 +6,7 @@ from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -18,7 +18,7 @@ from core.services import audit_record
 from deployments import selectors, services
 from deployments.forms import clean_iso_week
 from deployments.models import Camera, Deployment, IndependentAuthorisation, Site, UseCase
-from deployments.services.camera_test import camera_url_test
+from deployments.services.camera_test import CameraTestThrottled, camera_url_test
 from recognition.engine.sources import redact
 from watchlists.models import Category
 
@@ -249,6 +249,33 @@ class DeploymentSubmitApi(APIView):
         return Response(DeploymentOut(d).data)
 
 
+class OperatingPointOut(serializers.Serializer):
+    """What the plan's threshold means at its watchlist size (recognition.selectors)."""
+
+    class Meta:
+        ref_name = "OperatingPointOut"
+
+    watchlist_size = serializers.IntegerField()
+    threshold = serializers.FloatField(help_text="face distance: alerts at or below it")
+    fpir_bound = serializers.FloatField(
+        help_text="95 % upper bound on the share of passers-by raising a false alert"
+    )
+    tpir = serializers.FloatField(
+        allow_null=True, help_text="share of watchlisted people recognised, measured"
+    )
+    policy = serializers.FloatField(allow_null=True, help_text="LFR_MAX_FALSE_ALERT_RATE")
+    policy_threshold = serializers.FloatField(
+        allow_null=True, help_text="the loosest threshold the policy allows at this size"
+    )
+    supported = serializers.BooleanField(
+        allow_null=True, help_text="false: the policy cannot support this size (refused)"
+    )
+    within_policy = serializers.BooleanField(allow_null=True)
+    run_id = serializers.IntegerField(allow_null=True, help_text="the 1:N evaluation run used")
+    source = serializers.CharField()
+    words = serializers.CharField()
+
+
 class AuthorisationViewApi(APIView):
     answers = "What the authorising officer decides on: the plan, its case, the frozen watchlist."
 
@@ -261,6 +288,7 @@ class AuthorisationViewApi(APIView):
         watchlist_total = serializers.IntegerField()
         excluded_minors = serializers.IntegerField()
         activation_blockers = serializers.ListField(child=serializers.CharField())
+        operating_point = OperatingPointOut()
 
     @extend_schema(tags=TAG, responses=OutputSerializer)
     def get(self, request, pk):
@@ -282,6 +310,7 @@ class AuthorisationViewApi(APIView):
                     "watchlist_total": sum(counts.values()),
                     "excluded_minors": excluded,
                     "activation_blockers": services.activation_blockers(d, paperwork_only=True),
+                    "operating_point": selectors.deployment_operating_point(d),
                 }
             ).data
         )
@@ -303,6 +332,21 @@ class DeploymentAuthoriseApi(APIView):
             allow_null=True,
             default=None,
             help_text="Stricter (lower) than the planned threshold, never looser.",
+        )
+        policy_reason = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="Why a threshold looser than the false-alert policy allows at this "
+            "watchlist size (required only then).",
+        )
+        short_notice_reason = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            default="",
+            max_length=1000,
+            help_text="Why no advance notice was given: required when the start is closer "
+            "than LFR_PUBLIC_NOTICE_LEAD_DAYS and advance public notice is planned.",
         )
 
     @extend_schema(tags=TAG, request=InputSerializer, responses=DeploymentOut)
@@ -348,7 +392,7 @@ class DeploymentCancelApi(_DeploymentAction):
 
 
 class DeploymentStopApi(_DeploymentAction):
-    """Stop a live deployment early."""
+    """Stop a live deployment early (command staff, signed in: an API token gets 403)."""
 
     answers = "The deployment, now stopped early and completed, with the reason."
 
@@ -612,7 +656,10 @@ class CameraTestApi(APIView):
         url = data.validated_data["stream_url"] or (camera.stream_url if camera else "")
         if not url:
             raise ValidationError({"stream_url": ["Give a stream URL or a camera."]})
-        result = camera_url_test(by=request.user, stream_url=url, camera=camera)
+        try:
+            result = camera_url_test(by=request.user, stream_url=url, camera=camera)
+        except CameraTestThrottled as exc:
+            raise Throttled(wait=60, detail=str(exc)) from None
         return Response(self.OutputSerializer(result).data)
 
 
@@ -681,6 +728,8 @@ class CameraResourceApi(APIView):
         fields.update(data.validated_data)
         camera = _call(services.camera_update, camera=camera, by=request.user, **fields)
         return Response(CameraOut(camera, context={"full_url": True}).data)
+
+
 class IndependentAuthorisationApi(APIView):
     """Record the independent authority's decision on a deployment (EU AI Act Art. 5(3)).
     A refusal of a live urgent start stops it and deletes all it collected."""

@@ -9,7 +9,7 @@ urlpatterns = [
     path("sites/", api.SiteCollectionApi.as_view(), name="sites"),
     path("cameras/", api.CameraCollectionApi.as_view(), name="cameras"),
     path("cameras/<int:pk>/", api.CameraResourceApi.as_view(), name="camera"),
-    # The action-style routes, deprecated aliases for one release (README, "API").
+    # The action-style routes, deprecated aliases for one release (docs/API.md).
     path("create/", api.DeploymentCreateApi.as_view(), name="create"),
     path("calendar/", api.CalendarApi.as_view(), name="calendar"),
     path("<int:pk>/", api.DeploymentResourceApi.as_view(), name="detail"),

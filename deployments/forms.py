@@ -41,13 +41,25 @@ def clean_iso_week(value: str | None) -> tuple[int, int] | None:
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
+class CameraChoices(forms.CheckboxSelectMultiple):
+    """Each camera's box carries its site, so the page offers only the chosen site's
+    cameras (deployments/plan_form.js); the service refuses any other all the same."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        instance = getattr(value, "instance", None)
+        if instance is not None:
+            option["attrs"]["data-site"] = instance.site_id
+        return option
+
+
 class DeploymentForm(forms.ModelForm):
     watchlist_categories = forms.MultipleChoiceField(
         choices=Category.choices, widget=forms.CheckboxSelectMultiple
     )
     cameras = forms.ModelMultipleChoiceField(
         queryset=Camera.objects.filter(enabled=True).select_related("site"),
-        widget=forms.CheckboxSelectMultiple,
+        widget=CameraChoices,
     )
     officers = forms.ModelMultipleChoiceField(
         queryset=get_user_model().objects.filter(groups__name=access.OFFICER, is_active=True),
@@ -118,14 +130,25 @@ class DeploymentForm(forms.ModelForm):
 
 class DecisionForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    short_notice_reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=1000,
+        label="Why no advance notice was given",
+    )
     seen_updated_at = forms.DateTimeField(widget=forms.HiddenInput, required=False)
     threshold = forms.FloatField(
         required=False,
         min_value=0.01,
         max_value=1,
-        widget=forms.NumberInput(attrs={"step": "0.01"}),
+        widget=forms.NumberInput(attrs={"step": "0.001"}),
         label="Match threshold you authorise",
         help_text="Face distance, lower is stricter: lower the planned value, never raise it.",
+    )
+    policy_reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        label="Why a threshold looser than the false-alert policy allows (only then)",
     )
 
 
@@ -139,10 +162,16 @@ class WalkthroughForm(forms.Form):
     started_at = forms.DateTimeField(label="Walk started", widget=DATETIME)
     ended_at = forms.DateTimeField(label="Walk ended", widget=DATETIME)
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    perceived_group = forms.ChoiceField(
+        required=False, label="Walker's perceived group (for recall by group)"
+    )
 
     def __init__(self, *args, deployment: Deployment, subjects: list[tuple[int, str]], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["entry_id"].choices = subjects
+        self.fields["perceived_group"].choices = [("", "—")] + [
+            (g, g) for g in settings.LFR_EQUALITY_GROUPS
+        ]
         self.fields["camera"].queryset = deployment.cameras.all()
 
 

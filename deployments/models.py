@@ -98,6 +98,11 @@ class Deployment(models.Model):
     )
     authorised_at = models.DateTimeField(null=True, blank=True)
     decision_reason = models.TextField(blank=True)
+    # The refused plan this one revises: the refusal stays on that row, and each version
+    # links back to the one before it.
+    revises = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="revision"
+    )
     officers = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="assigned_deployments"
     )
@@ -176,6 +181,9 @@ class Walkthrough(models.Model):
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField()
     note = models.TextField(blank=True)
+    # The walker's perceived group (settings.LFR_EQUALITY_GROUPS), optional: recall by
+    # group, the inequality that paused a force's field test (Essex, 2026).
+    perceived_group = models.CharField(max_length=60, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

@@ -25,11 +25,14 @@ from deployments.models import (
 
 # The published record counts alerts by their decision in force and their verifications,
 # rules recognition owns: one of the two documented imports of recognition by this app
-# (README, "Architecture").
+# (docs/ARCHITECTURE.md).
+# The operating point (what a threshold means at a watchlist size, and what the force's
+# policy allows) is recognition's measurement: read here, never re-derived.
 from recognition.selectors import (  # noqa: F401 (verification_figures: records)
     alert_figures,
     blue_list_sightings,
     decisions_in_force,
+    operating_point,
     verification_figures,
 )
 
@@ -57,7 +60,7 @@ MET_FIELDS = [
     "No action",
     "Faces seen (estimate)",
 ]
-# Published after the Met's 16, in this order (README, "Transparency"): without them a
+# Published after the Met's 16, in this order (docs/TRANSPARENCY.md): without them a
 # rate over a handful of decided alerts reads as a clean record, and nobody outside can
 # tell which deployment, or when, the figures describe.
 EXTRA_FIELDS = [
@@ -68,7 +71,9 @@ EXTRA_FIELDS = [
     "Start Time",
     "End Time",
     "Threshold Meaning",
+    "Expected False Alert Rate",
     "Advance Notice",
+    "Advance Notice Page",
     "Live True Positive Rate",
     "Alert Verification",
     "Verified by Two Officers",
@@ -199,6 +204,15 @@ def calendar_week(*, user, year: int, week: int) -> dict:
     }
 
 
+def deployment_operating_point(deployment: Deployment, *, threshold: float | None = None):
+    """The operating point of a plan: its authorised watchlist size at its threshold (or
+    at `threshold`, one the authoriser considers), with what the policy allows there."""
+    return operating_point(
+        watchlist_size=deployment.max_watchlist_size,
+        threshold=deployment.threshold if threshold is None else threshold,
+    )
+
+
 def watchlist_of(deployment: Deployment):
     """The frozen snapshot's row (for counts; pages never show its encodings or refs)."""
     return (
@@ -272,6 +286,33 @@ def activation_refusal_recorded(deployment: Deployment, kind: str = "gate") -> b
 
 # --- the published record --------------------------------------------------------------
 
+NOT_STATED = "not stated (authorised before the operating point was recorded)"
+
+
+def expected_false_alert_rate(deployment: Deployment) -> str:
+    """What the authorising officer was told the threshold means at the authorised size,
+    as recorded in the authorisation's audit row (the evidence may change later; this is
+    what the deployment was authorised on)."""
+    details = (
+        AuditEvent.objects.filter(
+            action="deployment.authorise",
+            object_type=deployment._meta.label_lower,
+            object_id=str(deployment.pk),
+        )
+        .order_by("-pk")
+        .values_list("details", flat=True)
+        .first()
+    )
+    point = (details or {}).get("operating_point")
+    if not point:
+        return NOT_STATED
+    bound = point["fpir_bound"]
+    rate = f"1 in {round(1 / bound):,}" if 0 < bound < 1 else f"{bound:.0%}"
+    return (
+        f"at most {rate} passers-by at threshold {point['threshold']:g} and "
+        f"{deployment.max_watchlist_size:,} entries (95 % bound, from {point['source']})"
+    )
+
 
 def decided(fields: dict) -> int:
     """Alerts with an adjudication, from the Met's four kinds (a frozen record says it too)."""
@@ -337,6 +378,7 @@ def record_fields(deployment: Deployment) -> dict:
 # --- blue-list testing ------------------------------------------------------------------
 
 NO_TEST_WALKS = "not measured (no blue-list walk-throughs)"
+NOT_RECORDED_GROUP = "Not recorded"
 
 
 def _detected_by(walk: Walkthrough, sightings: list[dict]) -> int | None:
@@ -382,6 +424,10 @@ def blue_list(deployment: Deployment) -> dict:
     rows = walkthroughs(deployment)
     if not rows:
         return {}
+    return {**_recall(rows), "by_group": recall_by_group(rows)}
+
+
+def _recall(rows: list[dict]) -> dict:
     n = len(rows)
     detected = sum(1 for r in rows if r["detected_by"] is not None)
     low, high = wilson_interval(detected, n)
@@ -392,6 +438,19 @@ def blue_list(deployment: Deployment) -> dict:
         "ci_low": round(low, 4),
         "ci_high": round(high, 4),
     }
+
+
+def recall_by_group(rows: list[dict]) -> list[dict]:
+    """Walk-throughs detected per perceived group of the walker, each with its 95 % Wilson
+    interval (overlapping intervals: no difference shown at this sample size)."""
+    groups = defaultdict(list)
+    for row in rows:
+        groups[row["walk"].perceived_group or NOT_RECORDED_GROUP].append(row)
+    order = [*settings.LFR_EQUALITY_GROUPS, NOT_RECORDED_GROUP]
+    return [
+        {"group": g, **_recall(groups[g])}
+        for g in sorted(groups, key=lambda g: order.index(g) if g in order else len(order))
+    ]
 
 
 def format_tpr(blue: dict) -> str:
@@ -527,7 +586,9 @@ def published_row(record: DeploymentRecord) -> dict:
         "Start Time": _local(d.started_at or d.starts_at),
         "End Time": _local(d.ended_at),
         "Threshold Meaning": THRESHOLD_MEANING,
+        "Expected False Alert Rate": expected_false_alert_rate(d),
         "Advance Notice": advance_notice(d),
+        "Advance Notice Page": notice_anchor(d) if d.public_notice else "",
         "Live True Positive Rate": format_tpr(record.blue_list) or NO_TEST_WALKS,
         "Alert Verification": "two officers" if d.verification == "two" else "one officer",
         **{k: int(record.verification.get(v) or 0) for k, v in VERIFICATION_FIELDS.items()},
@@ -581,14 +642,41 @@ def notice_anchor(d: Deployment) -> str:
     return f"{reverse('transparency:notices')}#{d.reference}"
 
 
+def notice_shortfall(d: Deployment, *, at: datetime) -> timedelta | None:
+    """The advance notice `d` gets if authorised `at`, when shorter than the lead
+    (LFR_PUBLIC_NOTICE_LEAD_DAYS); None when the lead is met, or none is asked or given."""
+    lead = notice_lead()
+    if not lead or not d.public_notice:
+        return None
+    given = d.starts_at - at
+    return max(given, timedelta(0)) if given < lead else None
+
+
+def duration_words(span: timedelta) -> str:
+    """ "3 minutes", "7 days", "6 days, 23 hours": the two largest units, never "1 week"."""
+    seconds, parts = max(int(span.total_seconds()), 0), []
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        n, seconds = divmod(seconds, size)
+        if n or parts:
+            parts.append(f"{n} {unit}{'' if n == 1 else 's'}")
+    said = [p for p in parts[:2] if not p.startswith("0 ")]
+    return ", ".join(said) or "less than a minute"
+
+
 def advance_notice(d: Deployment) -> str:
-    """The published record's link back to its advance notice, or why there was none
-    (never the reason itself: it may say what the operation is about)."""
+    """What the published record says of the advance notice: the lead actually given, or
+    why there was none (never the reason itself: it may say what the operation is about)."""
     if not d.public_notice:
         return "withheld with the authorising officer's recorded reason"
-    if d.authorised_at and d.authorised_at >= (d.started_at or d.starts_at):
+    start = d.started_at or d.starts_at
+    if d.authorised_at and d.authorised_at >= start:
         return "none: authorised after the start (urgent)"
-    return notice_anchor(d)
+    given = start - notice_published_from(d)
+    said = f"{duration_words(given)} before the start"
+    if given < notice_lead():
+        lead = duration_words(notice_lead())
+        said += f" ({lead} asked; the authorising officer recorded why it was shorter)"
+    return said
 
 
 def yearly_summary() -> list[dict]:
@@ -630,6 +718,18 @@ def deployments_needing_attention(user):
 
 
 # --- what waits (the home page and navigation badges, through core.work) ---------------
+
+
+def deployment_versions(d: Deployment) -> list[Deployment]:
+    """Every version of a plan, oldest first: the refused plans it revises, then itself
+    and its own revision, if any (each refusal stays on its own version)."""
+    first = d
+    while first.revises_id is not None:
+        first = Deployment.objects.get(pk=first.revises_id)
+    versions = [first]
+    while (nxt := Deployment.objects.filter(revises=versions[-1]).first()) is not None:
+        versions.append(nxt)
+    return versions
 
 
 def deployment_window(d: Deployment) -> str:
@@ -749,7 +849,8 @@ def waiting_for(user) -> list:
                 "deployments you are assigned to are live now",
                 assigned.filter(state=State.LIVE),
                 "recognition:console",
-                nav="recognition:consoles",
+                # No badge: the Live alerts badge counts alerts to decide, one kind only.
+                nav="",
                 urgent=True,
                 url=reverse("recognition:consoles"),
             )

@@ -30,7 +30,7 @@ from deployments.forms import (
     clean_iso_week,
 )
 from deployments.models import Camera, Deployment
-from deployments.services.camera_test import camera_url_test
+from deployments.services.camera_test import CameraTestThrottled, camera_url_test
 from recognition.engine.sources import redact
 
 
@@ -86,13 +86,23 @@ def deployment_list(request):
 @login_required
 def deployment_create(request):
     access.require(request.user, "deployment", "create")
-    form = DeploymentForm(request.POST or None)
+    # "Copy as a new plan" (?copy=) and "revise and resubmit" a refused one (?revise=):
+    # the form starts from that plan, so mending two fields is not retyping fifteen.
+    source_pk = request.GET.get("revise") or request.GET.get("copy") or ""
+    source = _get(request, int(source_pk), "view") if source_pk.isdigit() else None
+    revises = source if source is not None and "revise" in request.GET else None
+    initial = {}
+    if source is not None:
+        initial = {f: getattr(source, f) for f in services.PLAN_FIELDS}
+        initial.update(cameras=list(source.cameras.all()), officers=list(source.officers.all()))
+    form = DeploymentForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             deployment = services.deployment_create(
                 by=request.user,
                 cameras=form.cleaned_data["cameras"],
                 officers=form.cleaned_data["officers"],
+                revises=revises,
                 **form.plan(),
             )
         except ValidationError as exc:
@@ -100,7 +110,11 @@ def deployment_create(request):
         else:
             messages.success(request, f"Deployment {deployment.reference} saved as a draft.")
             return redirect("deployments:detail", pk=deployment.pk)
-    return render(request, "deployments/form.html", {"form": form, "deployment": None})
+    return render(
+        request,
+        "deployments/form.html",
+        {"form": form, "deployment": None, "source": source, "revises": revises},
+    )
 
 
 @login_required
@@ -140,6 +154,7 @@ def deployment_detail(request, pk):
     deployment = _get(request, pk, "view")
     audit_record(actor=request.user, action="deployment.view", obj=deployment)
     user = request.user
+    versions = selectors.deployment_versions(deployment)
     return render(
         request,
         "deployments/detail.html",
@@ -148,6 +163,9 @@ def deployment_detail(request, pk):
             "cameras": deployment.cameras.select_related("site"),
             "officers": deployment.officers.all(),
             "watchlist": selectors.watchlist_of(deployment),
+            "operating_point": selectors.deployment_operating_point(deployment),
+            "versions": versions,
+            "revision": next((v for v in versions if v.revises_id == deployment.pk), None),
             "blockers": [
                 *services.activation_blockers(deployment),
                 *authority.independent_blockers(deployment),
@@ -157,6 +175,7 @@ def deployment_detail(request, pk):
             "may": {
                 a: access.can(user, "deployment", a, deployment)
                 for a in (
+                    "create",
                     "edit",
                     "submit",
                     "authorise",
@@ -178,9 +197,11 @@ def _blue_list_context(deployment: Deployment, form=None) -> dict:
     if not deployment.include_test_subjects:
         return {}
     subjects = selectors.blue_list_frozen(deployment)
+    blue = selectors.blue_list(deployment)
     return {
         "walkthroughs": selectors.walkthroughs(deployment),
-        "blue_list": selectors.format_tpr(selectors.blue_list(deployment)),
+        "blue_list": selectors.format_tpr(blue),
+        "recall_by_group": blue.get("by_group", []),
         "walk_form": form or WalkthroughForm(deployment=deployment, subjects=subjects),
     }
 
@@ -216,6 +237,11 @@ def deployment_submit(request, pk):
         _fail(request, exc)
     else:
         messages.success(request, "Submitted for authorisation.")
+        gate = services.activation_blockers(deployment, paperwork_only=True)
+        if gate:
+            messages.warning(
+                request, f"It will not go live while there is {'; '.join(gate)}: edit the plan."
+            )
     return redirect("deployments:detail", pk=pk)
 
 
@@ -237,6 +263,8 @@ def deployment_authorise(request, pk):
                     reason=form.cleaned_data["reason"],
                     seen_updated_at=form.cleaned_data["seen_updated_at"],
                     threshold=form.cleaned_data["threshold"],
+                    policy_reason=form.cleaned_data["policy_reason"],
+                    short_notice_reason=form.cleaned_data["short_notice_reason"],
                 )
                 messages.success(request, "Deployment authorised; its watchlist is frozen.")
         except ValidationError as exc:
@@ -252,6 +280,7 @@ def deployment_authorise(request, pk):
     )
     counts = selectors.watchlist_counts(deployment=deployment, at=now)
     excluded = counts.pop("excluded_minors", 0)
+    short = selectors.notice_shortfall(deployment, at=now)
     return render(
         request,
         "deployments/authorise.html",
@@ -265,6 +294,10 @@ def deployment_authorise(request, pk):
             "stale_images": selectors.watchlist_stale_images(deployment=deployment, at=now),
             "test_subjects": selectors.blue_list_subject_count(deployment=deployment, at=now),
             "blockers": services.activation_blockers(deployment, paperwork_only=True),
+            "operating_point": selectors.deployment_operating_point(deployment),
+            "short_notice": short,
+            "short_notice_words": selectors.duration_words(short) if short is not None else "",
+            "lead_days": settings.LFR_PUBLIC_NOTICE_LEAD_DAYS,
             "form": form,
             "capacity": settings.LFR_WEEKLY_CAPACITY,
             "capacity_used": selectors.week_capacity_used(
@@ -543,7 +576,10 @@ def camera_test(request):
     url = (request.POST.get("stream_url") or "").strip() or (camera.stream_url if camera else "")
     if not url:
         return JsonResponse({"ok": False, "error": "Give a stream URL to test."}, status=400)
-    return JsonResponse(camera_url_test(by=request.user, stream_url=url, camera=camera))
+    try:
+        return JsonResponse(camera_url_test(by=request.user, stream_url=url, camera=camera))
+    except CameraTestThrottled as exc:
+        return JsonResponse({"ok": False, "error": str(exc)}, status=429)
 
 
 # --- transparency (public, no login, nothing personal) ---------------------------------
@@ -565,6 +601,8 @@ FIELD_NOTES = {
     "Not adjudicated": "alerts no officer has decided: neither true nor false",
     "Not adjudicated share": "of all alerts",
     "End Time": "when it actually stopped",
+    "Expected False Alert Rate": "what the authorising officer was told: the 95 % bound "
+    "on passers-by raising a false alert at the threshold and watchlist size authorised",
     "Verified by Two Officers": "true matches two officers separately verified",
     "Single-verified": "true matches verified by one officer only",
     "Verification Disagreed": "two officers disagreed: not verified, no action",

@@ -70,6 +70,14 @@ REFUSED_BODY = (
     b"413 Content Too Large: the request body is larger than this server accepts "
     b"(LFR_MAX_REQUEST_BYTES).\n"
 )
+# The refusal is answered before Django, so before its policy middleware: its own headers.
+REFUSED_HEADERS = [
+    (b"content-type", b"text/plain; charset=utf-8"),
+    (b"content-security-policy", b"default-src 'none'; base-uri 'none'; frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"content-length", str(len(REFUSED_BODY)).encode()),
+    (b"connection", b"close"),
+]
 
 
 def _declared_length(headers) -> int | None:
@@ -128,11 +136,7 @@ async def _refuse(send):
         {
             "type": "http.response.start",
             "status": 413,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(REFUSED_BODY)).encode()),
-                (b"connection", b"close"),
-            ],
+            "headers": REFUSED_HEADERS,
         }
     )
     await send({"type": "http.response.body", "body": REFUSED_BODY})
@@ -189,11 +193,9 @@ def _bound_daphne_bodies():
         def _refuse_body(self):
             self._body_refused = True
             self.content.close()
+            headers = b"".join(name + b": " + value + b"\r\n" for name, value in REFUSED_HEADERS)
             self.channel.transport.write(
-                b"HTTP/1.1 413 Content Too Large\r\n"
-                b"Content-Type: text/plain; charset=utf-8\r\n"
-                b"Content-Length: " + str(len(REFUSED_BODY)).encode() + b"\r\n"
-                b"Connection: close\r\n\r\n" + REFUSED_BODY
+                b"HTTP/1.1 413 Content Too Large\r\n" + headers + b"\r\n" + REFUSED_BODY
             )
             self.channel.loseConnection()
 

@@ -49,7 +49,6 @@ CSRF_FAILURE_VIEW = "core.errors.csrf_failure"
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -72,8 +71,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Above WhiteNoise, which answers static files itself: they get the policy too.
     "core.middleware.ContentSecurityPolicyMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -173,7 +173,7 @@ else:
 EMBEDDED_LAYER = CHANNEL_LAYERS["default"]["BACKEND"].endswith("InMemoryChannelLayer")
 
 # --- Audit chain ------------------------------------------------------------------------
-# The audit chain's HMAC key (README, "Tamper evidence"): from the environment, never in
+# The audit chain's HMAC key (docs/AUDIT.md): from the environment, never in
 # the database; the embedded default generates var/audit_key (0600) once.
 LFR_AUDIT_KEY = secret_key(
     "LFR_AUDIT_KEY", VAR_DIR, production=PRODUCTION, filename="audit_key", min_length=32
@@ -247,6 +247,9 @@ if PRODUCTION and not LFR_MFA_REQUIRED:
 OTP_TOTP_ISSUER = env_str("LFR_MFA_ISSUER", "lfr")
 OTP_TOTP_THROTTLE_FACTOR = 0
 OTP_STATIC_THROTTLE_FACTOR = 0
+# A code one step ahead is accepted (tolerance), but never moves the window: with sync on,
+# each such code added a step of drift, and the window walked forward (issue 24.6).
+OTP_TOTP_SYNC = False
 
 # --- Security (production) -------------------------------------------------------------
 if PRODUCTION:
@@ -257,6 +260,9 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+# A load balancer probes each web process directly over plain HTTP: its probes are not
+# redirected to HTTPS (they say nothing; core/probes.py).
+SECURE_REDIRECT_EXEMPT = [r"^health/(live|ready)/$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -333,24 +339,37 @@ _default_data = BASE_DIR.parent / "shared" / "data"
 LFR_DATA_DIR = Path(env_str("LFR_DATA_DIR", str(_default_data))).resolve()
 # File cameras (recorded footage, the demo clip) may only read inside this folder.
 LFR_CAMERA_FILE_ROOT = Path(env_str("LFR_CAMERA_FILE_ROOT", str(LFR_DATA_DIR))).resolve()
-# Which addresses network cameras may use (LFR_CAMERA_ALLOWED_NETWORKS,
-# LFR_CAMERA_ALLOW_LOOPBACK): the engine's netguard reads them at every check, in every
-# process; checked here once so a bad value stops start-up.
+# Which addresses network cameras may use: the engine's netguard is given them
+# (deployments.services.cameras.camera_policy); checked here so a bad value stops start-up.
+LFR_CAMERA_ALLOWED_NETWORKS = env_list("LFR_CAMERA_ALLOWED_NETWORKS", [])
+LFR_CAMERA_ALLOW_LOOPBACK = env_bool("LFR_CAMERA_ALLOW_LOOPBACK", False)
 try:
-    _netguard.policy_from_env()
+    _netguard.policy_from(allowed_networks=LFR_CAMERA_ALLOWED_NETWORKS)
 except ValueError as exc:
     raise ImproperlyConfigured(str(exc)) from None
 
-# --- Domain rules; every number here is configurable (README, "Configuration") -------
+# --- Domain rules; every number here is configurable (docs/CONFIGURATION.md) -------
 # Match threshold is a dlib face distance (0..1, lower = closer). The operating point is
-# calibrated from measured false-match rates (see README, "Operating point"); a
+# calibrated from measured false-match rates (see docs/OPERATING_POINT.md); a
 # deployment may be stricter (lower) but never looser than LFR_THRESHOLD_MAX.
-LFR_THRESHOLD_DEFAULT = env_float("LFR_THRESHOLD_DEFAULT", 0.55)
+# 0.50: just under 0.507, where dlib matched 0 of 11,564 comparisons of distinct people
+# and still accepted 95 % of genuine pairs (0.55 falsely matched 0.14-0.40 %: a third of
+# passers-by would alert against 100 entries). LFR_THRESHOLD_MAX stays the library's 0.60:
+# it is also the watchlists' "same person" radius, and LFR_MAX_FALSE_ALERT_RATE, not the
+# maximum, bounds a threshold by the watchlist size.
+LFR_THRESHOLD_DEFAULT = env_float("LFR_THRESHOLD_DEFAULT", 0.50)
 LFR_THRESHOLD_MAX = env_float("LFR_THRESHOLD_MAX", 0.60)
 if not 0 < LFR_THRESHOLD_DEFAULT <= LFR_THRESHOLD_MAX <= 1:
     raise ImproperlyConfigured(
         "LFR_THRESHOLD_DEFAULT must be above 0 and no looser than LFR_THRESHOLD_MAX (<= 1)"
     )
+# The force's policy on false alerts: the largest share of passers-by that may raise one
+# (0.001 = 1 in 1,000). Each deployment's operating point is the loosest threshold whose
+# 95 % upper bound meets it at the authorised watchlist size (recognition.selectors.
+# operating_point); unset (the default), the bound is shown but nothing is refused.
+LFR_MAX_FALSE_ALERT_RATE = env_float("LFR_MAX_FALSE_ALERT_RATE", 0.0) or None
+if LFR_MAX_FALSE_ALERT_RATE is not None and not 0 < LFR_MAX_FALSE_ALERT_RATE < 1:
+    raise ImproperlyConfigured("LFR_MAX_FALSE_ALERT_RATE must lie between 0 and 1, e.g. 0.001")
 # Advance public notice: an authorised deployment appears on the transparency page this
 # many days before it starts (unless the authorising officer withheld notice, with a reason).
 LFR_PUBLIC_NOTICE_LEAD_DAYS = env_int("LFR_PUBLIC_NOTICE_LEAD_DAYS", 7, minimum=0)
@@ -408,13 +427,23 @@ LFR_REQUIRE_TWO_PERSON_VERIFICATION = env_bool("LFR_REQUIRE_TWO_PERSON_VERIFICAT
 # A live camera that delivers no frame for this long is shown blind (cameras page, health,
 # console banner, API).
 LFR_CAMERA_BLIND_SECONDS = env_int("LFR_CAMERA_BLIND_SECONDS", 10, minimum=2)
+# A camera analysing less than this share of real time (of the frames the detector wants,
+# the share it analyses; the rest are dropped) is degraded: the officer's console says
+# which camera and what share, as do the cameras page, /health/ and the API.
+LFR_CAMERA_DEGRADED_SHARE = env_float("LFR_CAMERA_DEGRADED_SHARE", 0.8)
+# The bearer token a Prometheus scraper sends for /metrics; unset, /metrics is not served.
+LFR_METRICS_TOKEN = env_str("LFR_METRICS_TOKEN", "")
+if LFR_METRICS_TOKEN and len(LFR_METRICS_TOKEN) < 24:
+    raise ImproperlyConfigured("LFR_METRICS_TOKEN must be at least 24 characters")
 # The admin's camera test gives up after this long (open + one frame).
 LFR_CAMERA_TEST_SECONDS = env_int("LFR_CAMERA_TEST_SECONDS", 15, minimum=2)
+# ... and may run this many a minute (it reaches into the camera network: no scanner).
+LFR_CAMERA_TESTS_PER_MINUTE = env_int("LFR_CAMERA_TESTS_PER_MINUTE", 6, minimum=1)
 # Matches of one subject at one deployment less than this apart (frame time) are one
 # sighting: they update one alert instead of raising another.
 LFR_SIGHTING_WINDOW_SECONDS = env_int("LFR_SIGHTING_WINDOW_SECONDS", 60, minimum=1)
 # Cameras one stream worker (a `celery worker -Q streams` process) reads at once; all of
-# its cameras share one core (one process, one dlib lock): see README "Stream capacity".
+# its cameras share one core (one process, one dlib lock): see docs/STREAMS.md.
 LFR_STREAM_CAMERAS_PER_WORKER = env_int("LFR_STREAM_CAMERAS_PER_WORKER", 4, minimum=1)
 # Stale after 15 s, claimed at another worker's next poll (1 s): a killed worker's camera
 # resumes about 16 s after its last heartbeat.

@@ -1,4 +1,3 @@
-from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
@@ -14,7 +13,6 @@ from lfr_site.api_index import ApiIndex, docs_page
 
 urlpatterns = [
     path("", include("core.urls")),
-    path("admin/", admin.site.urls),
     path("watchlists/", include("watchlists.urls")),
     path("deployments/", include("deployments.urls")),
     path("recognition/", include("recognition.urls")),

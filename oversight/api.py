@@ -209,8 +209,9 @@ class EffectivenessApi(APIView):
 class EvaluationRunSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="pk")
     created_at = serializers.DateTimeField()
+    kind = serializers.CharField(help_text="pairs (1:1) or identification (1:N, open set)")
     dataset = serializers.CharField()
-    pairs = serializers.IntegerField()
+    pairs = serializers.IntegerField(help_text="labelled pairs, or searches for a 1:N run")
     operating_threshold = serializers.FloatField()
 
 
@@ -236,6 +237,10 @@ class AccuracyRunApi(APIView):
         rows = serializers.ListField(child=serializers.DictField())
         operating_point = serializers.DictField()
         no_face_count = serializers.IntegerField()
+        summary = serializers.DictField(
+            required=False,
+            help_text="1:N runs: people, mated and non-mated searches, comparisons, method",
+        )
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request, run_id):
@@ -332,7 +337,8 @@ class _HoldAction(ReasonedAction):
 
 
 class HoldPlaceApi(_HoldAction):
-    """Place a legal hold (command staff, administrators); oversight gets 403."""
+    """Place a legal hold (command staff, administrators, signed in: an API token gets
+    403); oversight gets 403."""
 
     answers = "The alert, now under legal hold."
 
@@ -343,7 +349,8 @@ class HoldPlaceApi(_HoldAction):
 
 
 class HoldReleaseApi(_HoldAction):
-    """Lift a legal hold, with a reason (command staff, administrators)."""
+    """Lift a legal hold, with a reason (command staff, administrators, signed in: an API
+    token gets 403)."""
 
     answers = "The alert, its legal hold lifted."
 

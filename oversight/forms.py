@@ -90,11 +90,14 @@ class AuditFilterForm(forms.Form):
 
 
 class EvaluationUploadForm(forms.Form):
-    """A labelled pairs set for an evaluation run: a ZIP of images and pairs.csv."""
+    """A labelled set for an evaluation run: a ZIP of gallery/ and probes/ folders (1:N),
+    or of images and pairs.csv (1:1)."""
 
     archive = forms.FileField(
-        label="ZIP of images and pairs.csv",
-        help_text="pairs.csv has the columns a,b,same: two image paths (relative to it) and "
-        "yes or no for whether they show the same person.",
+        label="ZIP of a labelled set",
+        help_text="1:N (as deployments search): gallery/<person>/ and probes/<person>/ "
+        "folders of images; probes of people not in the gallery are passers-by. 1:1: "
+        "pairs.csv with the columns a,b,same (two image paths relative to it, yes or no) "
+        "and the images.",
         widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
     )

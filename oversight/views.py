@@ -135,26 +135,36 @@ def accuracy(request):
     if _wants_csv(request):
         if report is None:
             raise Http404("No evaluation run yet.")
+        columns = (
+            selectors.IDENTIFICATION_COLUMNS
+            if report["kind"] == "identification"
+            else ["threshold", "tpr", "fpr", "accuracy"]
+        )
         return csv_response(
-            f"accuracy-run-{run.pk}.csv", ["threshold", "tpr", "fpr", "accuracy"], report["rows"]
+            f"accuracy-run-{run.pk}.csv",
+            list(columns),
+            [{c: r.get(c) for c in columns} for r in report["rows"]],
         )
     chart = None
     if report:
+        one_to_n = report["kind"] == "identification"
+        keys = ("tpir", "fpir") if one_to_n else ("tpr", "fpr")
+        names = (
+            (
+                "true positive identification rate (TPIR)",
+                "false positive identification rate (FPIR)",
+            )
+            if one_to_n
+            else ("true positive rate (TPR)", "false positive rate (FPR)")
+        )
         point = report["operating_point"]
         chart = svg.line_chart(
-            label="True and false positive rates against the distance threshold",
+            label=f"{'Open-set identification' if one_to_n else 'True and false positive'} "
+            "rates against the distance threshold",
             xs=[r["threshold"] for r in report["rows"]],
             series=[
-                (
-                    "true positive rate (TPR)",
-                    [r["tpr"] for r in report["rows"]],
-                    svg.COLOURS["tpr"],
-                ),
-                (
-                    "false positive rate (FPR)",
-                    [r["fpr"] for r in report["rows"]],
-                    svg.COLOURS["fpr"],
-                ),
+                (name, [r.get(key) for r in report["rows"]], svg.COLOURS[colour])
+                for name, key, colour in zip(names, keys, ("tpr", "fpr"), strict=True)
             ],
             x_label="distance threshold (lower = stricter)",
             marker=point.get("threshold"),

@@ -31,12 +31,24 @@ class StreamLease(models.Model):
     latency_p95_ms = models.FloatField(null=True, blank=True)  # capture -> processed
     source_fps = models.FloatField(default=0)  # what the camera delivers nominally
     degraded = models.BooleanField(default=False)  # cannot be analysed at real time
+    # Of the frames the detector wanted over the last few heartbeats, the share analysed
+    # (1.0 = real time); None before any frame.
+    realtime_share = models.FloatField(null=True, blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["deployment", "camera"], name="one_lease_per_camera")
         ]
+
+
+class StreamWorker(models.Model):
+    """A stream worker's runner and how many cameras it serves; gone when it stops or dies."""
+
+    name = models.CharField(max_length=200, unique=True)  # holder_id: host/pid/token
+    serving = models.PositiveIntegerField(default=0)
+    capacity = models.PositiveIntegerField(default=0)
+    heartbeat_at = models.DateTimeField()
 
 
 class Alert(models.Model):
@@ -142,11 +154,18 @@ class Verification(models.Model):
 
 
 class EvaluationRun(models.Model):
-    """One accuracy measurement of the engine on a labelled set of image pairs."""
+    """One accuracy measurement of the engine: labelled pairs (1:1) or searches (1:N)."""
+
+    class Kind(models.TextChoices):
+        PAIRS = "pairs", "Pairs (1:1)"
+        IDENTIFICATION = "identification", "Identification (1:N, open set)"
 
     created_at = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.PAIRS)
     dataset = models.TextField()  # what the pairs are and where they came from
-    pairs = models.PositiveIntegerField()
+    pairs = models.PositiveIntegerField()  # pairs, or searches (mated + non-mated) for 1:N
+    # 1:N only: identities, mated / non-mated searches, comparisons, intervals' method.
+    summary = models.JSONField(default=dict, blank=True)
     operating_threshold = models.FloatField()
     thresholds = models.JSONField(default=list)  # [{threshold, tpr, fpr, accuracy}]
     operating_point = models.JSONField(default=dict)
@@ -164,3 +183,24 @@ class EvaluationJob(UploadJob):
 
     class Meta(UploadJob.Meta):
         pass
+
+
+class AlertDeletion(models.Model):
+    """One deletion of alerts with their decisions, written by the database's own function.
+
+    On PostgreSQL only `recognition_alerts_delete()` (SECURITY DEFINER, owned by the owner)
+    deletes alerts, adjudications and verifications, and it writes this row as it does;
+    the app role may read it, never write or delete it (core/audit_db.py). So evidence
+    cannot leave the database without a receipt naming the database role that asked.
+    """
+
+    at = models.DateTimeField()
+    db_user = models.CharField(max_length=128)
+    reason = models.CharField(max_length=200)
+    alert_ids = models.JSONField(default=list)
+    alerts = models.PositiveIntegerField()
+    adjudications = models.PositiveIntegerField()
+    verifications = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-at"]

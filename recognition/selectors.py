@@ -19,6 +19,13 @@ def decisions_in_force():
     return Adjudication.objects.filter(corrected_by__isnull=True)
 
 
+def match_wording(distance: float, threshold: float) -> str:
+    """A match on one scale: its face distance and the distance it alerts at ("distance
+    0.462 — alerts at ≤ 0.55"); lower is closer. No "score" beside it on another scale
+    (1 - distance read as below the threshold to officers)."""
+    return f"distance {distance:.3f} — alerts at ≤ {threshold:g}"
+
+
 # --- two-person verification (EU AI Act Art. 14(5)) -----------------------------------
 
 VERIFIERS_NEEDED = 2
@@ -262,6 +269,7 @@ def waiting_for(user) -> list:
                 (f"{d.n} on {d.reference}", reverse("recognition:console", args=[d.pk]))
                 for d in rows[:FIRST_ITEMS]
             ],
+            listed=len(rows),
         ),
         *_second_verifier_wanted(user),
     ]
@@ -308,5 +316,136 @@ def _second_verifier_wanted(user) -> list:
                 (f"{per[d.pk]} on {d.reference}", reverse("recognition:console", args=[d.pk]))
                 for d in rows[:FIRST_ITEMS]
             ],
+            listed=len(rows),
         )
     ]
+
+
+# --- the operating point (1:N) --------------------------------------------------------
+
+
+def identification_runs():
+    """Stored 1:N evaluations of the engine, newest first."""
+    from recognition.models import EvaluationRun
+
+    return EvaluationRun.objects.filter(kind=EvaluationRun.Kind.IDENTIFICATION).order_by(
+        "-created_at", "-pk"
+    )
+
+
+def largest_authorised_watchlist(default: int = 1_000) -> int:
+    """The largest watchlist size authorised for a deployment still to run or running."""
+    from django.db.models import Max
+
+    from deployments.models import Deployment
+
+    S = Deployment.State
+    found = Deployment.objects.filter(state__in=(S.AUTHORISED, S.LIVE)).aggregate(
+        n=Max("max_watchlist_size")
+    )["n"]
+    return found or default
+
+
+def operating_point(*, watchlist_size: int, threshold: float | None = None) -> dict:
+    """What a threshold means for a watchlist of this size, and what the policy allows,
+    from the latest stored 1:N evaluation (or the engine's default calibration when none
+    is stored, saying so). Pages, API and the authorisation gate all read this."""
+    from recognition.engine import identification as ident
+
+    run = identification_runs().first()
+    if run is None:
+        return operating_point_from_rows(
+            ident.default_calibration_rows(),
+            watchlist_size=watchlist_size,
+            threshold=threshold,
+            source="the default calibration: no 1:N evaluation is stored",
+        )
+    people = (run.summary or {}).get("identities")
+    point = operating_point_from_rows(
+        run.thresholds,
+        watchlist_size=watchlist_size,
+        threshold=threshold,
+        source=f"evaluation run {run.pk}" + (f" on {people:,} people" if people else ""),
+    )
+    point["run_id"] = run.pk
+    return point
+
+
+def operating_point_from_rows(
+    rows: list[dict], *, watchlist_size: int, source: str, threshold: float | None = None
+) -> dict:
+    """The loosest threshold whose 95 % upper bound on the share of passers-by raising a
+    false alert, 1 - (1 - FMR_upper)^N, meets the force's policy (LFR_MAX_FALSE_ALERT_RATE),
+    the recognition expected there, and the same figures at `threshold` (the planned or
+    authorised one; by default the policy's, else LFR_THRESHOLD_DEFAULT)."""
+    from django.conf import settings
+
+    from recognition.engine import identification as ident
+
+    policy = settings.LFR_MAX_FALSE_ALERT_RATE
+    chosen = (
+        ident.choose_operating_point(
+            rows, watchlist_size=watchlist_size, max_false_alert_rate=policy
+        )
+        if policy
+        else None
+    )
+    policy_threshold = chosen["threshold"] if chosen else None
+    if threshold is None:
+        threshold = (
+            policy_threshold if policy_threshold is not None else settings.LFR_THRESHOLD_DEFAULT
+        )
+    at = ident.figures_at(rows, threshold, watchlist_size)
+    point = {
+        "watchlist_size": watchlist_size,
+        "threshold": threshold,
+        "fpir_bound": at["fpir_bound"],
+        "tpir": at["tpir"],
+        "policy": policy,
+        "policy_threshold": policy_threshold,
+        "policy_tpir": chosen.get("tpir") if chosen else None,
+        "supported": None if not policy else chosen is not None,
+        "within_policy": None if not policy else at["fpir_bound"] <= policy,
+        "run_id": None,
+        "source": source,
+    }
+    point["words"] = operating_point_words(point)
+    return point
+
+
+def _one_in(rate: float) -> str:
+    if rate <= 0:
+        return "no false alert"
+    if rate >= 0.5:
+        return f"up to {rate:.0%} of passers-by could raise a false alert"
+    count = 1 / rate
+    digits = max(0, len(str(int(count))) - 2)
+    return f"at most 1 false alert per {round(count, -digits):,.0f} faces"
+
+
+def operating_point_words(point: dict) -> str:
+    """The operating point in one sentence, for an authorising officer."""
+    tpir = point["tpir"]
+    recognised = (
+        f"about {tpir:.0%} of watchlisted people recognised"
+        if tpir is not None
+        else "recognition not measured at this threshold"
+    )
+    text = (
+        f"At {point['watchlist_size']:,} entries and threshold {point['threshold']:g}: "
+        f"{_one_in(point['fpir_bound'])} (95 % bound, from {point['source']}); {recognised}."
+    )
+    if point["policy"]:
+        limit = f"1 in {round(1 / point['policy']):,}"
+        if point["supported"]:
+            text += (
+                f" The policy (at most {limit} passers-by) allows thresholds up to "
+                f"{point['policy_threshold']:g} at this size."
+            )
+        else:
+            text += (
+                f" The policy (at most {limit} passers-by) cannot be met at this size by "
+                "any measured threshold: a smaller watchlist, or an evaluation on more "
+                "people, is needed."
+            )
+    return text

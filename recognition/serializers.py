@@ -15,7 +15,7 @@ from rest_framework import serializers
 
 from deployments.models import Camera
 from recognition.models import Adjudication, Alert
-from recognition.selectors import VerificationState, verification_view
+from recognition.selectors import VerificationState, match_wording, verification_view
 from watchlists.models import WatchlistEntry
 
 
@@ -97,7 +97,7 @@ class AlertSerializer(serializers.ModelSerializer):
     cameras = serializers.SerializerMethodField()
     distance = serializers.SerializerMethodField()
     threshold = serializers.SerializerMethodField()
-    score = serializers.SerializerMethodField()
+    match = serializers.SerializerMethodField()
     time = serializers.DateTimeField(source="created_at")
     crop_url = serializers.SerializerMethodField()
     reference_url = serializers.SerializerMethodField()
@@ -119,7 +119,7 @@ class AlertSerializer(serializers.ModelSerializer):
             "subject",
             "distance",
             "threshold",
-            "score",
+            "match",
             "sightings",
             "time",
             "frame_at",
@@ -149,9 +149,8 @@ class AlertSerializer(serializers.ModelSerializer):
     def get_threshold(self, alert) -> float:
         return round(alert.threshold, 3)
 
-    def get_score(self, alert) -> float:
-        # Higher is closer, which is how people read a score; 1 - distance keeps it honest.
-        return round(max(0.0, 1.0 - alert.distance), 3)
+    def get_match(self, alert) -> str:
+        return match_wording(alert.distance, alert.threshold)
 
     def get_crop_url(self, alert) -> str:
         if not alert.has_crop:

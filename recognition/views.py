@@ -80,7 +80,7 @@ def _image(request, alert, *, what: str, jpeg):
 @require_GET
 def alert_crop(request, alert_id):
     alert = get_object_or_404(Alert.objects.select_related("deployment"), pk=alert_id)
-    access.require(request.user, "alert", "view", alert)
+    access.require(request.user, "alert", "crop", alert)
     return _image(request, alert, what="crop", jpeg=alert.crop)
 
 
@@ -90,7 +90,7 @@ def alert_reference(request, alert_id):
     from watchlists.selectors import reference_image_for_entry
 
     alert = get_object_or_404(Alert.objects.select_related("deployment"), pk=alert_id)
-    access.require(request.user, "alert", "view", alert)
+    access.require(request.user, "alert", "reference", alert)
     image = reference_image_for_entry(alert.entry_id)
     return _image(request, alert, what="reference", jpeg=image.jpeg if image else None)
 

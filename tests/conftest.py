@@ -83,8 +83,19 @@ def _audit_checkpoints(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def _cameras_may_use_loopback(monkeypatch):
+def _cameras_may_use_loopback(monkeypatch, settings):
     # The suite's stream servers listen on 127.0.0.1; production refuses loopback cameras
-    # (recognition/engine/netguard.py). Set in the environment so the suite's subprocesses
-    # (workers, demo) inherit it; tests/test_hardening_ssrf.py switches it off.
+    # (recognition/engine/netguard.py). Set in the settings, and in the environment so the
+    # suite's subprocesses (workers, demo) inherit it; tests/test_hardening_ssrf.py
+    # switches it off.
     monkeypatch.setenv("LFR_CAMERA_ALLOW_LOOPBACK", "1")
+    settings.LFR_CAMERA_ALLOW_LOOPBACK = True
+
+
+@pytest.fixture(autouse=True)
+def _no_notice_lead(settings, monkeypatch):
+    # Plans in tests start within days; a notice lead would make every authorisation ask
+    # why no advance notice was given. Tests of the notice rules set a lead themselves.
+    # In the environment too, for the suite's servers.
+    settings.LFR_PUBLIC_NOTICE_LEAD_DAYS = 0
+    monkeypatch.setenv("LFR_PUBLIC_NOTICE_LEAD_DAYS", "0")

@@ -112,7 +112,10 @@ def deployment_in_state(users, plan):
         d = services.deployment_submit(deployment=d, by=by)
         if state == "submitted":
             return d
-        d = services.deployment_authorise(deployment=d, by=authoriser or users.authoriser)
+        # Tests that set a notice lead plan inside it: the authoriser says why.
+        d = services.deployment_authorise(
+            deployment=d, by=authoriser or users.authoriser, short_notice_reason="test plan"
+        )
         if state == "authorised":
             return d
         services.lifecycle_tick(now=d.starts_at + timedelta(seconds=1))

@@ -59,12 +59,3 @@ def test_it_audits_logout(client, users):
     response = client.post(reverse("logout"))
     assert response.status_code == 302
     assert AuditEvent.objects.filter(action="logout", actor_username="off").exists()
-
-
-def test_it_throttles_the_admin_login_too(client, users, settings):
-    settings.LFR_LOGIN_MAX_FAILURES = 2
-    for _ in range(2):
-        client.post("/admin/login/", {"username": "adm", "password": "wrong"})
-    response = client.post("/admin/login/", {"username": "adm", "password": PASSWORD})
-    assert b"locked" in response.content
-    assert "_auth_user_id" not in client.session

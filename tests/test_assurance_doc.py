@@ -25,6 +25,14 @@ PRODUCERS = {
     "test_it_soaks_two_workers_on_an_rtsp_camera_and_prints_its_figures",
     "camera outage:": "tests/test_streams_soak.py::"
     "test_it_soaks_two_workers_on_an_rtsp_camera_and_prints_its_figures",
+    "camera test:": "tests/test_hardening_camera_test_answers.py::"
+    "test_it_answers_one_message_at_one_time_for_every_failure",
+    "json parser:": "tests/test_hardening_json_parser.py::"
+    "test_it_parses_a_body_of_escaped_quotes_in_about_a_plain_parse_time",
+    "zip bomb:": "tests/test_hardening_zip_bomb.py::"
+    "test_a_zip_bomb_is_refused_in_bounded_memory_and_the_rest_imported",
+    "lone surrogate:": "tests/test_hardening_surrogates.py::"
+    "test_no_choice_field_answers_a_lone_surrogate_with_a_server_error",
 }
 
 

@@ -169,13 +169,15 @@ def test_it_computes_the_live_true_positive_rate_from_walkthroughs(users, world)
     rows = selectors.walkthroughs(d)
     assert [r["detected_by"] is not None for r in rows] == [True, False, False, True]
     low, high = wilson_interval(2, 4)
-    assert selectors.blue_list(d) == {
+    overall = {
         "walks": 4,
         "detected": 2,
         "tpr": 0.5,
         "ci_low": round(low, 4),
         "ci_high": round(high, 4),
     }
+    # No walker's group recorded: one row, the same figures (tests/test_blue_list_recall.py).
+    assert selectors.blue_list(d) == {**overall, "by_group": [{"group": "Not recorded", **overall}]}
     d.refresh_from_db()
     services.deployment_stop(deployment=d, by=users.command, reason="Test over")
     record = services.record_compute(deployment=d)

@@ -2,7 +2,6 @@
 engage" and offers no decision, beside an operational alert that does."""
 
 import re
-import shutil
 
 import pytest
 from django.utils import timezone
@@ -56,4 +55,3 @@ def test_it_shows_a_test_alert_as_do_not_engage_without_a_decision(
     assert real_card.query_selector("form[data-testid=decide]") is not None
     shot = SCREENSHOTS_DIR / "blue-list-test-card.png"
     page.screenshot(path=shot, full_page=True)
-    shutil.copy(shot, "/work/notes/shots/blue-console-test-card.png")

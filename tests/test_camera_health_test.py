@@ -10,6 +10,7 @@ import pytest
 
 from core.models import AuditEvent
 from deployments.models import Camera
+from deployments.services.camera_test import FAILED
 from tests.fixtures_recognition import HAMILTON_CLIP
 
 API = "/api/v1/deployments/cameras/test/"
@@ -103,17 +104,21 @@ def test_it_stores_nothing_but_an_audit_row_without_credentials(login, users, mj
     }
 
 
-def test_it_says_why_an_unreachable_camera_fails(login, users):
+def test_it_says_an_unreachable_camera_fails_and_audits_why(login, users, settings):
+    settings.LFR_CAMERA_TEST_SECONDS = 2
     url = f"rtsp://127.0.0.1:{_closed_port()}/cam"
     body = login(users.admin).post(API, {"stream_url": url}).json()
-    assert not body["ok"] and "unreachable" in body["error"]
-    assert AuditEvent.objects.get(action="camera.test").details["ok"] is False
+    assert not body["ok"] and body["error"] == FAILED  # the same for every failure
+    details = AuditEvent.objects.get(action="camera.test").details
+    assert details["ok"] is False and "unreachable" in details["cause"]
 
 
 def test_it_gives_up_on_a_silent_camera_at_the_deadline(login, users, silent, settings):
     settings.LFR_CAMERA_TEST_SECONDS = 2
     body = login(users.admin).post(API, {"stream_url": silent}).json()
-    assert not body["ok"] and body["error"].endswith("gave no frame within 2 s")
+    assert not body["ok"] and body["error"] == FAILED
+    cause = AuditEvent.objects.get(action="camera.test").details["cause"]
+    assert cause.endswith("gave no frame within 2 s")
 
 
 def test_it_refuses_a_file_outside_the_camera_folder(login, users):
@@ -122,10 +127,12 @@ def test_it_refuses_a_file_outside_the_camera_folder(login, users):
 
 
 def test_it_refuses_a_file_that_is_no_video(login, users, settings, tmp_path):
+    settings.LFR_CAMERA_TEST_SECONDS = 2
     settings.LFR_CAMERA_FILE_ROOT = tmp_path
     (tmp_path / "notes.mp4").write_text("not a video")
     body = login(users.admin).post(API, {"stream_url": "notes.mp4"}).json()
-    assert not body["ok"] and "cannot decode" in body["error"]
+    assert not body["ok"] and body["error"] == FAILED
+    assert "cannot decode" in AuditEvent.objects.get(action="camera.test").details["cause"]
 
 
 def test_it_asks_for_a_url(login, users):

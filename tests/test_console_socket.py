@@ -417,3 +417,28 @@ def test_it_keeps_answering_when_a_socket_goes_away_mid_question(monkeypatch):
         assert await asyncio.wait_for(consumers._ask(consumers.console.Ask("c", 1)), WAIT)
 
     async_to_sync(run)()
+
+
+@pytest.mark.parametrize("change", ["deactivate", "role"])
+def test_it_closes_the_socket_at_once_when_an_administrator_changes_the_user(
+    console_deployment, users, session_cookie, change
+):
+    """Issue 26: no tick is injected and the wall-clock ticker is off: the user service's
+    own signal rechecks the consoles."""
+    from core import users as user_admin
+
+    cookie = session_cookie(users.officer)
+
+    def act():
+        if change == "deactivate":
+            user_admin.user_deactivate(by=users.admin, user=users.officer, reason="Left")
+        else:
+            user_admin.user_role_change(by=users.admin, user=users.officer, role="command_staff")
+
+    async def run():
+        comm = await _watching(console_deployment, cookie)
+        await sync_to_async(act)()
+        closed = await _closes(comm)
+        assert closed["code"] == consumers.CLOSE_FORBIDDEN
+
+    async_to_sync(run)()

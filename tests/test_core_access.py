@@ -15,7 +15,7 @@ EXPECTED_NAV = {
     "manager": {"Watchlist", "Review queue"},
     "officer": {"Live alerts"},
     "oversight": {"Deployments", "Watchlist", "Live alerts", "Audit", "Reports", "Health"},
-    "admin": {"Deployments", "Audit", "Cameras", "Health", "API tokens"},
+    "admin": {"Deployments", "Audit", "Cameras", "Health", "Users", "API tokens"},
     "nobody": set(),
 }
 for _labels in EXPECTED_NAV.values():
@@ -32,6 +32,7 @@ NAV_URLS = {
     "Cameras": "deployments:cameras",
     "Health": "health",
     "Notices": "notices",
+    "Users": "users",
     "API tokens": "api_tokens",
 }
 

@@ -58,9 +58,13 @@ def test_it_shows_an_officer_their_live_deployment_and_undecided_alerts(login, u
     make_deployment(officers=[users.officer2])  # not theirs
     html = _home(login, users.officer)
     assert reverse("recognition:console", args=[live.pk]) in _card(html, "deployment.assigned_live")
-    assert '">2</strong> alerts wait for your decision' in _card(html, "alert.undecided")
-    # The Live alerts badge: one live deployment and two alerts to decide.
-    assert 'title="3 waiting">3<' in html
+    alerts = _card(html, "alert.undecided")
+    assert '">2</strong> alerts wait for your decision' in alerts
+    # Issue 26: every deployment with alerts is listed ("2 on ..."): no "and 1 more" from
+    # alerts minus deployments; the Live alerts badge counts alerts only, never alerts
+    # plus deployments.
+    assert "more" not in alerts
+    assert 'title="2 waiting">2<' in html
 
 
 def test_it_shows_command_the_records_to_review_and_oversight_those_to_sign_off(login, users):

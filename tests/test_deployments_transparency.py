@@ -28,7 +28,7 @@ MET = [
     "No action",
     "Faces seen (estimate)",
 ]
-# Ours, after the Met's (README, "Transparency").
+# Ours, after the Met's (docs/TRANSPARENCY.md).
 EXTRA = [
     "Not adjudicated",
     "Not adjudicated share",
@@ -37,7 +37,9 @@ EXTRA = [
     "Start Time",
     "End Time",
     "Threshold Meaning",
+    "Expected False Alert Rate",
     "Advance Notice",
+    "Advance Notice Page",
     "Live True Positive Rate",
     "Alert Verification",
     "Verified by Two Officers",
@@ -73,9 +75,11 @@ def test_the_json_keys_are_the_mets_field_names_then_ours(client, deployment_in_
 
 
 def test_the_public_page_needs_no_login_and_shows_nothing_personal(
-    client, deployment_in_state, users
+    client, deployment_in_state, users, settings
 ):
     from tests.fixtures_deployments import make_entry
+
+    settings.LFR_PUBLIC_NOTICE_LEAD_DAYS = 14  # the upcoming one is announced
 
     entry = make_entry(users.contributor, users.manager)
     for user in (users.command, users.authoriser, users.officer):

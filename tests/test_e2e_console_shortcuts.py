@@ -6,13 +6,12 @@ asks for, and keeps the officer's grant in localStorage as the browser would kee
 lets the test say when the officer has looked away (`document.hidden`).
 """
 
-from pathlib import Path
-
 import pytest
 
 from recognition.models import Adjudication
 from tests.factories import make_deployment
 from tests.fixtures_console import browser_password, make_alert
+from tests.helpers import SCREENSHOTS_DIR
 from tests.test_e2e_console import browser, login, open_console, raise_alert, server  # noqa: F401
 
 pytestmark = [
@@ -21,7 +20,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-SHOTS = Path("/work/notes/shots")
+SHOTS = SCREENSHOTS_DIR
 
 STUB = """
 (() => {

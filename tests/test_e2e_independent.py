@@ -9,6 +9,7 @@ from django.utils import timezone
 from deployments import services
 from tests.factories import make_alert
 from tests.fixtures_live import page_as
+from tests.helpers import SCREENSHOTS_DIR
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 COURT = "District Judge (Magistrates' Courts)"
@@ -32,7 +33,7 @@ def test_a_refusal_recorded_on_the_page_stops_and_purges_an_urgent_start(
     make_alert(d)
     page = page_as(live_browser, live_server, users.authoriser)
     page.goto(f"/deployments/{d.pk}/independent/")
-    page.screenshot(path="/work/notes/shots/h-authz2-independent-live.png", full_page=True)
+    page.screenshot(path=SCREENSHOTS_DIR / "independent-live.png", full_page=True)
     page.select_option("select[name=authority]", COURT)
     page.fill("input[name=reference]", "DJ-2026-7")
     page.fill("input[name=decided_at]", timezone.localtime(now).strftime("%Y-%m-%dT%H:%M"))
@@ -40,7 +41,7 @@ def test_a_refusal_recorded_on_the_page_stops_and_purges_an_urgent_start(
     page.click("button:has-text('Record decision')")
     page.wait_for_url(f"**/deployments/{d.pk}/independent/")
     assert "were deleted" in page.inner_text("[data-testid=independent-purged]")
-    page.screenshot(path="/work/notes/shots/h-authz2-independent-refused.png", full_page=True)
+    page.screenshot(path=SCREENSHOTS_DIR / "independent-refused.png", full_page=True)
     d = Deployment.objects.get(pk=d.pk)
     assert d.state == "cancelled" and d.purged_at is not None
     assert not Alert.objects.filter(deployment=d).exists()

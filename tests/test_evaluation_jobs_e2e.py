@@ -1,17 +1,16 @@
 """The accuracy page's evaluation upload in a real browser (the worker's run is done by the
 test, as the queued task would)."""
 
-from pathlib import Path
-
 import pytest
 
 from recognition.models import EvaluationJob
 from recognition.services.evaluation import evaluation_job_run
 from tests.fixtures_live import page_as
+from tests.helpers import SCREENSHOTS_DIR
 from tests.test_evaluation_jobs import pairs_zip
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-SHOTS = Path("/work/notes/shots")
+SHOTS = SCREENSHOTS_DIR
 
 
 def test_it_uploads_a_pairs_set_follows_it_and_opens_the_run(

@@ -15,7 +15,7 @@ from django.db import DatabaseError, connection, transaction
 
 from core.audit_db import audit_guard_lifted
 from core.models import AuditEvent
-from core.services import _canonical, audit_record, audit_verify
+from core.services import _canonical, audit_pre_key_epoch_close, audit_record, audit_verify
 from tests.helpers import PYTHON, ROOT
 
 postgres_only = pytest.mark.skipif(
@@ -172,12 +172,13 @@ def test_rows_written_before_the_chain_was_keyed_still_verify(capsys):
     (legacy,) = _append(1)
     digest = hashlib.sha256(("0" * 64 + _canonical(legacy)).encode()).hexdigest()
     _as_superuser(("UPDATE core_auditevent SET key_id = '', hash = %s WHERE seq = 1", [digest]))
+    audit_pre_key_epoch_close()  # as migration 0009 does: the keyed marker closes the epoch
     _append(2)
     call_command("audit_verify")
     out = capsys.readouterr().out
-    assert "audit chain OK: 3 events verified" in out and "1 written before keying" in out
-    _rehash_without_the_key(2)
-    _verify_fails(r"#2 .*re-hashed without the key")
+    assert "audit chain OK: 4 events verified" in out and "1 written before keying" in out
+    _rehash_without_the_key(3)
+    _verify_fails(r"#3 .*re-hashed without the key")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -324,4 +325,94 @@ def test_the_migration_keeps_existing_rows_as_the_unkeyed_epoch(capsys):
     assert AuditEvent.objects.get(seq=1).key_id == ""
     _append(1)
     call_command("audit_verify")
-    assert "2 events verified, 1 written before keying" in capsys.readouterr().out
+    # 0009 closed the epoch after row 1 (#2), then one keyed row.
+    assert "3 events verified, 1 written before keying" in capsys.readouterr().out
+
+
+# --- Issue 24.4(d): evidence outside the chain. The app role may not DELETE alerts,
+# decisions or verifications; retention deletes through the owner's definer function,
+# which refuses held alerts and writes its own receipt the app role cannot touch.
+
+
+@pytest.fixture
+def evidence(live_deployment, users):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from recognition.models import Verification
+    from tests.fixtures_oversight import adjudicate, make_alert
+
+    old = make_alert(live_deployment, at=timezone.now() - timedelta(days=400))
+    adjudicate(old, by=users.officer, true=True)
+    Verification.objects.create(alert=old, by=users.officer, is_true_match=True)
+    return old
+
+
+@postgres_only
+def test_the_app_role_cannot_delete_alerts_decisions_or_verifications(app_role, evidence):
+    with psycopg.connect(_db(app_role), autocommit=True) as app:
+        app.execute("UPDATE recognition_alert SET hold_reason = '' WHERE id = %s", [evidence.pk])
+        for table, column in (
+            ("recognition_verification", "alert_id"),
+            ("recognition_adjudication", "alert_id"),
+            ("recognition_alert", "id"),
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                app.execute(f"DELETE FROM {table} WHERE {column} = %s", [evidence.pk])
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            app.execute("DELETE FROM recognition_alertdeletion")
+    assert evidence.adjudications.count() == 1 and evidence.verifications.count() == 1
+
+
+@postgres_only
+def test_retention_as_the_app_role_deletes_and_leaves_receipts(app_role, evidence, settings):
+    from recognition.models import Alert, AlertDeletion
+
+    env = {**os.environ, "DATABASE_URL": _db(app_role), "LFR_AUDIT_KEY": TEST_KEY}
+    env["LFR_AUDIT_CHECKPOINT_FILE"] = str(settings.LFR_AUDIT_CHECKPOINT_FILE)
+    script = (
+        "import django; django.setup();"
+        "from recognition.services.retention import alerts_purge_expired as p;"
+        "print(p()['alerts_deleted'])"
+    )
+    result = subprocess.run(
+        [PYTHON, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "1", result.stderr
+    assert not Alert.objects.filter(pk=evidence.pk).exists()
+    receipt = AlertDeletion.objects.get()
+    assert receipt.db_user == app_role and receipt.alert_ids == [evidence.pk]
+    assert (receipt.alerts, receipt.adjudications, receipt.verifications) == (1, 1, 1)
+    assert AuditEvent.objects.filter(action="retention.alerts").count() == 1
+
+
+@postgres_only
+def test_the_definer_function_refuses_a_held_alert(app_role, evidence):
+    from recognition.models import Alert
+
+    Alert.objects.filter(pk=evidence.pk).update(legal_hold=True)
+    with psycopg.connect(_db(app_role), autocommit=True) as app:
+        row = app.execute(
+            "SELECT recognition_alerts_delete(%s::bigint[], 'attacker')", [[evidence.pk]]
+        ).fetchone()
+    assert row == ([],) and Alert.objects.filter(pk=evidence.pk).exists()
+
+
+@postgres_only
+def test_a_junk_row_from_the_app_role_and_a_later_edit_are_both_named(app_role, capsys):
+    _append(3)
+    head = AuditEvent.objects.order_by("-seq").first()
+    with psycopg.connect(_db(app_role), autocommit=True) as app:
+        app.execute(
+            "INSERT INTO core_auditevent (seq, at, actor_username, action, object_type, "
+            "object_id, outcome, purpose, request_id, client_addr, details, prev_hash, hash, "
+            "key_id) VALUES (4, now(), '', 'junk', '', '', 'allowed', '', '', '', '{}', %s, %s, "
+            "%s)",
+            [head.hash, "d" * 64, head.key_id],
+        )
+    _append(3)
+    _as_superuser(("UPDATE core_auditevent SET purpose = 'edited' WHERE seq = %s", [6]))
+    with pytest.raises(CommandError, match=r"BROKEN at event #4"):
+        call_command("audit_verify")
+    assert "#6 content does not match" in capsys.readouterr().err

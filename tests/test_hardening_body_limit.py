@@ -170,8 +170,12 @@ def test_a_100_mb_anonymous_post_leaves_the_real_server_small(tmp_path, capsys):
         # Declared length: refused as soon as the headers arrive, nothing read.
         with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
             s.sendall(_headers(port, 100 * MB))
-            status = s.recv(200).split(b"\r\n", 1)[0]
+            answer = b""
+            while b"\r\n\r\n" not in answer and (chunk := s.recv(1024)):
+                answer += chunk
+        status, headers = answer.split(b"\r\n", 1)
         assert status == b"HTTP/1.1 413 Content Too Large", status
+        assert b"content-security-policy: default-src 'none'" in headers.lower(), headers
         # A legitimate upload's size goes through to Django (a 404 for this page).
         assert _send_body(port, 2 * MB) == b"HTTP/1.1 404 Not Found"
         _send_body(port, 100 * MB)

@@ -87,3 +87,26 @@ def test_the_schema_is_not_public(client, users):
 def test_a_signed_in_user_reads_the_schema(login, users):
     response = login(users.command).get("/api/schema/")
     assert response.status_code == 200 and b"/api/v1/deployments/create/" in response.content
+
+
+# Issue 24.6: the policy on what WhiteNoise answers too (it answers before the views'
+# middleware), e.g. an SVG opened directly, and on the body limit's 413.
+
+
+@pytest.mark.parametrize("path", ["/static/core/favicon.svg", "/static/core/lfr.css"])
+def test_static_files_carry_the_policy(path):
+    response = Client().get(path)
+    assert response.status_code == 200
+    policy = _policy(response)
+    assert policy.get("script-src") == "'self'" and policy["object-src"] == "'none'"
+
+
+def test_the_413_answer_carries_a_policy(settings, db):
+    from tests.test_hardening_body_limit import MB, _asgi
+
+    settings.LFR_MAX_REQUEST_BYTES = 64 * 1024
+    start, _ = _asgi([(b"content-length", str(10 * MB).encode())], [b""])
+    headers = dict(start["headers"])
+    assert start["status"] == 413
+    assert b"default-src 'none'" in headers[b"content-security-policy"]
+    assert headers[b"x-content-type-options"] == b"nosniff"

@@ -7,6 +7,7 @@ import socket
 import pytest
 
 from deployments.models import Camera
+from deployments.services.cameras import camera_policy
 from recognition.engine import netguard
 from recognition.engine.sources import SourceError, open_source
 from tests.helpers import faces
@@ -52,9 +53,10 @@ FINE = [
 
 
 @pytest.fixture(autouse=True)
-def _no_loopback(monkeypatch):
+def _no_loopback(monkeypatch, settings):
     monkeypatch.delenv("LFR_CAMERA_ALLOW_LOOPBACK", raising=False)
-    monkeypatch.delenv("LFR_CAMERA_ALLOWED_NETWORKS", raising=False)
+    settings.LFR_CAMERA_ALLOW_LOOPBACK = False
+    settings.LFR_CAMERA_ALLOWED_NETWORKS = []
 
 
 @pytest.mark.parametrize("url", HOSTILE)
@@ -87,18 +89,23 @@ def test_it_keeps_private_camera_networks_allowed(login, users, dep_site, url):
     assert response.status_code == 201, response.content
 
 
-def test_it_narrows_to_the_configured_networks(monkeypatch):
-    monkeypatch.setenv("LFR_CAMERA_ALLOWED_NETWORKS", "10.20.0.0/16")
-    netguard.check_url("rtsp://10.20.3.4/live")
+def test_it_narrows_to_the_configured_networks(settings):
+    settings.LFR_CAMERA_ALLOWED_NETWORKS = ["10.20.0.0/16"]
+    netguard.check_url("rtsp://10.20.3.4/live", camera_policy())
     with pytest.raises(netguard.AddressRefused, match="LFR_CAMERA_ALLOWED_NETWORKS"):
-        netguard.check_url("rtsp://192.168.1.20/live")
+        netguard.check_url("rtsp://192.168.1.20/live", camera_policy())
 
 
-def test_it_allows_loopback_only_when_configured(monkeypatch):
+def test_it_allows_loopback_only_when_configured(settings):
     with pytest.raises(netguard.AddressRefused, match="loopback"):
-        netguard.check_url("http://127.0.0.1:8554/cam")
-    monkeypatch.setenv("LFR_CAMERA_ALLOW_LOOPBACK", "1")
-    netguard.check_url("http://127.0.0.1:8554/cam")
+        netguard.check_url("http://127.0.0.1:8554/cam", camera_policy())
+    settings.LFR_CAMERA_ALLOW_LOOPBACK = True
+    netguard.check_url("http://127.0.0.1:8554/cam", camera_policy())
+
+
+def test_a_bad_network_setting_stops_start_up():
+    with pytest.raises(ValueError, match="LFR_CAMERA_ALLOWED_NETWORKS must be"):
+        netguard.policy_from(allowed_networks=["10.0.0.0/8", "intranet"])
 
 
 @pytest.mark.parametrize(
@@ -127,11 +134,14 @@ def test_a_name_resolving_to_an_internal_address_is_refused_at_connect(monkeypat
         open_source("http://cam.example.org/", file_root=ROOT)
 
 
-def test_a_failed_connection_does_not_say_why(monkeypatch):
-    monkeypatch.setenv("LFR_CAMERA_ALLOW_LOOPBACK", "1")
+def test_a_failed_connection_does_not_say_why():
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]  # bound, not listening: connection refused
         with pytest.raises(SourceError) as caught:
-            open_source(f"rtsp://u:secret@127.0.0.1:{port}/live", file_root=ROOT)
+            open_source(
+                f"rtsp://u:secret@127.0.0.1:{port}/live",
+                file_root=ROOT,
+                policy=netguard.Policy(allow_loopback=True),
+            )
     assert str(caught.value) == f"rtsp://127.0.0.1:{port}/live is unreachable"

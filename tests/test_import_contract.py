@@ -1,4 +1,4 @@
-"""The import directions written in the README ("Architecture"), read from the source.
+"""The import directions written in docs/ARCHITECTURE.md, read from the source.
 
 Every `import`, `from … import` (module level or inside a function) and every
 `apps.get_model("app", …)` string counts, so a dependency cannot hide from this test.

@@ -194,7 +194,7 @@ def test_notice_is_decided_before_the_start(users, deployment_in_state):
 def test_the_record_links_back_to_its_notice(client, deployment_in_state, users):
     shown = deployment_in_state("completed")
     row = selectors.published_row(shown.record)
-    assert row["Advance Notice"] == f"/transparency/notices/#{shown.reference}"
+    assert row["Advance Notice Page"] == f"/transparency/notices/#{shown.reference}"
     html = client.get(reverse("transparency:notices")).content.decode()
     assert f'id="{shown.reference}"' in html
     index = client.get(reverse("transparency:index")).content.decode()
@@ -231,3 +231,73 @@ def test_it_refuses_an_authority_of_an_unknown_kind(monkeypatch):
     monkeypatch.setenv("X_AUTH", "police:Ourselves")
     with pytest.raises(ImproperlyConfigured, match="X_AUTH"):
         env_authorities("X_AUTH", [])
+
+
+# --- honest notices (issue 26) ------------------------------------------------------------
+
+
+@pytest.fixture
+def soon(deployment_in_state, settings):
+    """Submitted three minutes before its start, with advance notice ticked, lead 7 days."""
+    from django.utils import timezone
+
+    settings.LFR_PUBLIC_NOTICE_LEAD_DAYS = 7
+    return deployment_in_state("submitted", starts_at=timezone.now() + timedelta(minutes=3))
+
+
+def test_it_refuses_to_authorise_inside_the_lead_without_a_reason(soon, users):
+    with pytest.raises(Exception, match="advance public notice"):
+        services.deployment_authorise(deployment=soon, by=users.authoriser)
+    soon.refresh_from_db()
+    assert soon.state == "submitted"
+
+
+def test_it_warns_the_authoriser_on_the_screen(client, login, users, soon):
+    login(users.authoriser)
+    page = client.get(reverse("deployments:authorise", args=[soon.pk])).content.decode()
+    assert 'data-testid="short-notice"' in page and "7-day advance public notice" in page
+    response = client.post(reverse("deployments:authorise", args=[soon.pk]), {"authorise": "1"})
+    soon.refresh_from_db()
+    assert soon.state == "submitted" and response.status_code in {200, 302}
+
+
+def test_it_keeps_and_audits_why_no_advance_notice_was_given(client, login, users, soon):
+    login(users.authoriser)
+    reason = "Credible threat to the march reported this morning"
+    url = reverse("deployments:authorise", args=[soon.pk])
+    client.post(url, {"authorise": "1", "short_notice_reason": reason})
+    soon.refresh_from_db()
+    assert soon.state == "authorised" and soon.no_notice_reason == reason
+    event = AuditEvent.objects.get(action="deployment.authorise")
+    assert event.details["short_notice"]["reason"] == reason
+    assert event.details["short_notice"]["lead_days"] == 7
+
+
+def test_the_record_states_the_actual_lead_time(deployment_in_state, settings):
+    settings.LFR_PUBLIC_NOTICE_LEAD_DAYS = 7
+    d = deployment_in_state("completed")
+    Deployment.objects.filter(pk=d.pk).update(authorised_at=d.starts_at - timedelta(minutes=3))
+    d.refresh_from_db()
+    row = selectors.published_row(d.record)
+    assert row["Advance Notice"].startswith("3 minutes before the start")
+    assert "7 days" in row["Advance Notice"]
+    assert row["Advance Notice Page"] == f"/transparency/notices/#{d.reference}"
+
+
+def test_a_full_lead_is_stated_as_given(deployment_in_state, settings):
+    settings.LFR_PUBLIC_NOTICE_LEAD_DAYS = 7
+    d = deployment_in_state("completed")
+    Deployment.objects.filter(pk=d.pk).update(authorised_at=d.starts_at - timedelta(days=20))
+    d.refresh_from_db()
+    assert selectors.published_row(d.record)["Advance Notice"] == "7 days before the start"
+
+
+def test_the_api_asks_why_too(login, users, soon):
+    client = login(users.authoriser)
+    url = f"/api/v1/deployments/{soon.pk}/authorise/"
+    body = {"seen_updated_at": soon.updated_at.isoformat()}
+    refused = client.post(url, body, content_type="application/json")
+    assert refused.status_code == 400 and "advance public notice" in str(refused.json())
+    body["short_notice_reason"] = "Credible threat reported this morning"
+    done = client.post(url, body, content_type="application/json")
+    assert done.status_code == 200 and done.json()["state"] == "authorised"

@@ -1,7 +1,6 @@
 """Issue 16.8 in a real browser: the review queue and the authorisation screen show each
 reference image's age and flag the old and the undated (screenshots for the record)."""
 
-import shutil
 from datetime import timedelta
 
 import pytest
@@ -19,7 +18,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transacti
 def _shot(page, name):
     path = SCREENSHOTS_DIR / f"image-age-{name}.png"
     page.screenshot(path=str(path), full_page=True)
-    shutil.copy(path, f"/work/notes/shots/blue-image-age-{name}.png")
 
 
 def test_the_queue_flags_an_old_image_and_an_undated_one(live_browser, client, live_server, users):

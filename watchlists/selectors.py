@@ -344,8 +344,8 @@ def near_distance() -> float:
 
     Two held images closer than LFR_THRESHOLD_MAX can both alert on one passer-by in some
     authorised deployment, so for the system they are one person. On the sample set the
-    farthest same-person pair is 0.517 and the closest two different people 0.658 (README,
-    "Operating point"): 0.60 catches every measured same-person pair, flags no stranger.
+    farthest same-person pair is 0.517 and the closest two different people 0.658
+    (docs/OPERATING_POINT.md): 0.60 catches every measured same-person pair, flags no stranger.
     """
     return settings.LFR_THRESHOLD_MAX
 

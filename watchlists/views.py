@@ -105,7 +105,13 @@ def queue(request):
             "watchlists/queue.html",
             {"items": [], "purpose": purpose, "purpose_error": purpose_error},
         )
-    page = Paginator(selectors.review_queue(), 20).get_page(request.GET.get("page"))
+    queue = selectors.review_queue()
+    if request.GET.get("one"):
+        # After a decision: the next entry this manager may decide, alone, so deciding
+        # does not show (and read) the whole queue again.
+        nxt = next((e for e in queue if access.can(request.user, "watchlist", "approve", e)), None)
+        queue = queue.filter(pk=nxt.pk) if nxt is not None else queue.none()
+    page = Paginator(queue, 20).get_page(request.GET.get("page"))
     services.entries_consult(
         by=request.user,
         purpose=purpose,
@@ -136,6 +142,8 @@ def queue(request):
             "items": items,
             "purpose": purpose,
             "purpose_error": purpose_error,
+            "waiting": selectors.review_queue().count(),
+            "one": bool(request.GET.get("one")),
             "same_person": selectors.SAME_PERSON_DISTANCE,
             "near_distance": selectors.near_distance(),
         },

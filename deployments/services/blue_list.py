@@ -3,6 +3,7 @@ deployment that opted in, so its record can publish a live true-positive rate.""
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -48,6 +49,7 @@ def walkthrough_record(
     ended_at: datetime,
     camera=None,
     note: str = "",
+    perceived_group: str = "",
 ) -> Walkthrough:
     """Record that test subject `entry_id` walked past `camera` (None: any of the
     deployment's cameras) between `started_at` and `ended_at`. Whether it was detected
@@ -58,6 +60,10 @@ def walkthrough_record(
         raise ValidationError("Walk-throughs are recorded once the deployment has gone live.")
     if DeploymentRecord.objects.filter(deployment=deployment, signed_off_at__isnull=False):
         raise ValidationError("The record is signed off; no walk-through can be added.")
+    if perceived_group and perceived_group not in settings.LFR_EQUALITY_GROUPS:
+        raise ValidationError(
+            f"Perceived group must be one of: {', '.join(settings.LFR_EQUALITY_GROUPS)}."
+        )
     wl = DeploymentWatchlist.objects.filter(deployment=deployment).first()
     _check_walk(
         deployment=deployment,
@@ -75,6 +81,7 @@ def walkthrough_record(
         started_at=started_at,
         ended_at=ended_at,
         note=(note or "").strip(),
+        perceived_group=perceived_group,
         recorded_by=by,
     )
     audit_record(
@@ -87,6 +94,7 @@ def walkthrough_record(
             "camera": camera.pk if camera else None,
             "started_at": started_at.isoformat(),
             "ended_at": ended_at.isoformat(),
+            "perceived_group": perceived_group,
         },
     )
     return walk

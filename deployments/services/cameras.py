@@ -15,6 +15,15 @@ from recognition.engine import netguard
 from recognition.engine.sources import SourceError, check_source, redact
 
 
+def camera_policy() -> netguard.Policy:
+    """Where cameras may be, from the settings (LFR_CAMERA_ALLOWED_NETWORKS, _ALLOW_LOOPBACK):
+    what every check and connection of a camera is given."""
+    return netguard.policy_from(
+        allowed_networks=settings.LFR_CAMERA_ALLOWED_NETWORKS,
+        allow_loopback=settings.LFR_CAMERA_ALLOW_LOOPBACK,
+    )
+
+
 def camera_validate_stream_url(url: str) -> str:
     """The URL as given, if the engine's source rule (`check_source`) accepts it and, for a
     network stream, its host is one cameras may use (`netguard`: no loopback, metadata
@@ -23,7 +32,7 @@ def camera_validate_stream_url(url: str) -> str:
     url = (url or "").strip()
     try:
         if check_source(url, file_root=Path(settings.LFR_CAMERA_FILE_ROOT)) is None:
-            netguard.check_url(url)
+            netguard.check_url(url, camera_policy())
     except SourceError as exc:
         raise ValidationError(f"{str(exc)[:1].upper()}{str(exc)[1:]}.") from None
     except netguard.AddressRefused as exc:

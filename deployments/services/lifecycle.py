@@ -20,7 +20,7 @@ from deployments.services.snapshot import _snapshot_discard, _snapshot_freeze, _
 from deployments.services.states import State, _transition
 
 # An urgent start not authorised in time loses its alerts, which recognition owns: one of
-# the two documented imports of recognition by this app (README, "Architecture").
+# the two documented imports of recognition by this app (docs/ARCHITECTURE.md).
 from recognition.services.retention import alerts_delete_of
 
 

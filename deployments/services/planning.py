@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from core import access
 from core.services import audit_record
+from core.templatetags.lfr_time import window
 from deployments import selectors
 from deployments.models import Camera, Deployment, UseCase
 from deployments.services import notices
@@ -178,8 +179,7 @@ def _check_commitments(*, deployment: Deployment, now: datetime) -> None:
         names = ", ".join(sorted(c.name for c in clash.cameras.all() if c.pk in set(camera_ids)))
         raise ValidationError(
             f"Camera {names} is already in deployment {clash.reference} "
-            f"({timezone.localtime(clash.starts_at):%Y-%m-%d %H:%M}–"
-            f"{timezone.localtime(clash.actual_end):%H:%M}), which overlaps."
+            f"({window(clash.starts_at, clash.actual_end, 'Y-m-d')}), which overlaps."
         )
     year, week, _ = timezone.localtime(deployment.starts_at).isocalendar()
     start, end = selectors.iso_week_bounds(year, week)
@@ -227,8 +227,20 @@ def _plan_summary(d: Deployment) -> dict:
 
 
 @transaction.atomic
-def deployment_create(*, by, cameras, officers=(), **plan) -> Deployment:
+def deployment_create(*, by, cameras, officers=(), revises=None, **plan) -> Deployment:
+    """A new draft. `revises`: the refused plan this one mends (once); the refusal stays on
+    that deployment, and this one links back to it."""
     access.require(by, "deployment", "create")
+    if revises is not None:
+        revises = Deployment.objects.select_for_update().get(pk=revises.pk)
+        access.require(by, "deployment", "view", revises)
+        if revises.state != State.REFUSED:
+            raise ValidationError("Only a refused plan is revised: copy it as a new plan instead.")
+        if Deployment.objects.filter(revises=revises).exists():
+            raise ValidationError(
+                f"{revises.reference} was already revised as "
+                f"{Deployment.objects.get(revises=revises).reference}."
+            )
     plan = {k: plan.get(k) for k in PLAN_FIELDS if k in plan}
     plan.setdefault("threshold", settings.LFR_THRESHOLD_DEFAULT)
     plan.setdefault("public_notice", True)
@@ -242,13 +254,15 @@ def deployment_create(*, by, cameras, officers=(), **plan) -> Deployment:
         requested_by=by,
         state=State.DRAFT,
         independent_authorisation_required=settings.LFR_INDEPENDENT_AUTHORISATION == "always",
+        revises=revises,
         **plan,
     )
     deployment.cameras.set(cameras)
     deployment.officers.set(officers)
-    audit_record(
-        actor=by, action="deployment.create", obj=deployment, details=_plan_summary(deployment)
-    )
+    details = _plan_summary(deployment)
+    if revises is not None:
+        details["revises"] = revises.reference
+    audit_record(actor=by, action="deployment.create", obj=deployment, details=details)
     notices.tell_assigned(deployment, officers)
     return deployment
 

@@ -32,6 +32,7 @@ from oversight.selectors.audit import (
 from oversight.selectors.reports import (
     EFFECTIVENESS_COLUMNS,
     GROUPINGS,
+    IDENTIFICATION_COLUMNS,
     NOT_RECORDED,
     Tally,
     accuracy,
@@ -67,6 +68,7 @@ __all__ = [
     "evaluation_jobs",
     "evaluation_runs",
     "accuracy",
+    "IDENTIFICATION_COLUMNS",
     "Z95",
     "MIN_N",
     "MAX_CI_WIDTH",

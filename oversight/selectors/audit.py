@@ -228,6 +228,34 @@ def live_outside_window(*, since: datetime, until: datetime) -> list[dict]:
     return flagged
 
 
+# Decisions on an entry: reading its images to take one is the work, not a misuse.
+ENTRY_DECISIONS = ("watchlist.entry_approve", "watchlist.entry_reject")
+
+
+def reads_beyond_the_work(reads, base) -> list[tuple[str, object]]:
+    """(user, time) of the sensitive reads the heavy-viewing flag counts. Left out: a
+    manager's reads of an entry's images in the window before they decided it (reading
+    to decide is the work; reading it again afterwards is not), and repeats: a read of one
+    object for one purpose counts once however often the page showing it was loaded."""
+    decided: dict[tuple[str, str], object] = {}
+    for name, entry_id, at in base.filter(action__in=ENTRY_DECISIONS).values_list(
+        "actor_username", "object_id", "at"
+    ):
+        decided[(name, entry_id)] = at
+    seen, counted = set(), []
+    for e in reads:
+        name = e.actor_username or "system"
+        decision = decided.get((name, str((e.details or {}).get("entry", ""))))
+        if decision is not None and e.at <= decision <= e.at + IMAGE_VIEWS_WINDOW:
+            continue
+        key = (name, e.action, e.object_type, e.object_id, e.purpose)
+        if e.object_id and key in seen:
+            continue
+        seen.add(key)
+        counted.append((name, e.at))
+    return counted
+
+
 def audit_flags(*, since=None, until=None, user="") -> dict:
     """Unusual use in a time range: heavy image viewing, weak purposes, out-of-hours alert
     views and repeated denials. Each list holds what a reviewer needs to check it."""
@@ -245,8 +273,8 @@ def audit_flags(*, since=None, until=None, user="") -> dict:
     )
 
     per_user = defaultdict(list)
-    for e in reads:
-        per_user[e.actor_username or "system"].append(e.at)
+    for name, at in reads_beyond_the_work(reads, base):
+        per_user[name].append(at)
     heavy = []
     for name, times in sorted(per_user.items()):
         count, first, last = _densest_window(sorted(times), IMAGE_VIEWS_WINDOW)
@@ -305,7 +333,9 @@ def audit_flags(*, since=None, until=None, user="") -> dict:
         "total": len(heavy) + len(weak) + len(out_of_hours) + len(denied) + len(outside),
         "rules": {
             "image_views": f"{IMAGE_VIEWS_LIMIT}+ sensitive reads by one user within "
-            f"{int(IMAGE_VIEWS_WINDOW.total_seconds() // 60)} minutes",
+            f"{int(IMAGE_VIEWS_WINDOW.total_seconds() // 60)} minutes (each object once per "
+            "purpose; a manager's reads of an entry in the hour before deciding it are the work, "
+            "not counted)",
             "denials": f"{DENIED_LIMIT}+ denied attempts by one user within "
             f"{int(DENIED_WINDOW.total_seconds() // 60)} minutes",
             "grace_hours": settings.LFR_WATCHLIST_GRACE_HOURS,

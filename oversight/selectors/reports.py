@@ -254,8 +254,32 @@ def evaluation_jobs():
     return EvaluationJob.objects.defer("archive").select_related("by", "run")
 
 
+IDENTIFICATION_COLUMNS = (
+    "threshold", "tpir", "wrong_identity_alerts", "false_alerts", "fpir", "false_matches",
+    "fmr_upper",
+)  # fmt: skip
+
+
+def identification_accuracy(run: EvaluationRun) -> dict:
+    """One 1:N run: its rows as stored (counts, intervals, bounds), sorted by threshold."""
+    rows = sorted(
+        (r for r in run.thresholds or [] if isinstance(r, dict) and "threshold" in r),
+        key=lambda r: r["threshold"],
+    )
+    return {
+        "run": run,
+        "kind": run.kind,
+        "rows": rows,
+        "summary": run.summary or {},
+        "operating_point": dict(run.operating_point or {}),
+        "no_face_count": len(run.no_face or []),
+    }
+
+
 def accuracy(run: EvaluationRun) -> dict:
     """One evaluation run as sorted threshold rows, with its operating point located."""
+    if run.kind == EvaluationRun.Kind.IDENTIFICATION:
+        return identification_accuracy(run)
 
     def rate(value):
         return None if value is None else float(value)
@@ -283,6 +307,7 @@ def accuracy(run: EvaluationRun) -> dict:
         point.setdefault("fpr", nearest["fpr"])
     return {
         "run": run,
+        "kind": run.kind,
         "rows": rows,
         "operating_point": point,
         "no_face_count": len(run.no_face or []),
@@ -327,7 +352,29 @@ def equality(*, since=None, until=None) -> dict:
                 "recorded": name != NOT_RECORDED,
             }
         )
-    return {"rows": rows, "conclusion": _equality_conclusion(rows)}
+    return {
+        "rows": rows,
+        "conclusion": _equality_conclusion(rows),
+        "recall": recall_by_group(since=since, until=until),
+    }
+
+
+def recall_by_group(*, since=None, until=None) -> list[dict]:
+    """Blue-list walk-throughs of the period, detected or not, by the walker's perceived
+    group with 95 % Wilson intervals: unequal *recall* is what paused a force's field
+    test (Essex, 2026), and false alerts alone cannot show it."""
+    from deployments import selectors as deployment_selectors
+    from deployments.models import Deployment
+
+    walked = Deployment.objects.filter(walkthroughs__isnull=False).distinct()
+    rows = []
+    for deployment in walked:
+        for row in deployment_selectors.walkthroughs(deployment):
+            started = row["walk"].started_at
+            if (since and started < since) or (until and started >= until):
+                continue
+            rows.append(row)
+    return deployment_selectors.recall_by_group(rows) if rows else []
 
 
 def _equality_conclusion(rows) -> str:

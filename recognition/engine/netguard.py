@@ -12,6 +12,8 @@ those stay allowed; what is refused, in every spelling, is:
 - IPv4 hidden in IPv6 (``::ffff:a.b.c.d``, NAT64 ``64:ff9b::/96``, 6to4) is judged as IPv4;
 - legacy spellings (``2852039166``, ``0xA9FEA9FE``, ``0251.0376.0251.0376``, ``127.1``),
   which the C resolver accepts but people do not read as addresses: refused outright;
+- the metadata addresses outside link-local (Alibaba, AWS over IPv6, Oracle, Azure);
+- a host not written in plain ASCII (``１２７.０.０.１``, ``169。254。169。254``);
 - a user-info part that is itself an address or host (``http://169.254.169.254@x.org/``
   reads as the metadata address to a person), or a raw backslash or second ``@``, where
   parsers disagree about the host.
@@ -24,27 +26,33 @@ elsewhere (DNS rebinding) is refused at connection. The probe then connects to t
 address that was checked. A failed connection gets one message, whatever the cause, so
 the stream's `last_error` does not tell a refused port from a filtered one.
 
-Plain Python (the engine imports no Django): the policy is read from the environment at
-each check, so every process (web, workers, tests' subprocesses) applies the same one.
+Plain Python (the engine imports no Django): the caller passes the `Policy`, built by
+`policy_from` from Django's settings (deployments.services.cameras.camera_policy); with
+none, the strictest one applies (no loopback, no narrowing).
 """
 
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 import socket
+import ssl
+import threading
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
-ALLOWED_NETWORKS_ENV = "LFR_CAMERA_ALLOWED_NETWORKS"
-ALLOW_LOOPBACK_ENV = "LFR_CAMERA_ALLOW_LOOPBACK"
+ALLOWED_NETWORKS_SETTING = "LFR_CAMERA_ALLOWED_NETWORKS"
 DEFAULT_PORTS = {"http": 80, "https": 443, "rtsp": 554, "rtsps": 322}
 CONNECT_TIMEOUT_S = 5.0
 
 # Names every resolver maps to loopback or to a cloud's metadata service.
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
 _METADATA_NAMES = {"metadata", "metadata.google.internal", "instance-data"}
+# Metadata services outside link-local: Alibaba, AWS over IPv6, Oracle, Azure's wire server.
+_METADATA_ADDRESSES = {
+    ipaddress.ip_address(a)
+    for a in ("100.100.100.200", "fd00:ec2::254", "192.0.0.192", "168.63.129.16")
+}
 # What the C resolver (inet_aton) would read as an IPv4 address: digits, hex, dots.
 _LEGACY_IPV4 = re.compile(r"(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+)){0,3}", re.I)
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -63,23 +71,18 @@ class Policy:
     allow_loopback: bool = False
 
 
-def policy_from_env(environ=None) -> Policy:
-    """The policy the environment sets; ValueError naming the variable on a bad value."""
-    environ = os.environ if environ is None else environ
+def policy_from(*, allowed_networks=(), allow_loopback: bool = False) -> Policy:
+    """The policy of these settings; ValueError naming the setting on a bad network."""
     networks = []
-    for item in environ.get(ALLOWED_NETWORKS_ENV, "").split(","):
-        if item.strip():
-            try:
-                networks.append(ipaddress.ip_network(item.strip(), strict=False))
-            except ValueError:
-                raise ValueError(
-                    f"{ALLOWED_NETWORKS_ENV} must be comma-separated networks such as "
-                    f"10.0.0.0/8, got {item.strip()!r}"
-                ) from None
-    flag = environ.get(ALLOW_LOOPBACK_ENV, "").strip().lower()
-    if flag not in {"", "0", "false", "no", "off", "1", "true", "yes", "on"}:
-        raise ValueError(f"{ALLOW_LOOPBACK_ENV} must be true or false, got {flag!r}")
-    return Policy(allowed=tuple(networks), allow_loopback=flag in {"1", "true", "yes", "on"})
+    for item in allowed_networks:
+        try:
+            networks.append(ipaddress.ip_network(item.strip(), strict=False))
+        except ValueError:
+            raise ValueError(
+                f"{ALLOWED_NETWORKS_SETTING} must be comma-separated networks such as "
+                f"10.0.0.0/8, got {item.strip()!r}"
+            ) from None
+    return Policy(allowed=tuple(networks), allow_loopback=bool(allow_loopback))
 
 
 def _embedded_ipv4(address: _Address) -> _Address:
@@ -97,6 +100,8 @@ def _embedded_ipv4(address: _Address) -> _Address:
 def refusal(address: _Address, policy: Policy) -> str | None:
     """Why a camera may not use this address, or None when it may."""
     address = _embedded_ipv4(address)
+    if address in _METADATA_ADDRESSES:
+        return "a cloud metadata address"
     if address.is_loopback:
         return None if policy.allow_loopback else "a loopback address (this server itself)"
     if address.is_link_local:
@@ -108,7 +113,7 @@ def refusal(address: _Address, policy: Policy) -> str | None:
     if address.is_reserved or address == ipaddress.IPv4Address("255.255.255.255"):
         return "a reserved address"
     if policy.allowed and not any(address in net for net in policy.allowed):
-        return f"outside the camera networks allowed here ({ALLOWED_NETWORKS_ENV})"
+        return f"outside the camera networks allowed here ({ALLOWED_NETWORKS_SETTING})"
     return None
 
 
@@ -143,6 +148,13 @@ def _host(url: str) -> tuple[str, int | None]:
     host = (parts.hostname or "").rstrip(".").lower()
     if not host:
         raise AddressRefused("the URL has no host")
+    if not host.isascii():
+        # Full-width digits and letters, ideographic full stops, zero-width characters:
+        # resolvers fold them to an address or name a person does not read there.
+        raise AddressRefused(
+            "the host is not written in plain ASCII (full-width or look-alike characters); "
+            "write addresses as a.b.c.d and international names in their xn-- form"
+        )
     try:
         port = parts.port
     except ValueError:
@@ -169,7 +181,7 @@ def check_url(url: str, policy: Policy | None = None) -> None:
     Names are not resolved here (a camera's name may resolve only on the camera network):
     `connect_check` resolves them when a worker connects.
     """
-    policy = policy_from_env() if policy is None else policy
+    policy = Policy() if policy is None else policy
     host, _ = _host(url)
     if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
         if not policy.allow_loopback:
@@ -182,14 +194,16 @@ def check_url(url: str, policy: Policy | None = None) -> None:
         raise AddressRefused(f"the host {host} is {why}")
 
 
-def connect_check(url: str, *, error: type[Exception] = AddressRefused, policy=None) -> None:
+def connect_check(url: str, *, error: type[Exception] = AddressRefused, policy=None) -> tuple:
     """Before a worker opens `url`: check it as written, resolve its host, refuse it if any
     address it resolves to is refused, and connect once to a checked address.
 
+    Returns that address, (family, sockaddr), for the connection itself (`Relay`): the
+    name is resolved here only, so a second answer from DNS cannot change where it goes.
     Raises `error` (the caller's exception type, e.g. the sources' SourceError) with a
     message that names no credentials and, for a failed connection, not the cause.
     """
-    policy = policy_from_env() if policy is None else policy
+    policy = Policy() if policy is None else policy
     scheme = urlsplit(url).scheme.lower()
     shown = _without_userinfo(url)
     try:
@@ -213,6 +227,194 @@ def connect_check(url: str, *, error: type[Exception] = AddressRefused, policy=N
     except OSError:
         # One message for refused, timed out, filtered and unreachable: no port probing.
         raise error(f"{shown} is unreachable") from None
+    return family, sockaddr
+
+
+# --- The connection itself ------------------------------------------------------------
+# FFmpeg (inside OpenCV) would resolve the name again, follow HTTP and RTSP redirects and
+# fetch a playlist's entries from anywhere: a camera's answer could send a worker to any
+# address. So FFmpeg talks only to a `Relay` on loopback, which connects to the checked
+# address alone and cuts a connection whose answer is a redirect; the sources module
+# restricts FFmpeg's protocols and formats (no playlists).
+RELAY_HEADER_MAX = 64 * 1024
+_TLS = {"https": "http", "rtsps": "rtsp"}
+
+
+class Relay:
+    """A loopback door to one checked camera address, for one open source.
+
+    `url` is what FFmpeg opens: the camera's URL with this door as its host (TLS is spoken
+    here, to the camera, so the relay reads what comes back). Every connection FFmpeg
+    makes to it goes to the checked address, nowhere else; a 3xx answer or an RTSP
+    REDIRECT cuts it (`refused` then says so). HTTP requests carry the camera's own Host.
+    """
+
+    def __init__(self, url: str, address: tuple):
+        parts = urlsplit(url)
+        self.scheme = parts.scheme.lower()
+        self.host, port = _host(url)
+        self.port = port or DEFAULT_PORTS.get(self.scheme, 80)
+        self.family, self.sockaddr = address
+        self.refused = ""
+        self._sockets: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        door = f"127.0.0.1:{self._listener.getsockname()[1]}"
+        userinfo = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
+        self.url = urlunsplit(
+            (_TLS.get(self.scheme, self.scheme), userinfo + door, parts.path, parts.query, "")
+        )
+        self._door = door.encode()
+        threading.Thread(target=self._accept, name=f"relay {self.host}", daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return  # closed
+            threading.Thread(target=self._connect, args=(client,), daemon=True).start()
+
+    def _connect(self, client: socket.socket) -> None:
+        try:
+            upstream = socket.socket(self.family, socket.SOCK_STREAM)
+            upstream.settimeout(CONNECT_TIMEOUT_S)
+            upstream.connect(self.sockaddr)
+            upstream.settimeout(None)
+            if self.scheme in _TLS:
+                # What FFmpeg did itself (it does not verify certificates by default):
+                # cameras mostly carry self-signed ones.
+                context = ssl.create_default_context()
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+                upstream = context.wrap_socket(upstream, server_hostname=self.host)
+        except OSError:
+            client.close()
+            return
+        with self._lock:
+            self._sockets.update((client, upstream))
+        rtsp = self.scheme.startswith("rtsp")
+        threading.Thread(
+            target=self._pipe,
+            args=(client, upstream),
+            kwargs={"head": None if rtsp else self._host_header},
+            daemon=True,
+        ).start()
+        self._pipe(upstream, client, watch=_RtspWatch().feed if rtsp else _HttpWatch().feed)
+
+    def _host_header(self, head: bytes) -> bytes:
+        """The HTTP request's header with the camera's Host (FFmpeg named the door)."""
+        shown = f"[{self.host}]" if ":" in self.host else self.host
+        if self.port != DEFAULT_PORTS.get(self.scheme):
+            shown = f"{shown}:{self.port}"
+        return re.sub(rb"(?im)^host:[^\r\n]*", b"Host: " + _ascii_host(shown), head, count=1)
+
+    def _pipe(self, source: socket.socket, sink: socket.socket, *, head=None, watch=None):
+        """Copy source to sink. `head(header)` rewrites the first header (the request);
+        `watch(data)` sees every chunk and may cut the connection (a str saying why)."""
+        pending = b""
+        try:
+            while data := source.recv(65536):
+                if head is not None:
+                    pending += data
+                    if b"\r\n\r\n" not in pending and len(pending) < RELAY_HEADER_MAX:
+                        continue
+                    data, pending, head = head(pending), b"", None
+                elif watch is not None and (why := watch(data)):
+                    self.refused = why
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            _shut(source)
+            _shut(sink)
+
+    def close(self) -> None:
+        _shut(self._listener)
+        with self._lock:
+            for sock in self._sockets:
+                _shut(sock)
+            self._sockets.clear()
+
+
+def _ascii_host(host: str) -> bytes:
+    try:
+        return host.encode("ascii")
+    except UnicodeEncodeError:
+        return host.encode("idna")
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    sock.close()
+
+
+class _HttpWatch:
+    """The camera's HTTP answer: its status line is read; a redirect cuts the connection."""
+
+    def __init__(self):
+        self._head = b""
+        self._done = False
+
+    def feed(self, data: bytes) -> str | None:
+        if self._done:
+            return None
+        self._head += data
+        line, found, _ = self._head.partition(b"\r\n")
+        if not found:
+            return "an oversized answer" if len(self._head) > RELAY_HEADER_MAX else None
+        self._done = True
+        return _redirect(line)
+
+
+class _RtspWatch:
+    """The camera's RTSP messages, framed (headers, Content-Length bodies, interleaved
+    `$` data): a 3xx answer or a REDIRECT request cuts the connection."""
+
+    def __init__(self):
+        self._buffer = b""
+        self._skip = 0
+
+    def feed(self, data: bytes) -> str | None:
+        buffer = self._buffer + data
+        while buffer:
+            if self._skip:
+                taken = min(self._skip, len(buffer))
+                buffer, self._skip = buffer[taken:], self._skip - taken
+                continue
+            if buffer[:1] == b"$":
+                if len(buffer) < 4:
+                    break
+                self._skip = int.from_bytes(buffer[2:4], "big")
+                buffer = buffer[4:]
+                continue
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                if len(buffer) > RELAY_HEADER_MAX:
+                    return "an oversized answer"
+                break
+            head, buffer = buffer[:end], buffer[end + 4 :]
+            line = head.split(b"\r\n", 1)[0]
+            if why := _redirect(line):
+                return why
+            length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+            self._skip = int(length.group(1)) if length else 0
+        self._buffer = buffer
+        return None
+
+
+def _redirect(line: bytes) -> str | None:
+    """Why a status or request line is refused: a redirect (3xx) or a REDIRECT request."""
+    words = line.split()
+    if words[:1] == [b"REDIRECT"]:
+        return "a redirect"
+    if len(words) > 1 and words[0].startswith((b"HTTP/", b"RTSP/")) and words[1][:1] == b"3":
+        return "a redirect"
+    return None
 
 
 def _without_userinfo(url: str) -> str:

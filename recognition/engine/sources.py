@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import random
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -14,10 +14,22 @@ from urllib.parse import urlsplit, urlunsplit
 import cv2
 import numpy as np
 
-from recognition.engine.netguard import connect_check
+from recognition.engine.netguard import Relay, connect_check
 
 NETWORK_SCHEMES = {"http": 80, "https": 443, "rtsp": 554, "rtsps": 322}
-CONNECT_TIMEOUT_S = 5.0
+# What FFmpeg may do for any source, network or file: network streams reach it through
+# netguard's Relay as plain tcp/http/rtsp (RTP interleaved on the RTSP connection, so no
+# UDP to wherever the camera says), files through "file"; and only container formats
+# that name no other resource: no HLS/DASH playlists, concat lists or SDP files, whose
+# entries FFmpeg would fetch from anywhere. OpenCV reads this variable at every open.
+FFMPEG_OPTIONS = "|".join(
+    [
+        "rtsp_transport;tcp",
+        "protocol_whitelist;file,tcp,http,rtsp",
+        "format_whitelist;"
+        "mov,mp4,matroska,webm,avi,mpegts,mpeg,flv,asf,h264,hevc,mjpeg,mpjpeg,jpeg_pipe,rtsp",
+    ]
+)
 OPEN_TIMEOUT_MS = 10_000
 READ_TIMEOUT_MS = 10_000
 
@@ -44,8 +56,18 @@ class VideoSource:
     index in the file of the next frame, where a hand-over to another worker resumes.
     """
 
-    def __init__(self, capture, *, name: str, live: bool, start_frame: int = 0, loop: bool = False):
+    def __init__(
+        self,
+        capture,
+        *,
+        name: str,
+        live: bool,
+        start_frame: int = 0,
+        loop: bool = False,
+        on_close=None,
+    ):
         self._capture = capture
+        self._on_close = on_close
         self.name = name
         self.live = live
         self.loop = loop
@@ -81,6 +103,8 @@ class VideoSource:
 
     def close(self) -> None:
         self._capture.release()
+        if self._on_close is not None:
+            self._on_close()
 
     def __enter__(self) -> VideoSource:
         return self
@@ -250,41 +274,43 @@ def check_source(url: str, *, file_root: Path) -> Path | None:
     return path
 
 
-def _check_reachable(url: str) -> None:
-    """Fail fast, with the reason, when nothing listens (OpenCV only says 'cannot open')."""
-    parts = urlsplit(url)
-    if not parts.hostname:
-        raise SourceError(f"{redact(url)}: no host in URL")
-    try:
-        port = parts.port or NETWORK_SCHEMES[parts.scheme]
-    except ValueError as exc:
-        raise SourceError(f"{redact(url)}: bad port ({exc})") from None
-    try:
-        with socket.create_connection((parts.hostname, port), timeout=CONNECT_TIMEOUT_S):
-            pass
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise SourceError(f"{redact(url)} is unreachable: {reason}") from None
+def _ffmpeg_options() -> None:
+    # Set before any capture opens (here at import): setenv racing another thread's
+    # getenv inside OpenCV is unsafe; re-set only if something changed it since.
+    if os.environ.get("OPENCV_FFMPEG_CAPTURE_OPTIONS") != FFMPEG_OPTIONS:
+        os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = FFMPEG_OPTIONS
+
+
+_ffmpeg_options()
+
+
+def _capture(target: str, *params):
+    _ffmpeg_options()
+    return cv2.VideoCapture(target, cv2.CAP_FFMPEG, *params)
 
 
 def open_source(
-    url: str, *, file_root: Path, start_frame: int = 0, loop: bool = False
+    url: str, *, file_root: Path, start_frame: int = 0, loop: bool = False, policy=None
 ) -> VideoSource:
-    """Open a camera URL: ``file:`` or a plain path (inside file_root), http(s), rtsp(s)."""
+    """Open a camera URL: ``file:`` or a plain path (inside file_root), http(s), rtsp(s).
+
+    A network stream is opened through a `Relay` to the address `connect_check` resolved
+    and checked against `policy` (netguard's; None: the strictest).
+    """
     path = check_source(url, file_root=file_root)
     if path is not None:
-        capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+        capture = _capture(str(path))
         if not capture.isOpened():
             capture.release()
             raise SourceError(f"cannot decode {path.name} as video")
         if start_frame:
             capture.set(cv2.CAP_PROP_POS_FRAMES, start_frame)
         return VideoSource(capture, name=path.name, live=False, start_frame=start_frame, loop=loop)
-    connect_check(url, error=SourceError)  # SSRF: resolved addresses checked (netguard)
-    _check_reachable(url)
-    capture = cv2.VideoCapture(
-        url,
-        cv2.CAP_FFMPEG,
+    # SSRF: the resolved addresses checked, and the connection made to one of them only.
+    address = connect_check(url, error=SourceError, policy=policy)
+    relay = Relay(url, address)
+    capture = _capture(
+        relay.url,
         [
             cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
             OPEN_TIMEOUT_MS,
@@ -294,8 +320,10 @@ def open_source(
     )
     if not capture.isOpened():
         capture.release()
-        raise SourceError(f"{redact(url)} answered but no video could be decoded from it")
-    return VideoSource(capture, name=redact(url), live=True)
+        relay.close()
+        why = f" (it answered with {relay.refused}, which is not followed)" if relay.refused else ""
+        raise SourceError(f"{redact(url)} answered but no video could be decoded from it{why}")
+    return VideoSource(capture, name=redact(url), live=True, on_close=relay.close)
 
 
 def backoff_delays(base: float = 1.0, cap: float = 30.0) -> Iterator[float]:

@@ -7,8 +7,9 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 
+from core import access
 from core.services import audit_record
 from deployments.models import Camera, Deployment, DeploymentWatchlist
 from recognition.models import Alert
@@ -185,3 +186,22 @@ def consoles_nudge(*, deployment_id: int, kind: str, seq: int, unsent: str) -> N
         )
     except Exception as exc:
         logger.warning("%s: %s", unsent, type(exc).__name__)
+
+
+def consoles_recheck(*, user_id: int, **kwargs) -> None:
+    """A user's access changed (core.users.access_changed): tick the consoles that may have
+    their sockets open now, so one they may no longer hold closes at once (a tick asks
+    core.access afresh); never raises."""
+    ids = (
+        Deployment.objects.filter(Q(officers=user_id) | Q(state__in=access.CONSOLE_STATES))
+        .exclude(state__in=(Deployment.State.COMPLETED, Deployment.State.CANCELLED))
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    for deployment_id in ids:
+        consoles_nudge(
+            deployment_id=deployment_id,
+            kind="console.tick",
+            seq=0,
+            unsent=f"user {user_id}'s access changed; consoles not rechecked live",
+        )

@@ -15,6 +15,7 @@ from django.utils import timezone
 from core import access
 from core.services import audit_record
 from recognition.engine.evaluation import IMAGE_SUFFIXES, Pair, evaluate, parse_thresholds
+from recognition.engine.identification import evaluate_folders
 from recognition.models import EvaluationJob, EvaluationRun
 
 # An upload is bounded before anything is decompressed, and so is the work it asks for.
@@ -22,6 +23,7 @@ ZIP_MAX_FILES = 2000
 ZIP_MAX_TOTAL_BYTES = 500 * 1024 * 1024
 MAX_PAIRS = 5000
 THRESHOLDS = "0.30:0.80:0.01"
+IDENTIFICATION_THRESHOLDS = "0.30:0.70:0.01"
 TARGET_FMRS = [0, 0.005, 0.01, 0.05]
 SAME = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}
 
@@ -47,12 +49,43 @@ def evaluation_run_record(
     return run
 
 
-def pairs_from_zip(data: bytes) -> tuple[list[Pair], dict[str, zipfile.ZipInfo], zipfile.ZipFile]:
-    """The pairs of an upload and the image each name refers to, or why it cannot run.
+@transaction.atomic
+def identification_run_record(
+    *, dataset: str, result: dict, operating_point: dict
+) -> EvaluationRun:
+    """Keep one 1:N evaluation's per-threshold counts and bounds (figures only)."""
+    summary_keys = (
+        "identities",
+        "gallery_images",
+        "mated",
+        "non_mated",
+        "mated_no_face",
+        "non_mated_no_face",
+        "comparisons",
+        "closest_impostor",
+        "confidence",
+        "interval_method",
+    )
+    run = EvaluationRun.objects.create(
+        kind=EvaluationRun.Kind.IDENTIFICATION,
+        dataset=dataset,
+        pairs=result["mated"] + result["non_mated"],
+        operating_threshold=operating_point.get("threshold") or settings.LFR_THRESHOLD_DEFAULT,
+        thresholds=result["thresholds"],
+        operating_point=operating_point,
+        no_face=result["no_face"],
+        summary={key: result[key] for key in summary_keys},
+    )
+    audit_record(
+        action="evaluation.record",
+        obj=run,
+        details={"kind": run.kind, "searches": run.pairs, "comparisons": result["comparisons"]},
+    )
+    return run
 
-    The ZIP holds `pairs.csv` (columns a, b, same: yes/no) and the images it names, by
-    path relative to it; anything else in it is refused rather than silently ignored.
-    """
+
+def _zip_members(data: bytes) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
+    """The archive and its files (not folders, not dot files), bounded before unpacking."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
@@ -69,6 +102,50 @@ def pairs_from_zip(data: bytes) -> tuple[list[Pair], dict[str, zipfile.ZipInfo],
         raise ValidationError(
             f"The ZIP unpacks to more than {ZIP_MAX_TOTAL_BYTES // 2**20} MB; split it."
         )
+    return archive, members
+
+
+def is_identification_zip(data: bytes) -> bool:
+    """A ZIP with gallery/ and probes/ folders (and no pairs.csv) is a 1:N set."""
+    _, members = _zip_members(data)
+    parts = {p for m in members for p in PurePosixPath(m.filename).parts[:-1]}
+    names = {PurePosixPath(m.filename).name for m in members}
+    return {"gallery", "probes"} <= parts and "pairs.csv" not in names
+
+
+def identification_from_zip(data: bytes) -> tuple[dict, zipfile.ZipFile]:
+    """{"gallery": {identity: [member]}, "probes": {...}} of an upload, or why not.
+
+    Images sit at `[folder/]gallery/<identity>/<image>` and `[folder/]probes/<identity>/
+    <image>`; anything else in the ZIP is refused rather than silently ignored.
+    """
+    archive, members = _zip_members(data)
+    layout = {"gallery": {}, "probes": {}}
+    for member in members:
+        path = PurePosixPath(member.filename)
+        parts = path.parts
+        part = parts[-3] if len(parts) >= 3 else None
+        if part not in layout or ".." in parts or path.suffix.lower() not in IMAGE_SUFFIXES:
+            raise ValidationError(
+                f"Unknown file {member.filename}: a 1:N set holds only JPEG or PNG images "
+                "in gallery/<person>/ and probes/<person>/."
+            )
+        if member.file_size > settings.LFR_MAX_UPLOAD_BYTES:
+            raise ValidationError(f"{member.filename} is larger than the upload limit.")
+        layout[part].setdefault(parts[-2], []).append(member)
+    for part, folders in layout.items():
+        if not folders:
+            raise ValidationError(f"The ZIP holds no images under {part}/<person>/.")
+    return layout, archive
+
+
+def pairs_from_zip(data: bytes) -> tuple[list[Pair], dict[str, zipfile.ZipInfo], zipfile.ZipFile]:
+    """The pairs of an upload and the image each name refers to, or why it cannot run.
+
+    The ZIP holds `pairs.csv` (columns a, b, same: yes/no) and the images it names, by
+    path relative to it; anything else in it is refused rather than silently ignored.
+    """
+    archive, members = _zip_members(data)
     lists = [m for m in members if PurePosixPath(m.filename).name == "pairs.csv"]
     if len(lists) != 1:
         raise ValidationError(
@@ -121,21 +198,26 @@ def _read_pairs(raw: bytes, images: dict) -> list[Pair]:
 def evaluation_job_create(*, by, archive: bytes, source_name: str) -> EvaluationJob:
     """Queue an evaluation of an uploaded pairs set; refused at once if it cannot run."""
     access.require(by, "evaluation_job", "create")
-    pairs, images, _ = pairs_from_zip(archive)
-    names = {p.file_x for p in pairs} | {p.file_y for p in pairs}
+    if is_identification_zip(archive):
+        layout, _ = identification_from_zip(archive)
+        searches = sum(len(v) for v in layout["probes"].values())
+        count = (searches, searches + sum(len(v) for v in layout["gallery"].values()))
+    else:
+        pairs, images, _ = pairs_from_zip(archive)
+        count = (len(pairs), len({p.file_x for p in pairs} | {p.file_y for p in pairs}))
     with transaction.atomic():
         job = EvaluationJob.objects.create(
             by=by,
             source_name=source_name[:200],
             archive=archive,
-            pairs=len(pairs),
-            total=len(names),
+            pairs=count[0],
+            total=count[1],
         )
         audit_record(
             actor=by,
             action="evaluation.queued",
             obj=job,
-            details={"pairs": len(pairs), "images": len(names), "source": job.source_name},
+            details={"pairs": count[0], "images": count[1], "source": job.source_name},
         )
     return job
 
@@ -150,23 +232,27 @@ def evaluation_job_run(*, job_id: int) -> str:
     job = EvaluationJob.objects.select_related("by").get(pk=job_id)
     done = [0]
 
-    def progress(_message):
-        done[0] += 1
-        EvaluationJob.objects.filter(pk=job_id).update(processed=done[0])
+    def progress(message):
+        if message.startswith("encoded"):  # one per image; the search reports in blocks
+            done[0] += 1
+            EvaluationJob.objects.filter(pk=job_id).update(processed=done[0])
 
     try:
+        data = bytes(job.archive)
+        uploaded = f"{job.source_name} (uploaded from the accuracy page by {job.by.username})"
         with tempfile.TemporaryDirectory(prefix="lfr-eval-") as tmp:
-            result = _evaluate_upload(bytes(job.archive), Path(tmp), progress)
-        operating = settings.LFR_THRESHOLD_DEFAULT
-        run = evaluation_run_record(
-            dataset=(
-                f"{job.source_name} (uploaded from the accuracy page by {job.by.username}): "
-                f"{result['genuine_pairs']} same-person and {result['impostor_pairs']} "
-                "different-person pairs"
-            ),
-            result=result,
-            operating_threshold=operating,
-        )
+            if is_identification_zip(data):
+                run = _identification_upload(data, Path(tmp), progress, uploaded)
+            else:
+                result = _evaluate_upload(data, Path(tmp), progress)
+                run = evaluation_run_record(
+                    dataset=(
+                        f"{uploaded}: {result['genuine_pairs']} same-person and "
+                        f"{result['impostor_pairs']} different-person pairs"
+                    ),
+                    result=result,
+                    operating_threshold=settings.LFR_THRESHOLD_DEFAULT,
+                )
     except Exception as exc:
         message = "; ".join(exc.messages) if isinstance(exc, ValidationError) else ""
         EvaluationJob.objects.filter(pk=job_id).update(
@@ -212,3 +298,52 @@ def _evaluate_upload(data: bytes, tmp: Path, progress) -> dict:
     )
     result["no_face"] = sorted(back[name] for name in result["no_face"])
     return result
+
+
+def identification_operating_point(result: dict, *, watchlist_size: int | None = None) -> dict:
+    """The operating point the product would choose from this result (as a stored run's)."""
+    from recognition.selectors import largest_authorised_watchlist, operating_point_from_rows
+
+    size = watchlist_size or largest_authorised_watchlist()
+    point = operating_point_from_rows(
+        result["thresholds"], watchlist_size=size, source="this evaluation"
+    )
+    row = next((r for r in result["thresholds"] if r["threshold"] == point["threshold"]), {})
+    return {
+        **{k: point[k] for k in ("threshold", "watchlist_size", "tpir", "fpir_bound")},
+        "fpir": row.get("fpir"),
+        "mated": result["mated"],
+        "non_mated": result["non_mated"],
+        "policy": point["policy"],
+        "supported": point["supported"],
+        "words": point["words"],
+    }
+
+
+def identification_dataset(result: dict, where: str) -> str:
+    return (
+        f"{where}: {result['identities']} people in the gallery "
+        f"({result['gallery_images']} images), {result['mated']} mated and "
+        f"{result['non_mated']} non-mated searches, {result['comparisons']:,} comparisons "
+        "of distinct people"
+    )
+
+
+def _identification_upload(data: bytes, tmp: Path, progress, uploaded: str) -> EvaluationRun:
+    """Unpack gallery/ and probes/ (numbered names: uploads may repeat them) and search."""
+    layout, archive = identification_from_zip(data)
+    for part, folders in layout.items():
+        for identity, members in folders.items():
+            folder = tmp / part / identity
+            folder.mkdir(parents=True)
+            for i, member in enumerate(members):
+                name = PurePosixPath(member.filename)
+                (folder / f"{i:05d}{name.suffix.lower()}").write_bytes(archive.read(member))
+    result = evaluate_folders(
+        tmp / "gallery", tmp / "probes", parse_thresholds(IDENTIFICATION_THRESHOLDS), progress
+    )
+    return identification_run_record(
+        dataset=identification_dataset(result, uploaded),
+        result=result,
+        operating_point=identification_operating_point(result),
+    )

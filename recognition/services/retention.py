@@ -10,11 +10,11 @@ matter.
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from core.services import audit_record
-from recognition.models import Adjudication, Alert
+from recognition.models import Adjudication, Alert, AlertDeletion, Verification
 
 RECEIPT_ACTION = "retention.alerts"
 # A receipt lists the ids it deleted; past this many it says how many it left out, so
@@ -28,18 +28,45 @@ def alerts_delete_of(*, deployment) -> int:
     For `deployments.services`: an urgent start not authorised in time loses all it
     collected. The caller locks the deployment and writes the audit row.
     """
-    alerts = Alert.objects.filter(deployment=deployment)
-    count = alerts.count()
-    _delete_decisions(Adjudication.objects.filter(alert__deployment=deployment))
-    alerts.delete()
-    return count
+    ids = list(Alert.objects.filter(deployment=deployment).values_list("pk", flat=True))
+    return len(_alerts_delete(ids, reason=f"deployment {deployment.pk} purged", held=True))
 
 
-def _delete_decisions(adjudications) -> None:
+def _alerts_delete(ids: list[int], *, reason: str, held: bool = False) -> list[int]:
+    """Delete these alerts with their decisions and verifications; return the ids deleted.
+
+    On PostgreSQL through `recognition_alerts_delete()` (migration 0008): the app role has
+    no DELETE on these tables, the function skips held alerts and writes an AlertDeletion
+    receipt. `held=True` (a purge ordered because the use itself was unlawful) lifts the
+    holds first, which the audit row of the caller records."""
+    if not ids:
+        return []
+    if held:
+        Alert.objects.filter(pk__in=ids, legal_hold=True).update(legal_hold=False)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT recognition_alerts_delete(%s::bigint[], %s)", [ids, reason])
+            return sorted(cursor.fetchone()[0])
+    doomed = sorted(Alert.objects.filter(pk__in=ids, legal_hold=False).values_list("pk", flat=True))
+    verifications = Verification.objects.filter(alert_id__in=doomed).delete()[0]
+    adjudications = Adjudication.objects.filter(alert_id__in=doomed)
+    count = adjudications.count()
     # A correction points at the decision it corrects (PROTECT), so delete from the end
     # of each chain: rows nobody corrects, until none are left.
     while adjudications.exists():
         adjudications.filter(corrected_by__isnull=True).delete()
+    Alert.objects.filter(pk__in=doomed).delete()
+    if doomed:
+        AlertDeletion.objects.create(
+            at=timezone.now(),
+            db_user=str(connection.settings_dict.get("USER") or ""),
+            reason=reason[:200],
+            alert_ids=doomed,
+            alerts=len(doomed),
+            adjudications=count,
+            verifications=verifications,
+        )
+    return doomed
 
 
 @transaction.atomic
@@ -57,12 +84,8 @@ def alerts_purge_expired(*, now=None) -> dict:
         .values_list("pk", flat=True)
     )
     held_kept = Alert.objects.filter(created_at__lt=cutoff, legal_hold=True).count()
-    adjudications = Adjudication.objects.filter(alert_id__in=ids)
-    adjudication_count = adjudications.count()
-    _delete_decisions(adjudications)
-    deleted = (
-        Alert.objects.filter(pk__in=ids, legal_hold=False).delete()[1].get(Alert._meta.label, 0)
-    )
+    adjudication_count = Adjudication.objects.filter(alert_id__in=ids).count()
+    deleted = len(_alerts_delete(ids, reason=RECEIPT_ACTION))
     details = {
         "retention_days": days,
         "cutoff": cutoff.isoformat(),

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core import access
+from core.models import AuditEvent
 from core.notices import notify
 from core.services import audit_record
 from recognition.engine.intake import IntakeError, IntakeResult, inspect_image
@@ -627,6 +628,18 @@ def image_consult(*, image_id: int, by, purpose: str) -> ReferenceImage:
     access.require(by, "watchlist", "view", image.entry if image else None)
     if image is None or image.jpeg is None:
         raise Http404("No such image (or it has been purged).")
+    # One read per image, user and purpose a day: a page reloaded (a queue after each
+    # decision) shows the same image again for the same reason; it is not a new read.
+    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    if AuditEvent.objects.filter(
+        action="watchlist.image_view",
+        actor_id=by.pk,
+        object_type=image._meta.label_lower,
+        object_id=str(image.pk),
+        purpose=purpose,
+        at__gte=today,
+    ).exists():
+        return image
     audit_record(
         actor=by,
         action="watchlist.image_view",

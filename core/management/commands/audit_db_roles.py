@@ -35,7 +35,8 @@ class Command(BaseCommand):
                 cursor.execute(sql)
         self.stdout.write(
             self.style.SUCCESS(
-                f"{app_role} may now SELECT and INSERT core_auditevent only; run migrations "
-                f"as {owner or me}"
+                f"{app_role} may now SELECT and INSERT core_auditevent only, and delete alerts "
+                f"only through recognition_alerts_delete(); run migrations as {owner or me}, "
+                "then this again"
             )
         )

@@ -377,10 +377,11 @@
     return times + " · last " + fmtTime(alert.last_seen_at || alert.frame_at) + " · " + alert.cameras.join(", ");
   }
 
+  // The server words the match on one scale ("distance 0.462 — alerts at ≤ 0.55").
   function scoreNodes(alert) {
     return [
-      el("span", { class: "score", "data-testid": "score", text: "Score " + alert.score.toFixed(2) }),
-      document.createTextNode(" (distance " + alert.distance.toFixed(3) + ", threshold " + alert.threshold.toFixed(2) + "; lower distance is closer)"),
+      el("span", { class: "score", "data-testid": "score", text: alert.match }),
+      document.createTextNode(" (face distance: lower is closer)"),
     ];
   }
 
@@ -555,7 +556,8 @@
     // Enter records the focused card's form: on the card itself, or on its outcome list,
     // where the browser would not submit by itself (it does so only from a text field).
     const card = event.target.closest && event.target.closest("[data-testid=alert]");
-    const f = card && card.querySelector("form[data-testid=decide]");
+    // The card's one open form: its verification (two-person) or its decision.
+    const f = card && card.querySelector("form[data-testid=verify], form[data-testid=decide]");
     if (!f || !(event.target === card || event.target.tagName === "SELECT")) return false;
     f.requestSubmit();
     return true;
