@@ -448,6 +448,17 @@ LFR_STREAM_CAMERAS_PER_WORKER = env_int("LFR_STREAM_CAMERAS_PER_WORKER", 4, mini
 # Stale after 15 s, claimed at another worker's next poll (1 s): a killed worker's camera
 # resumes about 16 s after its last heartbeat.
 LFR_STREAM_LEASE_STALE_SECONDS = env_int("LFR_STREAM_LEASE_STALE_SECONDS", 15, minimum=5)
+# Face detector of the live pipeline: "yunet" (YuNet, faces from ~24 px in 1080p at
+# confidence >= 0.8) or "hog" (dlib's, faces from ~70 px in 1080p; the fallback). See
+# recognition/engine/pipeline.py and `make bench` for the measurements.
+LFR_DETECTOR = env_choice("LFR_DETECTOR", "yunet", {"yunet", "hog"})
+# Evidence over a track: a subject alerts once this many encodings of one tracked face
+# (looks) matched it within the threshold, or at once on a look 0.1 inside it (a face
+# seen on one pass only can still alert when there is no doubt). 2, measured with `make
+# bench` (YuNet): every true alert kept on the sample clips, one detection pass later
+# (~0.17 s); at a loose 0.7 the one false alert removed (clapton, 0.663). 1 = alert on
+# the first look (HOG with 2 lost the 29 px Lacamoire of the Hamilton clip).
+LFR_TRACK_EVIDENCE_LOOKS = env_int("LFR_TRACK_EVIDENCE_LOOKS", 2, minimum=1)
 LFR_EQUALITY_GROUPS = env_list(
     "LFR_EQUALITY_GROUPS", ["Asian", "Black", "Mixed", "White", "Other", "Not recorded"]
 )

@@ -310,7 +310,10 @@ def _pipeline_for(deployment):
     watchlist = Watchlist.from_bytes(
         bytes(snapshot.encodings), list(range(len(snapshot.entry_ids)))
     )
-    return Pipeline(watchlist, deployment.threshold, PipelineConfig())
+    config = PipelineConfig(
+        model=settings.LFR_DETECTOR, evidence_looks=settings.LFR_TRACK_EVIDENCE_LOOKS
+    )
+    return Pipeline(watchlist, deployment.threshold, config)
 
 
 class _Health:
