@@ -99,3 +99,11 @@ def _no_notice_lead(settings, monkeypatch):
     # In the environment too, for the suite's servers.
     settings.LFR_PUBLIC_NOTICE_LEAD_DAYS = 0
     monkeypatch.setenv("LFR_PUBLIC_NOTICE_LEAD_DAYS", "0")
+
+
+@pytest.fixture(autouse=True)
+def _var_dir_of_the_test(settings, tmp_path_factory):
+    # What code writes under VAR_DIR while it runs (the demo's credentials file) goes to a
+    # folder of the suite's, never to the checkout's var/ that `make demo` reads.
+    settings.VAR_DIR = tmp_path_factory.getbasetemp() / "var"
+    settings.VAR_DIR.mkdir(exist_ok=True)

@@ -9,6 +9,7 @@ import subprocess
 import time
 import urllib.request
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -146,3 +147,17 @@ def test_the_demo_goes_live_under_the_default_notice_lead(settings, tmp_path):
     out = _seed(settings, tmp_path)
     assert "refused" not in out, out
     assert _in_window(_demo_live())
+
+
+@pytest.mark.django_db
+def test_the_suite_never_writes_the_checkouts_demo_credentials():
+    # Seeding demo users inside a test appended passwords of the test database to the
+    # checkout's var/demo_credentials.txt, so `make demo` afterwards listed wrong ones.
+    from django.conf import settings
+
+    from core.demo import seed_users
+
+    checkout = Path(settings.BASE_DIR) / "var" / "demo_credentials.txt"
+    before = checkout.read_bytes() if checkout.exists() else None
+    seed_users()
+    assert (checkout.read_bytes() if checkout.exists() else None) == before
