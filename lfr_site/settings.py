@@ -452,11 +452,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"refusal_one_line": {"()": "lfr_site.log.RefusalWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "daphne": {"level": "WARNING"},
         "django.channels.server": {"level": "WARNING"},
+        # An ordinary 403 is one line, not a traceback.
+        "django.request": {"filters": ["refusal_one_line"]},
         # Beat and the worker log every received task at INFO: every few seconds.
         "celery": {"level": env_str("CELERY_LOG_LEVEL", "WARNING")},
         # The file-system broker has no host name, and kombu warns about it on every send.
