@@ -1,5 +1,6 @@
 """The API's front door: what there is, where it is described, how to authenticate."""
 
+from django.contrib.auth.decorators import login_required
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -75,5 +76,18 @@ def docs_page(view):
         response = view(request, *args, **kwargs)
         response["Content-Security-Policy"] = DOCS_CSP
         return response
+
+    return wrapped
+
+
+def signed_in_or_token(view):
+    """A browser without a session goes to the login page; a client that sends a token is
+    answered by the API view itself (its authentication reads the token: 200 or 401)."""
+    browser = login_required(view)
+
+    def wrapped(request, *args, **kwargs):
+        if "HTTP_AUTHORIZATION" in request.META:
+            return view(request, *args, **kwargs)
+        return browser(request, *args, **kwargs)
 
     return wrapped

@@ -318,9 +318,13 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema maps every operation: not public (issue 14.9), signed-in users only
-    # (lfr_site/urls.py also sends an anonymous browser to the login page).
-    "SERVE_AUTHENTICATION": ["rest_framework.authentication.SessionAuthentication"],
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # (lfr_site/urls.py also sends an anonymous browser to the login page); an integration
+    # reads it with its token (issue 26.6).
+    "SERVE_AUTHENTICATION": [
+        "core.tokens.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated", "core.mfa.MFAVerified"],
     # One name per fixed list, however many fields use it.
     "ENUM_NAME_OVERRIDES": {
         "WatchlistCategoryEnum": "watchlists.models.Category",

@@ -9,7 +9,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
-from lfr_site.api_index import ApiIndex, docs_page
+from lfr_site.api_index import ApiIndex, docs_page, signed_in_or_token
 
 urlpatterns = [
     path("", include("core.urls")),
@@ -31,7 +31,7 @@ urlpatterns = [
         login_required(docs_page(SpectacularRedocView.as_view(url_name="schema"))),
         name="api_redoc",
     ),
-    path("api/schema/", login_required(SpectacularAPIView.as_view()), name="schema"),
+    path("api/schema/", signed_in_or_token(SpectacularAPIView.as_view()), name="schema"),
     # Browsers ask for /favicon.ico on pages that name none (JSON, images).
     path(
         "favicon.ico",

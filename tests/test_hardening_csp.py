@@ -110,3 +110,23 @@ def test_the_413_answer_carries_a_policy(settings, db):
     assert start["status"] == 413
     assert b"default-src 'none'" in headers[b"content-security-policy"]
     assert headers[b"x-content-type-options"] == b"nosniff"
+
+
+# Issue 26.6: an integration reads the schema with its token, not through the login page.
+
+
+def test_a_token_client_reads_the_schema_in_json_and_yaml(users):
+    from core import access, tokens
+
+    _, key = tokens.api_token_create(by=users.admin, name="RMS", role=access.OVERSIGHT)
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+    as_json = Client().get("/api/schema/", {"format": "json"}, **bearer)
+    assert as_json.status_code == 200, as_json.get("Location")
+    assert "/api/v1/deployments/" in as_json.json()["paths"]
+    as_yaml = Client().get("/api/schema/", **bearer)
+    assert as_yaml.status_code == 200 and b"openapi:" in as_yaml.content
+
+
+def test_a_wrong_token_gets_a_401_not_the_login_page(db):
+    response = Client().get("/api/schema/", HTTP_AUTHORIZATION="Bearer lfr_nope_nope")
+    assert response.status_code == 401
