@@ -130,3 +130,28 @@ def test_a_token_client_reads_the_schema_in_json_and_yaml(users):
 def test_a_wrong_token_gets_a_401_not_the_login_page(db):
     response = Client().get("/api/schema/", HTTP_AUTHORIZATION="Bearer lfr_nope_nope")
     assert response.status_code == 401
+
+
+# Issue 26.6: Redoc asked Google Fonts for its fonts and Redocly's CDN for a logo; the policy
+# blocked both and the browser logged errors. The page and its script name nothing outside.
+
+
+def _outside(text: str) -> list[str]:
+    # What a browser fetches by itself: a src, a stylesheet; an <a href> is only a link.
+    urls = re.findall(r"""src\s*[=:]\s*["'](https?://[^"']+)""", text)
+    urls += re.findall(r"""<link[^>]*href=["'](https?://[^"']+)""", text)
+    return urls + re.findall(r"https://(?:fonts\.googleapis|fonts\.gstatic|cdn\.)[^\s\"')]*", text)
+
+
+def test_redoc_asks_nothing_outside_this_site(login, users):
+    client = login(users.command)
+    page = client.get("/api/redoc/")
+    html = page.content.decode()
+    assert page.status_code == 200 and _outside(html) == []
+    scripts = re.findall(r'<script[^>]*src="([^"]+)"', html)
+    assert scripts and all(src.startswith("/") for src in scripts)
+    for src in scripts:
+        response = client.get(src)
+        assert response.status_code == 200, src
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        assert _outside(body.decode()) == [], src
