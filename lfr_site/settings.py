@@ -104,6 +104,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.navigation",
             ],
+            # One time format on every page (issue 26.6): `when` needs no {% load %}.
+            "builtins": ["core.templatetags.lfr_time"],
         },
     },
 ]
