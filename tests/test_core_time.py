@@ -53,3 +53,12 @@ def test_the_api_carries_iso_8601_with_the_offset(login, users, deployment_in_st
     deployment_in_state("draft")
     row = login(users.command).get("/api/v1/deployments/").json()["results"][0]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+01:00", row["starts_at"])
+
+
+def test_a_window_is_shown_in_the_same_format():
+    from datetime import timedelta
+
+    from core.templatetags.lfr_time import window
+
+    assert window(SUMMER, SUMMER + timedelta(hours=1)) == "2026-07-10 11:05 – 12:05"
+    assert window(SUMMER, SUMMER + timedelta(hours=14)) == "2026-07-10 11:05 – 2026-07-11 01:05"

@@ -28,8 +28,9 @@ def when(moment, precision=""):
 
 
 @register.simple_tag
-def window(start, end, day_format="D j M"):
-    """ "Tue 1 Dec 21:48 – Wed 2 Dec 09:48"; the end's date only when it is another day."""
+def window(start, end, day_format="Y-m-d"):
+    """ "2026-12-01 21:48 – 2026-12-02 09:48" (`when`'s format); the end's date only when it
+    is another day. The calendar, whose columns are days, passes "D" (the weekday)."""
     if not start or not end:
         return ""
     start, end = timezone.localtime(start), timezone.localtime(end)
