@@ -1,6 +1,6 @@
 from django.urls import path
 
-from core import views, views_mfa, views_users
+from core import probes, views, views_mfa, views_users
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -12,6 +12,9 @@ urlpatterns = [
     path("accounts/users/<int:user_id>/", views_users.user_detail, name="user"),
     path("accounts/users/<int:user_id>/mfa-reset/", views_mfa.reset, name="mfa_reset"),
     path("health/", views.health, name="health"),
+    path("health/live/", probes.live, name="health_live"),
+    path("health/ready/", probes.ready, name="health_ready"),
+    path("metrics", probes.metrics, name="metrics"),
     path("notices/", views.notices, name="notices"),
     path("accounts/tokens/", views.api_tokens, name="api_tokens"),
 ]

@@ -193,3 +193,36 @@ def user_unlock(*, by, user, reason: str) -> bool:
     if removed:
         audit_record(actor=by, action="user.unlock", obj=user, purpose=reason)
     return bool(removed)
+
+
+class AdminRefused(Exception):
+    """The first administrator cannot be created: the message says why."""
+
+
+@transaction.atomic
+def user_create_first_admin(*, username: str, email: str, password: str, via: str):
+    """The installation's first administrator, for `manage.py create_admin`.
+
+    Refused once any administrator exists (further users are added by an administrator,
+    signed in, so the act has an actor) and for a password Django's validators refuse.
+    Recorded on the audit chain without an actor: nobody is signed in yet.
+    """
+    from django.contrib.auth.password_validation import validate_password
+
+    User = get_user_model()
+    if User.objects.filter(groups__name=access.ADMIN).exists():
+        raise AdminRefused("this installation already has an administrator: sign in as them")
+    if not username.strip():
+        raise AdminRefused("a username is required")
+    if User.objects.filter(username__iexact=username).exists():
+        raise AdminRefused(f"a user {username!r} already exists")
+    user = User(username=username, email=email)
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        raise AdminRefused(" ".join(exc.messages)) from exc
+    user.set_password(password)
+    user.save()
+    user.groups.add(Group.objects.get(name=access.ADMIN))
+    audit_record(action="user.admin_created", obj=user, details={"via": via, "email": email})
+    return user

@@ -8,7 +8,7 @@ import os
 import uuid
 
 from celery import Celery, bootsteps
-from celery.signals import beat_init, worker_init
+from celery.signals import beat_init, setup_logging, worker_init
 from kombu.transport import TRANSPORT_ALIASES, filesystem
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lfr_site.settings")
@@ -85,6 +85,15 @@ class StreamRunnerStep(bootsteps.StartStopStep):
 
 
 app.steps["worker"].add(StreamRunnerStep)
+
+
+@setup_logging.connect
+def keep_our_logging(**kwargs):
+    """Settings' LOGGING rules workers and beat too (LOG_LEVEL, CELERY_LOG_LEVEL).
+
+    Without a receiver Celery sets the root logger to its `-l` level (WARNING by default),
+    which hid every INFO line of ours, a stream session's included, from a worker's log.
+    """
 
 
 @worker_init.connect

@@ -262,6 +262,9 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+# A load balancer probes each web process directly over plain HTTP: its probes are not
+# redirected to HTTPS (they say nothing; core/probes.py).
+SECURE_REDIRECT_EXEMPT = [r"^health/(live|ready)/$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -430,6 +433,14 @@ LFR_REQUIRE_TWO_PERSON_VERIFICATION = env_bool("LFR_REQUIRE_TWO_PERSON_VERIFICAT
 # A live camera that delivers no frame for this long is shown blind (cameras page, health,
 # console banner, API).
 LFR_CAMERA_BLIND_SECONDS = env_int("LFR_CAMERA_BLIND_SECONDS", 10, minimum=2)
+# A camera analysing less than this share of real time (of the frames the detector wants,
+# the share it analyses; the rest are dropped) is degraded: the officer's console says
+# which camera and what share, as do the cameras page, /health/ and the API.
+LFR_CAMERA_DEGRADED_SHARE = env_float("LFR_CAMERA_DEGRADED_SHARE", 0.8)
+# The bearer token a Prometheus scraper sends for /metrics; unset, /metrics is not served.
+LFR_METRICS_TOKEN = env_str("LFR_METRICS_TOKEN", "")
+if LFR_METRICS_TOKEN and len(LFR_METRICS_TOKEN) < 24:
+    raise ImproperlyConfigured("LFR_METRICS_TOKEN must be at least 24 characters")
 # The admin's camera test gives up after this long (open + one frame).
 LFR_CAMERA_TEST_SECONDS = env_int("LFR_CAMERA_TEST_SECONDS", 15, minimum=2)
 # ... and may run this many a minute (it reaches into the camera network: no scanner).
@@ -443,6 +454,17 @@ LFR_STREAM_CAMERAS_PER_WORKER = env_int("LFR_STREAM_CAMERAS_PER_WORKER", 4, mini
 # Stale after 15 s, claimed at another worker's next poll (1 s): a killed worker's camera
 # resumes about 16 s after its last heartbeat.
 LFR_STREAM_LEASE_STALE_SECONDS = env_int("LFR_STREAM_LEASE_STALE_SECONDS", 15, minimum=5)
+# Face detector of the live pipeline: "yunet" (YuNet, faces from ~24 px in 1080p at
+# confidence >= 0.8) or "hog" (dlib's, faces from ~70 px in 1080p; the fallback). See
+# recognition/engine/pipeline.py and `make bench` for the measurements.
+LFR_DETECTOR = env_choice("LFR_DETECTOR", "yunet", {"yunet", "hog"})
+# Evidence over a track: a subject alerts once this many encodings of one tracked face
+# (looks) matched it within the threshold, or at once on a look 0.1 inside it (a face
+# seen on one pass only can still alert when there is no doubt). 2, measured with `make
+# bench` (YuNet): every true alert kept on the sample clips, one detection pass later
+# (~0.17 s); at a loose 0.7 the one false alert removed (clapton, 0.663). 1 = alert on
+# the first look (HOG with 2 lost the 29 px Lacamoire of the Hamilton clip).
+LFR_TRACK_EVIDENCE_LOOKS = env_int("LFR_TRACK_EVIDENCE_LOOKS", 2, minimum=1)
 LFR_EQUALITY_GROUPS = env_list(
     "LFR_EQUALITY_GROUPS", ["Asian", "Black", "Mixed", "White", "Other", "Not recorded"]
 )

@@ -166,6 +166,9 @@ class CameraHealthOutputSerializer(serializers.Serializer):
     last_error_at = serializers.DateTimeField(allow_null=True)
     heartbeat_age_s = serializers.FloatField(allow_null=True)
     degraded = serializers.BooleanField()
+    realtime_share = serializers.FloatField(
+        allow_null=True, help_text="Share of real time analysed over the last few heartbeats."
+    )
     connected = serializers.BooleanField()
 
 

@@ -13,7 +13,8 @@ States, most serious first (a camera is in exactly one):
 - ``blind``: served, but no frame for ``LFR_CAMERA_BLIND_SECONDS`` (default 10).
 - ``reconnecting``: served, lost its source recently and is trying again.
 - ``not connected``: served, connecting for the first time (not blind yet).
-- ``degraded``: frames flow but cannot be analysed at real time (dropped, counted).
+- ``degraded``: frames flow but less than ``LFR_CAMERA_DEGRADED_SHARE`` (default 0.8)
+  of real time is analysed (the rest dropped, counted); the console says the share.
 - ``live``: frames flow and are analysed.
 - ``stopped``: the deployment is not live, or the camera was taken out of it.
 """
@@ -54,6 +55,19 @@ def _age(now, then) -> float | None:
     return None if then is None else max(0.0, (now - then).total_seconds())
 
 
+def below_real_time(share: float | None) -> bool:
+    """Whether a camera analysing `share` of real time is degraded (None: no frame yet)."""
+    return share is not None and share < settings.LFR_CAMERA_DEGRADED_SHARE
+
+
+def _degraded(lease) -> bool:
+    # The share, judged now against the setting; a lease from before shares were written
+    # keeps the worker's verdict.
+    if lease.realtime_share is None:
+        return lease.degraded
+    return below_real_time(lease.realtime_share)
+
+
 def camera_health(lease, *, camera, deployment, now) -> dict:
     """The health view of one camera of one deployment (`lease` may be None)."""
     blind_after = settings.LFR_CAMERA_BLIND_SECONDS
@@ -84,7 +98,7 @@ def camera_health(lease, *, camera, deployment, now) -> dict:
         had_source = lease.frames_in > 0 or lease.reconnects > 0 or bool(lease.last_error)
         state = RECONNECTING if had_source else NOT_CONNECTED
         why = lease.last_error or ("source lost" if had_source else "connecting")
-    elif lease.degraded:
+    elif _degraded(lease):
         state, why = DEGRADED, "cannot analyse at real time: frames are dropped"
     else:
         state, why = LIVE, ""
@@ -117,7 +131,8 @@ def camera_health(lease, *, camera, deployment, now) -> dict:
         "holder": holder,
         "heartbeat_at": lease.heartbeat_at if lease else None,
         "heartbeat_age_s": None if beat_age is None else round(beat_age, 1),
-        "degraded": bool(lease and lease.degraded),
+        "degraded": bool(lease) and _degraded(lease),
+        "realtime_share": lease.realtime_share if lease else None,
         # Silent too long: the worker probably died; the supervisor will reassign.
         "stale": bool(
             lease and not lease.stopped and beat_age is not None and beat_age > stale_after
@@ -156,6 +171,11 @@ def live_camera_health(*, now, deployments=None) -> list[dict]:
 
 def camera_banner(row: dict) -> str:
     """What the officer's console says about a camera that needs attention ("" if none)."""
+    if row["state"] == DEGRADED:
+        share = row["realtime_share"]
+        if share is None:
+            return f"{row['camera']} cannot be analysed at real time"
+        return f"{row['camera']} analysing {round(share * 100)} % of real time"
     if row["level"] != "fail":
         return ""
     seconds = row["blind_for_s"]

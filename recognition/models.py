@@ -31,12 +31,24 @@ class StreamLease(models.Model):
     latency_p95_ms = models.FloatField(null=True, blank=True)  # capture -> processed
     source_fps = models.FloatField(default=0)  # what the camera delivers nominally
     degraded = models.BooleanField(default=False)  # cannot be analysed at real time
+    # Of the frames the detector wanted over the last few heartbeats, the share analysed
+    # (1.0 = real time); None before any frame.
+    realtime_share = models.FloatField(null=True, blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["deployment", "camera"], name="one_lease_per_camera")
         ]
+
+
+class StreamWorker(models.Model):
+    """A stream worker's runner and how many cameras it serves; gone when it stops or dies."""
+
+    name = models.CharField(max_length=200, unique=True)  # holder_id: host/pid/token
+    serving = models.PositiveIntegerField(default=0)
+    capacity = models.PositiveIntegerField(default=0)
+    heartbeat_at = models.DateTimeField()
 
 
 class Alert(models.Model):

@@ -43,6 +43,7 @@ pytestmark = pytest.mark.django_db
 
 PUBLIC = "public"  # anyone, logged in or not
 LOGIN = "login"  # any logged-in user
+TOKEN = "token"  # a bearer token of its own (LFR_METRICS_TOKEN, unset here), never a session
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,9 @@ EXPECT = {
     "users": E("user.list"),
     "user": E("user.view", "user"),
     "health": E("health.view"),
+    "health_live": E(PUBLIC),  # for load balancers: says nothing (tests/test_probes.py)
+    "health_ready": E(PUBLIC),
+    "metrics": E(TOKEN),
     "notices": E("notice.list"),
     "schema": E(LOGIN),  # not public (issue 14.9)
     "api_root": E(PUBLIC),
@@ -383,6 +387,8 @@ def _url(key: str, spec: E, obj) -> tuple[str, str]:
 
 
 def _expected(spec: E, user, obj) -> str:
+    if spec.rule == TOKEN:
+        return "outsider"
     if spec.rule == PUBLIC:
         return "allowed"
     if user is None:

@@ -45,7 +45,7 @@ def test_it_alerts_both_hamilton_subjects_against_the_baseline(subject_folders, 
     call_command(
         "bench_stream", "--video", str(CLIP),
         "--watchlist", str(subject_folders("lin-manuel-miranda", "alex-lacamoire")),
-        "--baseline", "--baseline-frames", "6", "--json", str(out),
+        "--baseline", "--baseline-frames", "6", "--json", str(out), "--detector", "hog",
     )  # fmt: skip
     result = json.loads(out.read_text())
     assert KEYS <= set(result)

@@ -108,6 +108,24 @@ def test_it_shows_a_camera_that_cannot_keep_up_as_degraded(live):
     )
 
 
+def test_it_tells_the_console_what_share_of_real_time_a_degraded_camera_analyses(live):
+    # Issue 27: at 13-26 % of real time analysed, the console showed nothing.
+    deployment, now = live
+    serve(deployment, now=now, realtime_share=0.41)
+    row = _state(deployment, now)
+    assert (row["state"], row["realtime_share"]) == ("degraded", 0.41)
+    assert health.camera_banner(row) == f"{row['camera']} analysing 41 % of real time"
+
+
+def test_it_follows_the_degraded_share_setting(live, settings):
+    deployment, now = live
+    serve(deployment, now=now, realtime_share=0.7)
+    assert _state(deployment, now)["state"] == "degraded"  # default: below 80 %
+    settings.LFR_CAMERA_DEGRADED_SHARE = 0.5
+    row = _state(deployment, now)
+    assert row["state"] == "live" and health.camera_banner(row) == ""
+
+
 def test_it_shows_cameras_of_an_ended_deployment_as_stopped(live):
     deployment, now = live
     serve(deployment, now=now, frame_ago=600, stopped=True)
@@ -167,6 +185,17 @@ def test_the_console_endpoint_gives_the_blind_banner(login, users, live):
     body = login(users.officer).get(url).json()
     assert body["level"] == "fail" and len(body["banners"]) == 1
     assert _seconds(body["banners"][0]) >= 10
+
+
+def test_the_console_endpoint_gives_the_degraded_banner(login, users, live):
+    deployment, _ = live
+    deployment.officers.add(users.officer)
+    serve(deployment, now=timezone.now(), realtime_share=0.26)
+    url = f"/api/v1/recognition/deployments/{deployment.pk}/cameras/health/"
+    body = login(users.officer).get(url).json()
+    camera = deployment.cameras.get().name
+    assert (body["level"], body["banners"]) == ("warn", [f"{camera} analysing 26 % of real time"])
+    assert body["cameras"][0]["realtime_share"] == 0.26
 
 
 def test_the_console_endpoint_is_quiet_while_cameras_are_live(login, users, live):

@@ -32,6 +32,7 @@ class StandInWorker(threading.Thread):
         super().__init__(daemon=True)
         self.deployment, self.cameras = deployment, cameras
         self.blind = {cameras[1].pk}
+        self.share = {}  # camera pk -> share of real time analysed (None: not written)
         self.blind_since = timezone.now() - timedelta(seconds=40)
         self.halt = threading.Event()
         self.beat()
@@ -54,6 +55,7 @@ class StandInWorker(threading.Thread):
                     "reconnects": 3 if blind else 0,
                     "last_error": "rtsp://10.0.0.2/cam2: read timed out" if blind else "",
                     "last_error_at": self.blind_since if blind else None,
+                    "realtime_share": self.share.get(camera.pk),
                 },
             )
 
@@ -101,6 +103,20 @@ def test_the_console_says_a_camera_is_blind_and_clears_when_it_sees(world, serve
 
     worker.blind.clear()  # Camera 2 delivers frames again
     page.wait_for_selector("[data-testid=camera-banner-line]", state="detached")
+
+
+def test_the_console_says_which_camera_is_degraded_and_how_much(world, server, browser):  # noqa: F811
+    deployment, worker = world
+    worker.blind.clear()
+    worker.share[worker.cameras[0].pk] = 0.41  # issue 27: officers were not told
+    worker.start()
+    page = login(browser, server, "off")
+    page.goto(f"/recognition/deployments/{deployment.pk}/console/")
+    line = page.locator("[data-testid=camera-banner-line]")
+    line.filter(has_text="Camera 1 analysing 41 % of real time").wait_for()
+    assert line.count() == 1  # Camera 2 is fine
+    assert line.get_attribute("class") == "warn"  # amber: analysed, but not all of it
+    page.screenshot(path=str(SCREENSHOTS_DIR / "console_camera_degraded.png"), full_page=True)
 
 
 def test_the_cameras_page_shows_live_health_and_tests_a_camera(world, server, browser):  # noqa: F811

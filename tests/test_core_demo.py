@@ -136,3 +136,13 @@ def test_the_demo_never_forces_a_future_deployment_live(settings, tmp_path):
     assert later.state == "authorised" and later.started_at is None
     fresh = _demo_live(exclude=[later.pk])
     assert _in_window(fresh) and fresh.ends_at <= later.starts_at
+
+
+@pytest.mark.django_db(transaction=False)
+def test_the_demo_goes_live_under_the_default_notice_lead(settings, tmp_path):
+    # The suite runs with no notice lead; the demo runs with the default 7 days, where an
+    # authorisation that starts now must say why no advance notice was given.
+    settings.LFR_PUBLIC_NOTICE_LEAD_DAYS = 7
+    out = _seed(settings, tmp_path)
+    assert "refused" not in out, out
+    assert _in_window(_demo_live())

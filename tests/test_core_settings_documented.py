@@ -10,8 +10,8 @@ PRODUCT = ["core", "deployments", "lfr_site", "oversight", "recognition", "watch
 READ = re.compile(
     r"""(?:(?:env_\w+|secret_key)\(\s*|environ(?:\.get)?[\[(]\s*|_ENV\s*=\s*)["']([A-Z][A-Z0-9_]+)["']"""
 )
-# Set by the process itself, not by an operator.
-INTERNAL = {"DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+# Set by the process itself, not by an operator (the FFmpeg options: the camera guard's).
+INTERNAL = {"DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE", "OPENCV_FFMPEG_CAPTURE_OPTIONS"}
 
 
 def read_by_the_product():

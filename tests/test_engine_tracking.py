@@ -54,5 +54,15 @@ def test_it_does_not_age_small_tracks_on_passes_that_cannot_see_them():
 def test_it_keeps_no_encoding_or_pixels_in_a_track():
     assert {f.name for f in dataclasses.fields(Track)} == {
         "track_id", "box", "last_seen", "missed", "hits", "counted", "best_quality", "encodes",
-        "matched_labels",
+        "matched_labels", "still", "looks",
     }  # fmt: skip
+    # looks: labels and counts of matches awaiting evidence, never an encoding.
+
+
+def test_it_counts_the_passes_a_box_has_not_moved():
+    tracker = make_tracker()
+    logo = (50, 150, 150, 50)
+    stills = [tracker.update([logo], n * 5)[0][0].still for n in range(4)]
+    assert stills == [0, 1, 2, 3]  # a logo or a poster: PipelineConfig.static_passes
+    moved = tracker.update([(52, 152, 152, 52)], 20)[0][0]
+    assert moved.still == 0  # people move: 2 px resets it

@@ -192,6 +192,27 @@ def test_it_reconnects_when_a_live_stream_drops(lease_on, quick_backoff, monkeyp
     assert lease.last_error == "" and lease.reconnects == 1
 
 
+def test_it_reads_a_returning_camera_within_5_seconds_of_it_answering(
+    lease_on, monkeypatch, slice_clock
+):
+    # Issue 27: a camera down 30 s was read again 9-26 s after it answered (the back-off
+    # had grown to 30 s). The pauses are recorded, not slept: no clock decides the test.
+    attempts, pauses = [], []
+
+    def open_source(url, **kwargs):
+        attempts.append(1)
+        if len(attempts) <= 10:  # down long enough for any back-off to reach its ceiling
+            raise sources.SourceError("camera unreachable")
+        return FlakyStream(None)
+
+    monkeypatch.setattr(sources, "open_source", open_source)
+    monkeypatch.setattr(streams, "_sleep", lambda seconds, *a: pauses.append(seconds) or True)
+    slice_clock.until = lambda: len(attempts) > 10
+    outcome = run(lease_on("rtsp://camera.invalid/stream"), seconds=60.0)
+    assert outcome.frames > 0 and len(pauses) == 10
+    assert max(pauses) <= streams.RECONNECT_MAX_SECONDS < 5  # the open itself fits the rest
+
+
 def test_it_stops_early_when_the_deployment_ends(camera_files, lease_on, monkeypatch, reads):
     lease = lease_on(write_video(camera_files / "loop.mp4", frames=10, fps=30), loop=True)
     real_beat = streams.lease_heartbeat
@@ -311,4 +332,7 @@ def test_it_drops_and_counts_frames_when_recognition_is_slower_than_the_camera(
     assert all(gap >= 50 for gap in gaps), gaps
     assert lease.frames_dropped >= 3 * 45
     assert lease.degraded  # far behind real time, and said so
+    # One frame in 50+ analysed where 1 in 5 was wanted; frames read after the last one
+    # analysed are not judged yet, so the share written is an upper bound.
+    assert lease.realtime_share < 0.5
     assert lease.latency_p95_ms is not None

@@ -41,7 +41,10 @@ def test_it_lists_entries_with_filters(users, login):
 
 def test_it_shows_the_queue_oldest_first_with_existing_images(users, login):
     first = fx.approved_entry(users, "S-1")
-    second = fx.submit_entry(users.contributor, "S-1", result=fx.biden())  # same subject
+    # Biden under Obama's subject: accepted only with a reason, then flagged in the queue.
+    second = fx.submit_entry(
+        users.contributor, "S-1", result=fx.biden(), other_person_reason="Checked: same man"
+    )
     third = fx.submit_entry(users.contributor, "S-2")
     WatchlistEntry.objects.filter(pk=third.pk).update(submitted_at=timezone.now() - timedelta(1))
     r = login(users.manager).get("/watchlists/queue/", {"purpose": "Daily review OP-1234"})
@@ -51,8 +54,10 @@ def test_it_shows_the_queue_oldest_first_with_existing_images(users, login):
     assert [img.entry_id for img in items[1]["existing"]] == [first.pk]
     html = r.content.decode()
     # Two candidates, S-1's image beside its own second entry, and again beside the third
-    # (obama.jpg under S-2 too: the near match under another subject).
-    assert html.count('data-testid="ref-image"') == 4
+    # (obama.jpg under S-2 too: the near match under another subject), and the two photos
+    # of S-1 that disagree side by side.
+    assert html.count('data-testid="ref-image"') == 6
+    assert html.count('data-testid="photos-apart"') == 1 and "Checked: same man" in html
     assert "purpose=Daily%20review%20OP-1234" in html
     assert items[1]["distance"] > 0.6 and "probably a different person" in html
 

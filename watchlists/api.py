@@ -161,6 +161,13 @@ class EntryListCreateApi(APIView):
             help_text="A blue-list test subject (staff volunteer): frozen only into deployments "
             "that opt in; its alerts are tests, never acted on.",
         )
+        other_person_reason = serializers.CharField(
+            required=False,
+            default="",
+            allow_blank=True,
+            help_text="Required when a photo lies farther than the same-person bound from the "
+            "subject's other photos: why it is the same person.",
+        )
         taken_on = serializers.DateField(
             help_text="When the photo was taken (for several, the oldest): the most recent "
             "suitable image; older than LFR_IMAGE_MAX_AGE_DAYS is flagged for review."
@@ -273,17 +280,25 @@ class EntryApproveApi(_EntryAction):
             allow_blank=True,
             help_text="Required when the face is held under another subject: why both.",
         )
+        other_person_reason = serializers.CharField(
+            required=False,
+            default="",
+            allow_blank=True,
+            help_text="Required when a photo stands apart from the subject's others and no "
+            "reason was recorded at submission: why it is the same person.",
+        )
 
     OutputSerializer = EntryOutput
     schema_extra = _entry_schema("approve")
 
-    def act(self, request, target, reason, duplicate_reason=""):
+    def act(self, request, target, reason, duplicate_reason="", other_person_reason=""):
         return services.entry_decide(
             entry_id=target.pk,
             by=request.user,
             approve=True,
             reason=reason,
             duplicate_reason=duplicate_reason,
+            other_person_reason=other_person_reason,
         )
 
 

@@ -71,6 +71,13 @@ class SubmitForm(forms.Form):
         help_text="Only deployments that opt in to blue-list testing freeze it; its alerts are "
         "tests, never acted on. State the volunteer's consent as the legal basis.",
     )
+    other_person_reason = forms.CharField(
+        required=False,
+        label="Why a photo far from the subject's others is the same person",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Needed only when a photo lies farther than the same-person bound from "
+        "the subject's other photos (it may show someone else).",
+    )
     expires_at = forms.DateTimeField(
         initial=_default_expiry,
         label="Expires",

@@ -111,6 +111,9 @@ class WatchlistEntry(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_reason = models.TextField(blank=True)
+    # Why a photo farther than the same-person bound from the subject's other photos is
+    # held as the same person (taken decades apart, say); blank when all photos agree.
+    other_person_reason = models.TextField(blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     review_due = models.DateField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)  # expired or withdrawn

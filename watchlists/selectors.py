@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from core import access
+from recognition.engine.subjects import photos_apart, template_rows
 from watchlists.models import (
     Category,
     ReferenceImage,
@@ -67,6 +68,7 @@ def snapshot_candidates(
     )
     for entry_id, enc in images:
         encodings[entry_id].append(bytes(enc))
+    _drop_photos_apart(entries, encodings)
     return [
         SnapshotRow(
             entry_id=e.pk,
@@ -77,6 +79,27 @@ def snapshot_candidates(
         )
         for e in entries
     ]
+
+
+def _drop_photos_apart(entries: list[WatchlistEntry], encodings: dict[int, list[bytes]]) -> None:
+    """Freeze a subject's photos minus any that stand apart from the rest: an outlier
+    (a second person's photo approved with a reason) must not alert as the subject."""
+    by_subject: dict[int, list[tuple[int, bytes]]] = {}
+    for e in entries:
+        by_subject.setdefault(e.subject_id, []).extend((e.pk, b) for b in encodings[e.pk])
+    for photos in by_subject.values():
+        kept = set(
+            template_rows(
+                [np.frombuffer(b, dtype=np.float32) for _, b in photos], SAME_PERSON_DISTANCE
+            )
+        )
+        if len(kept) == len(photos):
+            continue
+        for entry_id in {entry_id for entry_id, _ in photos}:
+            encodings[entry_id] = []
+        for i, (entry_id, blob) in enumerate(photos):
+            if i in kept:
+                encodings[entry_id].append(blob)
 
 
 def blue_list_subject_count(*, at: datetime) -> int:
@@ -236,6 +259,59 @@ def candidate_distance(entry: WatchlistEntry) -> float | None:
     if not mine or not theirs:
         return None
     return round(min(float(np.linalg.norm(a - b)) for a in mine for b in theirs), 3)
+
+
+# --- one person per subject ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PhotoApart:
+    """A held photo of a subject that stands apart from its other photos, and the nearest."""
+
+    image_id: int
+    other_image_id: int
+    distance: float
+
+
+def subject_person_photos(subject_id: int) -> list[tuple[int, int, bytes]]:
+    """(image id, entry id, encoding) of the subject's pending and approved photos held now."""
+    return [
+        (pk, entry_id, bytes(enc))
+        for pk, entry_id, enc in ReferenceImage.objects.filter(
+            entry__subject_id=subject_id,
+            entry__state__in=[WatchlistEntry.State.PENDING, WatchlistEntry.State.APPROVED],
+            entry__purged_at__isnull=True,
+            encoding__isnull=False,
+        )
+        .order_by("pk")
+        .values_list("pk", "entry_id", "encoding")
+    ]
+
+
+def entries_photos_apart(entries: list[WatchlistEntry]) -> dict[int, list[PhotoApart]]:
+    """For each entry, its photos that stand apart from the subject's other photos (the
+    manager sees each beside the nearest other photo), and other photos that stand apart
+    from one of its photos."""
+    found: dict[int, list[PhotoApart]] = {}
+    by_subject: dict[int, list] = {}
+    for entry in entries:
+        if entry.subject_id not in by_subject:
+            by_subject[entry.subject_id] = subject_person_photos(entry.subject_id)
+        photos = by_subject[entry.subject_id]
+        apart = photos_apart(
+            [np.frombuffer(enc, dtype=np.float32) for _, _, enc in photos], SAME_PERSON_DISTANCE
+        )
+        pairs: dict[frozenset, PhotoApart] = {}
+        for a in apart:  # two photos that disagree are one pair, whichever stands apart
+            mine, other = photos[a.index], photos[a.nearest]
+            if entry.pk in {mine[1], other[1]}:
+                if mine[1] != entry.pk:
+                    mine, other = other, mine
+                pairs.setdefault(
+                    frozenset((mine[0], other[0])), PhotoApart(mine[0], other[0], a.distance)
+                )
+        found[entry.pk] = list(pairs.values())
+    return found
 
 
 # --- one person under two references ----------------------------------------------------

@@ -81,6 +81,20 @@ def _near(request, entries: list, context: str) -> dict[int, list[dict]]:
     }
 
 
+def _apart(entries: list) -> dict[int, list[dict]]:
+    """Per entry, each photo apart from the subject's others beside the nearest of them."""
+    found = selectors.entries_photos_apart(entries)
+    ids = [i for ps in found.values() for p in ps for i in (p.image_id, p.other_image_id)]
+    images = selectors.images_by_id(ids)
+    return {
+        pk: [
+            {"img": images.get(p.image_id), "other": images.get(p.other_image_id), "apart": p}
+            for p in ps
+        ]
+        for pk, ps in found.items()
+    }
+
+
 @login_required
 def queue(request):
     access.require(request.user, "watchlist", "view")
@@ -107,6 +121,7 @@ def queue(request):
         total=page.paginator.count,
     )
     near = _near(request, list(page), "queue")
+    apart = _apart(list(page))
     items = [
         {
             "entry": entry,
@@ -115,6 +130,7 @@ def queue(request):
             "may_decide": access.can(request.user, "watchlist", "approve", entry),
             "distance": selectors.candidate_distance(entry),
             "near": near[entry.pk],
+            "apart": apart[entry.pk],
         }
         for entry in page
     ]
@@ -147,6 +163,8 @@ def entry(request, entry_id: int):
             "images": list(obj.images.all()),
             "existing": list(selectors.subject_images(obj.subject, exclude_entry_id=obj.pk)),
             "near": _near(request, [obj], "entry")[obj.pk],
+            "apart": _apart([obj])[obj.pk],
+            "same_person": selectors.SAME_PERSON_DISTANCE,
             "near_distance": selectors.near_distance(),
             "purpose": purpose,
             "purpose_error": purpose_error,
@@ -173,6 +191,7 @@ def act(request, entry_id: int, action: str):
                 approve=action == "approve",
                 reason=reason,
                 duplicate_reason=request.POST.get("duplicate_reason", ""),
+                other_person_reason=request.POST.get("other_person_reason", ""),
             )
         elif action in {"withdraw", "expire"}:
             services.entry_end(

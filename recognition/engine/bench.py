@@ -91,8 +91,9 @@ def run_pipeline(
     total, fps, _, _ = video_info(video)
     pipeline = Pipeline(Watchlist(encodings, labels), threshold, config or PipelineConfig())
     capture = cv2.VideoCapture(str(video))
-    frames = detected = encoded = 0
+    frames = detected = encoded = tracks = 0
     first_seen: dict[str, int] = {}
+    events: list[str] = []  # one label per (track, subject) alert
     started, cpu_started = time.perf_counter(), time.process_time()
     try:
         while True:
@@ -106,14 +107,16 @@ def run_pipeline(
             result = pipeline.process(frame, frames)
             detected += result.faces_detected
             encoded += result.faces_encoded
+            tracks += result.new_tracks
             for match in result.matches:
                 first_seen.setdefault(match.label, match.frame_no)
+                events.append(match.label)
             frames += 1
             if progress and frames % 25 == 0:
                 progress(frames, total)
     finally:
         capture.release()
-    return _summary(
+    summary = _summary(
         frames,
         time.perf_counter() - started,
         time.process_time() - cpu_started,
@@ -122,6 +125,7 @@ def run_pipeline(
         encoded,
         first_seen,
     )
+    return summary | {"faces_seen": tracks, "alert_events": events}
 
 
 def run_baseline(

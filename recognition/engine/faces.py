@@ -5,6 +5,8 @@ Boxes are (top, right, bottom, left) in full-frame pixels, like face_recognition
 
 from __future__ import annotations
 
+import threading
+import warnings
 from pathlib import Path
 
 import cv2
@@ -46,6 +48,89 @@ def detect(gray: np.ndarray, upsample: int) -> list[tuple[Box, float, int]]:
         if box[2] > box[0] and box[1] > box[3]:
             found.append((box, float(score), int(kind)))
     return found
+
+
+# libfacedetection (YuNet, through yuface) documents nothing about threads; one call at a
+# time, like dlib. Its own lock: a YuNet pass need not wait for an encoding.
+YUNET_LOCK = threading.Lock()
+
+
+def _signed(value) -> int:
+    # yuface returns boxes as uint16: a face cut by the left or top edge (x or y a few
+    # pixels below 0) comes back as ~65,530.
+    value = int(value)
+    return value - 65536 if value >= 32768 else value
+
+
+def detect_yunet(frame_bgr: np.ndarray, min_confidence: float) -> list[tuple[Box, float, int]]:
+    """YuNet faces in a BGR image, at or above `min_confidence` (0-1): (box, score, 0).
+
+    The model's weights are compiled into the yuface wheel (BSD-3, libfacedetection):
+    nothing is downloaded. It finds faces down to ~10 px; the pipeline gates size.
+    """
+    import yuface
+
+    height, width = frame_bgr.shape[:2]
+    with YUNET_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # it warns above 960 px; callers resize first
+        confs, boxes, _ = yuface.detect(np.ascontiguousarray(frame_bgr), conf=min_confidence)
+    found = []
+    for conf, (x, y, w, h) in zip(confs, boxes, strict=True):
+        x, y, w, h = _signed(x), _signed(y), int(w), int(h)
+        # dlib's landmark model was trained on HOG's boxes, which sit lower and squarer:
+        # measured on six sample portraits, HOG's top is 0.12-0.22 of YuNet's height
+        # below YuNet's, its bottom 0.02-0.11 above, its width 0.99-1.23 of YuNet's with
+        # the centre ~0.04 of the width to the right. Encoding from YuNet's own box lost
+        # the Hamilton clip's Lacamoire alert.
+        centre, half = x + w * 0.54, w * 0.54
+        box = (
+            max(round(y + 0.16 * h), 0),
+            min(round(centre + half), width),
+            min(round(y + 0.94 * h), height),
+            max(round(centre - half), 0),
+        )
+        if box[2] > box[0] and box[1] > box[3]:
+            found.append((box, int(conf) / 100.0, 0))
+    return found
+
+
+REFINE_FACE_PX = 100
+
+
+def refine_box(frame_bgr: np.ndarray, box: Box) -> Box | None:
+    """HOG's box for a face another detector found, or None when HOG cannot see it.
+
+    dlib's landmark model (hence its encoding) was trained on HOG's boxes: measured on
+    the Hamilton clip, Miranda encoded from YuNet's (remapped) box sat 0.575 from his
+    photo, 0.476-0.543 from HOG's. So before encoding, HOG looks again at just the face,
+    scaled to ~100 px wide (its window is 80 px): a few milliseconds a face. HOG finds
+    near-frontal faces only, so None also says "turned away: wait for a better view"
+    (YuNet also finds profiles and the sides of heads, which encode far from anyone).
+    """
+    top, right, bottom, left = box
+    height, width = frame_bgr.shape[:2]
+    size = max(right - left, bottom - top, 1)
+    pad = size // 2
+    y0, y1 = max(top - pad, 0), min(bottom + pad, height)
+    x0, x1 = max(left - pad, 0), min(right + pad, width)
+    factor = REFINE_FACE_PX / size
+    gray = cv2.cvtColor(frame_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
+    gray = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_LINEAR)
+    found = detect(gray, 0)
+    if not found:
+        return None
+    scaled = [
+        (
+            y0 + round(t / factor),
+            x0 + round(r / factor),
+            y0 + round(b / factor),
+            x0 + round(lf / factor),
+        )
+        for (t, r, b, lf), _, _ in found
+    ]
+    cx, cy = (left + right) / 2, (top + bottom) / 2
+    best = min(scaled, key=lambda b: abs((b[1] + b[3]) / 2 - cx) + abs((b[0] + b[2]) / 2 - cy))
+    return (max(best[0], 0), min(best[1], width), min(best[2], height), max(best[3], 0))
 
 
 def encode(frame_bgr: np.ndarray, boxes: list[Box]) -> np.ndarray:

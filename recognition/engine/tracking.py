@@ -25,7 +25,11 @@ class Track:
     counted: bool = False  # counted as a face seen (see Tracker.update)
     best_quality: float = 0.0  # quality of the best view encoded so far (0: never encoded)
     encodes: int = 0
+    still: int = 0  # passes in a row on which its box did not move (a logo, a poster)
     matched_labels: set = field(default_factory=set)
+    # Looks (encodings) of this track within the threshold of each label not yet alerted:
+    # labels and counts only, never an encoding (PipelineConfig.evidence_looks).
+    looks: dict = field(default_factory=dict)
 
 
 def iou(a: Box, b: Box) -> float:
@@ -118,6 +122,8 @@ class Tracker:
                 self.tracks[track.track_id] = track
             else:
                 track.hits += 1
+                moved = max(abs(a - b) for a, b in zip(box, track.box, strict=True))
+                track.still = track.still + 1 if moved <= 1 else 0
             track.box = box
             track.last_seen = frame_no
             track.missed = 0

@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from deployments.models import Deployment
 from deployments.services import activation_window, window_blocker
+from recognition.health import below_real_time
 from recognition.models import Alert, StreamLease
 from recognition.services.alerts import alert_raise
 
@@ -46,6 +47,12 @@ HEARTBEAT_SECONDS = 2.0
 # terminated backend) database is tried again after each of these pauses.
 DB_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0)
 _DB_TROUBLE = (OperationalError, InterfaceError)
+# The longest pause between two attempts to reopen a camera. Every second a camera is up
+# and unread is footage never analysed (issue 27: a 30 s ceiling left a returning camera
+# unread for up to 26 s). Opening an RTSP camera and reading its first frame takes up to
+# ~2 s more, so 2.5 s keeps a returning camera read within 5 s; a failed open every 2.5 s
+# is cheap for a worker and a camera.
+RECONNECT_MAX_SECONDS = 2.5
 
 
 def holder_id(worker: str = "") -> str:
@@ -303,16 +310,16 @@ def _pipeline_for(deployment):
     watchlist = Watchlist.from_bytes(
         bytes(snapshot.encodings), list(range(len(snapshot.entry_ids)))
     )
-    return Pipeline(watchlist, deployment.threshold, PipelineConfig())
+    config = PipelineConfig(
+        model=settings.LFR_DETECTOR, evidence_looks=settings.LFR_TRACK_EVIDENCE_LOOKS
+    )
+    return Pipeline(watchlist, deployment.threshold, config)
 
 
 class _Health:
     """Latency samples and drop shares over the last few heartbeats (what `degraded` judges)."""
 
     WINDOW_BEATS = 5
-    # More than this share of a window's frames dropped: the camera is not analysed at
-    # real time (each dropped frame is one the detector's cadence wanted and never saw).
-    DEGRADED_DROP_SHARE = 0.2
 
     def __init__(self):
         self.latencies_ms: deque[float] = deque(maxlen=300)
@@ -326,9 +333,12 @@ class _Health:
         if self.latencies_ms:
             ordered = sorted(self.latencies_ms)
             p95 = round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 1)
+        # Each dropped frame is one the detector's cadence wanted and never saw.
+        share = round(1 - dropped / frames, 3) if frames else None
         return {
             "latency_p95_ms": p95,
-            "degraded": bool(frames) and dropped > self.DEGRADED_DROP_SHARE * frames,
+            "realtime_share": share,
+            "degraded": below_real_time(share),
         }
 
 
@@ -395,7 +405,8 @@ def _work(lease, holder, status, outcome, seconds, stopping) -> tuple[str, bool]
         nonlocal delays
         _error(status, error)
         delays = delays or backoff_delays()
-        return _sleep(next(delays), deadline, beat_when_due, stopping)
+        pause = min(next(delays), RECONNECT_MAX_SECONDS)
+        return _sleep(pause, deadline, beat_when_due, stopping)
 
     def count_reads() -> None:
         nonlocal read_before, position

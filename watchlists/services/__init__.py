@@ -17,6 +17,7 @@ from core.models import AuditEvent
 from core.notices import notify
 from core.services import audit_record
 from recognition.engine.intake import IntakeError, IntakeResult, inspect_image
+from recognition.engine.subjects import photos_apart
 from watchlists import selectors
 from watchlists.models import Category, ReferenceImage, Subject, WatchlistEntry
 
@@ -130,6 +131,43 @@ def duplicate_of(
     return False
 
 
+@dataclass(frozen=True)
+class NewPhotoApart:
+    """A photo being added that lies apart from the subject's other photos."""
+
+    index: int  # among the photos being added
+    other: str  # what it was compared with, for a person: "photo 1", "held image #12"
+    other_index: int | None  # the other photo's index when it is being added too
+    distance: float
+
+    def describe(self) -> str:
+        return (
+            f"different people? photo {self.index + 1} is {self.distance:.2f} from "
+            f"{self.other}; photos of one person lie within "
+            f"{selectors.SAME_PERSON_DISTANCE}"
+        )
+
+
+def new_photos_apart(*, subject: Subject | None, images: list[IntakeResult]) -> list:
+    """The photos in `images` that stand apart from the subject's other photos (held,
+    pending or approved, and each other): one person per subject."""
+    held = selectors.subject_person_photos(subject.pk) if subject is not None else []
+    encodings = [np.frombuffer(enc, dtype=np.float32) for _, _, enc in held]
+    encodings += [np.asarray(r.encoding, dtype=np.float32) for r in images]
+    out = []
+    for a in photos_apart(encodings, selectors.SAME_PERSON_DISTANCE, held=len(held)):
+        if a.index < len(held):
+            continue
+        other_index = a.nearest - len(held) if a.nearest >= len(held) else None
+        other = (
+            f"photo {other_index + 1}"
+            if other_index is not None
+            else f"held image #{held[a.nearest][0]} (entry {held[a.nearest][1]})"
+        )
+        out.append(NewPhotoApart(a.index - len(held), other, other_index, a.distance))
+    return out
+
+
 @dataclass
 class SubjectInput:
     """Who an entry is about: a new subject is created from these, an existing one reused."""
@@ -191,8 +229,13 @@ def entry_submit(
     review_due: date | None = None,
     taken_on: date | None = None,
     is_test_subject: bool = False,
+    other_person_reason: str = "",
 ) -> WatchlistEntry:
     """Create a pending entry with already-inspected images; refuse duplicates of the subject.
+
+    A photo farther than the same-person bound from the subject's other photos is
+    refused unless `other_person_reason` says why it is the same person; the reason is
+    kept on the entry and shown to the manager beside both photos.
 
     Images are inspected by the caller first (slow, outside the transaction); everything
     here is one transaction, so a refusal leaves nothing half-saved. `taken_on` is when
@@ -214,6 +257,7 @@ def entry_submit(
             review_due=review_due,
             taken_on=taken_on,
             is_test_subject=is_test_subject,
+            other_person_reason=(other_person_reason or "").strip(),
         )
 
 
@@ -244,6 +288,7 @@ def entry_submit_upload(*, by, upload, fields: dict) -> WatchlistEntry:
         review_due=fields.get("review_due"),
         taken_on=fields.get("taken_on"),
         is_test_subject=bool(fields.get("is_test_subject")),
+        other_person_reason=fields.get("other_person_reason") or "",
     )
 
 
@@ -260,6 +305,7 @@ def _entry_create(
     review_due: date | None,
     taken_on: date | None = None,
     is_test_subject: bool = False,
+    other_person_reason: str = "",
 ) -> WatchlistEntry:
     if category not in Category.values:
         raise ValidationError(
@@ -297,6 +343,15 @@ def _entry_create(
                 "duplicate", f"This face is already held for subject {subj.reference}."
             )
         known.append((None, encoding_bytes(result), result.pixel_sha256))
+    apart = new_photos_apart(subject=subj, images=images)
+    if apart and not other_person_reason:
+        raise ValidationError(
+            {
+                "other_person_reason": "; ".join(a.describe() for a in apart)
+                + ". It may show someone else: leave it out, or say why it is the same person."
+            },
+            code="other_person",
+        )
     entry = WatchlistEntry.objects.create(
         subject=subj,
         category=category,
@@ -304,6 +359,7 @@ def _entry_create(
         case_reference=case_reference,
         provenance=provenance,
         is_test_subject=is_test_subject,
+        other_person_reason=other_person_reason if apart else "",
         submitted_by=by,
         expires_at=expires_at,
         review_due=review_due,
@@ -334,6 +390,14 @@ def _entry_create(
             **({"test_subject": True} if is_test_subject else {}),
             "under_18": subj.is_under_18,
             "near_matches": [m.as_dict() for m in near],
+            **(
+                {
+                    "photos_apart": [a.describe() for a in apart],
+                    "other_person_reason": other_person_reason,
+                }
+                if apart
+                else {}
+            ),
         },
     )
     return entry
@@ -377,11 +441,19 @@ def _transition(entry: WatchlistEntry, *, allowed_from: set[str], to: str, **fie
 
 
 def entry_decide(
-    *, entry_id: int, by, approve: bool, reason: str, duplicate_reason: str = ""
+    *,
+    entry_id: int,
+    by,
+    approve: bool,
+    reason: str,
+    duplicate_reason: str = "",
+    other_person_reason: str = "",
 ) -> WatchlistEntry:
     """Approve or reject a pending entry: a manager who is not its submitter, with a reason.
 
-    Approving a face already held under another subject also needs `duplicate_reason`.
+    Approving a face already held under another subject also needs `duplicate_reason`;
+    approving an entry with a photo that stands apart from the subject's others needs a
+    reason recorded at submission, or `other_person_reason` now.
     """
     action = "approve" if approve else "reject"
     _permit(entry_id, by, action)
@@ -394,6 +466,7 @@ def entry_decide(
                 approve=approve,
                 reason=reason,
                 duplicate_reason=(duplicate_reason or "").strip(),
+                other_person_reason=(other_person_reason or "").strip(),
             )
     except DuplicateError as exc:
         # The refusal names the other subjects: a read of them, audited after the rollback.
@@ -403,7 +476,7 @@ def entry_decide(
 
 
 def _entry_decide_locked(
-    *, entry_id: int, by, approve: bool, reason: str, duplicate_reason: str
+    *, entry_id: int, by, approve: bool, reason: str, duplicate_reason: str, other_person_reason
 ) -> WatchlistEntry:
     entry = _locked(entry_id)
     action = "approve" if approve else "reject"
@@ -414,6 +487,20 @@ def _entry_decide_locked(
     near = selectors.entry_near_matches(entry) if approve else []
     if near and not duplicate_reason:
         raise DuplicateError(near)
+    apart = selectors.entries_photos_apart([entry])[entry.pk] if approve else []
+    other_person_reason = entry.other_person_reason or other_person_reason
+    if apart and not other_person_reason:
+        pairs = ", ".join(
+            f"#{p.image_id} and #{p.other_image_id} ({p.distance:.2f})" for p in apart
+        )
+        raise ValidationError(
+            {
+                "other_person_reason": f"Images {pairs} lie farther apart than the same-person "
+                f"bound {selectors.SAME_PERSON_DISTANCE}: approving needs a reason why they "
+                "show one person."
+            },
+            code="other_person",
+        )
     _transition(
         entry,
         allowed_from={State.PENDING},
@@ -421,6 +508,7 @@ def _entry_decide_locked(
         decided_by=by,
         decided_at=now,
         decision_reason=f"{reason}\nduplicate: {duplicate_reason}" if near else reason,
+        **({"other_person_reason": other_person_reason} if apart else {}),
     )
     audit_record(
         actor=by,
@@ -434,6 +522,7 @@ def _entry_decide_locked(
                 if near
                 else {}
             ),
+            **({"other_person_reason": other_person_reason} if apart else {}),
         },
     )
     notify(

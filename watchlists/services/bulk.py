@@ -269,6 +269,17 @@ def _submit(user, subject_ref: str, group: list[Item], defaults: dict) -> None:
             continue
         known.append((None, services.encoding_bytes(item.result), item.result.pixel_sha256))
         accepted.append(item)
+    # One person per subject: an import cannot record why a far photo is the same person.
+    for apart in services.new_photos_apart(subject=existing, images=[i.result for i in accepted]):
+        item = accepted[apart.index]
+        other = accepted[apart.other_index].name if apart.other_index is not None else apart.other
+        item.outcome = "refused"
+        item.detail = (
+            f"different people: {apart.distance:.2f} from {other}, beyond the same-person "
+            f"bound {selectors.SAME_PERSON_DISTANCE}; if it is one person, submit the photo "
+            "on its own with a reason"
+        )
+    accepted = [item for item in accepted if not item.outcome]
     if not accepted:
         return
     first = group[0]

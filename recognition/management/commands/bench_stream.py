@@ -103,6 +103,8 @@ class Command(BaseCommand):
         parser.add_argument("--detect-every", type=int, default=PipelineConfig.detect_every)
         parser.add_argument("--detect-width", type=int, default=PipelineConfig.detect_max_width)
         parser.add_argument("--upsample", type=int, default=PipelineConfig.upsample)
+        parser.add_argument("--detector", choices=["yunet", "hog"], default=PipelineConfig.model)
+        parser.add_argument("--evidence-looks", type=int, default=PipelineConfig.evidence_looks)
 
     def handle(self, *args, **opts):
         if not opts["video"].is_file():
@@ -112,6 +114,8 @@ class Command(BaseCommand):
             detect_max_width=opts["detect_width"],
             detect_min_width=opts["detect_width"],
             upsample=opts["upsample"],
+            model=opts["detector"],
+            evidence_looks=opts["evidence_looks"],
         )
         try:
             result = run(

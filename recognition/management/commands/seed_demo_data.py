@@ -65,7 +65,11 @@ def demo_deployment(*, users, cameras, site, starts_at, ends_at, label="Demo") -
     )
     deployments.deployment_submit(deployment=deployment, by=users["command"])
     deployments.deployment_authorise(
-        deployment=deployment, by=users["authoriser"], reason=f"{label} deployment"
+        deployment=deployment,
+        by=users["authoriser"],
+        reason=f"{label} deployment",
+        # It starts now, inside any notice lead: the authoriser says why, as a real one must.
+        short_notice_reason=f"{label}: recorded sample footage, no public place is watched.",
     )
     return deployment
 
