@@ -1,5 +1,6 @@
 """Demo users, one per role: created once, their passwords printed once."""
 
+import os
 import secrets
 
 from django.conf import settings
@@ -53,3 +54,25 @@ def seed_users(stdout=None) -> list[tuple[str, str, str, str]]:
                 fh.write(f"{username}\t{password}\t{access.ROLE_LABELS[role]}\t{secret}\n")
         path.chmod(0o600)
     return created
+
+
+def credentials_key_update(*, username: str, secret: str) -> bool:
+    """A demo user enrolled a new authenticator: their line in the credentials file gets
+    the new key, so the file never hands out a key that no longer works. False when the
+    file has no line for them (not a demo user, or no demo on this machine)."""
+    path = credentials_path()
+    if not path.exists():
+        return False
+    lines = path.read_text().splitlines()
+    changed = False
+    for i, line in enumerate(lines):
+        parts = line.split("\t")
+        if len(parts) == 4 and parts[0] == username and parts[3] != secret:
+            lines[i] = "\t".join([*parts[:3], secret])
+            changed = True
+    if changed:
+        partial = path.with_name(path.name + ".part")
+        partial.write_text("".join(f"{line}\n" for line in lines))
+        partial.chmod(0o600)
+        os.replace(partial, path)
+    return changed

@@ -28,7 +28,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.permissions import BasePermission
 
-from core import request_context, services
+from core import demo, request_context, services
 from core.models import AuditEvent
 
 RECOVERY_CODES = 10
@@ -170,6 +170,9 @@ def mfa_enrol_confirm(*, request, code: str) -> list[str] | None:
     codes = _new_recovery_codes(user)
     _verified(request, device)
     services.login_succeeded(user=user, action="mfa.enrolled")
+    # A demo user's line in var/demo_credentials.txt must not keep the key just replaced.
+    username, secret = user.get_username(), secret_base32(device)
+    transaction.on_commit(lambda: demo.credentials_key_update(username=username, secret=secret))
     return codes
 
 

@@ -43,6 +43,13 @@ def notices_mark_read(*, user, ids=None) -> int:
     return qs.update(read_at=timezone.now())
 
 
+def notices_settle(*, urls) -> int:
+    """The work these notices point at is done (decided, ended): they are no longer new
+    for anyone. The number settled."""
+    unread = Notice.objects.filter(url__in=list(urls), read_at__isnull=True)
+    return unread.update(read_at=timezone.now())
+
+
 def waiting_for(user) -> list:
     from django.urls import reverse
 

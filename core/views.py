@@ -113,7 +113,7 @@ def _check_beat_jobs(now):
         if run and _failing_now(run):
             failing.append(f"{short} failing ({run.failures}×): {run.last_error}")
         elif ok_age is None:
-            # Beat runs a new entry one period after it starts: not yet is not late.
+            # Beat sends every job once at start (lfr_site.celery); not yet is not late.
             notes.append(f"{short} has not run yet (every {period:.0f} s)")
         elif ok_age > LATE_PERIODS * period + 5:
             # The frequent jobs keep cameras served and deployments on time: red. The

@@ -733,7 +733,7 @@ def deployment_versions(d: Deployment) -> list[Deployment]:
 
 
 def deployment_window(d: Deployment) -> str:
-    """ "Tue 1 Dec 21:48 – Wed 2 Dec 09:48": the second date only when it is another day."""
+    """ "2026-12-01 21:48 – 2026-12-02 09:48": the second date only when it is another day."""
     from core.templatetags.lfr_time import window
 
     return window(d.starts_at, d.ends_at)

@@ -8,7 +8,7 @@ import os
 import uuid
 
 from celery import Celery, bootsteps
-from celery.signals import setup_logging, worker_init
+from celery.signals import beat_init, setup_logging, worker_init
 from kombu.transport import TRANSPORT_ALIASES, filesystem
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lfr_site.settings")
@@ -116,3 +116,15 @@ def refuse_detached_worker_on_embedded_layer(**kwargs):
             "Celery worker could never push alerts to browsers. Set REDIS_URL, or run "
             "`python manage.py lfr_demo`, which runs the worker inside the server."
         )
+
+
+@beat_init.connect
+def run_every_job_at_start(sender=None, **kwargs):
+    """Beat first sends a job one period after it starts: the hourly alert retention then
+    left alerts past their deletion date "overdue" for an hour after every start. Every job
+    is sent once now (they are all safe to repeat), then on its period from now on."""
+    scheduler = sender.scheduler
+    for name in sender.app.conf.beat_schedule:  # ours, not Celery's own daily cleanup
+        entry = scheduler.schedule[name]
+        scheduler.apply_entry(entry, producer=scheduler.producer)
+        scheduler.reserve(entry)

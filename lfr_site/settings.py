@@ -104,6 +104,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.navigation",
             ],
+            # One time format on every page (issue 26.6): `when` needs no {% load %}.
+            "builtins": ["core.templatetags.lfr_time"],
         },
     },
 ]
@@ -321,9 +323,13 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema maps every operation: not public (issue 14.9), signed-in users only
-    # (lfr_site/urls.py also sends an anonymous browser to the login page).
-    "SERVE_AUTHENTICATION": ["rest_framework.authentication.SessionAuthentication"],
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # (lfr_site/urls.py also sends an anonymous browser to the login page); an integration
+    # reads it with its token (issue 26.6).
+    "SERVE_AUTHENTICATION": [
+        "core.tokens.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated", "core.mfa.MFAVerified"],
     # One name per fixed list, however many fields use it.
     "ENUM_NAME_OVERRIDES": {
         "WatchlistCategoryEnum": "watchlists.models.Category",
@@ -474,11 +480,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"refusal_one_line": {"()": "lfr_site.log.RefusalWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "daphne": {"level": "WARNING"},
         "django.channels.server": {"level": "WARNING"},
+        # An ordinary 403 is one line, not a traceback.
+        "django.request": {"filters": ["refusal_one_line"]},
         # Beat and the worker log every received task at INFO: every few seconds.
         "celery": {"level": env_str("CELERY_LOG_LEVEL", "WARNING")},
         # The file-system broker has no host name, and kombu warns about it on every send.

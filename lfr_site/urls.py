@@ -5,11 +5,10 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import (
     SpectacularAPIView,
-    SpectacularRedocView,
     SpectacularSwaggerSplitView,
 )
 
-from lfr_site.api_index import ApiIndex, docs_page
+from lfr_site.api_index import ApiIndex, RedocView, docs_page, redoc_bundle, signed_in_or_token
 
 urlpatterns = [
     path("", include("core.urls")),
@@ -28,10 +27,11 @@ urlpatterns = [
     ),
     path(
         "api/redoc/",
-        login_required(docs_page(SpectacularRedocView.as_view(url_name="schema"))),
+        login_required(docs_page(RedocView.as_view(url_name="schema"))),
         name="api_redoc",
     ),
-    path("api/schema/", login_required(SpectacularAPIView.as_view()), name="schema"),
+    path("api/redoc/redoc.standalone.js", login_required(redoc_bundle), name="api_redoc_script"),
+    path("api/schema/", signed_in_or_token(SpectacularAPIView.as_view()), name="schema"),
     # Browsers ask for /favicon.ico on pages that name none (JSON, images).
     path(
         "favicon.ico",

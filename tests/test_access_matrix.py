@@ -74,6 +74,7 @@ EXPECT = {
     "api_root": E(PUBLIC),
     "api_docs": E(LOGIN),
     "api_redoc": E(LOGIN),
+    "api_redoc_script": E(LOGIN),
     "api_tokens": E("api_token.list"),
     "GET /api/v1/": E(LOGIN),
     "deployments:calendar": E("deployment.list"),

@@ -1,5 +1,7 @@
 """Notices tell people about work that concerns them, and point to it."""
 
+from datetime import timedelta
+
 from django.urls import reverse
 
 from core.models import Notice
@@ -59,3 +61,38 @@ def test_the_page_lists_them_and_marks_them_read_and_home_counts_the_new(
 
 def test_it_has_a_useful_empty_state(login, users):
     assert 'data-testid="no-notices"' in login(users.admin).get(reverse("notices")).content.decode()
+
+
+# Issue 26.6: a notice points at work; once that work is done it is no longer "new".
+
+
+def _new(user, kind):
+    return Notice.objects.filter(user=user, kind=kind, read_at__isnull=True).count()
+
+
+def test_an_authorisation_request_is_not_new_once_decided(users, deployment_in_state):
+    deployment_in_state("authorised")
+    assert Notice.objects.filter(kind="deployment.authorisation_requested").count() == 1
+    assert _new(users.authoriser, "deployment.authorisation_requested") == 0
+
+
+def test_an_authorisation_request_is_not_new_once_the_plan_is_cancelled(users, deployment_in_state):
+    from deployments import services
+
+    d = deployment_in_state("submitted")
+    services.deployment_cancel(deployment=d, by=users.command, reason="Event called off")
+    assert _new(users.authoriser, "deployment.authorisation_requested") == 0
+
+
+def test_a_live_notice_is_not_new_once_the_deployment_ended(users, deployment_in_state):
+    deployment_in_state("completed", officers=[users.officer])
+    assert _new(users.officer, "deployment.live") == 0
+    assert _new(users.officer, "deployment.authorised") == 0
+
+
+def test_another_deployments_notices_stay_new(users, deployment_in_state):
+    first = deployment_in_state("live", officers=[users.officer])
+    later = first.ends_at + timedelta(days=1)
+    deployment_in_state("authorised", officers=[users.officer], starts_at=later)
+    assert _new(users.officer, "deployment.live") == 1
+    assert _new(users.officer, "deployment.authorised") == 2

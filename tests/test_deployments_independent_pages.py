@@ -92,3 +92,19 @@ def test_the_api_refuses_an_officer_and_an_unknown_authority(login, users, needs
         url, {**body, "authority": "Nobody"}, content_type="application/json"
     )
     assert response.status_code == 400 and "must be one of" in str(response.json())
+
+
+def test_the_page_says_so_when_the_force_does_not_require_a_decision(
+    login, users, deployment_in_state
+):
+    # LFR_INDEPENDENT_AUTHORISATION=never (the default): the page must not claim it "needs" one.
+    deployment = deployment_in_state("authorised")
+    page = login(users.command).get(reverse("deployments:independent", args=[deployment.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200 and "This deployment needs" not in html
+    assert "does not need" in html
+
+
+def test_the_page_says_a_decision_is_needed_when_it_is(login, users, needs_it):
+    page = login(users.command).get(reverse("deployments:independent", args=[needs_it.pk]))
+    assert "This deployment needs the prior decision" in page.content.decode()

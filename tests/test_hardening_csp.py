@@ -110,3 +110,48 @@ def test_the_413_answer_carries_a_policy(settings, db):
     assert start["status"] == 413
     assert b"default-src 'none'" in headers[b"content-security-policy"]
     assert headers[b"x-content-type-options"] == b"nosniff"
+
+
+# Issue 26.6: an integration reads the schema with its token, not through the login page.
+
+
+def test_a_token_client_reads_the_schema_in_json_and_yaml(users):
+    from core import access, tokens
+
+    _, key = tokens.api_token_create(by=users.admin, name="RMS", role=access.OVERSIGHT)
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+    as_json = Client().get("/api/schema/", {"format": "json"}, **bearer)
+    assert as_json.status_code == 200, as_json.get("Location")
+    assert "/api/v1/deployments/" in as_json.json()["paths"]
+    as_yaml = Client().get("/api/schema/", **bearer)
+    assert as_yaml.status_code == 200 and b"openapi:" in as_yaml.content
+
+
+def test_a_wrong_token_gets_a_401_not_the_login_page(db):
+    response = Client().get("/api/schema/", HTTP_AUTHORIZATION="Bearer lfr_nope_nope")
+    assert response.status_code == 401
+
+
+# Issue 26.6: Redoc asked Google Fonts for its fonts and Redocly's CDN for a logo; the policy
+# blocked both and the browser logged errors. The page and its script name nothing outside.
+
+
+def _outside(text: str) -> list[str]:
+    # What a browser fetches by itself: a src, a stylesheet; an <a href> is only a link.
+    urls = re.findall(r"""src\s*[=:]\s*["'](https?://[^"']+)""", text)
+    urls += re.findall(r"""<link[^>]*href=["'](https?://[^"']+)""", text)
+    return urls + re.findall(r"https://(?:fonts\.googleapis|fonts\.gstatic|cdn\.)[^\s\"')]*", text)
+
+
+def test_redoc_asks_nothing_outside_this_site(login, users):
+    client = login(users.command)
+    page = client.get("/api/redoc/")
+    html = page.content.decode()
+    assert page.status_code == 200 and _outside(html) == []
+    scripts = re.findall(r'<script[^>]*src="([^"]+)"', html)
+    assert scripts and all(src.startswith("/") for src in scripts)
+    for src in scripts:
+        response = client.get(src)
+        assert response.status_code == 200, src
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        assert _outside(body.decode()) == [], src

@@ -6,6 +6,7 @@ import re
 import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
+from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.urls import reverse
@@ -294,3 +295,29 @@ def test_no_endpoint_answers_a_session_past_only_the_password(client, users):
             assert response["Location"].startswith(reverse("mfa_verify")), key
         checked += 1
     assert checked > 80
+
+
+def test_a_demo_users_new_key_replaces_the_old_in_the_credentials_file(
+    db, settings, tmp_path, client, django_capture_on_commit_callbacks
+):
+    # Issue 26.6: after a reset and a new enrolment the file kept the dead key.
+    settings.VAR_DIR = tmp_path
+    from core.demo import seed_users
+
+    seed_users()
+    path = tmp_path / "demo_credentials.txt"
+    old = {line.split("\t")[0]: line.split("\t")[3] for line in path.read_text().splitlines()}
+    User = get_user_model()
+    officer, admin = User.objects.get(username="officer"), User.objects.get(username="admin")
+    mfa.mfa_reset(user=officer, by=admin, reason="Lost phone")
+    client.force_login(officer)
+    with django_capture_on_commit_callbacks(execute=True):
+        _enrol(client)
+    new = {line.split("\t")[0]: line.split("\t")[3] for line in path.read_text().splitlines()}
+    device = TOTPDevice.objects.get(user=officer)
+    assert new["officer"] != old["officer"]
+    assert mfa.hex_from_base32(new["officer"]) == device.key
+    assert {k: v for k, v in new.items() if k != "officer"} == {
+        k: v for k, v in old.items() if k != "officer"
+    }
+    assert oct(path.stat().st_mode & 0o777) == "0o600"

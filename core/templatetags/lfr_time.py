@@ -1,17 +1,36 @@
-"""One clock: times shown in the force's zone (TIME_ZONE), ranges with both dates when
-they cross midnight, and the zone named once per page (base.html's footer)."""
+"""One clock: times shown in the force's zone (TIME_ZONE) in one format (`when`), ranges
+with both dates when they cross midnight, and the zone named once per page (base.html's
+footer). Loaded in every template (settings.TEMPLATES builtins). Machine formats (exports,
+the API) carry ISO 8601 with the offset instead: core.exports.iso_time."""
 
 from django import template
 from django.conf import settings
 from django.template.defaultfilters import date as date_filter
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 register = template.Library()
 
 
+WHEN = "Y-m-d H:i"
+
+
+@register.filter
+def when(moment, precision=""):
+    """ "2026-07-10 11:05" in the force's zone; `when:"seconds"` adds the seconds (audit
+    evidence). Takes a datetime or an ISO 8601 string; "" for none."""
+    if isinstance(moment, str):
+        moment = parse_datetime(moment)
+    if not moment:
+        return ""
+    fmt = f"{WHEN}:s" if precision == "seconds" else WHEN
+    return date_filter(timezone.localtime(moment), fmt)
+
+
 @register.simple_tag
-def window(start, end, day_format="D j M"):
-    """ "Tue 1 Dec 21:48 – Wed 2 Dec 09:48"; the end's date only when it is another day."""
+def window(start, end, day_format="Y-m-d"):
+    """ "2026-12-01 21:48 – 2026-12-02 09:48" (`when`'s format); the end's date only when it
+    is another day. The calendar, whose columns are days, passes "D" (the weekday)."""
     if not start or not end:
         return ""
     start, end = timezone.localtime(start), timezone.localtime(end)

@@ -2,7 +2,7 @@
 
 from django.urls import reverse
 
-from core.notices import holders, notify
+from core.notices import holders, notices_settle, notify
 from deployments.models import Deployment
 from deployments.selectors import deployment_window
 
@@ -57,3 +57,20 @@ def tell_live(deployment: Deployment) -> None:
         text=f"{_name(deployment)} is live now: open its console.",
         url=reverse("recognition:console", args=[deployment.pk]),
     )
+
+
+def settle(deployment: Deployment, *, frm: str, to: str) -> None:
+    """A notice stays new only while its work waits: an authorisation request until it is
+    decided or the plan cancelled (an urgent start still waits), everything about the
+    deployment once it has ended."""
+    urls = []
+    if frm == Deployment.State.SUBMITTED and to != Deployment.State.LIVE:
+        urls.append(reverse("deployments:authorise", args=[deployment.pk]))
+    if to in (Deployment.State.COMPLETED, Deployment.State.CANCELLED):
+        urls += [
+            reverse("deployments:authorise", args=[deployment.pk]),
+            reverse("deployments:detail", args=[deployment.pk]),
+            reverse("recognition:console", args=[deployment.pk]),
+        ]
+    if urls:
+        notices_settle(urls=urls)

@@ -179,7 +179,7 @@ def _check_commitments(*, deployment: Deployment, now: datetime) -> None:
         names = ", ".join(sorted(c.name for c in clash.cameras.all() if c.pk in set(camera_ids)))
         raise ValidationError(
             f"Camera {names} is already in deployment {clash.reference} "
-            f"({window(clash.starts_at, clash.actual_end, 'Y-m-d')}), which overlaps."
+            f"({window(clash.starts_at, clash.actual_end)}), which overlaps."
         )
     year, week, _ = timezone.localtime(deployment.starts_at).isocalendar()
     start, end = selectors.iso_week_bounds(year, week)

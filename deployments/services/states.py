@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from deployments.models import Deployment
+from deployments.services import notices
 
 State = Deployment.State
 
@@ -40,4 +41,5 @@ def _transition(deployment: Deployment, to: str, *, now: datetime | None = None,
             "This deployment was changed by someone else a moment ago: reload and retry."
         )
     deployment.refresh_from_db()
+    notices.settle(deployment, frm=frm, to=to)
     return frm
