@@ -47,6 +47,26 @@ def test_it_matches_once_per_track_and_label_with_a_crop(walking_obama, engine_w
     assert crop is not None and crop.shape[0] > 100
 
 
+def test_it_reports_a_matched_track_again_every_few_seconds_without_encoding(
+    walking_obama, engine_watchlist
+):
+    pipeline = Pipeline(engine_watchlist("biden", "obama"), 0.5, EVERY_FRAME)
+    # Frame times 2 s apart: the track is reported on its match, then every >= 5 s.
+    results = [pipeline.process(frame, no, at=2.0 * no) for no, frame in enumerate(walking_obama)]
+    matches = [m for r in results for m in r.matches]
+    reports = [(m.frame_no, m.resight) for m in matches]
+    assert reports == [(0, False), (3, True), (6, True), (9, True)]
+    assert {(m.track_id, m.label, m.distance) for m in matches} == {
+        (matches[0].track_id, "obama", matches[0].distance)
+    }
+    assert sum(r.faces_encoded for r in results) == 1
+    assert all(m.crop_jpeg.startswith(b"\xff\xd8\xff") for m in matches)
+    # A face that matches nobody is never reported, however long it stays.
+    unmatched = Pipeline(engine_watchlist("biden"), 0.5, EVERY_FRAME)
+    quiet = [unmatched.process(frame, no, at=2.0 * no) for no, frame in enumerate(walking_obama)]
+    assert all(r.matches == [] for r in quiet)
+
+
 def test_it_leaves_nothing_of_a_non_match(walking_obama, engine_watchlist):
     pipeline = Pipeline(engine_watchlist("biden"), 0.5, EVERY_FRAME)
     results = run(pipeline, walking_obama)
@@ -91,8 +111,9 @@ def test_it_alerts_both_hamilton_subjects_with_hog(engine_watchlist):
     )
     assert {m.label for m in matches} == {"lin-manuel-miranda", "alex-lacamoire"}
     assert all(m.distance <= BASELINE_TOLERANCE and m.crop_jpeg for m in matches)
-    # At most one match per (track, subject).
-    assert len({(m.track_id, m.label) for m in matches}) == len(matches)
+    # At most one match per (track, subject); the rest are the track seen again.
+    first = [m for m in matches if not m.resight]
+    assert len({(m.track_id, m.label) for m in first}) == len(first)
 
 
 @pytest.mark.slow
@@ -101,7 +122,8 @@ def test_it_alerts_miranda_and_leaves_the_25_px_lacamoire_unencoded_with_yunet(e
     # pipeline encodes (HOG's pipeline matched it at 0.583, within 0.6 but not 0.55).
     matches = clip_matches(engine_watchlist("lin-manuel-miranda", "alex-lacamoire"))
     assert {m.label for m in matches} == {"lin-manuel-miranda"}
-    assert all(m.box[1] - m.box[3] >= PipelineConfig().encode_min_face_px for m in matches)
+    encoded = [m for m in matches if not m.resight]
+    assert all(m.box[1] - m.box[3] >= PipelineConfig().encode_min_face_px for m in encoded)
 
 
 @pytest.mark.slow

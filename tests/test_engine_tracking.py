@@ -54,9 +54,10 @@ def test_it_does_not_age_small_tracks_on_passes_that_cannot_see_them():
 def test_it_keeps_no_encoding_or_pixels_in_a_track():
     assert {f.name for f in dataclasses.fields(Track)} == {
         "track_id", "box", "last_seen", "missed", "hits", "counted", "best_quality", "encodes",
-        "matched_labels", "still", "looks",
+        "matched_labels", "still", "looks", "matched_distances", "reported_at",
     }  # fmt: skip
-    # looks: labels and counts of matches awaiting evidence, never an encoding.
+    # looks: labels and counts of matches awaiting evidence, never an encoding;
+    # matched_distances: a float per label the track matched; reported_at: a frame time.
 
 
 def test_it_counts_the_passes_a_box_has_not_moved():

@@ -104,13 +104,14 @@ def run_pipeline(
                 ok, frame = capture.grab(), None
             if not ok:
                 break
-            result = pipeline.process(frame, frames)
+            result = pipeline.process(frame, frames, at=frames / fps if fps else None)
             detected += result.faces_detected
             encoded += result.faces_encoded
             tracks += result.new_tracks
             for match in result.matches:
                 first_seen.setdefault(match.label, match.frame_no)
-                events.append(match.label)
+                if not match.resight:
+                    events.append(match.label)
             frames += 1
             if progress and frames % 25 == 0:
                 progress(frames, total)

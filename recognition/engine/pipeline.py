@@ -85,6 +85,13 @@ class PipelineConfig:
     second_look_margin: float = 0.1
     # "Faces seen" counts a track once it was found on this many passes (or matched).
     min_hits: int = 1
+    # A matched track that detection still finds is reported again as a sighting of its
+    # label once this many seconds of frame time have passed since its last report (never
+    # per frame, and with no new encoding): the subject's alert follows them for as long
+    # as they are tracked. 0 = report a track's match once only.
+    resight_seconds: float = 5.0
+    # Frame time when process() is given none: frame_no / nominal_fps.
+    nominal_fps: float = 25.0
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,9 @@ class Match:
     crop_jpeg: bytes
     box: tuple
     frame_no: int
+    # A continuing matched track seen again (PipelineConfig.resight_seconds): `distance`
+    # is that of the look that matched it, `crop_jpeg` the face on this frame.
+    resight: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,9 +155,14 @@ class Pipeline:
             0 <= frame_no - self._last_detect < self.config.detect_every
         )
 
-    def process(self, frame_bgr: np.ndarray | None, frame_no: int) -> FrameResult:
+    def process(
+        self, frame_bgr: np.ndarray | None, frame_no: int, at: float | None = None
+    ) -> FrameResult:
+        """One frame; `at` is its frame time in seconds (default frame_no / nominal_fps)."""
         if frame_bgr is None or not self.needs_frame(frame_no):
             return _SKIPPED
+        if at is None:
+            at = frame_no / self.config.nominal_fps
         self._last_detect = frame_no
         config = self.config
         if config.model == "yunet":
@@ -219,6 +234,8 @@ class Pipeline:
                 if track.looks[label] < config.evidence_looks and not sure:
                     continue
                 track.matched_labels.add(label)
+                track.matched_distances[label] = float(distance)
+                track.reported_at = at
                 matches.append(
                     Match(
                         track_id=track.track_id,
@@ -231,7 +248,37 @@ class Pipeline:
                 )
             # The probes go out of scope here: nothing of a non-match outlives the frame.
             del probes
+        matches += self._resightings(frame_bgr, frame_no, at, boxes, assigned)
         return FrameResult(len(found), self.tracker.count_faces(), len(to_encode), matches)
+
+    def _resightings(self, frame_bgr, frame_no, at, boxes, assigned) -> list[Match]:
+        """Matched tracks found on this pass and not reported for resight_seconds.
+
+        Only tracks that already matched: nothing is encoded, and nothing is kept or
+        produced for a face that did not match.
+        """
+        every = self.config.resight_seconds
+        if every <= 0:
+            return []
+        resights = []
+        for box, (track, _is_new) in zip(boxes, assigned, strict=True):
+            if not track.matched_labels or at - track.reported_at < every:
+                continue
+            track.reported_at = at
+            crop = faces.crop_jpeg(frame_bgr, box)
+            resights += [
+                Match(
+                    track_id=track.track_id,
+                    label=label,
+                    distance=track.matched_distances[label],
+                    crop_jpeg=crop,
+                    box=box,
+                    frame_no=frame_no,
+                    resight=True,
+                )
+                for label in sorted(track.matched_labels, key=repr)
+            ]
+        return resights
 
 
 def _resized(image: np.ndarray, max_width: int, min_width: int) -> tuple[np.ndarray, float]:

@@ -27,6 +27,10 @@ class Track:
     encodes: int = 0
     still: int = 0  # passes in a row on which its box did not move (a logo, a poster)
     matched_labels: set = field(default_factory=set)
+    # The distance each matched label was matched at, and the frame time (s) the track was
+    # last reported as a sighting (Pipeline: PipelineConfig.resight_seconds).
+    matched_distances: dict = field(default_factory=dict)
+    reported_at: float = 0.0
     # Looks (encodings) of this track within the threshold of each label not yet alerted:
     # labels and counts only, never an encoding (PipelineConfig.evidence_looks).
     looks: dict = field(default_factory=dict)

@@ -470,7 +470,7 @@ def _work(lease, holder, status, outcome, seconds, stopping) -> tuple[str, bool]
                 # The detector wants one frame in `every`; any beyond that were never seen.
                 tally.frames_dropped += max(0, frame_no - last_taken - every)
             last_taken = frame_no
-            result = pipeline.process(captured.frame, frame_no)
+            result = pipeline.process(captured.frame, frame_no, at=captured.captured_at)
             next_no = frame_no + every
             health.latencies_ms.append((time.time() - captured.captured_at) * 1000)
             tally.frames_processed += int(result.detected)
