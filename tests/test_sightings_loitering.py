@@ -77,3 +77,12 @@ def test_it_keeps_one_card_current_for_a_subject_who_loiters(stream_deployment, 
     assert (last_with_face - alert.last_seen_at).total_seconds() <= 6
     # Reported at a bounded rate, never per pass: every ~5 s over ~90 s in view.
     assert 10 <= alert.sightings <= 20
+
+
+def test_it_reports_a_subject_in_view_well_within_a_short_sighting_window(
+    stream_deployment, settings
+):
+    deployment = stream_deployment(rows=watchlist_rows("obama.jpg"))
+    assert streams._pipeline_for(deployment).config.resight_seconds == 5.0
+    settings.LFR_SIGHTING_WINDOW_SECONDS = 4
+    assert streams._pipeline_for(deployment).config.resight_seconds == 2.0

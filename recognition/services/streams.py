@@ -311,7 +311,12 @@ def _pipeline_for(deployment):
         bytes(snapshot.encodings), list(range(len(snapshot.entry_ids)))
     )
     config = PipelineConfig(
-        model=settings.LFR_DETECTOR, evidence_looks=settings.LFR_TRACK_EVIDENCE_LOOKS
+        model=settings.LFR_DETECTOR,
+        evidence_looks=settings.LFR_TRACK_EVIDENCE_LOOKS,
+        # A subject in view is reported well within the sighting window, so it stays open.
+        resight_seconds=min(
+            PipelineConfig.resight_seconds, settings.LFR_SIGHTING_WINDOW_SECONDS / 2
+        ),
     )
     return Pipeline(watchlist, deployment.threshold, config)
 
