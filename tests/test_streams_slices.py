@@ -314,14 +314,14 @@ def test_it_drops_and_counts_frames_when_recognition_is_slower_than_the_camera(
     analysed = []
     real_process = Pipeline.process
 
-    def slow_process(self, frame, frame_no):
+    def slow_process(self, frame, frame_no, at=None):
         # Recognition takes as long as the camera needs for 50 frames.
         seen = camera.no
         deadline = time.monotonic() + 30
         while camera.no < seen + 50 and time.monotonic() < deadline:
             time.sleep(0.001)
         analysed.append(frame_no)
-        return real_process(self, frame, frame_no)
+        return real_process(self, frame, frame_no, at=at)
 
     monkeypatch.setattr(Pipeline, "process", slow_process)
     slice_clock.until = lambda: len(analysed) >= 4

@@ -172,6 +172,8 @@ class _Tally:
     frames_in: int = 0
     frames_processed: int = 0
     frames_dropped: int = 0
+    # Frames up to the last one analysed: the ones whose fate (analysed or dropped) is known.
+    frames_judged: int = 0
     reconnects: int = 0
     faces_seen: int = 0
     since: float = field(default_factory=time.monotonic)
@@ -206,7 +208,7 @@ def lease_heartbeat(*, lease, holder: str, tally: _Tally, status: dict) -> bool:
             faces_seen=F("faces_seen") + tally.faces_seen
         )
     tally.frames_in = tally.frames_processed = tally.faces_seen = 0
-    tally.frames_dropped = tally.reconnects = 0
+    tally.frames_dropped = tally.frames_judged = tally.reconnects = 0
     tally.since = time.monotonic()
     return bool(held)
 
@@ -328,18 +330,24 @@ class _Health:
 
     def __init__(self):
         self.latencies_ms: deque[float] = deque(maxlen=300)
-        self.beats: deque[tuple[int, int]] = deque(maxlen=self.WINDOW_BEATS)
+        self.beats: deque[tuple[int, int, int]] = deque(maxlen=self.WINDOW_BEATS)
 
     def status(self, tally: _Tally) -> dict:
-        self.beats.append((tally.frames_in, tally.frames_dropped))
-        frames = sum(n for n, _ in self.beats)
-        dropped = sum(d for _, d in self.beats)
+        self.beats.append((tally.frames_in, tally.frames_judged, tally.frames_dropped))
+        read = sum(n for n, _, _ in self.beats)
+        judged = sum(j for _, j, _ in self.beats)
+        dropped = sum(d for _, _, d in self.beats)
         p95 = None
         if self.latencies_ms:
             ordered = sorted(self.latencies_ms)
             p95 = round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 1)
-        # Each dropped frame is one the detector's cadence wanted and never saw.
-        share = round(1 - dropped / frames, 3) if frames else None
+        # Each dropped frame is one the detector's cadence wanted and never saw; only frames
+        # up to the last one analysed are judged (the rest may still be). Frames read but
+        # none judged over a whole window: one analysis outlasted it, so nothing kept up.
+        if judged:
+            share = round(1 - dropped / judged, 3)
+        else:
+            share = 0.0 if read and len(self.beats) == self.WINDOW_BEATS else None
         return {
             "latency_p95_ms": p95,
             "realtime_share": share,
@@ -474,6 +482,7 @@ def _work(lease, holder, status, outcome, seconds, stopping) -> tuple[str, bool]
             if last_taken is not None:
                 # The detector wants one frame in `every`; any beyond that were never seen.
                 tally.frames_dropped += max(0, frame_no - last_taken - every)
+                tally.frames_judged += frame_no - last_taken
             last_taken = frame_no
             result = pipeline.process(captured.frame, frame_no, at=captured.captured_at)
             next_no = frame_no + every
