@@ -76,6 +76,15 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    # The cache is the process's (LocMemCache): a chain verification cached by one test
+    # (a broken chain, in the attack tests) was shown by a later test's audit page.
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _audit_checkpoints(settings, tmp_path):
     # A checkpoint anchors one database's chain, and every test starts from an empty one:
     # checkpoints left by an earlier test would read as the newest rows deleted.

@@ -52,7 +52,8 @@ def test_it_checks_the_image_at_once_then_submits(browser, client, live_server, 
 
 def test_it_shows_the_candidate_beside_existing_images(browser, client, live_server, users):
     fx.approved_entry(users, "S-1")
-    fx.submit_entry(users.contributor, "S-1", result=fx.biden())
+    another_photo = fx.inspected("examples", "knn_examples", "train", "obama", "obama2.jpg")
+    fx.submit_entry(users.contributor, "S-1", result=another_photo)
     page = page_as(browser, client, live_server, users.manager)
     page.goto(f"{live_server.url}/watchlists/queue/")
     page.fill("input[name=purpose]", "Daily review of the queue")

@@ -61,11 +61,16 @@ def test_it_adds_a_photo_to_a_held_subject_when_the_name_is_blank_or_the_same(us
     from watchlists import services
 
     first = fx.submit_entry(users.contributor, "S-1")
-    for name, image in (("", "clapton-1.jpg"), ("subject s-1", "clapton-2.jpg")):
+    # Other photos of the same person (a different person's would need a reason).
+    photos = (
+        ("examples", "knn_examples", "train", "obama", "obama2.jpg"),
+        ("tests", "test_images", "obama3.jpg"),
+    )
+    for name, image in zip(("", "subject s-1"), photos, strict=True):
         entry = services.entry_submit(
             by=users.contributor,
             subject=services.SubjectInput(reference="S-1", display_name=name),
-            images=[fx.openface(image)],
+            images=[fx.inspected(*image)],
             **FIELDS,
         )
         assert entry.subject_id == first.subject_id and entry.state == "pending"
