@@ -8,7 +8,6 @@ camera test and from a live stream worker alike."""
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -196,7 +195,7 @@ def test_a_playlist_file_in_the_camera_folder_is_not_followed(internal, tmp_path
     assert internal.connections() == []
 
 
-def test_the_connection_goes_to_the_checked_address_under_the_cameras_name(monkeypatch):
+def test_the_connection_goes_to_the_checked_address_under_the_cameras_name(monkeypatch, tmp_path):
     """Pinned: FFmpeg never resolves the name (a second answer from DNS could differ); it
     reaches the address the guard checked, and the camera still sees its own Host."""
     frame = cv2.imencode(".jpg", np.full((48, 64, 3), 90, np.uint8))[1].tobytes()
@@ -233,7 +232,7 @@ def test_the_connection_goes_to_the_checked_address_under_the_cameras_name(monke
     try:
         with open_source(
             f"http://cam-7.camera.example.org:{port}/video.mjpg",
-            file_root=Path("/nonexistent"),
+            file_root=tmp_path / "no-files-here",  # an HTTP camera reads no file
             policy=Policy(allow_loopback=True),  # the camera server is on this host
         ) as source:
             assert source.read() is not None

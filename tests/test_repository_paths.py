@@ -9,7 +9,7 @@ import subprocess
 
 from tests.helpers import ROOT
 
-MACHINE_PATH = re.compile(r"(?<![\w.])/(?:work|root|home/\w+|Users/\w+|tmp)/")
+MACHINE_PATH = re.compile(r"(?<![\w.])/(?:(?:work|root|home/\w+|Users/\w+|tmp)/|nonexistent\b)")
 
 
 def tracked_text_files():
@@ -36,4 +36,5 @@ def test_it_finds_no_absolute_machine_path_in_the_repository():
 
 def test_it_recognises_a_machine_path():
     assert MACHINE_PATH.search('SHOTS = Path("' + "/work" + '/notes/shots")')
+    assert MACHINE_PATH.search('file_root=Path("/' + 'nonexistent")')
     assert not MACHINE_PATH.search("artifacts/screenshots/x.png")
